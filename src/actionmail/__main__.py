@@ -1,0 +1,3 @@
+from actionmail.cli import main
+
+main()

@@ -1,0 +1,68 @@
+"""The errors actionmail raises. Imports nothing internal.
+
+Every problem a user can cause is reported as *where: what is wrong: how to fix*, e.g.
+``newsletters/2019-08-01.yaml:14: actions[0].targets[2].phones[0].number: not a phone number: write it
+with its area code, like +1 206 684 4000``. The CLI is the one place that turns these into output and an exit
+code; the library only raises.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    ERROR = 1
+    INVALID_INPUT = 2
+    PARTIAL_FAILURE = 3
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one input file."""
+
+    file: str
+    line: int | None
+    key: str
+    what: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        parts = [where]
+        if self.key:
+            parts.append(self.key)
+        parts.append(self.what)
+        if self.fix:
+            parts.append(self.fix)
+        return ": ".join(parts)
+
+
+class ActionmailError(Exception):
+    """Base class of every error a user can cause and fix."""
+
+    exit_code = ExitCode.ERROR
+
+
+class InvalidInput(ActionmailError):
+    """One or more problems in the user's files; carries all of them, not just the first."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: Sequence[Problem] = sorted(problems, key=lambda p: (p.file, p.line or 0, p.key))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def one(cls, file: str | Path, what: str, fix: str, *, line: int | None = None, key: str = "") -> InvalidInput:
+        return cls([Problem(str(file), line, key, what, fix)])
+
+
+class UsageError(ActionmailError):
+    """A command was asked for something it cannot do (a missing file, a bad option value)."""
+
+    exit_code = ExitCode.INVALID_INPUT

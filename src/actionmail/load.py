@@ -1,0 +1,242 @@
+"""Load: read a YAML file, keeping the line of every key, and validate it into a model.
+
+PyYAML (with its C loader where available) builds the node tree, which carries line marks; pydantic validates.
+What this module adds is the glue neither library has: a map from key paths to lines, and the translation of
+pydantic's errors into :class:`~actionmail.errors.Problem` lines of the form ``FILE:LINE: key.path: what: fix``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+import yaml
+from pydantic_core import ErrorDetails
+
+from actionmail.errors import InvalidInput, Problem
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined,unused-ignore]
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+Loc = tuple[int | str, ...]
+Lines = dict[Loc, int]
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+def read_yaml(path: Path) -> tuple[Any, Lines]:
+    """Parse ``path``; return the data and the 1-based line of every key path in it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidInput.one(path, f"not UTF-8 text (byte {e.start})", "save the file as UTF-8") from None
+    except OSError as e:
+        raise InvalidInput.one(path, f"cannot read the file ({e.strerror})", "check the path") from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise InvalidInput.one(
+            path,
+            f"YAML syntax error: {e.problem or e.context}",
+            "check the indentation, and put quotes around text that contains ': ' or starts with a symbol",
+            line=mark.line + 1 if mark else None,
+        ) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, {}
+    lines: Lines = {(): node.start_mark.line + 1}
+    problems: list[Problem] = []
+    data = _construct(node, (), lines, problems, loader, str(path))
+    if problems:
+        raise InvalidInput(problems)
+    return data, lines
+
+
+def _construct(
+    node: yaml.Node, loc: Loc, lines: Lines, problems: list[Problem], loader: yaml.SafeLoader, file: str
+) -> Any:
+    """Build plain Python data from ``node``, recording the line of each key and list item.
+
+    Done by hand rather than with ``construct_document`` because YAML 1.1, which PyYAML speaks, has two traps
+    for people writing times and answers: ``20:00`` is the sexagesimal integer 1200, and an impossible date such
+    as ``2019-02-30`` makes the constructor raise without a line. Both stay text here, so the validator can
+    say what is wrong, where. Duplicate keys, which PyYAML silently lets the last one win, are an error.
+    """
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _construct(key_node, loc, lines, problems, loader, file)
+            if not isinstance(key, str | int):
+                key = str(key)
+            here = (*loc, key)
+            line = key_node.start_mark.line + 1
+            if key in result:
+                problems.append(
+                    Problem(file, line, _dotted(here), "duplicate key", f"remove one of the two (the first is on line {lines[here]})")
+                )
+                continue
+            lines[here] = line
+            result[key] = _construct(value_node, here, lines, problems, loader, file)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            here = (*loc, index)
+            lines[here] = item.start_mark.line + 1
+            items.append(_construct(item, here, lines, problems, loader, file))
+        return items
+    assert isinstance(node, yaml.ScalarNode)
+    if node.tag in (_INT, _FLOAT) and ":" in node.value:
+        return node.value
+    if node.tag == _BOOL and node.value.lower() not in ("true", "false"):
+        # YAML 1.1 reads yes/no/on/off as booleans; in an action email these are answers, not switches.
+        return node.value
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, yaml.constructor.ConstructorError):
+        if node.tag == _TIMESTAMP:
+            return node.value
+        raise
+
+
+def validate(model: type[M], data: Any, lines: Lines, file: str | Path, context: Mapping[str, Any]) -> M:
+    """Validate ``data`` into ``model``; on failure raise :class:`InvalidInput` with every problem found."""
+    try:
+        return model.model_validate(data, context=dict(context))
+    except pydantic.ValidationError as e:
+        raise InvalidInput(problems_from(e, model, lines, str(file))) from None
+
+
+def problems_from(error: pydantic.ValidationError, model: type[pydantic.BaseModel], lines: Lines, file: str) -> list[Problem]:
+    problems = []
+    for detail in error.errors(include_url=False):
+        loc = _user_loc(detail["loc"])
+        line = _line_for(loc, lines)
+        what, fix = explain(detail, model, loc)
+        problems.append(Problem(file, line, _dotted(loc), what, fix))
+    return sorted(set(problems), key=lambda p: (p.line or 0, p.key))
+
+
+def _user_loc(loc: tuple[int | str, ...]) -> Loc:
+    """Drop the names pydantic adds for union members and discriminator tags: they are not keys in the file."""
+    return tuple(part for part in loc if not (isinstance(part, str) and ("<" in part or "[" in part)))
+
+
+def _line_for(loc: Loc, lines: Lines) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# What to tell the user, by pydantic error type: (what is wrong, how to fix). ``{input}`` is the value given.
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "missing": ("required key is missing", "add it"),
+    "string_type": ("expected text", "write text here (put it in quotes if it looks like a number or yes/no)"),
+    "string_too_short": ("must not be empty", "write something here, or remove the key"),
+    "int_type": ("expected a whole number", "write a number such as 3"),
+    "int_parsing": ("expected a whole number", "write a number such as 3"),
+    "bool_type": ("expected true or false", "write true or false"),
+    "bool_parsing": ("expected true or false", "write true or false"),
+    "list_type": ("expected a list", "write each item on its own line starting with '- '"),
+    "too_short": ("must have at least one item", "add an item starting with '- '"),
+    "dict_type": ("expected a mapping of keys", "write 'key: value' lines, indented under this key"),
+    "model_type": ("expected a mapping of keys", "write 'key: value' lines, indented under this key"),
+    "model_attributes_type": ("expected a mapping of keys", "write 'key: value' lines, indented under this key"),
+    "date_type": ("not a date", "write it as YYYY-MM-DD, like 2019-08-06"),
+    "date_parsing": ("not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
+    "date_from_datetime_parsing": ("not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
+    "date_from_datetime_inexact": ("not a date", "write it as YYYY-MM-DD, without a time"),
+    "time_type": ("not a time of day", "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'"),
+    "time_parsing": ("not a valid time of day", "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'"),
+    "url_parsing": ("not a web address", "write the whole address, starting with https://"),
+    "url_type": ("not a web address", "write the whole address, starting with https://"),
+    "url_scheme": ("not a web address", "write the whole address, starting with https://"),
+    "literal_error": ("is not one of the allowed values", "use one of: {expected}"),
+    "enum": ("is not one of the allowed values", "use one of: {expected}"),
+    "union_tag_invalid": ("is not one of the allowed kinds", "use one of: {expected_tags}"),
+}
+
+
+def explain(detail: ErrorDetails, model: type[pydantic.BaseModel], loc: Loc) -> tuple[str, str]:
+    """Turn one pydantic error into (what is wrong, how to fix)."""
+    kind = detail["type"]
+    ctx = dict(detail.get("ctx") or {})
+    if kind == "extra_forbidden":
+        known = _known_keys(model, loc[:-1])
+        guess = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6) if known else []
+        fix = f"did you mean '{guess[0]}'?" if guess else "remove it, or check its spelling"
+        if known:
+            fix += " (allowed here: " + ", ".join(known) + ")"
+        return "unknown key", fix
+    if "fix" in ctx:  # our own validators carry their fix with them (see newsletter.py)
+        return detail["msg"], str(ctx["fix"])
+    what, fix = _MESSAGES.get(kind, (detail["msg"][0].lower() + detail["msg"][1:], "correct the value"))
+    if kind == "missing":
+        fix = f"add '{loc[-1]}:'" if loc else fix
+    if kind in ("literal_error", "enum", "union_tag_invalid"):
+        what = f"'{detail['input']}' {what}" if kind != "union_tag_invalid" else what
+        expected = str(ctx.get("expected", ctx.get("expected_tags", "")))
+        fix = fix.format(expected=expected.replace("'", "").replace(" or ", ", "), expected_tags=expected)
+    return what, fix
+
+
+def _known_keys(model: type[pydantic.BaseModel], loc: Loc) -> list[str]:
+    """The keys a file may use at ``loc``, found by walking the model's fields."""
+    current: Any = model
+    for part in loc:
+        current = _inner_model(current, part)
+        if current is None:
+            return []
+    current = _strip(current)
+    if isinstance(current, type) and issubclass(current, pydantic.BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+def _inner_model(tp: Any, part: int | str) -> Any:
+    tp = _strip(tp)
+    if isinstance(part, int):
+        args = typing.get_args(tp)
+        return args[0] if args else None
+    if isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
+        for name, field in tp.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+    return None
+
+
+def _strip(tp: Any) -> Any:
+    """Unwrap Annotated[...] and Optional[...]; of a union of models, take the first model."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = args[0] if len(args) == 1 else next((a for a in args if isinstance(a, type)), args[0])
+            if len(args) > 1:
+                return tp
+        else:
+            return tp

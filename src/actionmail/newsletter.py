@@ -1,0 +1,312 @@
+"""The model of one day's action email: what a file in ``newsletters/`` can say.
+
+``docs/newsletter-format.md`` documents every field with examples; ``newsletters/`` holds complete files.
+Validation needs a context: ``officials`` (the :class:`~actionmail.officials.Directory` that ids refer to),
+``region`` (for phone numbers written without a country code) and ``issue_date`` (so deadlines that have
+already passed are caught where they are written). :func:`load_newsletter` supplies it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from actionmail import load
+from actionmail.errors import InvalidInput
+from actionmail.fields import Email, Link, Markdown, Model, Name, Phone, Slug, Text, Time, TimeZone, Url, error, not_before_issue
+from actionmail.officials import EMPTY, Directory, LabelledPhone, did_you_mean
+
+Language = Literal["en", "es"]
+Kind = Literal[
+    "call", "email", "petition", "event", "read", "share", "thank", "vote", "survey", "donate", "volunteer", "other"
+]
+
+
+def _directory(info: ValidationInfo) -> Directory:
+    directory = (info.context or {}).get("officials")
+    return directory if isinstance(directory, Directory) else EMPTY
+
+
+def _when(what: str) -> Any:
+    def check(value: dt.date, info: ValidationInfo) -> dt.date:
+        return not_before_issue(value, info, what)
+
+    return AfterValidator(check)
+
+
+class Deadline(Model):
+    """A date, with an optional time and time zone: ``{date: 2019-08-06, time: "20:00", timezone: …}``.
+
+    A bare date (``deadline: 2019-08-06``) is accepted too.
+    """
+
+    date: Annotated[dt.date, _when("the deadline")]
+    time: Time | None = None
+    timezone: TimeZone | None = Field(None, description="IANA name; the organization's time zone when left out.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_date(cls, value: Any) -> Any:
+        return {"date": value} if isinstance(value, dt.date | str) else value
+
+
+class Credit(Model):
+    """``adapted_from``: whose action this is adapted from."""
+
+    name: Text
+    url: Url | None = None
+
+
+# --- Targets: who the reader contacts -------------------------------------------------------------------
+
+
+class OfficialTarget(Model):
+    """An official from ``officials.yaml``, by id: ``- official: durkan``."""
+
+    official: Slug
+    note: Text | None = Field(None, description='Shown after the name, e.g. "chairs the committee".')
+
+    @field_validator("official")
+    @classmethod
+    def _known(cls, official_id: str, info: ValidationInfo) -> str:
+        known = [o.id for o in _directory(info).officials]
+        if official_id not in known:
+            raise error("unknown_official", f"'{official_id}' is not in officials.yaml", did_you_mean(official_id, known))
+        return official_id
+
+
+class GroupTarget(Model):
+    """A group from ``officials.yaml``: ``- group: district-councilmember``."""
+
+    group: Slug
+    label: Text | None = Field(None, description="Overrides the group's label, e.g. in a Spanish newsletter.")
+    note: Text | None = None
+
+    @field_validator("group")
+    @classmethod
+    def _known(cls, group_id: str, info: ValidationInfo) -> str:
+        known = [g.id for g in _directory(info).groups]
+        if group_id not in known:
+            raise error("unknown_group", f"'{group_id}' is not a group in officials.yaml", did_you_mean(group_id, known))
+        return group_id
+
+
+class LookupTarget(Model):
+    """Someone who depends on the reader's address: ``- lookup: {text: Find your legislators, url: …}``."""
+
+    lookup: Link
+    label: Text = Field(description='Who the reader will find: "your state legislators".')
+
+
+class HotlineTarget(Model):
+    """A call-in line that connects the reader to the right office."""
+
+    hotline: Phone
+    label: Text = Field(description='"U.S. Capitol switchboard".')
+    note: Text | None = Field(None, description='"Ask for your senator by name."')
+
+
+class InlineTarget(Model):
+    """An official written out in the newsletter itself, not in ``officials.yaml``."""
+
+    name: Text
+    title: Text
+    office: Text | None = None
+    district: Name | None = None
+    phones: list[LabelledPhone] = []
+    email: Email | None = None
+    contact_form: Url | None = None
+    note: Text | None = None
+
+
+def _target_tag(value: Any) -> str:
+    if isinstance(value, str):
+        return "<official>"
+    keys = value if isinstance(value, dict) else vars(value)
+    return next((f"<{key}>" for key in ("official", "group", "lookup", "hotline") if key in keys), "<inline>")
+
+
+def _official_shorthand(value: Any) -> Any:
+    return {"official": value} if isinstance(value, str) else value
+
+
+Target = Annotated[
+    Annotated[OfficialTarget, BeforeValidator(_official_shorthand), Tag("<official>")]
+    | Annotated[GroupTarget, Tag("<group>")]
+    | Annotated[LookupTarget, Tag("<lookup>")]
+    | Annotated[HotlineTarget, Tag("<hotline>")]
+    | Annotated[InlineTarget, Tag("<inline>")],
+    Discriminator(_target_tag),
+]
+
+
+# --- What the reader says or sends ----------------------------------------------------------------------
+
+
+class Branch(Model):
+    when: Text = Field(description='"If they say yes".')
+    say: Text
+
+
+class Script(Model):
+    """What to say on the call. Keep caller placeholders such as ``[YOUR NAME]`` and ``[ZIP]`` as written."""
+
+    for_: list[Slug] = Field([], alias="for", description="Target official or group ids this script is for.")
+    text: Text
+    voicemail: Text | None = Field(None, description="A shorter version to leave on voicemail.")
+    branches: list[Branch] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"text": value}
+        if isinstance(value, dict) and isinstance(value.get("for"), str):
+            return {**value, "for": [value["for"]]}
+        return value
+
+
+def _scripts(value: Any) -> Any:
+    return [value] if isinstance(value, str | dict) else value
+
+
+class Message(Model):
+    """For ``kind: email``: the email the reader sends to the targets."""
+
+    subject: Text
+    body: Text
+
+
+# --- Kind-specific sections -----------------------------------------------------------------------------
+
+
+class ReturnWay(Model):
+    how: Text = Field(description='"Drop box", "By mail".')
+    note: Text | None = Field(None, description='"No stamp needed: postage is free."')
+    link: Link | None = None
+
+
+class Election(Model):
+    """For ``kind: vote``."""
+
+    name: Text = Field(description='"the 2019 primary election".')
+    day: Annotated[dt.date, _when("election day")]
+    return_by: Deadline | None = Field(None, description="When ballots must be returned.")
+    ways_to_return: list[ReturnWay] = []
+    guides: list[Link] = Field([], description="Voter guides.")
+    replacement_ballot: Link | None = None
+    registration_deadline: dt.date | None = None
+    registration_link: Link | None = Field(None, description="Where to register to vote.")
+
+
+class Choice(Model):
+    label: Text
+    url: Url | None = Field(None, description="Where this answer goes; else the survey link with ?answer=value.")
+    value: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.url is None) == (self.value is None):
+            raise error("choice", "a choice needs either 'url' or 'value'", "give it one of the two")
+        return self
+
+
+class Survey(Model):
+    """For ``kind: survey``."""
+
+    prompt: Text
+    link: Link
+    choices: list[Choice] = Field([], description="One-click answers.")
+    answer_param: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "answer"
+
+
+class Event(Model):
+    title: Text
+    date: Annotated[dt.date, _when("the event")]
+    start: Time | None = None
+    end: Time | None = None
+    timezone: TimeZone | None = None
+    recurrence: Text | None = Field(None, description='"1st and 3rd Tuesdays"; date is then the next one.')
+    venue: Text | None = None
+    address: Text | None = None
+    online: Link | None = None
+    rsvp: Link | None = None
+    description: Markdown | None = None
+    accessibility: Text | None = None
+    transit: Text | None = None
+
+
+_SECTION_FOR_KIND = {"vote": "election", "survey": "survey", "event": "events"}
+
+
+class Action(Model):
+    kind: Kind
+    title: Text
+    why: Markdown | None = Field(None, description="Why this matters: Markdown, with links.")
+    deadline: Deadline | None = None
+    targets: list[Target] = []
+    script: Annotated[list[Script], BeforeValidator(_scripts)] = []
+    message: Message | None = None
+    link: Link | None = Field(None, description="The main button: the petition, the article, the sign-up form.")
+    report_back: Link | None = Field(None, description='"Log your call".')
+    election: Election | None = None
+    survey: Survey | None = None
+    events: list[Event] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for kind, section in _SECTION_FOR_KIND.items():
+            if self.kind == kind and not getattr(self, section):
+                raise error("section_missing", f"a '{kind}' action needs '{section}'", f"add '{section}:' to this action")
+            if self.kind != kind and getattr(self, section):
+                raise error("section_kind", f"'{section}' belongs to a '{kind}' action", f"set 'kind: {kind}', or move it")
+        if self.kind == "call" and not self.targets:
+            raise error("no_targets", "a call action needs someone to call", "add 'targets:'")
+        if self.kind == "email" and self.message is None and not self.link:
+            raise error("no_message", "an email action needs a 'message' or a 'link' to a letter tool", "add one")
+        ids = {t.official for t in self.targets if isinstance(t, OfficialTarget)}
+        ids |= {t.group for t in self.targets if isinstance(t, GroupTarget)}
+        for script in self.script:
+            for target_id in script.for_:
+                if target_id not in ids:
+                    raise error("script_for", f"script is for '{target_id}', not a target of this action", did_you_mean(target_id, ids))
+        return self
+
+
+class Newsletter(Model):
+    """One day's action email."""
+
+    date: dt.date = Field(description="The day it goes out; deadlines are counted from it.")
+    subject: Annotated[str, Field(min_length=1, max_length=150)]
+    preheader: Text = Field(description="The line inboxes show after the subject.")
+    headline: Text
+    language: Language | None = Field(None, description="en or es; the organization's default when left out.")
+    adapted_from: Credit | None = None
+    background: Markdown | None = None
+    actions: list[Action] = Field(min_length=1, description="Today's action(s).")
+    bonus: list[Action] = Field([], description="Bonus actions.")
+    events: list[Event] = Field([], description="Upcoming events.")
+    sign_off: Markdown | None = None
+    ps: Markdown | None = None
+
+
+def load_newsletter(path: Path, officials: Directory, region: str = "US") -> Newsletter:
+    """Read and validate one newsletter file; raise InvalidInput listing every problem in it."""
+    data, lines = load.read_yaml(path)
+    if not isinstance(data, dict):
+        raise InvalidInput.one(path, "not a newsletter", "start the file with 'date:', 'subject:' and so on", line=1)
+    issue_date = data.get("date")
+    context = {"officials": officials, "region": region, "issue_date": issue_date if isinstance(issue_date, dt.date) else None}
+    return load.validate(Newsletter, data, lines, path, context)

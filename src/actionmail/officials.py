@@ -1,0 +1,127 @@
+"""The directory of officials (``officials.yaml``): who can be called, at which numbers, and who represents whom.
+
+A newsletter names targets by id (``official: durkan``) or by group (``group: district-councilmember``). A group
+marked ``per_district`` is resolved for each reader's district; readers whose district is unknown get the
+group's lookup link and the whole list instead of a blank.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from actionmail import load
+from actionmail.fields import Email, Link, Model, Name, Phone, Slug, Text, Url, error
+
+
+class LabelledPhone(Model):
+    label: Text = Field(description='Which office: "City Hall", "District office", "DC office".')
+    number: Phone
+    hours: Text | None = Field(None, description='When someone answers, e.g. "Mon–Fri 9–5".')
+
+
+class Official(Model):
+    id: Slug = Field(description="How newsletters refer to this person, e.g. durkan.")
+    name: Text
+    title: Text = Field(description='"Mayor", "Councilmember", "State Senator".')
+    office: Text | None = Field(None, description='"Seattle City Council, Position 8".')
+    district: Name | None = Field(None, description="The district this official represents, if any.")
+    phones: list[LabelledPhone] = []
+    email: Email | None = None
+    contact_form: Url | None = None
+    term_end: dt.date | None = None
+    verified: dt.date | None = Field(None, description="When these details were last checked against the source.")
+    source: Url | None = Field(None, description="Where they were checked.")
+
+
+class Group(Model):
+    id: Slug
+    label: Text = Field(description='How the email names the group: "our at-large City Councilmembers".')
+    members: list[Slug] = Field(min_length=1)
+    per_district: bool = Field(False, description="Each reader contacts the member for their own district.")
+    lookup: Link | None = Field(None, description="Where readers find their district; required when per_district.")
+    hotline: LabelledPhone | None = Field(None, description="A main line that reaches any member.")
+
+    @model_validator(mode="after")
+    def _lookup_for_districts(self) -> Self:
+        if self.per_district and self.lookup is None:
+            raise error(
+                "lookup_missing",
+                "a per-district group needs a lookup link for readers whose district is unknown",
+                "add 'lookup: {text: Find your district, url: https://…}'",
+            )
+        return self
+
+
+class Directory(Model):
+    officials: list[Official] = []
+    groups: list[Group] = []
+
+    @field_validator("officials")
+    @classmethod
+    def _unique_ids(cls, officials: list[Official]) -> list[Official]:
+        seen: set[str] = set()
+        for official in officials:
+            if official.id in seen:
+                raise error("duplicate_id", f"the id '{official.id}' is used twice", "give each official its own id")
+            seen.add(official.id)
+        return officials
+
+    @model_validator(mode="after")
+    def _members_exist(self, info: ValidationInfo) -> Self:
+        by_id = {o.id: o for o in self.officials}
+        for group in self.groups:
+            for member in group.members:
+                if member not in by_id:
+                    raise error("unknown_official", f"group '{group.id}' names '{member}', who is not in officials", did_you_mean(member, by_id))
+            if group.per_district:
+                districts = [by_id[m].district for m in group.members]
+                if None in districts:
+                    raise error("no_district", f"group '{group.id}' is per district, but a member has no district", "give each member a 'district:'")
+                if len(set(districts)) != len(districts):
+                    raise error("two_per_district", f"group '{group.id}' has two members for one district", "list one member per district")
+        return self
+
+    def official(self, official_id: str) -> Official:
+        return next(o for o in self.officials if o.id == official_id)
+
+    def group(self, group_id: str) -> Group:
+        return next(g for g in self.groups if g.id == group_id)
+
+    def member_for(self, group: Group, district: str | None) -> Official | None:
+        """The member of a per-district group who represents ``district``, or None if unknown."""
+        for member_id in group.members:
+            member = self.official(member_id)
+            if district is not None and member.district == district:
+                return member
+        return None
+
+    @property
+    def districts(self) -> list[str]:
+        """Every district some per-district group covers, in directory order."""
+        seen: dict[str, None] = {}
+        for group in self.groups:
+            if group.per_district:
+                for member_id in group.members:
+                    seen[self.official(member_id).district or ""] = None
+        return list(seen)
+
+
+def did_you_mean(name: str, known: Any) -> str:
+    guess = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+    return f"did you mean '{guess[0]}'?" if guess else "add it to officials.yaml, or check the id"
+
+
+EMPTY = Directory()
+
+
+def load_directory(path: Path, region: str) -> Directory:
+    """Read and validate ``officials.yaml``; a missing file is an empty directory."""
+    if not path.exists():
+        return EMPTY
+    data, lines = load.read_yaml(path)
+    return load.validate(Directory, data if data is not None else {}, lines, path, {"region": region})

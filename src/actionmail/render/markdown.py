@@ -1,0 +1,122 @@
+"""Markdown in newsletter files, rendered two ways: HTML for the email body, plain text for the text part.
+
+markdown-it-py parses (CommonMark, raw HTML off: a pasted ``<script>`` or tracking pixel stays text).
+The plain-text renderer is ours because no library writes the form an email text part wants: links as
+``text (https://…)`` with the whole URL, lists as ``- item``, paragraphs wrapped without breaking a URL.
+"""
+
+from __future__ import annotations
+
+import functools
+import textwrap
+from collections.abc import Sequence
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
+
+WIDTH = 76
+
+
+@functools.lru_cache(maxsize=512)
+def to_html(source: str) -> str:
+    return _md.render(source).strip()
+
+
+@functools.lru_cache(maxsize=512)
+def to_html_inline(source: str) -> str:
+    """For one-line fields: no surrounding <p>."""
+    return _md.renderInline(source).strip()
+
+
+@functools.lru_cache(maxsize=512)
+def to_text(source: str, width: int = WIDTH) -> str:
+    blocks: list[str] = []
+    prefix_stack: list[str] = []
+    ordinal: list[int] = []
+    for token in _md.parse(source):
+        if token.type == "bullet_list_open":
+            prefix_stack.append("- ")
+        elif token.type == "ordered_list_open":
+            prefix_stack.append("1. ")
+            ordinal.append(int(token.attrGet("start") or 1))
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            if prefix_stack.pop() == "1. ":
+                ordinal.pop()
+        elif token.type == "inline":
+            text = inline_text(token.children or [])
+            if prefix_stack:
+                marker = prefix_stack[-1]
+                if marker == "1. ":
+                    marker = f"{ordinal[-1]}. "
+                    ordinal[-1] += 1
+                indent = "   " * (len(prefix_stack) - 1)
+                blocks.append(wrap(text, width, indent + marker, indent + " " * len(marker)))
+            else:
+                blocks.append(wrap(text, width))
+        elif token.type in ("fence", "code_block"):
+            blocks.append(token.content.rstrip("\n"))
+        elif token.type == "hr":
+            blocks.append("-" * 20)
+    return _join(blocks)
+
+
+def _join(blocks: Sequence[str]) -> str:
+    # List items are single-spaced; everything else is separated by a blank line.
+    out = ""
+    for block in blocks:
+        if out:
+            is_item = block.lstrip().startswith(("- ", *(f"{n}. " for n in range(1, 100))))
+            out += "\n" if is_item and _last_was_item(out) else "\n\n"
+        out += block
+    return out
+
+
+def _last_was_item(text: str) -> bool:
+    last = text.rsplit("\n\n", 1)[-1].lstrip()
+    return last.startswith("- ") or last[:3].rstrip(". ").isdigit()
+
+
+def inline_text(children: Sequence[Token]) -> str:
+    out: list[str] = []
+    href_stack: list[str] = []
+    for child in children:
+        if child.type == "text" or child.type == "code_inline":
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append(" " if child.type == "softbreak" else "\n")
+        elif child.type == "link_open":
+            href_stack.append(str(child.attrGet("href") or ""))
+            out.append("\x00")  # marks where the link text starts
+        elif child.type == "link_close":
+            href = href_stack.pop()
+            start = len(out) - 1 - out[::-1].index("\x00")
+            label = "".join(out[start + 1 :])
+            out[start:] = [label if label == href else f"{label} ({href})"]
+    return "".join(out)
+
+
+def wrap(text: str, width: int = WIDTH, first: str = "", rest: str = "") -> str:
+    """Wrap to ``width`` without ever breaking a URL or a word; keep hard line breaks."""
+    return "\n".join(
+        textwrap.fill(
+            line, width, initial_indent=first if i == 0 else rest, subsequent_indent=rest,
+            break_long_words=False, break_on_hyphens=False,
+        )  # fmt: skip
+        for i, line in enumerate(text.split("\n"))
+    )
+
+
+def links(source: str) -> list[tuple[str, str]]:
+    """(text, href) of every link in ``source``, for checks and for not repeating a link the text already has."""
+    found = []
+    for token in _md.parse(source):
+        if token.type != "inline":
+            continue
+        children = token.children or []
+        for i, child in enumerate(children):
+            if child.type == "link_open":
+                end = next(j for j in range(i, len(children)) if children[j].type == "link_close")
+                found.append((inline_text(children[i + 1 : end]), str(child.attrGet("href") or "")))
+    return found

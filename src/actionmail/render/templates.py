@@ -1,0 +1,102 @@
+"""The Jinja2 environment: where templates come from, and the filters that write dates, times and Markdown.
+
+Templates are looked up in the organization's own ``templates/`` first, then in the built-in set, one file at a
+time (Pelican's way): copying ``email.mjml`` alone into a project changes the layout and keeps the rest.
+Strings in templates go through gettext; catalogs are ``templates/locale/<lang>.po``, read with Babel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.resources
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel.dates import format_date, format_time, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from markupsafe import Markup, escape
+
+from actionmail.render import markdown, view
+
+
+def builtin_templates() -> Path:
+    """The templates shipped in the wheel; in a source checkout, the top-level ``templates/``."""
+    packaged = Path(str(importlib.resources.files("actionmail") / "templates"))
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[3] / "templates"
+
+
+# Babel's "full" date includes the year, which a daily email never needs; its skeletons abbreviate weekdays.
+_DAY = {"en": "EEEE, MMMM d", "es": "EEEE d 'de' MMMM"}
+_DAY_YEAR = {"en": "EEEE, MMMM d, y", "es": "EEEE d 'de' MMMM 'de' y"}
+
+
+@functools.lru_cache(maxsize=16)
+def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(p) for p in search_path]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "html"), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    translations = _translations(search_path, language)
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["language"] = language
+    env.filters.update(
+        md=lambda s: Markup(markdown.to_html(s)),
+        md_inline=lambda s: Markup(markdown.to_html_inline(s)),
+        md_text=markdown.to_text,
+        wrap=markdown.wrap,
+        day=lambda d: format_date(d, _DAY.get(language, "full"), locale=language),
+        day_year=lambda d: format_date(d, _DAY_YEAR.get(language, "full"), locale=language),
+        time=lambda t: format_time(t, "short", locale=language),
+        capfirst=lambda s: s[:1].upper() + s[1:],
+        script=script_html,
+        choice_url=lambda choice, survey: view.choice_url(survey, choice),
+    )
+    env.globals["countdown"] = functools.partial(countdown, language=language, gettext=translations.ugettext)
+    return env
+
+
+def _translations(search_path: tuple[Path, ...], language: str) -> NullTranslations:
+    for directory in search_path:
+        po = directory / "locale" / f"{language}.po"
+        if po.is_file():
+            with po.open("rb") as f:
+                catalog = read_po(f, locale=language)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            return Translations(buffer)
+    return NullTranslations()
+
+
+def countdown(start: dt.date, end: dt.date, *, language: str, gettext: Any) -> str:
+    """"today", "tomorrow", or "in 5 days", counted from the newsletter's date."""
+    days = (end - start).days
+    if days == 0:
+        return str(gettext("today"))
+    if days == 1:
+        return str(gettext("tomorrow"))
+    return str(format_timedelta(dt.timedelta(days=days), granularity="day", threshold=400, add_direction=True, locale=language))
+
+
+_PLACEHOLDER = re.compile(r"(\[[^\[\]\n]{1,40}\])")
+
+
+def script_html(text: str) -> Markup:
+    """A call script as HTML paragraphs, with the caller's placeholders ([YOUR NAME]) in bold so they stand out."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    out = []
+    for paragraph in paragraphs:
+        escaped = str(escape(paragraph)).replace("\n", "<br>")
+        out.append("<p>" + _PLACEHOLDER.sub(r"<strong>\1</strong>", escaped) + "</p>")
+    return Markup("".join(out))

@@ -1,0 +1,220 @@
+"""What the templates see: the newsletter with every reference resolved and every value ready to print.
+
+Templates stay simple (loops and ifs over these objects); the decisions live here, where they are tested:
+which councilmember a district gets, how a phone number is written and dialled, how many days are left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Literal
+
+import phonenumbers
+
+from actionmail.config import Project
+from actionmail.fields import Link
+from actionmail.newsletter import (
+    Action,
+    Choice,
+    Event,
+    GroupTarget,
+    HotlineTarget,
+    InlineTarget,
+    LookupTarget,
+    Newsletter,
+    OfficialTarget,
+    Script,
+    Survey,
+    Target,
+)
+from actionmail.officials import Directory, LabelledPhone, Official
+from actionmail.render import markdown
+
+
+@dataclass(frozen=True)
+class PhoneView:
+    label: str
+    display: str  # as a local reader writes it: (206) 684-4000
+    tel: str  # E.164, for the tel: link
+    hours: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    title: str
+    office: str | None
+    district: str | None
+    phones: list[PhoneView]
+    email: str | None = None
+    contact_form: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """One entry in "who to contact".
+
+    ``kind`` is ``people`` (named officials, possibly under a group label), ``district`` (a per-district group
+    for a reader whose district is not known: the lookup link and everyone, by district), ``lookup`` or
+    ``hotline``.
+    """
+
+    kind: Literal["people", "district", "lookup", "hotline"]
+    label: str | None = None
+    people: list[Person] = field(default_factory=list)
+    lookup: Link | None = None
+    phone: PhoneView | None = None
+    note: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class ScriptView:
+    script: Script
+    for_labels: list[str]
+
+
+@dataclass(frozen=True)
+class ActionView:
+    action: Action
+    number: int  # 1-based position among the main actions, or among the bonus actions
+    of: int  # how many there are: one main action is "Today's Action", several are "Action 1", "Action 2"
+    targets: list[TargetView]
+    scripts: list[ScriptView]
+    other_links: list[Link]  # links of the kind-specific section that the text does not already give
+    mailto: str | None  # for email actions: a mailto: link to every target with an address, message filled in
+
+    @property
+    def kind(self) -> str:
+        return self.action.kind
+
+
+@dataclass(frozen=True)
+class View:
+    newsletter: Newsletter
+    actions: list[ActionView]
+    bonus: list[ActionView]
+    events: list[Event]
+    district: str | None
+    web_version_url: str | None
+
+
+def build(newsletter: Newsletter, project: Project, district: str | None, slug: str) -> View:
+    directory = project.officials
+    region = project.settings.organization.country
+
+    def views(actions: list[Action]) -> list[ActionView]:
+        out = []
+        for number, action in enumerate(actions, start=1):
+            targets = [t for target in action.targets for t in _resolve(target, directory, district, region)]
+            out.append(
+                ActionView(
+                    action, number, len(actions), targets, _scripts(action, directory), _other_links(action),
+                    _mailto(action, targets),
+                )  # fmt: skip
+            )
+        return out
+
+    return View(
+        newsletter=newsletter,
+        actions=views(newsletter.actions),
+        bonus=views(newsletter.bonus),
+        events=newsletter.events,
+        district=district,
+        web_version_url=web_version_url(project, newsletter.date, slug),
+    )
+
+
+def web_version_url(project: Project, date: dt.date, slug: str) -> str | None:
+    template = project.settings.email.web_version_url
+    if template is None:
+        return None
+    return template.format(date=date.isoformat(), year=date.year, month=date.month, day=date.day, slug=slug)
+
+
+def phone_view(phone: LabelledPhone | str, region: str, label: str = "") -> PhoneView:
+    number = phonenumbers.parse(phone if isinstance(phone, str) else phone.number)
+    same_country = phonenumbers.region_code_for_number(number) == region
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if same_country else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return PhoneView(
+        label=label if isinstance(phone, str) else phone.label,
+        display=phonenumbers.format_number(number, style),
+        tel=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        hours=None if isinstance(phone, str) else phone.hours,
+    )
+
+
+def _person(official: Official | InlineTarget, region: str, note: str | None = None) -> Person:
+    return Person(
+        name=official.name,
+        title=official.title,
+        office=official.office,
+        district=official.district,
+        phones=[phone_view(p, region) for p in official.phones],
+        email=official.email,
+        contact_form=official.contact_form,
+        note=note if note is not None else getattr(official, "note", None),
+    )
+
+
+def _resolve(target: Target, directory: Directory, district: str | None, region: str) -> list[TargetView]:
+    if isinstance(target, OfficialTarget):
+        official = directory.official(target.official)
+        return [TargetView("people", people=[_person(official, region, target.note)], id=official.id)]
+    if isinstance(target, GroupTarget):
+        group = directory.group(target.group)
+        label = target.label or group.label
+        if group.per_district:
+            member = directory.member_for(group, district)
+            if member is not None:
+                return [TargetView("people", label, [_person(member, region)], note=target.note, id=group.id)]
+            members = [_person(directory.official(m), region) for m in group.members]
+            hotline = phone_view(group.hotline, region) if group.hotline else None
+            return [TargetView("district", label, members, group.lookup, hotline, target.note, group.id)]
+        members = [_person(directory.official(m), region) for m in group.members]
+        return [TargetView("people", label, members, note=target.note, id=group.id)]
+    if isinstance(target, LookupTarget):
+        return [TargetView("lookup", target.label, lookup=target.lookup)]
+    if isinstance(target, HotlineTarget):
+        return [TargetView("hotline", target.label, phone=phone_view(target.hotline, region, target.label), note=target.note)]
+    return [TargetView("people", people=[_person(target, region)])]
+
+
+def _scripts(action: Action, directory: Directory) -> list[ScriptView]:
+    labels = {o.id: o.name for o in directory.officials} | {g.id: g.label for g in directory.groups}
+    for target in action.targets:
+        if isinstance(target, GroupTarget) and target.label:
+            labels[target.group] = target.label
+    return [ScriptView(script, [labels.get(i, i) for i in script.for_]) for script in action.script]
+
+
+def _other_links(action: Action) -> list[Link]:
+    """The election's guides and replacement-ballot link, unless the action's text already links to them."""
+    in_text = {href for _, href in markdown.links(action.why or "")}
+    candidates: list[Link] = []
+    if action.election:
+        candidates += action.election.guides
+        if action.election.replacement_ballot:
+            candidates.append(action.election.replacement_ballot)
+        if action.election.registration_link:
+            candidates.append(action.election.registration_link)
+    return [link for link in candidates if link.url not in in_text]
+
+
+def _mailto(action: Action, targets: list[TargetView]) -> str | None:
+    addresses = list(dict.fromkeys(p.email for t in targets if t.kind == "people" for p in t.people if p.email))
+    if action.message is None or not addresses:
+        return None
+    query = urllib.parse.urlencode({"subject": action.message.subject, "body": action.message.body}, quote_via=urllib.parse.quote)
+    return f"mailto:{','.join(addresses)}?{query}"
+
+
+def choice_url(survey: Survey, choice: Choice) -> str:
+    """A one-click answer: the choice's own URL, or the survey link carrying the answer as a parameter."""
+    if choice.url:
+        return choice.url
+    separator = "&" if urllib.parse.urlsplit(survey.link.url).query else "?"
+    return f"{survey.link.url}{separator}{urllib.parse.urlencode({survey.answer_param: choice.value})}"

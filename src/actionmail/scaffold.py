@@ -1,0 +1,32 @@
+"""`actionmail new`: start a day's newsletter file from the ``new.yaml`` template."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from pathlib import Path
+
+from actionmail.config import find_root, load_project
+from actionmail.errors import UsageError
+from actionmail.render import templates
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+
+
+def new_newsletter(directory: Path, date: dt.date, title: str = "") -> Path:
+    """Write ``DIRECTORY/DATE-SLUG.yaml`` from the template; never overwrite an existing file."""
+    name = "-".join(part for part in (date.isoformat(), slugify(title) or "action") if part)
+    path = directory / f"{name}.yaml"
+    if path.exists():
+        raise UsageError(f"{path} already exists: edit it, or pass a different --title")
+    project = load_project(directory if directory.exists() else Path.cwd())
+    search_path = tuple(p for p in (project.template_dir, templates.builtin_templates()) if p.is_dir())
+    env = templates.environment(search_path, project.settings.organization.language)
+    text = env.get_template("new.yaml").render(date=date, title=title, has_project=find_root(Path.cwd()) is not None)
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
