@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from actionmail import load
-from actionmail.errors import InvalidInput, Problem
+from actionmail.errors import InvalidInput, Problem, shown
 from actionmail.fields import Email, Model, Text, TimeZone, Url
 from actionmail.newsletter import Language
 from actionmail.officials import EMPTY, Directory, load_directory
@@ -131,7 +131,7 @@ def load_settings(path: Path) -> Settings:
         raise InvalidInput.one(path, f"TOML syntax error: {e}", "see https://toml.io for the syntax", line=line) from None
     lines = _toml_lines(text)
     secrets = [
-        Problem(str(path), lines.get(loc), load._dotted(loc), "secrets never go in actionmail.toml",
+        Problem(shown(path), lines.get(loc), load._dotted(loc), "secrets never go in actionmail.toml",
                 "remove it and set it as an environment variable (see the README)")
         for loc in _keys(data) if _SECRET.search(str(loc[-1]))
     ]  # fmt: skip

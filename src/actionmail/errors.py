@@ -14,6 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def shown(path: str | Path) -> str:
+    """A path as the user would write it: relative to the current directory when it is inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 class ExitCode(enum.IntEnum):
     OK = 0
     ERROR = 1
@@ -59,7 +68,7 @@ class InvalidInput(ActionmailError):
 
     @classmethod
     def one(cls, file: str | Path, what: str, fix: str, *, line: int | None = None, key: str = "") -> InvalidInput:
-        return cls([Problem(str(file), line, key, what, fix)])
+        return cls([Problem(shown(file), line, key, what, fix)])
 
 
 class UsageError(ActionmailError):

@@ -7,6 +7,7 @@ pydantic's errors into :class:`~actionmail.errors.Problem` lines of the form ``F
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import types
 import typing
@@ -18,7 +19,7 @@ import pydantic
 import yaml
 from pydantic_core import ErrorDetails
 
-from actionmail.errors import InvalidInput, Problem
+from actionmail.errors import InvalidInput, Problem, shown
 
 try:
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined,unused-ignore]
@@ -40,19 +41,23 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise InvalidInput.one(path, f"not UTF-8 text (byte {e.start})", "save the file as UTF-8") from None
+        line = e.object[: e.start].count(b"\n") + 1
+        raise InvalidInput.one(path, "not UTF-8 text", "save the file as UTF-8", line=line) from None
     except OSError as e:
         raise InvalidInput.one(path, f"cannot read the file ({e.strerror})", "check the path") from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
+        # Point at where the broken construct starts (an unclosed [ or "), not where the parser gave up.
+        what = f"YAML syntax error: {e.problem}"
+        line = e.problem_mark.line + 1 if e.problem_mark else None
+        if e.context_mark and e.context and e.context_mark.line + 1 != line:
+            what = f"YAML syntax error: {e.context}, {e.problem} (on line {line})"
+            line = e.context_mark.line + 1
         raise InvalidInput.one(
-            path,
-            f"YAML syntax error: {e.problem or e.context}",
-            "check the indentation, and put quotes around text that contains ': ' or starts with a symbol",
-            line=mark.line + 1 if mark else None,
+            path, what, "check the indentation, and put quotes around text that contains ': ' or starts with [ { * & ! |",
+            line=line,
         ) from None
     finally:
         loader.dispose()
@@ -60,7 +65,7 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
         return None, {}
     lines: Lines = {(): node.start_mark.line + 1}
     problems: list[Problem] = []
-    data = _construct(node, (), lines, problems, loader, str(path))
+    data = _construct(node, (), lines, problems, loader, shown(path))
     if problems:
         raise InvalidInput(problems)
     return data, lines
@@ -118,16 +123,24 @@ def validate(model: type[M], data: Any, lines: Lines, file: str | Path, context:
     try:
         return model.model_validate(data, context=dict(context))
     except pydantic.ValidationError as e:
-        raise InvalidInput(problems_from(e, model, lines, str(file))) from None
+        raise InvalidInput(problems_from(e, model, lines, shown(file))) from None
 
 
 def problems_from(error: pydantic.ValidationError, model: type[pydantic.BaseModel], lines: Lines, file: str) -> list[Problem]:
+    details = error.errors(include_url=False)
+    # A misspelt required key shows up twice, as unknown and as missing; report it once, as the misspelling.
+    guessed = {
+        (*_user_loc(d["loc"])[:-1], guess)
+        for d in details
+        if d["type"] == "extra_forbidden" and (guess := _guess(model, d["loc"]))
+    }
     problems = []
-    for detail in error.errors(include_url=False):
+    for detail in details:
         loc = _user_loc(detail["loc"])
-        line = _line_for(loc, lines)
-        what, fix = explain(detail, model, loc)
-        problems.append(Problem(file, line, _dotted(loc), what, fix))
+        if detail["type"] == "missing" and loc in guessed:
+            continue
+        what, fix = explain(detail, model)
+        problems.append(Problem(file, _line_for(loc, lines), _dotted(loc), what, fix))
     return sorted(set(problems), key=lambda p: (p.line or 0, p.key))
 
 
@@ -155,38 +168,43 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "missing": ("required key is missing", "add it"),
     "string_type": ("expected text", "write text here (put it in quotes if it looks like a number or yes/no)"),
     "string_too_short": ("must not be empty", "write something here, or remove the key"),
-    "int_type": ("expected a whole number", "write a number such as 3"),
-    "int_parsing": ("expected a whole number", "write a number such as 3"),
-    "bool_type": ("expected true or false", "write true or false"),
-    "bool_parsing": ("expected true or false", "write true or false"),
+    "int_type": ("is not a whole number", "write a number such as 3"),
+    "int_parsing": ("is not a whole number", "write a number such as 3"),
+    "int_from_float": ("is not a whole number", "write a number such as 3"),
+    "greater_than": ("is too small", "use a number greater than {gt}"),
+    "less_than_equal": ("is too large", "use a number no greater than {le}"),
+    "string_pattern_mismatch": ("is not in the expected form", "see docs/newsletter-format.md for this key"),
+    "string_too_long": ("is too long", "keep it to {max_length} characters"),
+    "bool_type": ("is not true or false", "write true or false"),
+    "bool_parsing": ("is not true or false", "write true or false"),
     "list_type": ("expected a list", "write each item on its own line starting with '- '"),
     "too_short": ("must have at least one item", "add an item starting with '- '"),
     "dict_type": ("expected a mapping of keys", "write 'key: value' lines, indented under this key"),
     "model_type": ("expected a mapping of keys", "write 'key: value' lines, indented under this key"),
     "model_attributes_type": ("expected a mapping of keys", "write 'key: value' lines, indented under this key"),
-    "date_type": ("not a date", "write it as YYYY-MM-DD, like 2019-08-06"),
-    "date_parsing": ("not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
-    "date_from_datetime_parsing": ("not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
-    "date_from_datetime_inexact": ("not a date", "write it as YYYY-MM-DD, without a time"),
-    "time_type": ("not a time of day", "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'"),
-    "time_parsing": ("not a valid time of day", "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'"),
+    "date_type": ("is not a date", "write it as YYYY-MM-DD, like 2019-08-06"),
+    "date_parsing": ("is not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
+    "date_from_datetime_parsing": ("is not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
+    "date_from_datetime_inexact": ("is not a date", "write it as YYYY-MM-DD, without a time"),
+    "time_type": ("is not a time of day", "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'"),
+    "time_parsing": ("is not a valid time of day", "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'"),
     "url_parsing": ("not a web address", "write the whole address, starting with https://"),
     "url_type": ("not a web address", "write the whole address, starting with https://"),
     "url_scheme": ("not a web address", "write the whole address, starting with https://"),
     "literal_error": ("is not one of the allowed values", "use one of: {expected}"),
     "enum": ("is not one of the allowed values", "use one of: {expected}"),
-    "union_tag_invalid": ("is not one of the allowed kinds", "use one of: {expected_tags}"),
 }
 
 
-def explain(detail: ErrorDetails, model: type[pydantic.BaseModel], loc: Loc) -> tuple[str, str]:
+def explain(detail: ErrorDetails, model: type[pydantic.BaseModel]) -> tuple[str, str]:
     """Turn one pydantic error into (what is wrong, how to fix)."""
     kind = detail["type"]
     ctx = dict(detail.get("ctx") or {})
+    loc = _user_loc(detail["loc"])
     if kind == "extra_forbidden":
-        known = _known_keys(model, loc[:-1])
-        guess = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6) if known else []
-        fix = f"did you mean '{guess[0]}'?" if guess else "remove it, or check its spelling"
+        known = _known_keys(model, detail["loc"][:-1])
+        guess = _guess(model, detail["loc"])
+        fix = f"did you mean '{guess}'?" if guess else "remove it, or check its spelling"
         if known:
             fix += " (allowed here: " + ", ".join(known) + ")"
         return "unknown key", fix
@@ -195,48 +213,52 @@ def explain(detail: ErrorDetails, model: type[pydantic.BaseModel], loc: Loc) -> 
     what, fix = _MESSAGES.get(kind, (detail["msg"][0].lower() + detail["msg"][1:], "correct the value"))
     if kind == "missing":
         fix = f"add '{loc[-1]}:'" if loc else fix
-    if kind in ("literal_error", "enum", "union_tag_invalid"):
-        what = f"'{detail['input']}' {what}" if kind != "union_tag_invalid" else what
-        expected = str(ctx.get("expected", ctx.get("expected_tags", "")))
-        fix = fix.format(expected=expected.replace("'", "").replace(" or ", ", "), expected_tags=expected)
-    return what, fix
+    if what.startswith("is "):
+        given = detail.get("input")
+        what = f"'{given}' {what}" if isinstance(given, str | int | float | dt.date) else what.removeprefix("is ")
+    if "expected" in ctx or "expected_tags" in ctx:
+        ctx["expected"] = str(ctx.get("expected", ctx.get("expected_tags", ""))).replace("'", "").replace(" or ", ", ")
+    return what, fix.format(**ctx) if ctx else fix
 
 
-def _known_keys(model: type[pydantic.BaseModel], loc: Loc) -> list[str]:
-    """The keys a file may use at ``loc``, found by walking the model's fields."""
+def _guess(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> str | None:
+    known = _known_keys(model, loc[:-1])
+    guesses = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    return guesses[0] if guesses else None
+
+
+def _known_keys(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a file may use at ``loc`` (pydantic's own loc, with union tags), found by walking the model."""
     current: Any = model
     for part in loc:
-        current = _inner_model(current, part)
+        current = _inner(current, part)
         if current is None:
             return []
-    current = _strip(current)
+    current = _inner(current, None)
     if isinstance(current, type) and issubclass(current, pydantic.BaseModel):
         return [f.alias or name for name, f in current.model_fields.items()]
     return []
 
 
-def _inner_model(tp: Any, part: int | str) -> Any:
-    tp = _strip(tp)
+def _inner(tp: Any, part: int | str | None) -> Any:
+    """The type found one step into ``tp`` at ``part``: a list index, a union tag, or a field name."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        if isinstance(part, str) and part.startswith("<"):
+            return next((m for m in members if any(getattr(x, "tag", None) == part for x in getattr(m, "__metadata__", ()))), None)
+        if len(members) == 1:
+            return _inner(members[0], part)
+        return None if part is not None else tp
+    if part is None:
+        return tp
     if isinstance(part, int):
         args = typing.get_args(tp)
-        return args[0] if args else None
+        return args[0] if origin is list and args else None
     if isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
         for name, field in tp.model_fields.items():
             if part in (name, field.alias):
                 return field.annotation
     return None
-
-
-def _strip(tp: Any) -> Any:
-    """Unwrap Annotated[...] and Optional[...]; of a union of models, take the first model."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            tp = args[0] if len(args) == 1 else next((a for a in args if isinstance(a, type)), args[0])
-            if len(args) > 1:
-                return tp
-        else:
-            return tp

@@ -281,7 +281,10 @@ class Action(Model):
         for script in self.script:
             for target_id in script.for_:
                 if target_id not in ids:
-                    raise error("script_for", f"script is for '{target_id}', not a target of this action", did_you_mean(target_id, ids))
+                    raise error(
+                        "script_for", f"script is for '{target_id}', not a target of this action",
+                        f"use one of: {', '.join(sorted(ids))}" if ids else "add it to 'targets:'",
+                    )  # fmt: skip
         return self
 
 

@@ -46,20 +46,47 @@ class Group(Model):
     lookup: Link | None = Field(None, description="Where readers find their district; required when per_district.")
     hotline: LabelledPhone | None = Field(None, description="A main line that reaches any member.")
 
+    @field_validator("members")
+    @classmethod
+    def _members_exist(cls, members: list[str], info: ValidationInfo) -> list[str]:
+        known: dict[str, Any] = (info.context or {}).get("official_districts", {})
+        for member in members:
+            if member not in known:
+                raise error("unknown_official", f"'{member}' is not in officials", did_you_mean(member, known))
+        return members
+
     @model_validator(mode="after")
-    def _lookup_for_districts(self) -> Self:
-        if self.per_district and self.lookup is None:
+    def _districts(self, info: ValidationInfo) -> Self:
+        if not self.per_district:
+            return self
+        if self.lookup is None:
             raise error(
                 "lookup_missing",
                 "a per-district group needs a lookup link for readers whose district is unknown",
                 "add 'lookup: {text: Find your district, url: https://…}'",
             )
+        known: dict[str, Any] = (info.context or {}).get("official_districts", {})
+        districts = [known.get(m) for m in self.members]
+        if None in districts:
+            raise error("no_district", "a per-district group needs a district for each member", "give each member a 'district:'")
+        if len(set(districts)) != len(districts):
+            raise error("two_per_district", "two members have the same district", "list one member per district")
         return self
 
 
 class Directory(Model):
     officials: list[Official] = []
     groups: list[Group] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_ids(cls, data: Any, info: ValidationInfo) -> Any:
+        # Groups name officials by id; share the ids (and districts) so each bad member is reported where it is.
+        if isinstance(info.context, dict) and isinstance(data, dict) and isinstance(data.get("officials"), list):
+            info.context["official_districts"] = {
+                o["id"]: o.get("district") for o in data["officials"] if isinstance(o, dict) and "id" in o
+            }
+        return data
 
     @field_validator("officials")
     @classmethod
@@ -70,21 +97,6 @@ class Directory(Model):
                 raise error("duplicate_id", f"the id '{official.id}' is used twice", "give each official its own id")
             seen.add(official.id)
         return officials
-
-    @model_validator(mode="after")
-    def _members_exist(self, info: ValidationInfo) -> Self:
-        by_id = {o.id: o for o in self.officials}
-        for group in self.groups:
-            for member in group.members:
-                if member not in by_id:
-                    raise error("unknown_official", f"group '{group.id}' names '{member}', who is not in officials", did_you_mean(member, by_id))
-            if group.per_district:
-                districts = [by_id[m].district for m in group.members]
-                if None in districts:
-                    raise error("no_district", f"group '{group.id}' is per district, but a member has no district", "give each member a 'district:'")
-                if len(set(districts)) != len(districts):
-                    raise error("two_per_district", f"group '{group.id}' has two members for one district", "list one member per district")
-        return self
 
     def official(self, official_id: str) -> Official:
         return next(o for o in self.officials if o.id == official_id)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "newsletters").glob("*.yaml"))
+SEED = ROOT / "newsletters" / "2019-08-01-no-police-facial-recognition.yaml"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the example project (settings and officials, no newsletters) as the current directory."""
+    shutil.copy(ROOT / "actionmail.toml", tmp_path)
+    shutil.copy(ROOT / "officials.yaml", tmp_path)
+    (tmp_path / "newsletters").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path

@@ -1,0 +1,127 @@
+"""actionmail.toml and officials.yaml: what a project may say, and the errors when it says it wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from actionmail.cli import main
+from actionmail.config import Settings, load_project
+from tests.conftest import write
+
+
+SETTINGS = """\
+[organization]
+name = "Test Org"
+timezone = "America/Los_Angeles"
+
+[colors]
+brand = "#1f4e79"
+"""
+
+OFFICIALS = """\
+officials:
+  - id: mosqueda
+    name: Teresa Mosqueda
+    title: Councilmember
+    phones: [{label: City Hall, number: "206-684-8808"}]
+  - id: gonzalez
+    name: M. Lorena González
+    title: Councilmember
+groups:
+  - id: at-large
+    label: our at-large councilmembers
+    members: [mosqueda, gonzalez]
+"""
+
+NEWSLETTER = """\
+date: 2019-08-01
+subject: Call the council
+preheader: Call the at-large councilmembers today.
+headline: Call the council
+actions:
+  - kind: call
+    title: Call
+    targets: [{group: at-large}]
+"""
+
+
+def run_check(project: Path, settings: str = SETTINGS, officials: str = OFFICIALS) -> tuple[int, list[str]]:
+    write(project, "actionmail.toml", settings)
+    write(project, "officials.yaml", officials)
+    write(project / "newsletters", "day.yaml", NEWSLETTER)
+    result = CliRunner().invoke(main, ["check", "newsletters"])
+    return result.exit_code, result.output.splitlines()
+
+
+def test_valid_project(project: Path) -> None:
+    assert run_check(project) == (0, ["1 newsletter checked: no problems"])
+
+
+def test_secrets_are_refused_in_settings(project: Path) -> None:
+    code, lines = run_check(project, SETTINGS + '\n[providers.mailgun]\ndomain = "mg.example.org"\napi_key = "key-123"\n')
+    assert code == 2
+    assert lines[0] == (
+        "actionmail.toml:10: providers.mailgun.api_key: secrets never go in actionmail.toml: remove it and set it "
+        "as an environment variable (see the README)"
+    )
+    assert "key-123" not in "\n".join(lines)
+
+
+def test_unknown_setting_names_its_line(project: Path) -> None:
+    code, lines = run_check(project, SETTINGS.replace("timezone =", "timezon ="))
+    assert (code, lines[0]) == (2, (
+        "actionmail.toml:3: organization.timezon: unknown key: did you mean 'timezone'? (allowed here: name, "
+        "website, postal_address, timezone, language, country, logo)"
+    ))  # fmt: skip
+
+
+def test_bad_colour_and_timezone(project: Path) -> None:
+    code, lines = run_check(project, SETTINGS.replace('"#1f4e79"', '"navy"').replace("America/Los_Angeles", "Pacific"))
+    assert code == 2
+    assert lines[:2] == [
+        "actionmail.toml:3: organization.timezone: 'Pacific' is not a time zone: use an IANA name such as "
+        "America/Los_Angeles or America/New_York",
+        "actionmail.toml:6: colors.brand: 'navy' is not in the expected form: see docs/newsletter-format.md for "
+        "this key",
+    ]
+
+
+def test_toml_syntax_error(project: Path) -> None:
+    code, lines = run_check(project, '[organization]\nname = "Unclosed\n')
+    assert code == 2
+    assert lines[0].startswith("actionmail.toml:2: TOML syntax error: ")
+
+
+def test_group_member_must_exist(project: Path) -> None:
+    code, lines = run_check(project, officials=OFFICIALS.replace("[mosqueda, gonzalez]", "[mosqueda, gonzales]"))
+    assert (code, lines[0]) == (2, (
+        "officials.yaml:12: groups[0].members: 'gonzales' is not in officials: did you mean 'gonzalez'?"
+    ))  # fmt: skip
+
+
+def test_bad_phone_in_officials(project: Path) -> None:
+    code, lines = run_check(project, officials=OFFICIALS.replace('"206-684-8808"', '"684-8808"'))
+    assert (code, lines[0]) == (2, (
+        "officials.yaml:5: officials[0].phones[0].number: '684-8808' is not a valid phone number: write it with its "
+        "area code, like +1 201-555-0123"
+    ))  # fmt: skip
+
+
+def test_per_district_group_needs_districts_and_lookup(project: Path) -> None:
+    officials = OFFICIALS.replace("    members: [mosqueda, gonzalez]", "    members: [mosqueda, gonzalez]\n    per_district: true")
+    code, lines = run_check(project, officials=officials)
+    assert (code, lines[0]) == (2, (
+        "officials.yaml:10: groups[0]: a per-district group needs a lookup link for readers whose district is "
+        "unknown: add 'lookup: {text: Find your district, url: https://…}'"
+    ))  # fmt: skip
+
+
+def test_without_settings_the_defaults_apply(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "day.yaml", "date: 2019-08-01\n")
+    project = load_project(tmp_path / "day.yaml")
+    assert project.settings == Settings()
+    assert project.settings_file is None
+    assert project.officials.officials == []
