@@ -1,0 +1,138 @@
+"""Every example newsletter, rendered to HTML and opened in real headless Chromium, phone and desktop widths.
+
+Full-page screenshots go to tests/artifacts/<newsletter>-<width>.png, to look at. Needs Debian's chromium at
+/usr/bin/chromium (Playwright can't download its own browser here); skipped where it is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from actionmail import check
+from actionmail.config import Logo, Project
+from actionmail.newsletter import Newsletter
+from actionmail.render import render, sample_values
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]  # fmt: skip
+NEWSLETTERS = sorted((ROOT / "newsletters").glob("*.yaml"))
+PHONE, DESKTOP = 375, 600
+CASES = [(path, width) for path in NEWSLETTERS for width in (PHONE, DESKTOP)]
+
+
+@dataclasses.dataclass
+class Email:
+    page: Page
+    newsletter: Newsletter
+    width: int
+
+    def js(self, expression: str) -> Any:
+        return self.page.evaluate(expression)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+def open_email(browser: Browser, html: str, width: int) -> Page:
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    # Offline: an email must not need anything fetched to be read, and this machine has no network anyway.
+    page.route("**/*", lambda route: route.abort())
+    page.set_content(html, wait_until="load")
+    return page
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{p.stem}-{w}" for p, w in CASES])
+def email(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Email]:
+    """One newsletter at one width, opened once and screenshotted, for all the checks below."""
+    path, width = request.param
+    project, newsletter = check.load(path)
+    html, _ = render(newsletter, project, slug=check.slug(path)).personalize(sample_values(project))
+    page = open_email(browser, html, width)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{path.stem}-{width}.png"), full_page=True)
+    yield Email(page, newsletter, width)
+    page.close()
+
+
+def test_there_are_example_newsletters() -> None:
+    assert NEWSLETTERS, "no newsletters/*.yaml to open"
+
+
+def test_no_horizontal_scrolling(email: Email) -> None:
+    assert email.js("document.documentElement.scrollWidth") <= email.width
+
+
+def test_one_h1_and_it_is_the_headline(email: Email) -> None:
+    assert email.js("[...document.querySelectorAll('h1')].map(h => h.textContent.trim())") == [
+        email.newsletter.headline
+    ]
+
+
+def test_phone_links_are_e164(email: Email) -> None:
+    hrefs = email.js("""[...document.querySelectorAll('a[href^="tel:"]')].map(a => a.getAttribute('href'))""")
+    assert all(re.fullmatch(r"tel:\+\d+", href) for href in hrefs), hrefs
+
+
+def test_images_have_alt(email: Email) -> None:
+    assert email.js("[...document.images].filter(i => !i.hasAttribute('alt')).map(i => i.outerHTML)") == []
+
+
+def test_html_lang_is_set(email: Email) -> None:
+    assert email.js("document.documentElement.lang") == (email.newsletter.language or "en")
+
+
+def test_preheader_is_in_the_email_but_not_shown(email: Email) -> None:
+    preheader = email.newsletter.preheader
+    assert preheader
+    assert preheader in email.js("document.body.textContent")
+    assert preheader not in email.js("document.body.innerText")  # innerText is what is rendered
+    assert not email.page.get_by_text(preheader).first.is_visible()
+
+
+def test_body_text_is_at_least_16px(email: Email) -> None:
+    """Every element in the content cards with text of its own, except the deliberately small print."""
+    sizes = email.js("""
+      [...document.querySelectorAll('.am-card *')]
+        .filter(e => !e.closest('.am-muted'))
+        .filter(e => [...e.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim()))
+        .map(e => [e.tagName.toLowerCase() + ': ' + e.textContent.trim().slice(0, 40),
+                   parseFloat(getComputedStyle(e).fontSize)])
+    """)
+    assert sizes, "no text found in .am-card"
+    small = [(text, size) for text, size in sizes if size < 16]
+    assert not small, small
+
+
+def test_logo_image_has_alt(browser: Browser) -> None:
+    """The examples have no logo, so no <img>: render the first one with a logo to check the one image."""
+    path = NEWSLETTERS[0]
+    project, newsletter = check.load(path)
+    logo = Logo(url="https://example.org/logo.png", alt="Example logo", width=120)
+    organization = project.settings.organization.model_copy(update={"logo": logo})
+    settings = project.settings.model_copy(update={"organization": organization})
+    with_logo: Project = dataclasses.replace(project, settings=settings)
+    html, _ = render(newsletter, with_logo, slug=check.slug(path)).personalize(sample_values(with_logo))
+    page = open_email(browser, html, PHONE)
+    try:
+        assert page.evaluate("[...document.images].map(i => i.getAttribute('alt'))") == ["Example logo"]
+    finally:
+        page.close()
