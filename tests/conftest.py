@@ -29,5 +29,7 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--update-golden", action="store_true", help="Rewrite tests/golden/ from the current templates and examples."
+        "--update-golden",
+        action="store_true",
+        help="Rewrite tests/golden/ from the current templates and examples.",
     )

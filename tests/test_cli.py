@@ -36,7 +36,10 @@ def test_render_writes_html_and_text(project: Path) -> None:
     assert code == 0
     assert re.fullmatch(r"Wrote out\.html \(\d+\.\d KB\)\n", output)
     html = (project / "out.html").read_text()
-    assert html.startswith("<!DOCTYPE html>") and "<title>No police partnerships on facial recognition in Seattle</title>" in html
+    assert (
+        html.startswith("<!DOCTYPE html>")
+        and "<title>No police partnerships on facial recognition in Seattle</title>" in html
+    )
     # A file opened by hand gets a stand-in unsubscribe link, not the merge tag.
     assert "[[" not in html and "https://www.seattleindivisible.com/unsubscribe/preview" in html
     assert (project / "out.txt").read_text().startswith("No police partnerships on facial recognition in Seattle\n")
@@ -50,8 +53,9 @@ def test_render_to_stdout(project: Path) -> None:
 
 def test_render_unknown_district(project: Path) -> None:
     assert invoke("render", str(SEED), "--district", "8") == (
-        2, "Error: --district 8: not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7)\n"
-    )  # fmt: skip
+        2,
+        "Error: --district 8: not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7)\n",
+    )
 
 
 def test_render_missing_file(project: Path) -> None:
@@ -74,14 +78,16 @@ def test_check_examples_pass() -> None:
 
 def test_new_scaffolds_a_valid_file(project: Path) -> None:
     assert invoke("new", "--date", "2026-12-01", "--title", "Fund the buses!") == (
-        0, "Created newsletters/2026-12-01-fund-the-buses.yaml\n"
-    )  # fmt: skip
+        0,
+        "Created newsletters/2026-12-01-fund-the-buses.yaml\n",
+    )
     text = (project / "newsletters" / "2026-12-01-fund-the-buses.yaml").read_text()
     assert text.startswith("# The daily action for 2026-12-01.") and 'subject: "TODO: Fund the buses!"' in text
     assert invoke("check", "newsletters") == (0, "1 newsletter checked: no problems\n")
     assert invoke("new", "--date", "2026-12-01", "--title", "Fund the buses!") == (
-        2, "Error: newsletters/2026-12-01-fund-the-buses.yaml already exists: edit it, or pass a different --title\n"
-    )  # fmt: skip
+        2,
+        "Error: newsletters/2026-12-01-fund-the-buses.yaml already exists: edit it, or pass a different --title\n",
+    )
 
 
 def test_new_rejects_a_bad_date(project: Path) -> None:
@@ -90,5 +96,7 @@ def test_new_rejects_a_bad_date(project: Path) -> None:
 
 
 def test_entry_point_runs_as_a_module() -> None:
-    result = subprocess.run([sys.executable, "-m", "actionmail", "--version"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "actionmail", "--version"], capture_output=True, text=True, check=True
+    )
     assert result.stdout == f"actionmail, version {__version__}\n"

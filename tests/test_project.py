@@ -10,7 +10,6 @@ from actionmail.cli import main
 from actionmail.config import Settings, load_project
 from tests.conftest import write
 
-
 SETTINGS = """\
 [organization]
 name = "Test Org"
@@ -60,7 +59,9 @@ def test_valid_project(project: Path) -> None:
 
 
 def test_secrets_are_refused_in_settings(project: Path) -> None:
-    code, lines = run_check(project, SETTINGS + '\n[providers.mailgun]\ndomain = "mg.example.org"\napi_key = "key-123"\n')
+    code, lines = run_check(
+        project, SETTINGS + '\n[providers.mailgun]\ndomain = "mg.example.org"\napi_key = "key-123"\n'
+    )
     assert code == 2
     assert lines[0] == (
         "actionmail.toml:10: providers.mailgun.api_key: secrets never go in actionmail.toml: remove it and set it "
@@ -71,10 +72,13 @@ def test_secrets_are_refused_in_settings(project: Path) -> None:
 
 def test_unknown_setting_names_its_line(project: Path) -> None:
     code, lines = run_check(project, SETTINGS.replace("timezone =", "timezon ="))
-    assert (code, lines[0]) == (2, (
-        "actionmail.toml:3: organization.timezon: unknown key: did you mean 'timezone'? (allowed here: name, "
-        "website, postal_address, timezone, language, country, logo)"
-    ))  # fmt: skip
+    assert (code, lines[0]) == (
+        2,
+        (
+            "actionmail.toml:3: organization.timezon: unknown key: did you mean 'timezone'? (allowed here: name, "
+            "website, postal_address, timezone, language, country, logo)"
+        ),
+    )
 
 
 def test_bad_colour_and_timezone(project: Path) -> None:
@@ -96,26 +100,35 @@ def test_toml_syntax_error(project: Path) -> None:
 
 def test_group_member_must_exist(project: Path) -> None:
     code, lines = run_check(project, officials=OFFICIALS.replace("[mosqueda, gonzalez]", "[mosqueda, gonzales]"))
-    assert (code, lines[0]) == (2, (
-        "officials.yaml:12: groups[0].members: 'gonzales' is not in officials: did you mean 'gonzalez'?"
-    ))  # fmt: skip
+    assert (code, lines[0]) == (
+        2,
+        ("officials.yaml:12: groups[0].members: 'gonzales' is not in officials: did you mean 'gonzalez'?"),
+    )
 
 
 def test_bad_phone_in_officials(project: Path) -> None:
     code, lines = run_check(project, officials=OFFICIALS.replace('"206-684-8808"', '"684-8808"'))
-    assert (code, lines[0]) == (2, (
-        "officials.yaml:5: officials[0].phones[0].number: '684-8808' is not a valid phone number: write it with its "
-        "area code, like +1 201-555-0123"
-    ))  # fmt: skip
+    assert (code, lines[0]) == (
+        2,
+        (
+            "officials.yaml:5: officials[0].phones[0].number: '684-8808' is not a valid phone number: write it with its "
+            "area code, like +1 201-555-0123"
+        ),
+    )
 
 
 def test_per_district_group_needs_districts_and_lookup(project: Path) -> None:
-    officials = OFFICIALS.replace("    members: [mosqueda, gonzalez]", "    members: [mosqueda, gonzalez]\n    per_district: true")
+    officials = OFFICIALS.replace(
+        "    members: [mosqueda, gonzalez]", "    members: [mosqueda, gonzalez]\n    per_district: true"
+    )
     code, lines = run_check(project, officials=officials)
-    assert (code, lines[0]) == (2, (
-        "officials.yaml:10: groups[0]: a per-district group needs a lookup link for readers whose district is "
-        "unknown: add 'lookup: {text: Find your district, url: https://…}'"
-    ))  # fmt: skip
+    assert (code, lines[0]) == (
+        2,
+        (
+            "officials.yaml:10: groups[0]: a per-district group needs a lookup link for readers whose district is "
+            "unknown: add 'lookup: {text: Find your district, url: https://…}'"
+        ),
+    )
 
 
 def test_without_settings_the_defaults_apply(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -45,76 +45,89 @@ def test_valid_file_passes(project: Path) -> None:
     ("old", "new", "expected"),
     [
         pytest.param(
-            "subject: Call the mayor about Ring", "subject: [Call the mayor",
+            "subject: Call the mayor about Ring",
+            "subject: [Call the mayor",
             "newsletters/day.yaml:2: YAML syntax error: while parsing a flow sequence, did not find expected ',' or ']'"
             " (on line 3): check the indentation, and put quotes around text that contains ': ' or starts with [ { * & ! |",
             id="yaml-syntax",
         ),
         pytest.param(
-            "headline:", "hedline:",
+            "headline:",
+            "hedline:",
             "newsletters/day.yaml:4: hedline: unknown key: did you mean 'headline'? (allowed here: date, subject, "
             "preheader, headline, language, adapted_from, background, actions, bonus, events, sign_off, ps)",
             id="unknown-key",
         ),
         pytest.param(
-            "        title: Councilmember\n", "        title: Councilmember\n        phone: 206-684-8808\n",
+            "        title: Councilmember\n",
+            "        title: Councilmember\n        phone: 206-684-8808\n",
             "newsletters/day.yaml:13: actions[0].targets[1].phone: unknown key: did you mean 'phones'? (allowed here: "
             "name, title, office, district, phones, email, contact_form, note)",
             id="unknown-key-nested",
         ),
         pytest.param(
-            "    title: Call the mayor", "    title: [Call, the mayor]",
+            "    title: Call the mayor",
+            "    title: [Call, the mayor]",
             "newsletters/day.yaml:7: actions[0].title: expected text: write text here (put it in quotes if it looks "
             "like a number or yes/no)",
             id="wrong-type",
         ),
         pytest.param(
-            "date: 2019-08-01", "date: 2019-02-30",
+            "date: 2019-08-01",
+            "date: 2019-02-30",
             "newsletters/day.yaml:1: date: '2019-02-30' is not a valid date: write it as YYYY-MM-DD, like 2019-08-06",
             id="bad-date",
         ),
         pytest.param(
-            '"206-684-8808"', '"206-684-88"',
+            '"206-684-8808"',
+            '"206-684-88"',
             "newsletters/day.yaml:13: actions[0].targets[1].phones[0].number: '206-684-88' is not a valid phone number: "
             "write it with its area code, like +1 201-555-0123",
             id="bad-phone",
         ),
         pytest.param(
-            '"https://example.org/ring"', '"example.org/ring"',
+            '"https://example.org/ring"',
+            '"example.org/ring"',
             "newsletters/day.yaml:15: actions[0].link.url: 'example.org/ring' is not a web address: write the whole "
             "address, starting with https://",
             id="bad-url",
         ),
         pytest.param(
-            "deadline: {date: 2019-08-06", "deadline: {date: 2019-07-31",
+            "deadline: {date: 2019-08-06",
+            "deadline: {date: 2019-07-31",
             "newsletters/day.yaml:8: actions[0].deadline.date: the deadline 2019-07-31 is before the newsletter's date "
             "(2019-08-01): correct the date, or drop this item if it has passed",
             id="deadline-before-issue",
         ),
         pytest.param(
-            "preheader: Ask Mayor Durkan to ban police partnerships with Ring.\n", "",
+            "preheader: Ask Mayor Durkan to ban police partnerships with Ring.\n",
+            "",
             "newsletters/day.yaml:1: preheader: required key is missing: add 'preheader:'",
             id="missing-key",
         ),
         pytest.param(
-            "headline: No police", "subject: again\nheadline: No police",
+            "headline: No police",
+            "subject: again\nheadline: No police",
             "newsletters/day.yaml:4: subject: duplicate key: remove one of the two (the first is on line 2)",
             id="duplicate-key",
         ),
         pytest.param(
-            "official: durkan", "official: durkin",
+            "official: durkan",
+            "official: durkin",
             "newsletters/day.yaml:10: actions[0].targets[0].official: 'durkin' is not in officials.yaml: did you mean "
             "'durkan'?",
             id="unknown-official",
         ),
         pytest.param(
-            "  - kind: call", "  - kind: phone",
+            "  - kind: call",
+            "  - kind: phone",
             "newsletters/day.yaml:6: actions[0].kind: 'phone' is not one of the allowed values: use one of: call, email,"
             " petition, event, read, share, thank, vote, survey, donate, volunteer, other",
             id="unknown-kind",
         ),
         pytest.param(
-            'time: "17:00"', 'time: "25:00"',
+            'time: "17:00"',
+            'time: "25:00"',
             "newsletters/day.yaml:8: actions[0].deadline.time: '25:00' is not a valid time of day: write it as HH:MM on "
             "the 24-hour clock, in quotes, like '20:00'",
             id="bad-time",
@@ -155,26 +168,34 @@ def test_yaml_times_and_answers_stay_as_written(project: Path) -> None:
 
 
 def test_kind_and_section_must_agree(project: Path) -> None:
-    text = VALID.replace("  - kind: call\n", "  - kind: call\n    survey: {prompt: Why?, link: {text: Go, url: https://x.org}}\n")
+    text = VALID.replace(
+        "  - kind: call\n",
+        "  - kind: call\n    survey: {prompt: Why?, link: {text: Go, url: https://x.org}}\n",
+    )
     code, lines = check(project, text)
-    assert (code, lines) == (2, [
-        "newsletters/day.yaml:6: actions[0]: 'survey' belongs to a 'survey' action: set 'kind: survey', or move it"
-    ])  # fmt: skip
+    assert (code, lines) == (
+        2,
+        ["newsletters/day.yaml:6: actions[0]: 'survey' belongs to a 'survey' action: set 'kind: survey', or move it"],
+    )
 
 
 def test_script_for_must_name_a_target(project: Path) -> None:
     text = VALID.replace('script: "Hi', 'script:\n      for: mosqueda\n      text: "Hi')
     code, lines = check(project, text)
-    assert (code, lines) == (2, [
-        "newsletters/day.yaml:6: actions[0]: script is for 'mosqueda', not a target of this action: use one of: "
-        "durkan"
-    ])  # fmt: skip
+    assert (code, lines) == (
+        2,
+        [
+            "newsletters/day.yaml:6: actions[0]: script is for 'mosqueda', not a target of this action: use one of: "
+            "durkan"
+        ],
+    )
 
 
 def test_not_a_mapping(project: Path) -> None:
-    assert check(project, "- just\n- a list\n") == (2, [
-        "newsletters/day.yaml:1: not a newsletter: start the file with 'date:', 'subject:' and so on"
-    ])  # fmt: skip
+    assert check(project, "- just\n- a list\n") == (
+        2,
+        ["newsletters/day.yaml:1: not a newsletter: start the file with 'date:', 'subject:' and so on"],
+    )
 
 
 def test_not_utf8(project: Path) -> None:

@@ -63,8 +63,14 @@ def check_rendered(path: Path, project: Project, newsletter: Newsletter) -> list
         size = len(html.encode())
         if size > CLIP_BYTES:
             which = f"the district {district} version" if district else "the HTML"
-            problems.append(Problem(
-                str(path), None, "", f"{which} is {size / 1024:.0f} KB; Gmail clips emails over about 102 KB, "
-                "hiding the unsubscribe link", "shorten the background or move detail to a linked page",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    str(path),
+                    None,
+                    "",
+                    f"{which} is {size / 1024:.0f} KB; Gmail clips emails over about 102 KB, "
+                    "hiding the unsubscribe link",
+                    "shorten the background or move detail to a linked page",
+                )
+            )
     return problems

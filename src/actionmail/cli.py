@@ -46,15 +46,29 @@ def main() -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Write the HTML here instead of to standard output.")  # fmt: skip
-@click.option("--text", "text_output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Also write the plain-text part here.")  # fmt: skip
-@click.option("--mjml", "mjml_output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Also write the generated MJML here.")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the HTML here instead of to standard output.",
+)
+@click.option(
+    "--text",
+    "text_output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the plain-text part here.",
+)
+@click.option(
+    "--mjml",
+    "mjml_output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the generated MJML here.",
+)
 @click.option("--district", help="Render the version for readers in this district (default: district unknown).")
 @reports_errors
-def render(file: Path, output: Path | None, text_output: Path | None, mjml_output: Path | None, district: str | None) -> None:
+def render(
+    file: Path, output: Path | None, text_output: Path | None, mjml_output: Path | None, district: str | None
+) -> None:
     """Render a newsletter FILE to HTML (and, with --text, plain text).
 
     Per-reader links (unsubscribe) get a sample value; `send` fills in each reader's own.
@@ -92,7 +106,10 @@ def check_command(paths: tuple[Path, ...]) -> None:
         click.echo(str(problem), err=True)
     noun = "newsletter" if len(files) == 1 else "newsletters"
     if problems:
-        click.echo(f"{len(files)} {noun} checked: {len(problems)} problem{'s' if len(problems) != 1 else ''}", err=True)
+        click.echo(
+            f"{len(files)} {noun} checked: {len(problems)} problem{'s' if len(problems) != 1 else ''}",
+            err=True,
+        )
         sys.exit(ExitCode.INVALID_INPUT)
     click.echo(f"{len(files)} {noun} checked: no problems")
 
@@ -100,8 +117,14 @@ def check_command(paths: tuple[Path, ...]) -> None:
 @main.command()
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day it goes out (default: today).")
 @click.option("--title", default="", help="A few words for the file name, e.g. 'transit funding'.")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("newsletters"),
-              show_default=True, help="Where to create the file.")  # fmt: skip
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("newsletters"),
+    show_default=True,
+    help="Where to create the file.",
+)
 @reports_errors
 def new(day: dt.datetime | None, title: str, directory: Path) -> None:
     """Create a newsletter file for a day, to fill in."""

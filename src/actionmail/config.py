@@ -46,10 +46,12 @@ class EmailSettings(Model):
     from_: Text = Field("Your organization <action@example.org>", alias="from")
     reply_to: Email | None = None
     web_version_url: Text | None = Field(
-        None, description="Where the web version lives; {date} and {slug} are filled in, e.g. https://…/{date}/."
+        None,
+        description="Where the web version lives; {date} and {slug} are filled in, e.g. https://…/{date}/.",
     )
     unsubscribe_url: Text = Field(
-        "https://example.org/unsubscribe/{token}", description="The one-click unsubscribe URL; {token} is per reader."
+        "https://example.org/unsubscribe/{token}",
+        description="The one-click unsubscribe URL; {token} is per reader.",
     )
 
 
@@ -128,13 +130,21 @@ def load_settings(path: Path) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         line = int(m[1]) if (m := re.search(r"line (\d+)", str(e))) else None
-        raise InvalidInput.one(path, f"TOML syntax error: {e}", "see https://toml.io for the syntax", line=line) from None
+        raise InvalidInput.one(
+            path, f"TOML syntax error: {e}", "see https://toml.io for the syntax", line=line
+        ) from None
     lines = _toml_lines(text)
     secrets = [
-        Problem(shown(path), lines.get(loc), load._dotted(loc), "secrets never go in actionmail.toml",
-                "remove it and set it as an environment variable (see the README)")
-        for loc in _keys(data) if _SECRET.search(str(loc[-1]))
-    ]  # fmt: skip
+        Problem(
+            shown(path),
+            lines.get(loc),
+            load._dotted(loc),
+            "secrets never go in actionmail.toml",
+            "remove it and set it as an environment variable (see the README)",
+        )
+        for loc in _keys(data)
+        if _SECRET.search(str(loc[-1]))
+    ]
     if secrets:
         raise InvalidInput(secrets)
     return load.validate(Settings, data, lines, path, {})

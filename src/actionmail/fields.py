@@ -48,7 +48,9 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 def _check_slug(value: str) -> str:
     if not _SLUG.match(value):
         raise error(
-            "slug", f"'{value}' is not a valid id", "use lowercase letters, digits and hyphens, like 'mayor-durkan'"
+            "slug",
+            f"'{value}' is not a valid id",
+            "use lowercase letters, digits and hyphens, like 'mayor-durkan'",
         )
     return value
 
@@ -62,7 +64,9 @@ def _check_url(value: str) -> str:
     try:
         _URL.validate_python(value)
     except pydantic.ValidationError:
-        raise error("url", f"'{value}' is not a web address", "write the whole address, starting with https://") from None
+        raise error(
+            "url", f"'{value}' is not a web address", "write the whole address, starting with https://"
+        ) from None
     if " " in value:
         raise error("url", f"'{value}' has a space in it", "remove the space, or write it as %20")
     return value  # as written: pydantic would normalize it (adding a trailing slash, say)
@@ -107,7 +111,9 @@ def _check_timezone(value: str) -> str:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise error(
-            "timezone", f"'{value}' is not a time zone", "use an IANA name such as America/Los_Angeles or America/New_York"
+            "timezone",
+            f"'{value}' is not a time zone",
+            "use an IANA name such as America/Los_Angeles or America/New_York",
         ) from None
     return value
 
@@ -122,7 +128,11 @@ def _parse_time(value: Any) -> Any:
     if isinstance(value, str) and (m := _TIME.match(value)):
         hour, minute = int(m[1]), int(m[2] or 0)
         if not 1 <= hour <= 12:
-            raise error("time", f"'{value}' is not a time of day", "write it as HH:MM on the 24-hour clock, like '20:00'")
+            raise error(
+                "time",
+                f"'{value}' is not a time of day",
+                "write it as HH:MM on the 24-hour clock, like '20:00'",
+            )
         hour = hour % 12 + (12 if m[3].lower() == "p" else 0)
         return dt.time(hour, minute)
     return value

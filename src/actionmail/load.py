@@ -22,7 +22,7 @@ from pydantic_core import ErrorDetails
 from actionmail.errors import InvalidInput, Problem, shown
 
 try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined,unused-ignore]
+    _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
@@ -51,13 +51,15 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
     except yaml.MarkedYAMLError as e:
         # Point at where the broken construct starts (an unclosed [ or "), not where the parser gave up.
         what = f"YAML syntax error: {e.problem}"
-        line = e.problem_mark.line + 1 if e.problem_mark else None
-        if e.context_mark and e.context and e.context_mark.line + 1 != line:
-            what = f"YAML syntax error: {e.context}, {e.problem} (on line {line})"
-            line = e.context_mark.line + 1
+        at = e.problem_mark.line + 1 if e.problem_mark else None
+        if e.context_mark and e.context and e.context_mark.line + 1 != at:
+            what = f"YAML syntax error: {e.context}, {e.problem} (on line {at})"
+            at = e.context_mark.line + 1
         raise InvalidInput.one(
-            path, what, "check the indentation, and put quotes around text that contains ': ' or starts with [ { * & ! |",
-            line=line,
+            path,
+            what,
+            "check the indentation, and put quotes around text that contains ': ' or starts with [ { * & ! |",
+            line=at,
         ) from None
     finally:
         loader.dispose()
@@ -91,7 +93,13 @@ def _construct(
             line = key_node.start_mark.line + 1
             if key in result:
                 problems.append(
-                    Problem(file, line, _dotted(here), "duplicate key", f"remove one of the two (the first is on line {lines[here]})")
+                    Problem(
+                        file,
+                        line,
+                        _dotted(here),
+                        "duplicate key",
+                        f"remove one of the two (the first is on line {lines[here]})",
+                    )
                 )
                 continue
             lines[here] = line
@@ -126,7 +134,9 @@ def validate(model: type[M], data: Any, lines: Lines, file: str | Path, context:
         raise InvalidInput(problems_from(e, model, lines, shown(file))) from None
 
 
-def problems_from(error: pydantic.ValidationError, model: type[pydantic.BaseModel], lines: Lines, file: str) -> list[Problem]:
+def problems_from(
+    error: pydantic.ValidationError, model: type[pydantic.BaseModel], lines: Lines, file: str
+) -> list[Problem]:
     details = error.errors(include_url=False)
     # A misspelt required key shows up twice, as unknown and as missing; report it once, as the misspelling.
     guessed = {
@@ -166,7 +176,10 @@ def _dotted(loc: Loc) -> str:
 # What to tell the user, by pydantic error type: (what is wrong, how to fix). ``{input}`` is the value given.
 _MESSAGES: dict[str, tuple[str, str]] = {
     "missing": ("required key is missing", "add it"),
-    "string_type": ("expected text", "write text here (put it in quotes if it looks like a number or yes/no)"),
+    "string_type": (
+        "expected text",
+        "write text here (put it in quotes if it looks like a number or yes/no)",
+    ),
     "string_too_short": ("must not be empty", "write something here, or remove the key"),
     "int_type": ("is not a whole number", "write a number such as 3"),
     "int_parsing": ("is not a whole number", "write a number such as 3"),
@@ -181,13 +194,19 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "too_short": ("must have at least one item", "add an item starting with '- '"),
     "dict_type": ("expected a mapping of keys", "write 'key: value' lines, indented under this key"),
     "model_type": ("expected a mapping of keys", "write 'key: value' lines, indented under this key"),
-    "model_attributes_type": ("expected a mapping of keys", "write 'key: value' lines, indented under this key"),
+    "model_attributes_type": (
+        "expected a mapping of keys",
+        "write 'key: value' lines, indented under this key",
+    ),
     "date_type": ("is not a date", "write it as YYYY-MM-DD, like 2019-08-06"),
     "date_parsing": ("is not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
     "date_from_datetime_parsing": ("is not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
     "date_from_datetime_inexact": ("is not a date", "write it as YYYY-MM-DD, without a time"),
     "time_type": ("is not a time of day", "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'"),
-    "time_parsing": ("is not a valid time of day", "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'"),
+    "time_parsing": (
+        "is not a valid time of day",
+        "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'",
+    ),
     "url_parsing": ("not a web address", "write the whole address, starting with https://"),
     "url_type": ("not a web address", "write the whole address, starting with https://"),
     "url_scheme": ("not a web address", "write the whole address, starting with https://"),
@@ -248,7 +267,10 @@ def _inner(tp: Any, part: int | str | None) -> Any:
     if origin in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(tp) if a is not type(None)]
         if isinstance(part, str) and part.startswith("<"):
-            return next((m for m in members if any(getattr(x, "tag", None) == part for x in getattr(m, "__metadata__", ()))), None)
+            return next(
+                (m for m in members if any(getattr(x, "tag", None) == part for x in getattr(m, "__metadata__", ()))),
+                None,
+            )
         if len(members) == 1:
             return _inner(members[0], part)
         return None if part is not None else tp

@@ -25,12 +25,37 @@ from pydantic import (
 
 from actionmail import load
 from actionmail.errors import InvalidInput
-from actionmail.fields import Email, Link, Markdown, Model, Name, Phone, Slug, Text, Time, TimeZone, Url, error, not_before_issue
+from actionmail.fields import (
+    Email,
+    Link,
+    Markdown,
+    Model,
+    Name,
+    Phone,
+    Slug,
+    Text,
+    Time,
+    TimeZone,
+    Url,
+    error,
+    not_before_issue,
+)
 from actionmail.officials import EMPTY, Directory, LabelledPhone, did_you_mean
 
 Language = Literal["en", "es"]
 Kind = Literal[
-    "call", "email", "petition", "event", "read", "share", "thank", "vote", "survey", "donate", "volunteer", "other"
+    "call",
+    "email",
+    "petition",
+    "event",
+    "read",
+    "share",
+    "thank",
+    "vote",
+    "survey",
+    "donate",
+    "volunteer",
+    "other",
 ]
 
 
@@ -83,7 +108,11 @@ class OfficialTarget(Model):
     def _known(cls, official_id: str, info: ValidationInfo) -> str:
         known = [o.id for o in _directory(info).officials]
         if official_id not in known:
-            raise error("unknown_official", f"'{official_id}' is not in officials.yaml", did_you_mean(official_id, known))
+            raise error(
+                "unknown_official",
+                f"'{official_id}' is not in officials.yaml",
+                did_you_mean(official_id, known),
+            )
         return official_id
 
 
@@ -99,7 +128,11 @@ class GroupTarget(Model):
     def _known(cls, group_id: str, info: ValidationInfo) -> str:
         known = [g.id for g in _directory(info).groups]
         if group_id not in known:
-            raise error("unknown_group", f"'{group_id}' is not a group in officials.yaml", did_you_mean(group_id, known))
+            raise error(
+                "unknown_group",
+                f"'{group_id}' is not a group in officials.yaml",
+                did_you_mean(group_id, known),
+            )
         return group_id
 
 
@@ -269,9 +302,17 @@ class Action(Model):
     def _consistent(self) -> Self:
         for kind, section in _SECTION_FOR_KIND.items():
             if self.kind == kind and not getattr(self, section):
-                raise error("section_missing", f"a '{kind}' action needs '{section}'", f"add '{section}:' to this action")
+                raise error(
+                    "section_missing",
+                    f"a '{kind}' action needs '{section}'",
+                    f"add '{section}:' to this action",
+                )
             if self.kind != kind and getattr(self, section):
-                raise error("section_kind", f"'{section}' belongs to a '{kind}' action", f"set 'kind: {kind}', or move it")
+                raise error(
+                    "section_kind",
+                    f"'{section}' belongs to a '{kind}' action",
+                    f"set 'kind: {kind}', or move it",
+                )
         if self.kind == "call" and not self.targets:
             raise error("no_targets", "a call action needs someone to call", "add 'targets:'")
         if self.kind == "email" and self.message is None and not self.link:
@@ -282,9 +323,10 @@ class Action(Model):
             for target_id in script.for_:
                 if target_id not in ids:
                     raise error(
-                        "script_for", f"script is for '{target_id}', not a target of this action",
+                        "script_for",
+                        f"script is for '{target_id}', not a target of this action",
                         f"use one of: {', '.join(sorted(ids))}" if ids else "add it to 'targets:'",
-                    )  # fmt: skip
+                    )
         return self
 
 
@@ -311,5 +353,9 @@ def load_newsletter(path: Path, officials: Directory, region: str = "US") -> New
     if not isinstance(data, dict):
         raise InvalidInput.one(path, "not a newsletter", "start the file with 'date:', 'subject:' and so on", line=1)
     issue_date = data.get("date")
-    context = {"officials": officials, "region": region, "issue_date": issue_date if isinstance(issue_date, dt.date) else None}
+    context = {
+        "officials": officials,
+        "region": region,
+        "issue_date": issue_date if isinstance(issue_date, dt.date) else None,
+    }
     return load.validate(Newsletter, data, lines, path, context)

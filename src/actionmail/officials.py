@@ -68,7 +68,11 @@ class Group(Model):
         known: dict[str, Any] = (info.context or {}).get("official_districts", {})
         districts = [known.get(m) for m in self.members]
         if None in districts:
-            raise error("no_district", "a per-district group needs a district for each member", "give each member a 'district:'")
+            raise error(
+                "no_district",
+                "a per-district group needs a district for each member",
+                "give each member a 'district:'",
+            )
         if len(set(districts)) != len(districts):
             raise error("two_per_district", "two members have the same district", "list one member per district")
         return self

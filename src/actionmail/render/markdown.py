@@ -21,13 +21,13 @@ WIDTH = 76
 
 @functools.lru_cache(maxsize=512)
 def to_html(source: str) -> str:
-    return _md.render(source).strip()
+    return str(_md.render(source)).strip()
 
 
 @functools.lru_cache(maxsize=512)
 def to_html_inline(source: str) -> str:
     """For one-line fields: no surrounding <p>."""
-    return _md.renderInline(source).strip()
+    return str(_md.renderInline(source)).strip()
 
 
 @functools.lru_cache(maxsize=512)
@@ -101,9 +101,13 @@ def wrap(text: str, width: int = WIDTH, first: str = "", rest: str = "") -> str:
     """Wrap to ``width`` without ever breaking a URL or a word; keep hard line breaks."""
     return "\n".join(
         textwrap.fill(
-            line, width, initial_indent=first if i == 0 else rest, subsequent_indent=rest,
-            break_long_words=False, break_on_hyphens=False,
-        )  # fmt: skip
+            line,
+            width,
+            initial_indent=first if i == 0 else rest,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
         for i, line in enumerate(text.split("\n"))
     )
 

@@ -80,13 +80,15 @@ def _translations(search_path: tuple[Path, ...], language: str) -> NullTranslati
 
 
 def countdown(start: dt.date, end: dt.date, *, language: str, gettext: Any) -> str:
-    """"today", "tomorrow", or "in 5 days", counted from the newsletter's date."""
+    """ "today", "tomorrow", or "in 5 days", counted from the newsletter's date."""
     days = (end - start).days
     if days == 0:
         return str(gettext("today"))
     if days == 1:
         return str(gettext("tomorrow"))
-    return str(format_timedelta(dt.timedelta(days=days), granularity="day", threshold=400, add_direction=True, locale=language))
+    return str(
+        format_timedelta(dt.timedelta(days=days), granularity="day", threshold=400, add_direction=True, locale=language)
+    )
 
 
 _PLACEHOLDER = re.compile(r"(\[[^\[\]\n]{1,40}\])")

@@ -112,9 +112,14 @@ def build(newsletter: Newsletter, project: Project, district: str | None, slug: 
             targets = [t for target in action.targets for t in _resolve(target, directory, district, region)]
             out.append(
                 ActionView(
-                    action, number, len(actions), targets, _scripts(action, directory), _other_links(action),
+                    action,
+                    number,
+                    len(actions),
+                    targets,
+                    _scripts(action, directory),
+                    _other_links(action),
                     _mailto(action, targets),
-                )  # fmt: skip
+                )
             )
         return out
 
@@ -179,7 +184,14 @@ def _resolve(target: Target, directory: Directory, district: str | None, region:
     if isinstance(target, LookupTarget):
         return [TargetView("lookup", target.label, lookup=target.lookup)]
     if isinstance(target, HotlineTarget):
-        return [TargetView("hotline", target.label, phone=phone_view(target.hotline, region, target.label), note=target.note)]
+        return [
+            TargetView(
+                "hotline",
+                target.label,
+                phone=phone_view(target.hotline, region, target.label),
+                note=target.note,
+            )
+        ]
     return [TargetView("people", people=[_person(target, region)])]
 
 
@@ -208,7 +220,9 @@ def _mailto(action: Action, targets: list[TargetView]) -> str | None:
     addresses = list(dict.fromkeys(p.email for t in targets if t.kind == "people" for p in t.people if p.email))
     if action.message is None or not addresses:
         return None
-    query = urllib.parse.urlencode({"subject": action.message.subject, "body": action.message.body}, quote_via=urllib.parse.quote)
+    query = urllib.parse.urlencode(
+        {"subject": action.message.subject, "body": action.message.body}, quote_via=urllib.parse.quote
+    )
     return f"mailto:{','.join(addresses)}?{query}"
 
 
