@@ -12,6 +12,7 @@ import pytest
 
 from actionmail import check
 from actionmail.config import Project
+from actionmail.errors import InvalidInput
 from actionmail.newsletter import Newsletter
 from actionmail.render import UNSUBSCRIBE_URL, Rendered, render, view
 from actionmail.render.templates import countdown
@@ -180,3 +181,29 @@ def test_rendering_is_pure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Asia/Tokyo")
     monkeypatch.setattr("socket.socket", None)
     assert render(newsletter, project, slug=check.slug(SEED)) == first
+
+
+def test_project_templates_override_builtins_one_file_at_a_time(project: Path) -> None:
+    (project / "templates").mkdir()
+    (project / "templates" / "email.txt").write_text("{{ n.headline }}, for {{ org.name }}.\n")
+    _, newsletter = check.load(SEED)
+    local = check.load_project(project / "newsletters")
+    result = render(newsletter, local, slug="x")
+    assert result.text == "No police partnerships on facial recognition in Seattle, for Seattle Indivisible.\n"
+    assert re.search(r"<h1[^>]*>No police partnerships", result.html)  # email.mjml still comes from the built-ins
+
+
+def test_template_mistakes_are_reported_with_file_and_line(project: Path) -> None:
+    (project / "templates").mkdir()
+    (project / "templates" / "email.txt").write_text("line one\n{{ n.headlin }}\n")
+    _, newsletter = check.load(SEED)
+    with pytest.raises(InvalidInput) as raised:
+        render(newsletter, check.load_project(project / "newsletters"), slug="x")
+    assert str(raised.value) == (
+        "templates/email.txt:2: template error: 'actionmail.newsletter.Newsletter object' has no "
+        "attribute 'headlin': correct the template"
+    )
+    (project / "templates" / "email.txt").write_text("{% if %}\n")
+    with pytest.raises(InvalidInput) as raised:
+        render(newsletter, check.load_project(project / "newsletters"), slug="x")
+    assert str(raised.value).startswith("templates/email.txt:1: template error: ")

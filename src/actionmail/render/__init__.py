@@ -7,10 +7,14 @@ strings, which is what the golden tests hold it to.
 from __future__ import annotations
 
 import re
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
+
 from actionmail.config import Project
+from actionmail.errors import InvalidInput
 from actionmail.newsletter import Newsletter
 from actionmail.render import templates, view
 from actionmail.render.html import compile_mjml
@@ -55,9 +59,23 @@ def render(newsletter: Newsletter, project: Project, *, district: str | None = N
         "direction": "rtl" if language in ("ar", "he", "fa", "ur") else "ltr",
         "preheader_padding": "&#847;&zwnj;&nbsp;" * 60,
     }
-    mjml = env.get_template("email.mjml").render(context)
-    text = _tidy(env.get_template("email.txt").render(context))
+    try:
+        mjml = env.get_template("email.mjml").render(context)
+        text = _tidy(env.get_template("email.txt").render(context))
+    except jinja2.TemplateError as e:
+        raise _template_problem(e, search_path) from None
     return Rendered(newsletter.subject, newsletter.preheader, language, mjml, compile_mjml(mjml), text)
+
+
+def _template_problem(error: jinja2.TemplateError, search_path: tuple[Path, ...]) -> InvalidInput:
+    """A mistake in a template (most likely an organization's own copy) as a problem line, not a traceback."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        file, line = error.filename or error.name or "template", error.lineno
+    else:  # raised while rendering: the innermost frame that belongs to a template file says where
+        roots = tuple(str(p) for p in search_path)
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(roots)]
+        file, line = (frames[-1].filename, frames[-1].lineno) if frames else ("template", None)
+    return InvalidInput.one(file, f"template error: {error.message}", "correct the template", line=line)
 
 
 def sample_values(project: Project) -> dict[str, str]:
