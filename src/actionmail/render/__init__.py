@@ -69,6 +69,7 @@ def render(newsletter: Newsletter, project: Project, *, district: str | None = N
 
 def _template_problem(error: jinja2.TemplateError, search_path: tuple[Path, ...]) -> InvalidInput:
     """A mistake in a template (most likely an organization's own copy) as a problem line, not a traceback."""
+    line: int | None
     if isinstance(error, jinja2.TemplateSyntaxError):
         file, line = error.filename or error.name or "template", error.lineno
     else:  # raised while rendering: the innermost frame that belongs to a template file says where
