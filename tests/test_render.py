@@ -207,3 +207,21 @@ def test_template_mistakes_are_reported_with_file_and_line(project: Path) -> Non
     with pytest.raises(InvalidInput) as raised:
         render(newsletter, check.load_project(project / "newsletters"), slug="x")
     assert str(raised.value).startswith("templates/email.txt:1: template error: ")
+
+
+def test_script_paragraphs_join_wrapped_lines_and_keep_list_items() -> None:
+    from actionmail.render import markdown
+
+    script = (
+        "Hi, my name is [YOUR NAME], and I am calling from\nzip code [ZIP].\n\n"
+        "Please:\n- vote yes\n- tell others\n\nSincerely,\n[YOUR NAME]"
+    )
+    assert markdown.paragraphs(script) == [
+        "Hi, my name is [YOUR NAME], and I am calling from zip code [ZIP].",
+        "Please:\n- vote yes\n- tell others",
+        "Sincerely,\n[YOUR NAME]",
+    ]
+    assert markdown.quote(script) == (
+        "> Hi, my name is [YOUR NAME], and I am calling from zip code [ZIP].\n>\n"
+        "> Please:\n> - vote yes\n> - tell others\n>\n> Sincerely,\n> [YOUR NAME]"
+    )

@@ -128,8 +128,7 @@ def test_valid_file_passes(project: Path) -> None:
         pytest.param(
             'time: "17:00"',
             'time: "25:00"',
-            "newsletters/day.yaml:8: actions[0].deadline.time: '25:00' is not a valid time of day: write it as HH:MM on "
-            "the 24-hour clock, in quotes, like '20:00'",
+            "newsletters/day.yaml:8: actions[0].deadline.time: '25:00' is not a valid time of day: write it like '20:00' or '8 pm'",
             id="bad-time",
         ),
     ],
@@ -203,3 +202,14 @@ def test_not_utf8(project: Path) -> None:
     result = CliRunner().invoke(main, ["check", "newsletters/day.yaml"])
     assert result.exit_code == 2
     assert result.output.splitlines()[0] == "newsletters/day.yaml:2: not UTF-8 text: save the file as UTF-8"
+
+
+def test_event_must_end_after_it_starts(project: Path) -> None:
+    text = VALID + ("events:\n  - title: Rally\n    date: 2019-08-03\n    start: 6 pm\n    end: 17:30\n")
+    assert check(project, text) == (
+        2,
+        [
+            "newsletters/day.yaml:17: events[0]: the event ends before it starts: check 'start' and 'end' (or add 'start')"
+        ],
+    )
+    assert check(project, text.replace("end: 17:30", "end: 7:30 pm")) == (0, [])

@@ -121,17 +121,20 @@ def _check_timezone(value: str) -> str:
 TimeZone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_timezone)]
 
 _TIME = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\.?\s*$", re.IGNORECASE)
+_TIME_24 = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
 
 def _parse_time(value: Any) -> Any:
-    """Accept '20:00' as well as '8 pm' / '8:30 p.m.' — the way people write times in action emails."""
+    """Accept '20:00' and '8:00' as well as '8 pm' / '8:30 p.m.' — the ways people write times in action emails."""
+    if isinstance(value, str) and (m := _TIME_24.match(value)) and int(m[1]) < 24 and int(m[2]) < 60:
+        return dt.time(int(m[1]), int(m[2]))
     if isinstance(value, str) and (m := _TIME.match(value)):
         hour, minute = int(m[1]), int(m[2] or 0)
         if not 1 <= hour <= 12:
             raise error(
                 "time",
                 f"'{value}' is not a time of day",
-                "write it as HH:MM on the 24-hour clock, like '20:00'",
+                "write it like '20:00' or '8 pm'",
             )
         hour = hour % 12 + (12 if m[3].lower() == "p" else 0)
         return dt.time(hour, minute)

@@ -202,10 +202,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "date_parsing": ("is not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
     "date_from_datetime_parsing": ("is not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
     "date_from_datetime_inexact": ("is not a date", "write it as YYYY-MM-DD, without a time"),
-    "time_type": ("is not a time of day", "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'"),
+    "time_type": ("is not a time of day", "write it like '20:00' or '8 pm'"),
     "time_parsing": (
         "is not a valid time of day",
-        "write it as HH:MM on the 24-hour clock, in quotes, like '20:00'",
+        "write it like '20:00' or '8 pm'",
     ),
     "url_parsing": ("not a web address", "write the whole address, starting with https://"),
     "url_type": ("not a web address", "write the whole address, starting with https://"),

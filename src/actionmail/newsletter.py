@@ -280,6 +280,12 @@ class Event(Model):
     accessibility: Text | None = None
     transit: Text | None = None
 
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.end is not None and (self.start is None or self.end <= self.start):
+            raise error("event_end", "the event ends before it starts", "check 'start' and 'end' (or add 'start')")
+        return self
+
 
 _SECTION_FOR_KIND = {"vote": "election", "survey": "survey", "event": "events"}
 

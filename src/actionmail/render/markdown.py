@@ -8,6 +8,7 @@ The plain-text renderer is ours because no library writes the form an email text
 from __future__ import annotations
 
 import functools
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -110,6 +111,35 @@ def wrap(text: str, width: int = WIDTH, first: str = "", rest: str = "") -> str:
         )
         for i, line in enumerate(text.split("\n"))
     )
+
+
+def paragraphs(text: str) -> list[str]:
+    """Plain text (a call script, an email to send) as paragraphs separated by blank lines.
+
+    Inside a paragraph, a line break after a long line is where the editor wrapped the text, so it is joined;
+    a break after a short line ("Sincerely," / "[YOUR NAME]") or before a list item is meant, so it stays.
+    """
+    out = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        merged: list[str] = []
+        for line in lines:
+            if merged and len(merged[-1].rsplit("\n", 1)[-1]) >= _WRAPPED and not _ITEM.match(line):
+                merged[-1] += " " + line
+            else:
+                merged.append(line)
+        out.append("\n".join(merged))
+    return out
+
+
+_WRAPPED = 40  # a line at least this long that continues on the next was wrapped, not broken on purpose
+_ITEM = re.compile(r"^([-*•]|\d{1,2}[.)])\s")
+
+
+def quote(text: str, width: int = WIDTH - 4) -> str:
+    """Plain text set off as an email quote, wrapped, with "> " before every line."""
+    blocks = ["\n".join(wrap(line, width) for line in paragraph.split("\n")) for paragraph in paragraphs(text)]
+    return "\n".join("> " + line if line else ">" for line in "\n\n".join(blocks).split("\n"))
 
 
 def links(source: str) -> list[tuple[str, str]]:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.dates import format_date, format_time, format_timedelta
+from babel.dates import format_date, format_interval, format_time, format_timedelta, get_time_format
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -58,6 +59,9 @@ def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environm
         day=lambda d: format_date(d, _DAY.get(language, "full"), locale=language),
         day_year=lambda d: format_date(d, _DAY_YEAR.get(language, "full"), locale=language),
         time=lambda t: format_time(t, "short", locale=language),
+        time_range=functools.partial(time_range, language=language),
+        names=lambda items: format_list(list(items), locale=language),
+        quote=markdown.quote,
         capfirst=lambda s: s[:1].upper() + s[1:],
         script=script_html,
         choice_url=lambda choice, survey: view.choice_url(survey, choice),
@@ -79,6 +83,14 @@ def _translations(search_path: tuple[Path, ...], language: str) -> NullTranslati
     return NullTranslations()
 
 
+def time_range(start: dt.time, end: dt.time | None, *, language: str) -> str:
+    """ "6:30 – 8:00 PM" in English, "18:30–20:00" in Spanish; just the start when there is no end."""
+    twelve_hour = "a" in get_time_format("short", locale=language).pattern
+    if end is None:
+        return str(format_time(start, "short", locale=language))
+    return str(format_interval(start, end, "hm" if twelve_hour else "Hm", locale=language))
+
+
 def countdown(start: dt.date, end: dt.date, *, language: str, gettext: Any) -> str:
     """ "today", "tomorrow", or "in 5 days", counted from the newsletter's date."""
     days = (end - start).days
@@ -96,9 +108,8 @@ _PLACEHOLDER = re.compile(r"(\[[^\[\]\n]{1,40}\])")
 
 def script_html(text: str) -> Markup:
     """A call script as HTML paragraphs, with the caller's placeholders ([YOUR NAME]) in bold so they stand out."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     out = []
-    for paragraph in paragraphs:
+    for paragraph in markdown.paragraphs(text):
         escaped = str(escape(paragraph)).replace("\n", "<br>")
         out.append("<p>" + _PLACEHOLDER.sub(r"<strong>\1</strong>", escaped) + "</p>")
     return Markup("".join(out))
