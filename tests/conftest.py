@@ -11,6 +11,14 @@ EXAMPLES = sorted((ROOT / "newsletters").glob("*.yaml"))
 SEED = ROOT / "newsletters" / "2019-08-01-no-police-facial-recognition.yaml"
 
 
+@pytest.fixture(autouse=True)
+def hermetic_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI keeps compiled templates in the user's cache directory; tests get their own."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the example project (settings and officials, no newsletters) as the current directory."""

@@ -100,3 +100,18 @@ def test_entry_point_runs_as_a_module() -> None:
         [sys.executable, "-m", "actionmail", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout == f"actionmail, version {__version__}\n"
+
+
+def test_compiled_templates_are_cached_and_follow_edits(project: Path, hermetic_cache: Path) -> None:
+    (project / "templates").mkdir()
+    template = project / "templates" / "email.txt"
+    template.write_text("first {{ n.headline }}\n")
+    newsletter = project / "newsletters" / SEED.name
+    newsletter.write_text(SEED.read_text())
+    assert invoke("render", str(newsletter), "-o", "out.html", "--text", "out.txt")[0] == 0
+    assert (project / "out.txt").read_text().startswith("first No police")
+    # email.mjml and its partials, and our own email.txt, which imports none
+    assert len(list((hermetic_cache / "actionmail" / "templates").iterdir())) == 3
+    template.write_text("second {{ n.headline }}\n")
+    assert invoke("render", str(newsletter), "-o", "out.html", "--text", "out.txt")[0] == 0
+    assert (project / "out.txt").read_text().startswith("second No police")

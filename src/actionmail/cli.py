@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ import click
 from actionmail import __version__, check, scaffold
 from actionmail.errors import ActionmailError, ExitCode, InvalidInput, UsageError
 from actionmail.render import render as render_newsletter
-from actionmail.render import sample_values
+from actionmail.render import sample_values, templates
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +43,17 @@ def reports_errors(command: F) -> F:
 @click.version_option(__version__, prog_name="actionmail")
 def main() -> None:
     """Turn each day's action, written as one YAML file, into a responsive, accessible email."""
+    _cache_compiled_templates()
+
+
+def _cache_compiled_templates() -> None:
+    directory = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "actionmail" / "templates"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a read-only home: templates are compiled on each run, which is slower but correct
+    if os.access(directory, os.W_OK):
+        templates.cache_compiled_templates(directory)
 
 
 @main.command()

@@ -37,6 +37,20 @@ _DAY = {"en": "EEEE, MMMM d", "es": "EEEE d 'de' MMMM"}
 _DAY_YEAR = {"en": "EEEE, MMMM d, y", "es": "EEEE d 'de' MMMM 'de' y"}
 
 
+_bytecode_cache: jinja2.BytecodeCache | None = None
+
+
+def cache_compiled_templates(directory: Path) -> None:
+    """Keep compiled templates in ``directory`` between runs (Jinja2 recompiles any whose source changed).
+
+    Compiling the templates is the largest single cost of a one-off `actionmail render` (docs/performance.md).
+    The command line turns this on; the library never writes anywhere unless asked.
+    """
+    global _bytecode_cache
+    _bytecode_cache = jinja2.FileSystemBytecodeCache(str(directory))
+    environment.cache_clear()
+
+
 @functools.lru_cache(maxsize=16)
 def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -47,6 +61,7 @@ def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environm
         lstrip_blocks=True,
         keep_trailing_newline=True,
         extensions=["jinja2.ext.i18n"],
+        bytecode_cache=_bytecode_cache,
     )
     translations = _translations(search_path, language)
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
