@@ -23,10 +23,10 @@ from typing import Any
 
 import css_inline
 import premailer
+from mjml import mjml2html
 
 from actionmail import check
 from actionmail.render import UNSUBSCRIBE_URL, render
-from mjml import mjml2html
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "newsletters" / "2019-08-01-no-police-facial-recognition.yaml"

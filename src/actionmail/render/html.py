@@ -9,7 +9,6 @@ MJML's output: see docs/rendering.md for what was measured.
 from __future__ import annotations
 
 import css_inline
-
 from mjml import mjml2html
 
 _inliner = css_inline.CSSInliner(keep_style_tags=True, keep_link_tags=True, load_remote_stylesheets=False)
