@@ -136,3 +136,46 @@ def test_logo_image_has_alt(browser: Browser) -> None:
         assert page.evaluate("[...document.images].map(i => i.getAttribute('alt'))") == ["Example logo"]
     finally:
         page.close()
+
+
+# WCAG 2 relative luminance and contrast, computed in the page from the colours Chromium actually painted.
+CONTRAST_JS = """
+(selector) => {
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = getComputedStyle(el).backgroundColor;
+      if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c;
+    }
+    return 'rgb(255, 255, 255)';
+  };
+  return [...document.querySelectorAll(selector)].filter((el) => el.textContent.trim()).map((el) => {
+    const [a, b] = [lum(getComputedStyle(el).color), lum(background(el))];
+    return [el.textContent.trim().slice(0, 40), (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+  });
+}
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", NEWSLETTERS, ids=[p.stem for p in NEWSLETTERS])
+def test_text_contrast_meets_wcag_aa(browser: Browser, path: Path, scheme: str) -> None:
+    project, newsletter = check.load(path)
+    html, _ = render(newsletter, project, slug=check.slug(path)).personalize(sample_values(project))
+    page = browser.new_page(viewport={"width": PHONE, "height": 800}, color_scheme=scheme)  # type: ignore[arg-type]
+    page.route("**/*", lambda route: route.abort())
+    page.set_content(html, wait_until="load")
+    if scheme == "dark":
+        page.screenshot(path=str(ARTIFACTS / f"{path.stem}-{PHONE}-dark.png"), full_page=True)
+    # Every paragraph, list item, heading and link, buttons and footer included.
+    pairs = page.evaluate(CONTRAST_JS, "[role=article] p, [role=article] li, [role=article] a, [role=article] h1, "
+                          "[role=article] h2, [role=article] h3, [role=article] h4")  # fmt: skip
+    page.close()
+    assert pairs
+    low = [(text, round(ratio, 2)) for text, ratio in pairs if ratio < 4.5]
+    assert not low, f"below 4.5:1 in {scheme} mode: {low[:5]}"
