@@ -225,3 +225,49 @@ def test_script_paragraphs_join_wrapped_lines_and_keep_list_items() -> None:
         "> Hi, my name is [YOUR NAME], and I am calling from zip code [ZIP].\n>\n"
         "> Please:\n> - vote yes\n> - tell others\n>\n> Sincerely,\n> [YOUR NAME]"
     )
+
+
+def test_group_hotline_and_scripts_for_any_target(project: Path) -> None:
+    from tests.conftest import write
+
+    write(
+        project,
+        "officials.yaml",
+        """
+        officials:
+          - {id: murray, name: Patty Murray, title: Senator, phones: [{label: DC office, number: "202-224-2621"}]}
+        groups:
+          - id: senators
+            label: our senators
+            members: [murray]
+            hotline: {label: Capitol switchboard, number: "202-224-3121"}
+        """,
+    )
+    path = write(
+        project / "newsletters",
+        "2019-08-01-x.yaml",
+        """
+        date: 2019-08-01
+        subject: Call your senators and legislators
+        preheader: Two calls today.
+        headline: Two calls
+        actions:
+          - kind: call
+            title: Call
+            targets:
+              - group: senators
+              - lookup: {text: Find your legislators, url: "https://app.leg.wa.gov/districtfinder"}
+                label: your state legislators
+                id: legislators
+            script:
+              - for: senators
+                text: Senator, please vote yes.
+              - for: legislators
+                text: Representative, please vote yes.
+        """,
+    )
+    project_, newsletter = check.load(path)
+    result = render(newsletter, project_, slug="x")
+    assert 'Capitol switchboard: <a class="am-tel" href="tel:+12022243121"' in result.html
+    assert "Capitol switchboard: (202) 224-3121" in result.text
+    assert "Script for your state legislators:\n\n> Representative, please vote yes." in result.text

@@ -52,6 +52,13 @@ def test_valid_file_passes(project: Path) -> None:
             id="yaml-syntax",
         ),
         pytest.param(
+            "    script:",
+            "   script:",
+            "newsletters/day.yaml:14: YAML syntax error: did not find expected '-' indicator: check the indentation, "
+            "and put quotes around text that contains ': ' or starts with [ { * & ! |",
+            id="yaml-indentation",
+        ),
+        pytest.param(
             "headline:",
             "hedline:",
             "newsletters/day.yaml:4: hedline: unknown key: did you mean 'headline'? (allowed here: date, subject, "
@@ -62,7 +69,7 @@ def test_valid_file_passes(project: Path) -> None:
             "        title: Councilmember\n",
             "        title: Councilmember\n        phone: 206-684-8808\n",
             "newsletters/day.yaml:13: actions[0].targets[1].phone: unknown key: did you mean 'phones'? (allowed here: "
-            "name, title, office, district, phones, email, contact_form, note)",
+            "name, title, office, district, phones, email, contact_form, note, id)",
             id="unknown-key-nested",
         ),
         pytest.param(

@@ -49,10 +49,12 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
-        # Point at where the broken construct starts (an unclosed [ or "), not where the parser gave up.
+        # For an unclosed quote or bracket, point at where it opens, not at the end of the file where the parser
+        # gave up; for anything else (a bad indent inside a block), the problem's own line is the right one.
         what = f"YAML syntax error: {e.problem}"
         at = e.problem_mark.line + 1 if e.problem_mark else None
-        if e.context_mark and e.context and e.context_mark.line + 1 != at:
+        unclosed = e.context and ("quoted scalar" in e.context or "flow" in e.context)
+        if e.context_mark and unclosed and e.context_mark.line + 1 != at:
             what = f"YAML syntax error: {e.context}, {e.problem} (on line {at})"
             at = e.context_mark.line + 1
         raise InvalidInput.one(

@@ -141,6 +141,7 @@ class LookupTarget(Model):
 
     lookup: Link
     label: Text = Field(description='Who the reader will find: "your state legislators".')
+    id: Slug | None = Field(None, description="Lets a script name this target in its 'for:'.")
 
 
 class HotlineTarget(Model):
@@ -149,6 +150,7 @@ class HotlineTarget(Model):
     hotline: Phone
     label: Text = Field(description='"U.S. Capitol switchboard".')
     note: Text | None = Field(None, description='"Ask for your senator by name."')
+    id: Slug | None = Field(None, description="Lets a script name this target in its 'for:'.")
 
 
 class InlineTarget(Model):
@@ -162,6 +164,7 @@ class InlineTarget(Model):
     email: Email | None = None
     contact_form: Url | None = None
     note: Text | None = None
+    id: Slug | None = Field(None, description="Lets a script name this target in its 'for:'.")
 
 
 def _target_tag(value: Any) -> str:
@@ -287,6 +290,15 @@ class Event(Model):
         return self
 
 
+def target_id(target: Target) -> str | None:
+    """The id a script's ``for:`` uses for this target."""
+    if isinstance(target, OfficialTarget):
+        return target.official
+    if isinstance(target, GroupTarget):
+        return target.group
+    return target.id
+
+
 _SECTION_FOR_KIND = {"vote": "election", "survey": "survey", "event": "events"}
 
 
@@ -323,14 +335,13 @@ class Action(Model):
             raise error("no_targets", "a call action needs someone to call", "add 'targets:'")
         if self.kind == "email" and self.message is None and not self.link:
             raise error("no_message", "an email action needs a 'message' or a 'link' to a letter tool", "add one")
-        ids = {t.official for t in self.targets if isinstance(t, OfficialTarget)}
-        ids |= {t.group for t in self.targets if isinstance(t, GroupTarget)}
+        ids = {target_id(t) for t in self.targets} - {None}
         for script in self.script:
-            for target_id in script.for_:
-                if target_id not in ids:
+            for named in script.for_:
+                if named not in ids:
                     raise error(
                         "script_for",
-                        f"script is for '{target_id}', not a target of this action",
+                        f"script is for '{named}', not a target of this action",
                         f"use one of: {', '.join(sorted(ids))}" if ids else "add it to 'targets:'",
                     )
         return self

@@ -174,13 +174,14 @@ def _resolve(target: Target, directory: Directory, district: str | None, region:
         label = target.label or group.label
         if group.per_district:
             member = directory.member_for(group, district)
-            if member is not None:
-                return [TargetView("people", label, [_person(member, region)], note=target.note, id=group.id)]
-            members = [_person(directory.official(m), region) for m in group.members]
             hotline = phone_view(group.hotline, region) if group.hotline else None
+            if member is not None:
+                return [TargetView("people", label, [_person(member, region)], None, hotline, target.note, group.id)]
+            members = [_person(directory.official(m), region) for m in group.members]
             return [TargetView("district", label, members, group.lookup, hotline, target.note, group.id)]
         members = [_person(directory.official(m), region) for m in group.members]
-        return [TargetView("people", label, members, note=target.note, id=group.id)]
+        hotline = phone_view(group.hotline, region) if group.hotline else None
+        return [TargetView("people", label, members, phone=hotline, note=target.note, id=group.id)]
     if isinstance(target, LookupTarget):
         return [TargetView("lookup", target.label, lookup=target.lookup)]
     if isinstance(target, HotlineTarget):
@@ -200,6 +201,10 @@ def _scripts(action: Action, directory: Directory) -> list[ScriptView]:
     for target in action.targets:
         if isinstance(target, GroupTarget) and target.label:
             labels[target.group] = target.label
+        elif isinstance(target, LookupTarget | HotlineTarget) and target.id:
+            labels[target.id] = target.label
+        elif isinstance(target, InlineTarget) and target.id:
+            labels[target.id] = target.name
     return [ScriptView(script, [labels.get(i, i) for i in script.for_]) for script in action.script]
 
 
