@@ -335,7 +335,7 @@ class Action(Model):
             raise error("no_targets", "a call action needs someone to call", "add 'targets:'")
         if self.kind == "email" and self.message is None and not self.link:
             raise error("no_message", "an email action needs a 'message' or a 'link' to a letter tool", "add one")
-        ids = {target_id(t) for t in self.targets} - {None}
+        ids = {i for t in self.targets if (i := target_id(t)) is not None}
         for script in self.script:
             for named in script.for_:
                 if named not in ids:
