@@ -106,14 +106,7 @@ class OfficialTarget(Model):
     @field_validator("official")
     @classmethod
     def _known(cls, official_id: str, info: ValidationInfo) -> str:
-        known = [o.id for o in _directory(info).officials]
-        if official_id not in known:
-            raise error(
-                "unknown_official",
-                f"'{official_id}' is not in officials.yaml",
-                did_you_mean(official_id, known),
-            )
-        return official_id
+        return _in_directory(official_id, [o.id for o in _directory(info).officials], "in officials.yaml")
 
 
 class GroupTarget(Model):
@@ -126,14 +119,13 @@ class GroupTarget(Model):
     @field_validator("group")
     @classmethod
     def _known(cls, group_id: str, info: ValidationInfo) -> str:
-        known = [g.id for g in _directory(info).groups]
-        if group_id not in known:
-            raise error(
-                "unknown_group",
-                f"'{group_id}' is not a group in officials.yaml",
-                did_you_mean(group_id, known),
-            )
-        return group_id
+        return _in_directory(group_id, [g.id for g in _directory(info).groups], "a group in officials.yaml")
+
+
+def _in_directory(target_id: str, known: list[str], where: str) -> str:
+    if target_id not in known:
+        raise error("unknown_target", f"'{target_id}' is not {where}", did_you_mean(target_id, known))
+    return target_id
 
 
 class LookupTarget(Model):
