@@ -1,0 +1,85 @@
+"""Unsubscribe tokens: per subscriber, unguessable, checkable offline with the organization's secret key.
+
+A token is ``<id>.<mac>``: the subscriber's id in the store and 16 bytes of HMAC-SHA256 over the list, that id and
+the address, keyed with the secret. It carries no address, so an unsubscribe URL never shows one; changing the id
+or the MAC, or signing with any other key, fails verification. Checking one needs only the key and the address
+on file for the id — no call to a mail provider.
+
+The key comes from the environment (``ACTIONMAIL_SECRET_KEY``) or from a key file readable by its owner only;
+never from ``actionmail.toml``, and it never appears in output or errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import stat
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from actionmail.errors import ActionmailError
+
+SECRET_KEY_VARIABLE = "ACTIONMAIL_SECRET_KEY"
+_MIN_KEY_BYTES = 16
+_MAC_BYTES = 16
+
+
+class MissingSecret(ActionmailError):
+    """No usable secret key: the message says exactly how to provide one."""
+
+
+def key_file(environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    config = Path(environ.get("XDG_CONFIG_HOME") or Path(environ.get("HOME", "~")).expanduser() / ".config")
+    return config / "actionmail" / "secret_key"
+
+
+def secret_key(environ: Mapping[str, str] | None = None) -> bytes:
+    """The organization's secret: ``ACTIONMAIL_SECRET_KEY``, else the key file (which must be mode 0600)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(SECRET_KEY_VARIABLE)
+    source = SECRET_KEY_VARIABLE
+    if not value:
+        path = key_file(environ)
+        if not path.exists():
+            raise MissingSecret(
+                f"no secret key for unsubscribe links: set {SECRET_KEY_VARIABLE}, or write one to {path} with "
+                "mode 600 (generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise MissingSecret(f"{path} can be read by others (mode {mode:o}): run chmod 600 {path}")
+        value, source = path.read_text(encoding="utf-8").strip(), str(path)
+    key = value.encode()
+    if len(key) < _MIN_KEY_BYTES:
+        raise MissingSecret(
+            f"the secret key in {source} is too short ({len(key)} bytes; at least {_MIN_KEY_BYTES}): "
+            "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return key
+
+
+def _mac(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
+    parts = ["actionmail-unsubscribe-v1", list_id, str(subscriber_id), email.lower()]
+    message = "\0".join(parts).encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:_MAC_BYTES]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def make(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
+    """The token for one subscriber of one list."""
+    return f"{subscriber_id}.{_mac(key, list_id, subscriber_id, email)}"
+
+
+def verify(key: bytes, list_id: str, token: str, email_for_id: Callable[[int], str | None]) -> int | None:
+    """The subscriber id a genuine token names, or None for anything forged, altered or unknown."""
+    id_part, _, mac = token.partition(".")
+    if not id_part.isdigit() or not mac:
+        return None
+    subscriber_id = int(id_part)
+    email = email_for_id(subscriber_id)
+    if email is None:
+        return None
+    return subscriber_id if hmac.compare_digest(mac, _mac(key, list_id, subscriber_id, email)) else None

@@ -1,0 +1,71 @@
+"""Unsubscribe tokens: genuine ones verify; forged, altered or foreign ones don't; the key's sources."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from actionmail import tokens
+
+KEY = b"k" * 32
+ADDRESSES = {7: "ana.perez@example.org", 8: "bob@example.org"}
+
+
+def verify(token: str, key: bytes = KEY, list_id: str = "daily-action") -> int | None:
+    return tokens.verify(key, list_id, token, ADDRESSES.get)
+
+
+def test_a_genuine_token_names_its_subscriber_and_no_address() -> None:
+    token = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org")
+    assert verify(token) == 7
+    assert "@" not in token and "ana" not in token.lower()
+    assert verify(tokens.make(KEY, "daily-action", 7, "Ana.Perez@Example.org")) == 7  # case does not matter
+
+
+def test_tampered_forged_and_foreign_tokens_fail() -> None:
+    token = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org")
+    subscriber, mac = token.split(".")
+    assert verify(f"8.{mac}") is None  # someone else's id with this MAC
+    assert verify(f"{subscriber}.{mac[:-1]}{'A' if mac[-1] != 'A' else 'B'}") is None  # one character changed
+    assert verify(tokens.make(b"x" * 32, "daily-action", 7, "ana.perez@example.org")) is None  # another key
+    assert verify(token, list_id="another-list") is None
+    assert verify(tokens.make(KEY, "daily-action", 99, "x@example.org")) is None  # unknown id
+    for garbage in ("", ".", "7.", "abc.def", "7", "-1.xyz"):
+        assert verify(garbage) is None
+
+
+def test_tokens_differ_per_subscriber_and_cannot_be_guessed_from_each_other() -> None:
+    a = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org").split(".")[1]
+    b = tokens.make(KEY, "daily-action", 8, "bob@example.org").split(".")[1]
+    assert a != b and len(a) == len(b) == 22
+
+
+def test_key_from_the_environment() -> None:
+    assert tokens.secret_key({"ACTIONMAIL_SECRET_KEY": "s" * 20}) == b"s" * 20
+
+
+def test_key_file_must_be_private(tmp_path: Path) -> None:
+    environ = {"XDG_CONFIG_HOME": str(tmp_path)}
+    path = tmp_path / "actionmail" / "secret_key"
+    with pytest.raises(tokens.MissingSecret) as missing:
+        tokens.secret_key(environ)
+    assert str(missing.value).startswith(
+        f"no secret key for unsubscribe links: set ACTIONMAIL_SECRET_KEY, or write one to {path}"
+    )
+    path.parent.mkdir()
+    path.write_text("f" * 32 + "\n")
+    os.chmod(path, 0o644)
+    with pytest.raises(tokens.MissingSecret) as readable:
+        tokens.secret_key(environ)
+    assert str(readable.value) == f"{path} can be read by others (mode 644): run chmod 600 {path}"
+    os.chmod(path, 0o600)
+    assert tokens.secret_key(environ) == b"f" * 32
+
+
+def test_short_key_is_refused_without_showing_it() -> None:
+    with pytest.raises(tokens.MissingSecret) as short:
+        tokens.secret_key({"ACTIONMAIL_SECRET_KEY": "hunter2"})
+    assert "hunter2" not in str(short.value)
+    assert str(short.value).startswith("the secret key in ACTIONMAIL_SECRET_KEY is too short (7 bytes; at least 16)")
