@@ -65,7 +65,7 @@ def email(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Email]:
     """One newsletter at one width, opened once and screenshotted, for all the checks below."""
     path, width = request.param
     project, newsletter = check.load(path)
-    html, _ = render(newsletter, project, slug=check.slug(path)).personalize(sample_values(project))
+    html = render(newsletter, project, slug=check.slug(path)).personalize(sample_values(project)).html
     page = open_email(browser, html, width)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{path.stem}-{width}.png"), full_page=True)
@@ -130,7 +130,7 @@ def test_logo_image_has_alt(browser: Browser) -> None:
     organization = project.settings.organization.model_copy(update={"logo": logo})
     settings = project.settings.model_copy(update={"organization": organization})
     with_logo: Project = dataclasses.replace(project, settings=settings)
-    html, _ = render(newsletter, with_logo, slug=check.slug(path)).personalize(sample_values(with_logo))
+    html = render(newsletter, with_logo, slug=check.slug(path)).personalize(sample_values(with_logo)).html
     page = open_email(browser, html, PHONE)
     try:
         assert page.evaluate("[...document.images].map(i => i.getAttribute('alt'))") == ["Example logo"]
@@ -166,7 +166,7 @@ CONTRAST_JS = """
 @pytest.mark.parametrize("path", NEWSLETTERS, ids=[p.stem for p in NEWSLETTERS])
 def test_text_contrast_meets_wcag_aa(browser: Browser, path: Path, scheme: str) -> None:
     project, newsletter = check.load(path)
-    html, _ = render(newsletter, project, slug=check.slug(path)).personalize(sample_values(project))
+    html = render(newsletter, project, slug=check.slug(path)).personalize(sample_values(project)).html
     page = browser.new_page(viewport={"width": PHONE, "height": 800}, color_scheme=scheme)  # type: ignore[arg-type]
     page.route("**/*", lambda route: route.abort())
     page.set_content(html, wait_until="load")

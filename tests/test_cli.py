@@ -41,7 +41,7 @@ def test_render_writes_html_and_text(project: Path) -> None:
         and "<title>No police partnerships on facial recognition in Seattle</title>" in html
     )
     # A file opened by hand gets a stand-in unsubscribe link, not the merge tag.
-    assert "[[" not in html and "https://www.seattleindivisible.com/unsubscribe/preview" in html
+    assert "{unsubscribe_url}" not in html and "https://www.seattleindivisible.com/unsubscribe/preview" in html
     assert (project / "out.txt").read_text().startswith("No police partnerships on facial recognition in Seattle\n")
     assert (project / "out.mjml").read_text().lstrip().startswith("<mjml")
 

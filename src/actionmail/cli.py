@@ -90,17 +90,17 @@ def render(
         known = ", ".join(project.officials.districts) or "none: officials.yaml has no per-district group"
         raise UsageError(f"--district {district}: not a district in officials.yaml (known: {known})")
     rendered = render_newsletter(newsletter, project, district=district, slug=check.slug(file))
-    html, text = rendered.personalize(sample_values(project))
+    email = rendered.personalize(sample_values(project))
     if output is None:
-        click.echo(html, nl=False)
+        click.echo(email.html, nl=False)
     else:
-        output.write_text(html, encoding="utf-8")
+        output.write_text(email.html, encoding="utf-8")
     if text_output is not None:
-        text_output.write_text(text, encoding="utf-8")
+        text_output.write_text(email.text, encoding="utf-8")
     if mjml_output is not None:
         mjml_output.write_text(rendered.mjml, encoding="utf-8")
     if output is not None:
-        click.echo(f"Wrote {output} ({len(html.encode()) / 1024:.1f} KB)", err=True)
+        click.echo(f"Wrote {output} ({len(email.html.encode()) / 1024:.1f} KB)", err=True)
 
 
 @main.command("check")

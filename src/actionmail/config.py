@@ -138,7 +138,7 @@ def load_settings(path: Path) -> Settings:
         Problem(
             shown(path),
             lines.get(loc),
-            load._dotted(loc),
+            load.dotted(loc),
             "secrets never go in actionmail.toml",
             "remove it and set it as an environment variable (see the README)",
         )

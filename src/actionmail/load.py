@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,7 +98,7 @@ def _construct(
                     Problem(
                         file,
                         line,
-                        _dotted(here),
+                        dotted(here),
                         "duplicate key",
                         f"remove one of the two (the first is on line {lines[here]})",
                     )
@@ -128,6 +128,18 @@ def _construct(
         raise
 
 
+def strings(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """Every string value in ``data`` with its key path, for checks that look inside text."""
+    if isinstance(data, str):
+        yield loc, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from strings(value, (*loc, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from strings(value, (*loc, index))
+
+
 def validate(model: type[M], data: Any, lines: Lines, file: str | Path, context: Mapping[str, Any]) -> M:
     """Validate ``data`` into ``model``; on failure raise :class:`InvalidInput` with every problem found."""
     try:
@@ -152,7 +164,7 @@ def problems_from(
         if detail["type"] == "missing" and loc in guessed:
             continue
         what, fix = explain(detail, model)
-        problems.append(Problem(file, _line_for(loc, lines), _dotted(loc), what, fix))
+        problems.append(Problem(file, line_for(loc, lines), dotted(loc), what, fix))
     return sorted(set(problems), key=lambda p: (p.line or 0, p.key))
 
 
@@ -161,14 +173,14 @@ def _user_loc(loc: tuple[int | str, ...]) -> Loc:
     return tuple(part for part in loc if not (isinstance(part, str) and ("<" in part or "[" in part)))
 
 
-def _line_for(loc: Loc, lines: Lines) -> int | None:
+def line_for(loc: Loc, lines: Lines) -> int | None:
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
             return lines[loc[:end]]
     return None
 
 
-def _dotted(loc: Loc) -> str:
+def dotted(loc: Loc) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from actionmail import load
-from actionmail.errors import InvalidInput
+from actionmail import load, merge
+from actionmail.errors import InvalidInput, Problem, shown
 from actionmail.fields import (
     Email,
     Link,
@@ -348,6 +348,7 @@ class Newsletter(Model):
     headline: Text
     language: Language | None = Field(None, description="en or es; the organization's default when left out.")
     adapted_from: Credit | None = None
+    greeting: Text | None = Field(None, description='The opening line, e.g. "Hi {first_name|friend},".')
     background: Markdown | None = None
     actions: list[Action] = Field(min_length=1, description="Today's action(s).")
     bonus: list[Action] = Field([], description="Bonus actions.")
@@ -367,4 +368,15 @@ def load_newsletter(path: Path, officials: Directory, region: str = "US") -> New
         "region": region,
         "issue_date": issue_date if isinstance(issue_date, dt.date) else None,
     }
-    return load.validate(Newsletter, data, lines, path, context)
+    problems = [
+        Problem(shown(path), load.line_for(loc, lines), load.dotted(loc), f"unknown merge field {{{name}}}", fix)
+        for loc, text in load.strings(data)
+        for name, fix in merge.unknown_fields(text)
+    ]
+    try:
+        newsletter = load.validate(Newsletter, data, lines, path, context)
+    except InvalidInput as e:
+        raise InvalidInput([*e.problems, *problems]) from None
+    if problems:
+        raise InvalidInput(problems)
+    return newsletter

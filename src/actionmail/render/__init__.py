@@ -8,39 +8,64 @@ from __future__ import annotations
 
 import re
 import traceback
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
 from actionmail.config import Project
 from actionmail.errors import InvalidInput
+from actionmail.merge import Merge, fill_variant
 from actionmail.newsletter import Newsletter
 from actionmail.render import templates, view
 from actionmail.render.html import compile_mjml
 
-# Values that differ per recipient are left in the output as merge tags; the send step fills them in
-# (see MERGE_TAGS). Everything else is rendered once per variant.
-UNSUBSCRIBE_URL = "[[unsubscribe_url]]"
-MERGE_TAGS = (UNSUBSCRIBE_URL,)
+# Values that differ per reader stay in the output as merge fields (see actionmail.merge); Rendered.personalize
+# fills them. Everything else is rendered once per variant.
+UNSUBSCRIBE_URL = "{unsubscribe_url}"
+
+
+@dataclass(frozen=True)
+class Personalized:
+    subject: str
+    html: str
+    text: str
 
 
 @dataclass(frozen=True)
 class Rendered:
+    """One variant of a newsletter, with the per-reader merge fields still in it."""
+
     subject: str
     preheader: str
     language: str
+    district: str | None
     mjml: str
     html: str
     text: str
+    _merges: tuple[Merge, Merge, Merge] = field(init=False, repr=False, compare=False)
 
-    def personalize(self, values: dict[str, str]) -> tuple[str, str]:
-        """HTML and text with the merge tags replaced, e.g. ``{"unsubscribe_url": "https://…"}``."""
-        html, text = self.html, self.text
-        for name, value in values.items():
-            html = html.replace(f"[[{name}]]", value)
-            text = text.replace(f"[[{name}]]", value)
-        return html, text
+    def __post_init__(self) -> None:
+        merges = (
+            Merge.parse(self.subject, escape=False),
+            Merge.parse(self.html, escape=True),
+            Merge.parse(self.text, escape=False),
+        )
+        object.__setattr__(self, "_merges", merges)
+
+    @property
+    def merge_fields(self) -> frozenset[str]:
+        """The per-reader fields this variant uses, e.g. {"first_name", "unsubscribe_url"}."""
+        return frozenset().union(*(m.names for m in self._merges))
+
+    def personalize(self, values: Mapping[str, str | None]) -> Personalized:
+        """The email for one reader: ``values`` such as ``{"first_name": "Ana", "unsubscribe_url": "https://…"}``.
+
+        Cheap by design (joins precomputed pieces), since it runs once per recipient.
+        """
+        subject, html, text = (m.fill(values) for m in self._merges)
+        return Personalized(subject, html, text)
 
 
 def render(newsletter: Newsletter, project: Project, *, district: str | None = None, slug: str = "") -> Rendered:
@@ -64,7 +89,16 @@ def render(newsletter: Newsletter, project: Project, *, district: str | None = N
         text = _tidy(env.get_template("email.txt").render(context))
     except jinja2.TemplateError as e:
         raise _template_problem(e, search_path) from None
-    return Rendered(newsletter.subject, newsletter.preheader, language, mjml, compile_mjml(mjml), text)
+    variant = {"district": district}
+    return Rendered(
+        subject=fill_variant(newsletter.subject, variant, escape=False),
+        preheader=fill_variant(newsletter.preheader, variant, escape=False),
+        language=language,
+        district=district,
+        mjml=mjml,
+        html=fill_variant(compile_mjml(mjml), variant, escape=True),
+        text=fill_variant(text, variant, escape=False),
+    )
 
 
 def _template_problem(error: jinja2.TemplateError, search_path: tuple[Path, ...]) -> InvalidInput:

@@ -1,0 +1,86 @@
+"""Merge fields: ``{first_name|friend}`` in a newsletter's text becomes each reader's own value.
+
+Authors write ``{name}`` or ``{name|fallback}`` anywhere in a newsletter's text (subject, preheader, greeting,
+Markdown, scripts). Fields of the variant (``district``) are filled when the variant is rendered; fields of the
+reader (``first_name``, ``unsubscribe_url``, …) stay in the rendered output and are filled per reader by
+:meth:`Merge.fill`, which only joins precomputed pieces: it never re-renders.
+
+Only lowercase names are merge fields, so caller placeholders such as ``{NAME}`` or ``[YOUR NAME]`` in scripts
+are left alone, and so is CSS (``{ color: red }``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PER_READER = ("first_name", "last_name", "email", "zip", "unsubscribe_url")
+PER_VARIANT = ("district",)
+FIELD_PREFIX = "field."  # a custom field of the subscriber: {field.team}
+
+TAG = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[A-Za-z0-9_-]+)?)(?:\|([^{}\n]*))?\}")
+
+
+def unknown_fields(text: str) -> list[tuple[str, str]]:
+    """Merge fields in ``text`` that don't exist, each with a suggestion: [("frist_name", "did you mean …")]."""
+    known = [*PER_READER, *PER_VARIANT]
+    out = []
+    for match in TAG.finditer(text):
+        name = match[1]
+        if name in known or (name.startswith(FIELD_PREFIX) and len(name) > len(FIELD_PREFIX)):
+            continue
+        guess = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        fix = f"did you mean {{{guess[0]}}}?" if guess else "use one of: " + ", ".join(f"{{{k}}}" for k in known)
+        out.append((name, fix + " (a fallback follows a bar: {first_name|friend})"))
+    return out
+
+
+def fill_variant(text: str, values: Mapping[str, str | None], *, escape: bool) -> str:
+    """Fill the per-variant fields (``{district}``), leaving the per-reader ones for :class:`Merge`."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match[1] not in PER_VARIANT:
+            return match[0]
+        value = values.get(match[1]) or match[2] or ""
+        return html.escape(value) if escape and values.get(match[1]) else value
+
+    return TAG.sub(replace, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """A rendered string split at its per-reader merge fields, ready to fill for each reader cheaply."""
+
+    pieces: tuple[str, ...]  # literal text; between consecutive pieces sits fields[i]
+    fields: tuple[tuple[str, str], ...]  # (name, fallback)
+    escape: bool
+
+    @classmethod
+    def parse(cls, text: str, *, escape: bool) -> Merge:
+        pieces, fields, start = [], [], 0
+        for match in TAG.finditer(text):
+            pieces.append(text[start : match.start()])
+            fields.append((match[1], match[2] or ""))
+            start = match.end()
+        pieces.append(text[start:])
+        return cls(tuple(pieces), tuple(fields), escape)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.fields)
+
+    def fill(self, values: Mapping[str, str | None]) -> str:
+        if not self.fields:
+            return self.pieces[0]
+        out = [self.pieces[0]]
+        for (name, fallback), piece in zip(self.fields, self.pieces[1:], strict=True):
+            value = values.get(name)
+            if value:
+                out.append(html.escape(value) if self.escape else value)
+            else:
+                out.append(fallback)  # already escaped: it was rendered with the template
+            out.append(piece)
+        return "".join(out)
