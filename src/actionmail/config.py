@@ -17,7 +17,7 @@ from pydantic import Field
 
 from actionmail import load
 from actionmail.errors import InvalidInput, Problem, shown
-from actionmail.fields import Email, Model, Text, TimeZone, Url
+from actionmail.fields import Email, Model, Slug, Text, TimeZone, Url
 from actionmail.newsletter import Language
 from actionmail.officials import EMPTY, Directory, load_directory
 
@@ -52,6 +52,9 @@ class EmailSettings(Model):
     unsubscribe_url: Text = Field(
         "https://example.org/unsubscribe/{token}",
         description="The one-click unsubscribe URL; {token} is per reader.",
+    )
+    list_id: Slug = Field(
+        "daily-action", description="Names this list: in unsubscribe tokens, and the List-Id header of each message."
     )
 
 
