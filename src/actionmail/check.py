@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from actionmail import variants
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, UsageError
 from actionmail.newsletter import Newsletter, load_newsletter
@@ -51,6 +52,8 @@ def check_files(files: Iterable[Path]) -> list[Problem]:
             project = projects[root]
             newsletter = load_newsletter(path, project.officials, project.settings.organization.country)
             problems += check_rendered(path, project, newsletter)
+            if variants.translations(path):
+                variants.load_edition(path)  # the translations agree with this file on language and date
         except InvalidInput as e:
             problems += [p for p in e.problems if p not in problems]
     return problems

@@ -1,0 +1,172 @@
+"""Variants: which version of the day's email each reader gets, rendered once per version, not per reader.
+
+A newsletter file can have translations beside it (``2019-08-01-ring.es.yaml`` next to ``2019-08-01-ring.yaml``).
+Readers are grouped by the data the email actually uses: their language, when there is a translation in it, and
+their district, when the email names a per-district group or writes ``{district}``. Everything else about a
+reader — their name, their unsubscribe link — is filled into the rendered variant per reader
+(:meth:`actionmail.render.Rendered.personalize`).
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from actionmail import load, merge, tokens
+from actionmail.config import Project, load_project
+from actionmail.errors import InvalidInput, Problem, shown
+from actionmail.newsletter import GroupTarget, Newsletter, load_newsletter
+from actionmail.render import Rendered, render, slug_for
+
+LANGUAGES = ("en", "es")
+
+
+class Reader(Protocol):
+    """What variants need of a subscriber (actionmail.audience.Subscriber has it)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def district(self) -> str | None: ...
+    @property
+    def zip(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def fields(self) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True)
+class VariantKey:
+    language: str
+    district: str | None  # None: the district is unknown, or the email does not depend on it
+
+    def sort_key(self) -> tuple[str, bool, int, str]:
+        """Language, then districts in numeric order (2 before 10), then the fallback last."""
+        district = self.district or ""
+        return self.language, self.district is None, int(district) if district.isdigit() else 0, district
+
+    def __str__(self) -> str:
+        return f"{self.language} · " + (f"district {self.district}" if self.district else "any district")
+
+
+@dataclass(frozen=True)
+class Edition:
+    """A day's newsletter and its translations, by language."""
+
+    path: Path
+    project: Project
+    default_language: str
+    newsletters: Mapping[str, Newsletter]
+    paths: Mapping[str, Path]
+    uses_district: bool  # does any version name a per-district group or write {district}?
+
+    @functools.cached_property
+    def _districts(self) -> frozenset[str]:
+        return frozenset(self.project.officials.districts) if self.uses_district else frozenset()
+
+    def key_for(self, reader: Reader) -> VariantKey:
+        """Runs once per reader: set lookups only."""
+        language = reader.language if reader.language in self.newsletters else self.default_language
+        district = reader.district if reader.district in self._districts else None
+        return VariantKey(language or self.default_language, district)
+
+    def render(self, key: VariantKey) -> Rendered:
+        return render(self.newsletters[key.language], self.project, district=key.district, slug=slug_for(self.path))
+
+
+def translations(path: Path) -> dict[str, Path]:
+    """The files beside ``path`` that translate it: ``NAME.es.yaml`` for ``NAME.yaml``."""
+    if re.search(r"\.[a-z]{2}$", path.stem):  # this file is itself a translation
+        return {}
+    found = {}
+    for language in LANGUAGES:
+        candidate = path.with_name(f"{path.stem}.{language}{path.suffix}")
+        if candidate.is_file():
+            found[language] = candidate
+    return found
+
+
+def load_edition(path: Path) -> Edition:
+    """Load a newsletter and its translations; every problem in any of them is reported at once."""
+    project = load_project(path)
+    region = project.settings.organization.country
+    newsletter = load_newsletter(path, project.officials, region)
+    default: str = newsletter.language or project.settings.organization.language
+    newsletters: dict[str, Newsletter] = {default: newsletter}
+    paths: dict[str, Path] = {default: path}
+    problems: list[Problem] = []
+    for language, other in translations(path).items():
+        try:
+            translated = load_newsletter(other, project.officials, region)
+        except InvalidInput as e:
+            problems += e.problems
+            continue
+        if (translated.language or project.settings.organization.language) != language:
+            problems.append(
+                Problem(
+                    shown(other),
+                    1,
+                    "language",
+                    f"a translation named .{language} is not in '{language}'",
+                    f"write 'language: {language}' in it",
+                )
+            )
+        elif translated.date != newsletter.date:
+            problems.append(
+                Problem(
+                    shown(other),
+                    1,
+                    "date",
+                    f"the translation's date {translated.date} is not {newsletter.date}",
+                    f"use the same date as {shown(path)}",
+                )
+            )
+        elif language != default:
+            newsletters[language], paths[language] = translated, other
+    if problems:
+        raise InvalidInput(problems)
+    uses_district = any(_uses_district(n, project) for n in newsletters.values())
+    return Edition(path, project, default, newsletters, paths, uses_district)
+
+
+def _uses_district(newsletter: Newsletter, project: Project) -> bool:
+    per_district = {g.id for g in project.officials.groups if g.per_district}
+    actions = [*newsletter.actions, *newsletter.bonus]
+    if any(isinstance(t, GroupTarget) and t.group in per_district for a in actions for t in a.targets):
+        return True
+    texts = (text for _, text in load.strings(newsletter.model_dump()))
+    return any(match[1] == "district" for text in texts for match in merge.TAG.finditer(text))
+
+
+def plan(edition: Edition, readers: Iterable[Reader]) -> dict[VariantKey, int]:
+    """How many readers get each variant. Streams: memory grows with the number of variants, not of readers."""
+    counts: collections.Counter[VariantKey] = collections.Counter()
+    for reader in readers:
+        counts[edition.key_for(reader)] += 1
+    return {key: counts[key] for key in sorted(counts, key=VariantKey.sort_key)}
+
+
+def reader_values(reader: Reader, project: Project, key: bytes | None) -> dict[str, str | None]:
+    """The per-reader merge values. Without a secret key, the unsubscribe link is the preview stand-in."""
+    token = "preview" if key is None else tokens.make(key, project.settings.email.list_id, reader.id, reader.email)
+    values: dict[str, str | None] = {
+        "first_name": reader.first_name,
+        "last_name": reader.last_name,
+        "email": reader.email,
+        "zip": reader.zip,
+        "unsubscribe_url": project.settings.email.unsubscribe_url.format(token=token),
+    }
+    values.update({f"{merge.FIELD_PREFIX}{name}": value for name, value in reader.fields.items()})
+    return values

@@ -1,0 +1,118 @@
+"""Variants: readers grouped by what the email uses of them; each variant rendered once, naming the right people."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from actionmail import tokens
+from actionmail.errors import InvalidInput
+from actionmail.variants import VariantKey, load_edition, plan, reader_values
+from tests.conftest import ROOT, SEED, write
+
+
+@dataclasses.dataclass(frozen=True)
+class Reader:
+    id: int
+    email: str
+    district: str | None = None
+    language: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    zip: str | None = None
+    fields: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+SEATTLE = {  # district: (councilmember in August 2019, City Hall number)
+    "1": ("Lisa Herbold", "+12066848801"),
+    "2": ("Bruce Harrell", "+12066848802"),
+    "3": ("Kshama Sawant", "+12066848803"),
+    "4": ("Abel Pacheco", "+12066848804"),
+    "5": ("Debora Juarez", "+12066848805"),
+    "6": ("Mike O'Brien", "+12066848806"),
+    "7": ("Sally Bagshaw", "+12066848807"),
+}
+
+
+def test_readers_are_grouped_by_district_with_a_fallback() -> None:
+    edition = load_edition(SEED)
+    readers = [Reader(i, f"r{i}@example.org", district=str(i % 9) if i % 9 else None) for i in range(90)]
+    # Districts 1-7 are known; 8 is not a Seattle council district and, like no district, gets the fallback.
+    assert plan(edition, readers) == {
+        **{VariantKey("en", str(d)): 10 for d in range(1, 8)},
+        VariantKey("en", None): 20,
+    }
+
+
+def test_every_district_variant_names_its_own_councilmember() -> None:
+    edition = load_edition(SEED)
+    for district, (name, tel) in SEATTLE.items():
+        rendered = edition.render(VariantKey("en", district))
+        assert f'href="tel:{tel}"' in rendered.html
+        others = [other for d, (other, _) in SEATTLE.items() if d != district]
+        assert name in rendered.text and not any(other in rendered.text for other in others), district
+    fallback = edition.render(VariantKey("en", None))
+    assert "find-your-council-district" in fallback.html
+    assert all(f'href="tel:{tel}"' in fallback.html for _, tel in SEATTLE.values())
+
+
+def test_an_email_that_does_not_depend_on_district_is_one_variant(project: Path) -> None:
+    text = (ROOT / "newsletters" / "2019-09-16-climate-strike-green-new-deal-budget.yaml").read_text()
+    path = write(project / "newsletters", "2019-09-16-x.yaml", text)
+    edition = load_edition(path)
+    readers = [Reader(i, f"r{i}@example.org", district=str(i % 7 + 1), language="es") for i in range(50)]
+    assert edition.uses_district is False
+    assert plan(edition, readers) == {VariantKey("en", None): 50}
+
+
+def test_translations_beside_the_file_serve_readers_in_their_language(project: Path) -> None:
+    main = write(project / "newsletters", SEED.name, SEED.read_text())
+    spanish = (
+        SEED.read_text()
+        .replace("language: en", "language: es")
+        .replace(
+            "headline: No police partnerships on facial recognition in Seattle",
+            "headline: No a las alianzas policiales de reconocimiento facial en Seattle",
+        )
+    )
+    write(project / "newsletters", f"{SEED.stem}.es.yaml", spanish)
+    edition = load_edition(main)
+    readers = [Reader(1, "a@example.org", "3", "es"), Reader(2, "b@example.org", "3", "fr"), Reader(3, "c@example.org")]
+    assert plan(edition, readers) == {VariantKey("en", None): 1, VariantKey("en", "3"): 1, VariantKey("es", "3"): 1}
+    rendered = edition.render(VariantKey("es", "3"))
+    assert rendered.language == "es" and "No a las alianzas policiales" in rendered.text
+    assert "Kshama Sawant" in rendered.text
+
+
+def test_a_translation_must_match_language_and_date(project: Path) -> None:
+    main = write(project / "newsletters", SEED.name, SEED.read_text())
+    write(project / "newsletters", f"{SEED.stem}.es.yaml", SEED.read_text())
+    with pytest.raises(InvalidInput) as wrong_language:
+        load_edition(main)
+    assert str(wrong_language.value) == (
+        f"newsletters/{SEED.stem}.es.yaml:1: language: a translation named .es is not in 'es': write 'language: es' in it"
+    )
+    later = SEED.read_text().replace("language: en", "language: es").replace("date: 2019-08-01", "date: 2019-08-02")
+    write(project / "newsletters", f"{SEED.stem}.es.yaml", later)
+    with pytest.raises(InvalidInput) as wrong_date:
+        load_edition(main)
+    assert str(wrong_date.value) == (
+        f"newsletters/{SEED.stem}.es.yaml:1: date: the translation's date 2019-08-02 is not 2019-08-01: "
+        f"use the same date as newsletters/{SEED.name}"
+    )
+
+
+def test_reader_values_carry_a_verifiable_unsubscribe_link() -> None:
+    edition = load_edition(SEED)
+    reader = Reader(42, "ana@example.org", "3", first_name="Ana", fields={"team": "phones"})
+    key = b"s" * 32
+    values = reader_values(reader, edition.project, key)
+    prefix = "https://www.seattleindivisible.com/unsubscribe/"
+    url = values["unsubscribe_url"] or ""
+    assert url.startswith(prefix) and "ana" not in url
+    assert tokens.verify(key, "daily-action", url.removeprefix(prefix), {42: "ana@example.org"}.get) == 42
+    assert (values["first_name"], values["field.team"]) == ("Ana", "phones")
+    assert reader_values(reader, edition.project, None)["unsubscribe_url"] == prefix + "preview"
