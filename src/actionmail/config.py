@@ -72,6 +72,13 @@ class Social(Model):
     url: Url
 
 
+class Audience(Model):
+    database: Text = Field(
+        "actionmail.db",
+        description="The subscriber database (SQLite), relative to this file. Keep it out of version control.",
+    )
+
+
 class Settings(Model):
     officials: Text = Field("officials.yaml", description="The directory of officials, relative to this file.")
     templates: Text = Field("templates", description="Your own templates, which override the built-ins file by file.")
@@ -79,6 +86,7 @@ class Settings(Model):
     email: EmailSettings = EmailSettings()
     colors: Colors = Colors()
     social: list[Social] = []
+    audience: Audience = Audience()
 
 
 _SECRET = re.compile(r"(api_?key|secret|password|passwd|token)$", re.IGNORECASE)

@@ -1,0 +1,39 @@
+"""Subscribers: who gets each day's email, in one SQLite database next to actionmail.toml.
+
+The public API, for the send and preview commands and for scripts:
+
+- :class:`Store` — ``Store.open(path)``; ``subscribers(segment)`` streams the active members in send order,
+  ``count(segment)``, ``get(email)``, ``add``, ``unsubscribe``, ``resubscribe``, ``import_csv``, ``export_csv``,
+  ``suppress_events``.
+- :class:`Segment` — ``Segment.parse("district=3 tag=volunteer")``.
+- :class:`Subscriber`, :class:`Status` — what ``subscribers()`` yields.
+- :func:`database_path` — where a project's database is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from actionmail.audience.model import Status, Subscriber
+from actionmail.audience.segment import Segment
+from actionmail.audience.store import Change, ImportReport, Store, SuppressEvent, Suppression, SuppressReport
+from actionmail.config import Project
+
+__all__ = [
+    "Change",
+    "ImportReport",
+    "Segment",
+    "Status",
+    "Store",
+    "Subscriber",
+    "SuppressEvent",
+    "SuppressReport",
+    "Suppression",
+    "database_path",
+]
+
+
+def database_path(project: Project) -> Path:
+    """The project's subscriber database: ``[audience] database`` in actionmail.toml, relative to that file
+    (the current directory when there is no actionmail.toml)."""
+    return project.root / project.settings.audience.database

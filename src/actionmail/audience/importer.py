@@ -1,0 +1,386 @@
+"""Reading members from CSV exports: which column is what, and what is wrong with a row.
+
+Column headers are matched ignoring case and punctuation, so Mailchimp's "Email Address", Action Network's
+``email`` and this store's own export all land in the same place. Mailchimp's bookkeeping columns
+(MEMBER_RATING, OPTIN_TIME, LATITUDE, …) are dropped; any other column becomes a custom field.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from actionmail.audience.model import (
+    BadAddress,
+    BadLanguage,
+    Incoming,
+    Status,
+    clean_tags,
+    clean_text,
+    email_key,
+    field_name,
+    normalize_email,
+    normalize_language,
+    parse_time,
+)
+from actionmail.errors import InvalidInput, Problem, UsageError, shown
+
+# What a column holds, from its header with case and everything but letters and digits removed.
+_ROLES = {
+    "email": "email",
+    "emailaddress": "email",
+    "firstname": "first_name",
+    "fname": "first_name",
+    "givenname": "first_name",
+    "lastname": "last_name",
+    "lname": "last_name",
+    "surname": "last_name",
+    "familyname": "last_name",
+    "district": "district",
+    "councildistrict": "district",
+    "zip": "zip",
+    "zipcode": "zip",
+    "postalcode": "zip",
+    "postcode": "zip",
+    "language": "language",
+    "lang": "language",
+    "preferredlanguage": "language",
+    "tags": "tags",
+    "can2usertags": "tags",  # Action Network
+    "status": "status",
+    "can2subscriptionstatus": "status",  # Action Network
+    "statuschangedat": "status_changed_at",
+    "statusreason": "status_reason",
+    "source": "source",
+    "createdat": "created_at",
+    # Mailchimp's unsubscribed export has UNSUB_*; its cleaned (bounced) export has CLEAN_*.
+    "unsubtime": "unsubscribed_at",
+    "unsubreason": "status_reason",
+    "unsubreasonother": "status_reason_other",
+    "cleantime": "bounced_at",
+}
+# Mailchimp's bookkeeping: ratings, opt-in records, geolocation, internal ids.
+_NOISE = {
+    "memberrating",
+    "optintime",
+    "optinip",
+    "confirmtime",
+    "confirmip",
+    "latitude",
+    "longitude",
+    "gmtoff",
+    "dstoff",
+    "timezone",
+    "cc",
+    "region",
+    "lastchanged",
+    "leid",
+    "euid",
+    "notes",
+    "unsubcampaigntitle",
+    "unsubcampaignid",
+    "cleancampaigntitle",
+    "cleancampaignid",
+}
+MAP_TARGETS = ("email", "first_name", "last_name", "district", "zip", "language", "tags")
+_MAP_FIX = "use email, first_name, last_name, district, zip, language, tags, field.NAME, or - to ignore the column"
+_STATUSES = {
+    "active": Status.ACTIVE,
+    "subscribed": Status.ACTIVE,
+    "unsubscribed": Status.UNSUBSCRIBED,
+    "bounced": Status.BOUNCED,
+    "bouncing": Status.BOUNCED,  # Action Network
+    "cleaned": Status.BOUNCED,  # Mailchimp
+    "complained": Status.COMPLAINED,
+    "spamcomplaint": Status.COMPLAINED,  # Action Network
+}
+
+
+def _squash(header: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", header.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    index: int
+    header: str
+    role: str  # one of _ROLES' values, 'field' or 'ignore'
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    problems: list[Problem]
+
+
+@dataclass
+class CsvMembers:
+    path: Path
+    dialect: type[csv.Dialect]
+    header_lines: int
+    columns: list[Column]
+    custom_fields: list[tuple[str, str]] = field(default_factory=list)
+
+    def rows(self, known_districts: Sequence[str], source: str) -> Iterator[Incoming | BadRow]:
+        """Each record of the file, as a member or as the problems that keep it out."""
+        record = _Record(self, known_districts, source)
+        with self.path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, self.dialect)
+            for _ in range(self.header_lines):
+                next(reader)
+            end = reader.line_num
+            for cells in reader:
+                line, end = end + 1, reader.line_num  # where the record starts, even with multi-line cells
+                if any(cell.strip() for cell in cells):  # not a blank line, or a row of empty cells
+                    yield record.read(line, cells)
+
+
+class _Record:
+    """Reads one record after another, remembering where each address was first seen."""
+
+    def __init__(self, members: CsvMembers, known_districts: Sequence[str], source: str) -> None:
+        self.file = shown(members.path)
+        self.by_role = {c.role: c for c in members.columns if c.role not in ("field", "ignore")}
+        self.fields = [c for c in members.columns if c.role == "field" and c.field]
+        self.known_districts = known_districts
+        self.source = source
+        self.first_line: dict[str, int] = {}
+        self.cells: list[str] = []
+        self.line = 0
+        self.problems: list[Problem] = []
+
+    def cell(self, role: str) -> str | None:
+        column = self.by_role.get(role)
+        return clean_text(self.cells[column.index]) if column and column.index < len(self.cells) else None
+
+    def problem(self, role: str, what: str, fix: str) -> None:
+        self.problems.append(Problem(self.file, self.line, self.by_role[role].header, what, fix))
+
+    def read(self, line: int, cells: list[str]) -> Incoming | BadRow:
+        self.line, self.cells, self.problems = line, cells, []
+        address = key = ""
+        raw_email = self.cell("email")
+        if raw_email is None:
+            self.problem("email", "no email address", "add the address, or delete the row")
+        else:
+            try:
+                address = normalize_email(raw_email)
+            except BadAddress as e:
+                self.problem("email", f"'{raw_email}' is not a valid email address ({e})", "correct it")
+            else:
+                key = email_key(address)
+                if key in self.first_line:
+                    self.problem(
+                        "email",
+                        f"{address} is already on line {self.first_line[key]}",
+                        "keep one of the two rows (the first was imported)",
+                    )
+        district = self.cell("district")
+        if district is not None and self.known_districts and district not in self.known_districts:
+            self.problem(
+                "district",
+                f"'{district}' is not a district in officials.yaml (known: {', '.join(self.known_districts)})",
+                "correct it, or leave the cell empty",
+            )
+        language = self.cell("language")
+        if language is not None:
+            try:
+                language = normalize_language(language)
+            except BadLanguage:
+                self.problem("language", f"'{language}' is not a language", "write a code like en or es")
+        status, status_at = self.status()
+        if self.problems:
+            return BadRow(self.problems)
+        self.first_line[key] = line
+        reason = self.cell("status_reason")
+        if other := self.cell("status_reason_other"):
+            reason = f"{reason}: {other}" if reason else other
+        tags = self.cell("tags")
+        fields = {}
+        for column in self.fields:
+            if column.field and (value := clean_text(cells[column.index] if column.index < len(cells) else None)):
+                fields[column.field] = value
+        return Incoming(
+            email=address,
+            key=key,
+            first_name=self.cell("first_name"),
+            last_name=self.cell("last_name"),
+            district=district,
+            zip=self.cell("zip"),
+            language=language,
+            tags=clean_tags(split_tags(tags)) if tags else (),
+            fields=fields,
+            status=status,
+            status_changed_at=status_at,
+            status_reason=reason,
+            source=self.cell("source") or self.source,
+            created_at=parse_time(self.cell("created_at")),
+        )
+
+    def status(self) -> tuple[Status | None, dt.datetime | None]:
+        if "unsubscribed_at" in self.by_role:  # Mailchimp's export of unsubscribed members
+            return Status.UNSUBSCRIBED, parse_time(self.cell("unsubscribed_at"))
+        if "bounced_at" in self.by_role:  # Mailchimp's export of cleaned (bounced) members
+            return Status.BOUNCED, parse_time(self.cell("bounced_at"))
+        at = parse_time(self.cell("status_changed_at"))
+        written = self.cell("status")
+        if written is None:
+            return None, at
+        status = _STATUSES.get(_squash(written))
+        if status is None:
+            self.problem(
+                "status",
+                f"'{written}' is not a subscription status",
+                "use active, unsubscribed, bounced or complained (or Action Network's subscribed, bouncing, "
+                "spam complaint)",
+            )
+        return status, at
+
+
+def split_tags(cell: str) -> list[str]:
+    """Tags from one cell: Mailchimp writes ``"volunteer","phone bank"``, others ``volunteer, phone bank``."""
+    return next(csv.reader([cell], skipinitialspace=True), [])
+
+
+def open_csv(path: Path, mapping: Mapping[str, str]) -> CsvMembers:
+    """Check that ``path`` is a readable CSV of members and work out its columns; raise if it is not."""
+    _check_utf8(path)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        first = f.readline()
+        if not first.strip():
+            raise InvalidInput.one(path, "the file is empty", "export the members again", line=1)
+        dialect = _sniff(first)
+        f.seek(0)
+        reader = csv.reader(f, dialect)
+        header = next(reader)
+        header_lines = reader.line_num
+    columns = _columns(path, [h.strip() for h in header], mapping)
+    custom = [(c.header, c.field) for c in columns if c.role == "field" and c.field]
+    return CsvMembers(path, dialect, header_lines, columns, custom)
+
+
+def _check_utf8(path: Path) -> None:
+    # Decoding line by line is exact for UTF-8 (a newline byte never occurs inside a character), and finds the
+    # line to fix before anything is imported.
+    try:
+        with path.open("rb") as f:
+            for number, raw in enumerate(f, start=1):
+                try:
+                    raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as e:
+                    raise InvalidInput.one(
+                        path,
+                        f"not UTF-8 text (byte 0x{raw[e.start]:02x} at character {e.start + 1}; the file was "
+                        "probably saved as Windows-1252 or Latin-1), so nothing was imported",
+                        "save it as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma delimited)'; in Google Sheets, "
+                        "File, Download, CSV — and import it again",
+                        line=number,
+                    ) from None
+    except OSError as e:
+        raise UsageError(f"cannot read {shown(path)} ({e.strerror}): check the path") from None
+
+
+def _sniff(header_line: str) -> type[csv.Dialect]:
+    """The CSV dialect, from the header line: comma, semicolon (spreadsheets in many locales) or tab."""
+    try:
+        dialect = csv.Sniffer().sniff(header_line, delimiters=",;\t")
+    except csv.Error:
+        # One column, or no delimiter Sniffer is sure of: count them.
+        counts = {d: header_line.count(d) for d in ",;\t"}
+        delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    else:
+        delimiter = dialect.delimiter
+
+    class Dialect(csv.excel):
+        pass
+
+    Dialect.delimiter = delimiter
+    return Dialect
+
+
+def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[Column]:
+    """What each column holds: by ``mapping`` (column → field) first, then by its header."""
+    by_header: dict[int, str] = {}
+    for wanted, to in mapping.items():
+        found = _find(header, wanted)
+        if found is None:
+            raise UsageError(
+                f"--map '{wanted}={to}': {shown(path)} has no column '{wanted}' "
+                f"(its columns: {', '.join(h for h in header if h)}): check the name"
+            )
+        by_header[found] = to
+    columns: list[Column] = []
+    names: set[str] = set()
+    for index, title in enumerate(header):
+        target = by_header.get(index)
+        if target is not None:
+            if target == "-":
+                columns.append(Column(index, title, "ignore"))
+            elif target.startswith("field."):
+                columns.append(Column(index, title, "field", field_name(target[len("field.") :])))
+            else:
+                columns.append(Column(index, title, target))
+            continue
+        squashed = _squash(title)
+        if title.lower().startswith("field.") and field_name(title[len("field.") :]):
+            columns.append(Column(index, title, "field", field_name(title[len("field.") :])))
+        elif squashed in _ROLES:
+            columns.append(Column(index, title, _ROLES[squashed]))
+        elif squashed in _NOISE or not squashed:
+            columns.append(Column(index, title, "ignore"))
+        else:
+            columns.append(Column(index, title, "field", field_name(title) or f"column_{index + 1}"))
+    # Two columns for one thing: ambiguous. Two custom fields with one name: number them.
+    seen: dict[str, Column] = {}
+    for i, column in enumerate(columns):
+        if column.role == "field" and column.field is not None:
+            name = column.field
+            suffix = 2
+            while name in names:
+                name, suffix = f"{column.field}_{suffix}", suffix + 1
+            names.add(name)
+            columns[i] = Column(column.index, column.header, "field", name)
+        elif column.role not in ("field", "ignore", "status_reason"):
+            if column.role in seen:
+                raise InvalidInput.one(
+                    path,
+                    f"columns '{seen[column.role].header}' and '{column.header}' both look like {column.role}",
+                    f"pass --map '{column.header}=-' to ignore one, or --map to say what each holds",
+                    line=1,
+                )
+            seen[column.role] = column
+    if "email" not in seen:
+        raise InvalidInput.one(
+            path,
+            f"no email column (the columns are: {', '.join(h for h in header if h)})",
+            "name it 'Email Address' or 'email', or pass --map COLUMN=email",
+            line=1,
+        )
+    return columns
+
+
+def _find(header: list[str], column: str) -> int | None:
+    for index, title in enumerate(header):
+        if title == column.strip():
+            return index
+    for index, title in enumerate(header):
+        if _squash(title) == _squash(column) and _squash(column):
+            return index
+    return None
+
+
+def parse_map_option(option: str) -> tuple[str, str]:
+    """One ``--map COLUMN=field`` option as (column, field); a :class:`UsageError` if it is not one."""
+    column, sep, target = option.rpartition("=")
+    target = target.strip()
+    if not sep or not column.strip():
+        raise UsageError(f"--map '{option}': not COLUMN=field: write it like --map 'Zip Code=zip'")
+    if target == "-" or target in MAP_TARGETS:
+        return column.strip(), target
+    if target.startswith("field.") and field_name(target[len("field.") :]):
+        return column.strip(), target
+    raise UsageError(f"--map '{option}': unknown field '{target}': {_MAP_FIX}")

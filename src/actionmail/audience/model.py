@@ -1,0 +1,202 @@
+"""What a subscriber is, and how the values members arrive with are cleaned up before they are stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+
+
+class Status(enum.StrEnum):
+    """Whether a member is sent to. Only ``active`` is; the others are suppressions, kept so that they stick."""
+
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """One member of the list, as stored."""
+
+    id: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    district: str | None
+    zip: str | None
+    language: str | None
+    tags: tuple[str, ...]
+    fields: Mapping[str, str]
+    status: Status
+    status_changed_at: dt.datetime | None
+    status_reason: str | None
+    source: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class BadAddress(ValueError):
+    """An address email-validator refuses; the message is its reason."""
+
+
+def normalize_email(text: str) -> str:
+    """The address as stored: validated, the domain lowercased, Unicode normalized (email-validator's form)."""
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as e:
+        raise BadAddress(str(e)) from None
+
+
+def email_key(address: str) -> str:
+    """What makes two addresses the same member: case does not count (most mail servers ignore it)."""
+    return address.lower()
+
+
+def lookup_key(text: str) -> str:
+    """The key of an address typed by a user, even one that would not pass validation."""
+    try:
+        return email_key(normalize_email(text))
+    except BadAddress:
+        return text.strip().lower()
+
+
+def clean_text(value: str | None) -> str | None:
+    """A cell or option as stored: NFC, whitespace trimmed, empty as None."""
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", value).strip()
+    return value or None
+
+
+_FIELD_NAME = re.compile(r"[^0-9a-z]+")
+
+
+def field_name(header: str) -> str:
+    """A custom field's name from a column header: 'Phone Number' -> 'phone_number' (usable in segments)."""
+    ascii_header = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
+    return _FIELD_NAME.sub("_", ascii_header.lower()).strip("_")
+
+
+class BadLanguage(ValueError):
+    pass
+
+
+def normalize_language(value: str) -> str:
+    """A language as its ISO 639 code: 'es', 'es-MX', 'Spanish' and 'Español' are all 'es'.
+
+    Only the language is kept, not the region: templates and segments choose by language.
+    """
+    from babel import Locale, UnknownLocaleError
+
+    text = value.strip()
+    try:
+        return Locale.parse(text.replace("-", "_")).language
+    except (ValueError, UnknownLocaleError):
+        pass
+    code = _language_names().get(text.casefold())
+    if code is None:
+        raise BadLanguage(value)
+    return code
+
+
+@functools.cache
+def _language_names() -> dict[str, str]:
+    # Sign-up forms often store the language's name rather than its code. English and Spanish names, plus
+    # each language's name for itself; built once, and only when a value is not a code.
+    from babel import Locale, UnknownLocaleError
+    from babel.localedata import locale_identifiers
+
+    names: dict[str, str] = {}
+    for identifier in locale_identifiers():
+        if "_" in identifier:
+            continue
+        try:
+            locale = Locale.parse(identifier)
+        except (ValueError, UnknownLocaleError):
+            continue
+        own = locale.languages.get(locale.language)
+        if own:
+            names.setdefault(own.casefold(), locale.language)
+    for display in ("es", "en"):
+        for code, name in Locale(display).languages.items():
+            if "_" not in code:
+                names[name.casefold()] = code
+    return names
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def to_db_time(when: dt.datetime) -> str:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def from_db_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    """A time as export files write it: ISO 8601 ('2019-08-02 17:12:33', with or without a zone; UTC when
+    none is given, as Mailchimp's exports are), RFC 2822 (Mailgun) or Unix seconds (SendGrid)."""
+    import email.utils
+
+    if text is None or not str(text).strip():
+        return None
+    value = str(text).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return dt.datetime.fromtimestamp(float(value), dt.UTC).replace(microsecond=0)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).replace(microsecond=0)
+
+
+@dataclass(slots=True)
+class Incoming:
+    """A member as an import row, ``add`` or an event describes them: None means 'not given', never 'erase'."""
+
+    email: str
+    key: str
+    first_name: str | None = None
+    last_name: str | None = None
+    district: str | None = None
+    zip: str | None = None
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    fields: dict[str, str] | None = None
+    status: Status | None = None
+    status_changed_at: dt.datetime | None = None
+    status_reason: str | None = None
+    source: str | None = None
+    created_at: dt.datetime | None = None
+
+
+def clean_tags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Tags trimmed, empty ones dropped, and each kept once whatever its case (the first spelling wins)."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        text = clean_text(tag)
+        if text is not None:
+            seen.setdefault(text.casefold(), text)
+    return tuple(seen.values())

@@ -1,0 +1,87 @@
+"""The database schema, as a list of migrations: the database's ``PRAGMA user_version`` is how many have run.
+
+A release that changes the schema appends a step; it never edits one that has shipped. Each step runs in one
+transaction together with the version bump, so a database is always at exactly one version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from actionmail.errors import UsageError
+
+Migration = Sequence[str]
+
+MIGRATIONS: list[Migration] = [
+    # 1: subscribers, their tags, and the suppression list.
+    (
+        """
+        CREATE TABLE subscribers (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL,
+            email_key TEXT NOT NULL UNIQUE,
+            first_name TEXT,
+            last_name TEXT,
+            district TEXT,
+            zip TEXT,
+            language TEXT,
+            fields TEXT NOT NULL DEFAULT '{}' CHECK (json_type(fields) = 'object'),
+            status TEXT NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'unsubscribed', 'bounced', 'complained')),
+            status_changed_at TEXT,
+            status_reason TEXT,
+            source TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+        # The order sends go in, (language, district, id), straight from the index: no sort, no memory.
+        "CREATE INDEX subscribers_by_status ON subscribers (status, language, district, id)",
+        """
+        CREATE TABLE tags (
+            tag TEXT NOT NULL COLLATE NOCASE,
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+            PRIMARY KEY (tag, subscriber_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX tags_by_subscriber ON tags (subscriber_id)",
+        """
+        CREATE TABLE suppressions (
+            email_key TEXT PRIMARY KEY,
+            reason TEXT NOT NULL CHECK (reason IN ('unsubscribed', 'bounced', 'complained')),
+            detail TEXT,
+            at TEXT NOT NULL,
+            source TEXT
+        ) WITHOUT ROWID
+        """,
+    ),
+]
+
+
+def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration] | None = None) -> int:
+    """Bring the database up to the latest version; return the version it was at before."""
+    steps = MIGRATIONS if migrations is None else migrations
+    before: int | None = None
+    while True:
+        # The version is read inside the write transaction: two processes opening a new database at once
+        # must not both run the same step.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = connection.execute("PRAGMA user_version").fetchone()
+            before = version if before is None else before
+            if version > len(steps):
+                raise UsageError(
+                    f"the subscriber database is at schema version {version}, newer than this actionmail "
+                    f"knows ({len(steps)}): upgrade actionmail"
+                )
+            if version == len(steps):
+                connection.execute("COMMIT")
+                return int(before)
+            for statement in steps[version]:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")

@@ -1,0 +1,604 @@
+"""The subscriber store: one SQLite file (stdlib sqlite3, WAL mode) holding members, their tags and suppressions.
+
+Two rules hold whatever path a member takes in (import, ``add``, provider events):
+
+- Nothing but :meth:`Store.resubscribe`, with a reason, makes an unsubscribed, bounced or complained member
+  active again; an import or ``add`` only fills in details.
+- An address on the suppression list is never sent to, even if its member is deleted and imported again:
+  it comes back with the suppression's status.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import datetime as dt
+import enum
+import io
+import json
+import sqlite3
+import types
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self, TextIO
+
+from actionmail.audience import schema
+from actionmail.audience.model import (
+    BadAddress,
+    BadLanguage,
+    Incoming,
+    Status,
+    Subscriber,
+    clean_tags,
+    clean_text,
+    email_key,
+    from_db_time,
+    lookup_key,
+    normalize_email,
+    normalize_language,
+    now,
+    to_db_time,
+)
+from actionmail.audience.segment import Segment
+from actionmail.errors import Problem, UsageError, shown
+
+BATCH = 1000
+EXPORT_COLUMNS = (
+    "email",
+    "first_name",
+    "last_name",
+    "district",
+    "zip",
+    "language",
+    "tags",
+    "status",
+    "status_changed_at",
+    "status_reason",
+    "source",
+    "created_at",
+)
+_DETAILS = ("first_name", "last_name", "district", "zip", "language")
+_SELECT = """
+    SELECT s.id, s.email, s.first_name, s.last_name, s.district, s.zip, s.language,
+           (SELECT group_concat(t.tag, char(31)) FROM tags t WHERE t.subscriber_id = s.id),
+           s.fields, s.status, s.status_changed_at, s.status_reason, s.source, s.created_at, s.updated_at
+    FROM subscribers s
+"""
+_NOT_SUPPRESSED = "NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_key = s.email_key)"
+
+
+class Change(enum.StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    custom_fields: list[tuple[str, str]] = field(default_factory=list)  # (column, field name)
+    not_active: collections.Counter[Status] = field(default_factory=collections.Counter)
+    kept_inactive: int = 0  # rows saying 'subscribed' for members who unsubscribed, bounced or complained
+
+    @property
+    def summary(self) -> str:
+        return f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, skipped {self.skipped}"
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressEvent:
+    """One provider event that stops mail to an address: a hard bounce, a complaint or an unsubscribe."""
+
+    email: str
+    status: Status
+    at: dt.datetime | None = None
+    detail: str | None = None
+    source: str | None = None
+
+
+@dataclass
+class SuppressReport:
+    suppressed: collections.Counter[Status] = field(default_factory=collections.Counter)
+    already: int = 0  # the address was on the suppression list before
+    stale: int = 0  # the event is older than the member's resubscription
+    members_stopped: int = 0  # active members whose status the events changed
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    reason: Status
+    detail: str | None
+    at: dt.datetime
+    source: str | None
+
+
+class Store:
+    """Members, tags and suppressions in one SQLite database. Open with :meth:`open`; use as a context manager."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open the database at ``path``, creating it or bringing its schema up to date."""
+        try:
+            connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+        except sqlite3.OperationalError as e:
+            raise UsageError(
+                f"cannot open the subscriber database {shown(path)} ({e}): check [audience] database in "
+                "actionmail.toml, and that its directory exists"
+            ) from None
+        try:
+            # WAL: a long send reading members does not block an import or an unsubscribe writing.
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            schema.migrate(connection)
+        except sqlite3.DatabaseError as e:
+            connection.close()
+            raise UsageError(
+                f"{shown(path)} is not an actionmail subscriber database ({e}): point [audience] database in "
+                "actionmail.toml at another file"
+            ) from None
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Reading
+
+    def get(self, email: str) -> Subscriber | None:
+        row = self._db.execute(f"{_SELECT} WHERE s.email_key = ?", (lookup_key(email),)).fetchone()
+        return _subscriber(row) if row else None
+
+    def subscribers(self, segment: Segment | None = None) -> Iterator[Subscriber]:
+        """Active, unsuppressed members (of ``segment``), ordered by (language, district, id), as a stream.
+
+        Rows come from SQLite one at a time through the ``subscribers_by_status`` index, so a million members
+        take no more memory than one. The iterator reads one snapshot of the database (WAL), unaffected by
+        writes made while it runs.
+        """
+        where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment)
+        return self._stream(f"{_SELECT} WHERE {where} ORDER BY s.language, s.district, s.id", params)
+
+    def everyone(self, segment: Segment | None = None) -> Iterator[Subscriber]:
+        """Every member (of ``segment``) whatever their status: active first, then bounced, complained and
+        unsubscribed; within each, by (language, district, id)."""
+        where, params = _where("1", segment)
+        return self._stream(f"{_SELECT} WHERE {where} ORDER BY s.status, s.language, s.district, s.id", params)
+
+    def count(self, segment: Segment | None = None) -> int:
+        """How many members :meth:`subscribers` would give."""
+        where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment)
+        (number,) = self._db.execute(f"SELECT count(*) FROM subscribers s WHERE {where}", params).fetchone()
+        return int(number)
+
+    def count_by_status(self, segment: Segment | None = None) -> dict[Status, int]:
+        where, params = _where("1", segment)
+        rows = self._db.execute(f"SELECT s.status, count(*) FROM subscribers s WHERE {where} GROUP BY 1", params)
+        counts = dict.fromkeys(Status, 0)
+        counts.update({Status(status): number for status, number in rows})
+        return counts
+
+    def suppression(self, email: str) -> Suppression | None:
+        row = self._db.execute(
+            "SELECT reason, detail, at, source FROM suppressions WHERE email_key = ?", (lookup_key(email),)
+        ).fetchone()
+        return Suppression(Status(row[0]), row[1], from_db_time(row[2]), row[3]) if row else None
+
+    def _stream(self, sql: str, params: Sequence[str]) -> Iterator[Subscriber]:
+        cursor = self._db.execute(sql, params)
+        try:
+            for row in cursor:
+                yield _subscriber(row)
+        finally:
+            cursor.close()
+
+    # Writing
+
+    def add(
+        self,
+        email: str,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        district: str | None = None,
+        zip: str | None = None,
+        language: str | None = None,
+        tags: Iterable[str] = (),
+        fields: Mapping[str, str] | None = None,
+        source: str = "added by hand",
+        known_districts: Sequence[str] = (),
+    ) -> tuple[Subscriber, Change]:
+        """Add a member, or fill in details of one already there (an empty value erases nothing).
+
+        Never makes anyone active again: an address that unsubscribed, bounced or complained keeps that status,
+        and one on the suppression list is added with the suppression's status.
+        """
+        try:
+            address = normalize_email(email)
+        except BadAddress as e:
+            raise UsageError(f"'{email}' is not a valid email address: {e}") from None
+        district = clean_text(district)
+        if district is not None and known_districts and district not in known_districts:
+            raise UsageError(
+                f"district '{district}' is not in officials.yaml (known: {', '.join(known_districts)}): "
+                "use one of them, or leave it out"
+            )
+        language = clean_text(language)
+        if language is not None:
+            try:
+                language = normalize_language(language)
+            except BadLanguage:
+                raise UsageError(f"'{language}' is not a language: write a code like en or es") from None
+        incoming = Incoming(
+            email=address,
+            key=email_key(address),
+            first_name=clean_text(first_name),
+            last_name=clean_text(last_name),
+            district=district,
+            zip=clean_text(zip),
+            language=language,
+            tags=clean_tags(list(tags)),
+            fields={name: value for name, v in (fields or {}).items() if (value := clean_text(v)) is not None},
+            source=source,
+        )
+        with self._transaction():
+            (change,) = self._apply([incoming], ImportReport())
+        subscriber = self.get(address)
+        assert subscriber is not None
+        return subscriber, change
+
+    def unsubscribe(self, email: str, reason: str | None = None, source: str = "by hand") -> Subscriber | None:
+        """Stop sending to ``email`` and put it on the suppression list. An address that is not a member is
+        suppressed all the same, so that it is never added later; then None is returned."""
+        key = lookup_key(email)
+        at = to_db_time(now())
+        reason = clean_text(reason)
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
+                (key, Status.UNSUBSCRIBED, reason, at, source),
+            )
+            self._db.execute(
+                "UPDATE subscribers SET status = ?, status_changed_at = ?, status_reason = ?, updated_at = ? "
+                "WHERE email_key = ? AND status = 'active'",
+                (Status.UNSUBSCRIBED, at, reason, at, key),
+            )
+        return self.get(email)
+
+    def resubscribe(self, email: str, reason: str) -> Subscriber:
+        """Make a member who unsubscribed, bounced or complained active again: the only way back. The reason
+        (who asked, when, how) is kept with the member, and the address leaves the suppression list."""
+        reason_text = clean_text(reason)
+        if reason_text is None:
+            raise UsageError(
+                "a reason is required to resubscribe someone: say who asked and how, e.g. "
+                "--reason 'asked at the 2024-05-01 meeting'"
+            )
+        key = lookup_key(email)
+        member = self.get(email)
+        if member is None:
+            raise UsageError(
+                f"{email} is not a subscriber: add it with actionmail subscribers add (an address that is only "
+                "on the suppression list needs adding first)"
+            )
+        suppressed = self.suppression(email)
+        if member.status is Status.ACTIVE and suppressed is None:
+            raise UsageError(f"{member.email} is already active: nothing to do")
+        at = to_db_time(now())
+        with self._transaction():
+            self._db.execute("DELETE FROM suppressions WHERE email_key = ?", (key,))
+            self._db.execute(
+                "UPDATE subscribers SET status = 'active', status_changed_at = ?, status_reason = ?, "
+                "updated_at = ? WHERE email_key = ?",
+                (at, f"resubscribed: {reason_text}", at, key),
+            )
+        resubscribed = self.get(email)
+        assert resubscribed is not None
+        return resubscribed
+
+    def suppress_events(self, events: Iterable[SuppressEvent]) -> SuppressReport:
+        """Record bounces, complaints and unsubscribes from a mail provider: each address goes on the suppression
+        list (the first event for it wins) and its member, if active, takes the event's status. An event older
+        than the member's resubscription is stale and changes nothing."""
+        report = SuppressReport()
+        with self._transaction():
+            for event in events:
+                key = lookup_key(event.email)
+                at = event.at or now()
+                row = self._db.execute(
+                    "SELECT status, status_changed_at FROM subscribers WHERE email_key = ?", (key,)
+                ).fetchone()
+                # An active member with a status change was resubscribed then; an older event predates that.
+                if row is not None and row[0] == Status.ACTIVE and row[1] and at <= from_db_time(row[1]):
+                    report.stale += 1
+                    continue
+                inserted = self._db.execute(
+                    "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
+                    (key, event.status, event.detail, to_db_time(at), event.source),
+                ).rowcount
+                if inserted:
+                    report.suppressed[event.status] += 1
+                else:
+                    report.already += 1
+                if row is not None and row[0] == Status.ACTIVE:
+                    self._db.execute(
+                        "UPDATE subscribers SET status = ?, status_changed_at = ?, status_reason = ?, "
+                        "updated_at = ? WHERE email_key = ?",
+                        (event.status, to_db_time(at), event.detail, to_db_time(now()), key),
+                    )
+                    report.members_stopped += 1
+        return report
+
+    def import_csv(
+        self,
+        path: Path,
+        mapping: Mapping[str, str] | None = None,
+        known_districts: Sequence[str] = (),
+        source: str | None = None,
+    ) -> ImportReport:
+        """Import members from a CSV file (Mailchimp and Action Network exports, or this store's own export).
+
+        Bad rows are reported in :attr:`ImportReport.problems` and skipped; the good ones are kept, in batches of
+        one transaction each. A file that cannot be read at all (not UTF-8, no email column, a ``mapping``
+        naming a column it lacks) raises before anything is imported.
+        """
+        from actionmail.audience import importer
+
+        reader = importer.open_csv(path, mapping or {})
+        report = ImportReport(custom_fields=reader.custom_fields)
+        batch: list[Incoming] = []
+        for item in reader.rows(known_districts, source or f"import {path.name}"):
+            if isinstance(item, importer.BadRow):
+                report.problems.extend(item.problems)
+                report.skipped += 1
+                continue
+            batch.append(item)
+            if len(batch) == BATCH:
+                self._import_batch(batch, report)
+                batch = []
+        if batch:
+            self._import_batch(batch, report)
+        return report
+
+    def _import_batch(self, batch: list[Incoming], report: ImportReport) -> None:
+        with self._transaction():
+            for change in self._apply(batch, report):
+                if change is Change.ADDED:
+                    report.added += 1
+                elif change is Change.UPDATED:
+                    report.updated += 1
+                else:
+                    report.unchanged += 1
+
+    def export_csv(self, out: TextIO, segment: Segment | None = None, *, everyone: bool = False) -> int:
+        """Write members as CSV with the canonical columns (those of :data:`EXPORT_COLUMNS`, then
+        ``field.NAME`` for each custom field), which :meth:`import_csv` reads back as they were. Active members
+        only, as :meth:`subscribers` gives them, unless ``everyone``. Returns how many were written."""
+        (names,) = self._db.execute(
+            "SELECT json_group_array(DISTINCT j.key) FROM subscribers s, json_each(s.fields) j"
+        ).fetchone()
+        field_names = sorted(json.loads(names))
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([*EXPORT_COLUMNS, *(f"field.{name}" for name in field_names)])
+        written = 0
+        for member in self.everyone(segment) if everyone else self.subscribers(segment):
+            writer.writerow(
+                [
+                    member.email,
+                    member.first_name or "",
+                    member.last_name or "",
+                    member.district or "",
+                    member.zip or "",
+                    member.language or "",
+                    join_tags(member.tags),
+                    member.status,
+                    to_db_time(member.status_changed_at) if member.status_changed_at else "",
+                    member.status_reason or "",
+                    member.source or "",
+                    to_db_time(member.created_at),
+                    *(member.fields.get(name, "") for name in field_names),
+                ]
+            )
+            written += 1
+        return written
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def _apply(self, batch: list[Incoming], report: ImportReport) -> list[Change]:
+        """Add or update each member of ``batch`` (unique addresses), inside the caller's transaction."""
+        db = self._db
+        keys = [incoming.key for incoming in batch]
+        marks = ", ".join("?" * len(keys))
+        stored = {
+            row[1]: row
+            for row in db.execute(
+                "SELECT id, email_key, first_name, last_name, district, zip, language, fields, status "
+                f"FROM subscribers WHERE email_key IN ({marks})",
+                keys,
+            )
+        }
+        stored_tags: dict[int, set[str]] = collections.defaultdict(set)
+        if stored:
+            ids = [row[0] for row in stored.values()]
+            for subscriber_id, tag in db.execute(
+                f"SELECT subscriber_id, tag FROM tags WHERE subscriber_id IN ({', '.join('?' * len(ids))})", ids
+            ):
+                stored_tags[subscriber_id].add(tag.casefold())
+        suppressed = {
+            row[0]: row
+            for row in db.execute(
+                f"SELECT email_key, reason, detail, at FROM suppressions WHERE email_key IN ({marks})", keys
+            )
+        }
+        at = to_db_time(now())
+        inserts: list[tuple[Any, ...]] = []
+        new_tags: list[tuple[str, str]] = []
+        updates: list[tuple[Any, ...]] = []
+        status_updates: list[tuple[Any, ...]] = []
+        old_tags: list[tuple[str, int]] = []
+        suppressions: list[tuple[Any, ...]] = []
+        changes: list[Change] = []
+        for incoming in batch:
+            row = stored.get(incoming.key)
+            suppression = suppressed.get(incoming.key)
+            if row is None:
+                status, changed_at, reason = Status.ACTIVE, incoming.status_changed_at, incoming.status_reason
+                if suppression is not None:
+                    status, changed_at, reason = Status(suppression[1]), from_db_time(suppression[3]), suppression[2]
+                elif incoming.status not in (None, Status.ACTIVE):
+                    status, changed_at = incoming.status, incoming.status_changed_at or now()
+                    suppressions.append((incoming.key, status, reason, to_db_time(changed_at), incoming.source))
+                if status is not Status.ACTIVE:
+                    report.not_active[status] += 1
+                inserts.append(
+                    (
+                        incoming.email,
+                        incoming.key,
+                        incoming.first_name,
+                        incoming.last_name,
+                        incoming.district,
+                        incoming.zip,
+                        incoming.language,
+                        json.dumps(incoming.fields or {}, ensure_ascii=False, sort_keys=True),
+                        status,
+                        to_db_time(changed_at) if changed_at else None,
+                        reason,
+                        incoming.source,
+                        to_db_time(incoming.created_at) if incoming.created_at else at,
+                        at,
+                    )
+                )
+                new_tags.extend((tag, incoming.key) for tag in incoming.tags)
+                changes.append(Change.ADDED)
+                continue
+            subscriber_id, stored_status = row[0], Status(row[8])
+            values = dict(zip(_DETAILS, row[2:7], strict=True))
+            changed = False
+            for name in _DETAILS:
+                value = getattr(incoming, name)
+                if value is not None and value != values[name]:
+                    values[name] = value
+                    changed = True
+            stored_fields = json.loads(row[7])
+            merged = stored_fields | (incoming.fields or {})
+            if merged != stored_fields:
+                changed = True
+            if changed:
+                updates.append(
+                    (
+                        *(values[name] for name in _DETAILS),
+                        json.dumps(merged, ensure_ascii=False, sort_keys=True),
+                        at,
+                        subscriber_id,
+                    )
+                )
+            for tag in incoming.tags:
+                if tag.casefold() not in stored_tags[subscriber_id]:
+                    old_tags.append((tag, subscriber_id))
+                    changed = True
+            if incoming.status not in (None, Status.ACTIVE) and stored_status is Status.ACTIVE:
+                changed_at = incoming.status_changed_at or now()
+                status_updates.append(
+                    (incoming.status, to_db_time(changed_at), incoming.status_reason, at, subscriber_id)
+                )
+                suppressions.append(
+                    (incoming.key, incoming.status, incoming.status_reason, to_db_time(changed_at), incoming.source)
+                )
+                report.not_active[incoming.status] += 1
+                changed = True
+            elif incoming.status is Status.ACTIVE and stored_status is not Status.ACTIVE:
+                report.kept_inactive += 1
+            changes.append(Change.UPDATED if changed else Change.UNCHANGED)
+        db.executemany(
+            "INSERT INTO subscribers (email, email_key, first_name, last_name, district, zip, language, fields, "
+            "status, status_changed_at, status_reason, source, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO tags (tag, subscriber_id) SELECT ?, id FROM subscribers WHERE email_key = ?",
+            new_tags,
+        )
+        db.executemany(
+            "UPDATE subscribers SET first_name = ?, last_name = ?, district = ?, zip = ?, language = ?, fields = ?, "
+            "updated_at = ? WHERE id = ?",
+            updates,
+        )
+        db.executemany("INSERT OR IGNORE INTO tags (tag, subscriber_id) VALUES (?, ?)", old_tags)
+        db.executemany(
+            "UPDATE subscribers SET status = ?, status_changed_at = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+            status_updates,
+        )
+        # Tags alone changing a member still counts as an update.
+        touched = {t[1] for t in old_tags} - {u[-1] for u in updates} - {s[-1] for s in status_updates}
+        db.executemany("UPDATE subscribers SET updated_at = ? WHERE id = ?", [(at, i) for i in touched])
+        db.executemany(
+            "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
+            suppressions,
+        )
+        return changes
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (the connection is in autocommit mode)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _where(base: str, segment: Segment | None) -> tuple[str, list[str]]:
+    if segment is None:
+        return base, []
+    sql, params = segment.where("s")
+    return f"{base} AND {sql}", params
+
+
+def _subscriber(row: tuple[Any, ...]) -> Subscriber:
+    return Subscriber(
+        id=row[0],
+        email=row[1],
+        first_name=row[2],
+        last_name=row[3],
+        district=row[4],
+        zip=row[5],
+        language=row[6],
+        tags=tuple(sorted(row[7].split("\x1f"), key=str.casefold)) if row[7] else (),
+        fields=types.MappingProxyType(json.loads(row[8])),
+        status=Status(row[9]),
+        status_changed_at=from_db_time(row[10]) if row[10] else None,
+        status_reason=row[11],
+        source=row[12],
+        created_at=from_db_time(row[13]),
+        updated_at=from_db_time(row[14]),
+    )
+
+
+def join_tags(tags: Sequence[str]) -> str:
+    """Tags in one cell, as CSV within the cell (a tag with a comma is quoted); :func:`split_tags` reads it."""
+    cell = io.StringIO()
+    csv.writer(cell, lineterminator="").writerow(tags)
+    return cell.getvalue()
