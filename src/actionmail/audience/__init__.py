@@ -16,7 +16,8 @@ from pathlib import Path
 
 from actionmail.audience.model import Status, Subscriber
 from actionmail.audience.segment import Segment
-from actionmail.audience.store import Change, ImportReport, Store, SuppressEvent, Suppression, SuppressReport
+from actionmail.audience.store import Store, SuppressEvent, Suppression, SuppressReport
+from actionmail.audience.upsert import Change, ImportReport
 from actionmail.config import Project
 
 __all__ = [

@@ -1,0 +1,176 @@
+"""Adding and updating members in batches: the rules every way in (import, ``add``) follows.
+
+- A value given replaces the stored one; a value not given (an empty cell) erases nothing. Tags and custom
+  fields are added to those stored.
+- A member who unsubscribed, bounced or complained stays so, whatever the row says.
+- A new member whose address is on the suppression list takes the suppression's status.
+- A row that says a member unsubscribed, bounced or complained puts the address on the suppression list.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from actionmail.audience.model import Incoming, Status, from_db_time, now, to_db_time
+from actionmail.errors import Problem
+
+_DETAILS = ("first_name", "last_name", "district", "zip", "language")
+
+
+class Change(enum.StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    custom_fields: list[tuple[str, str]] = field(default_factory=list)  # (column, field name)
+    not_active: collections.Counter[Status] = field(default_factory=collections.Counter)
+    kept_inactive: int = 0  # rows saying 'subscribed' for members who unsubscribed, bounced or complained
+
+    @property
+    def summary(self) -> str:
+        return f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, skipped {self.skipped}"
+
+
+def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -> list[Change]:
+    """Add or update each member of ``batch`` (unique addresses), inside the caller's transaction."""
+    keys = [incoming.key for incoming in batch]
+    marks = ", ".join("?" * len(keys))
+    stored = {
+        row[1]: row
+        for row in db.execute(
+            "SELECT id, email_key, first_name, last_name, district, zip, language, fields, status "
+            f"FROM subscribers WHERE email_key IN ({marks})",
+            keys,
+        )
+    }
+    stored_tags: dict[int, set[str]] = collections.defaultdict(set)
+    if stored:
+        ids = [row[0] for row in stored.values()]
+        for subscriber_id, tag in db.execute(
+            f"SELECT subscriber_id, tag FROM tags WHERE subscriber_id IN ({', '.join('?' * len(ids))})", ids
+        ):
+            stored_tags[subscriber_id].add(tag.casefold())
+    suppressed = {
+        row[0]: row
+        for row in db.execute(
+            f"SELECT email_key, reason, detail, at FROM suppressions WHERE email_key IN ({marks})", keys
+        )
+    }
+    at = to_db_time(now())
+    inserts: list[tuple[Any, ...]] = []
+    new_tags: list[tuple[str, str]] = []
+    updates: list[tuple[Any, ...]] = []
+    status_updates: list[tuple[Any, ...]] = []
+    old_tags: list[tuple[str, int]] = []
+    suppressions: list[tuple[Any, ...]] = []
+    changes: list[Change] = []
+    for incoming in batch:
+        row = stored.get(incoming.key)
+        suppression = suppressed.get(incoming.key)
+        if row is None:
+            status, changed_at, reason = Status.ACTIVE, incoming.status_changed_at, incoming.status_reason
+            if suppression is not None:
+                status, changed_at, reason = Status(suppression[1]), from_db_time(suppression[3]), suppression[2]
+            elif incoming.status not in (None, Status.ACTIVE):
+                status, changed_at = incoming.status, incoming.status_changed_at or now()
+                suppressions.append((incoming.key, status, reason, to_db_time(changed_at), incoming.source))
+            if status is not Status.ACTIVE:
+                report.not_active[status] += 1
+            inserts.append(
+                (
+                    incoming.email,
+                    incoming.key,
+                    incoming.first_name,
+                    incoming.last_name,
+                    incoming.district,
+                    incoming.zip,
+                    incoming.language,
+                    json.dumps(incoming.fields or {}, ensure_ascii=False, sort_keys=True),
+                    status,
+                    to_db_time(changed_at) if changed_at else None,
+                    reason,
+                    incoming.source,
+                    to_db_time(incoming.created_at) if incoming.created_at else at,
+                    at,
+                )
+            )
+            new_tags.extend((tag, incoming.key) for tag in incoming.tags)
+            changes.append(Change.ADDED)
+            continue
+        subscriber_id, stored_status = row[0], Status(row[8])
+        values = dict(zip(_DETAILS, row[2:7], strict=True))
+        changed = False
+        for name in _DETAILS:
+            value = getattr(incoming, name)
+            if value is not None and value != values[name]:
+                values[name] = value
+                changed = True
+        stored_fields = json.loads(row[7])
+        merged = stored_fields | (incoming.fields or {})
+        if merged != stored_fields:
+            changed = True
+        if changed:
+            updates.append(
+                (
+                    *(values[name] for name in _DETAILS),
+                    json.dumps(merged, ensure_ascii=False, sort_keys=True),
+                    at,
+                    subscriber_id,
+                )
+            )
+        for tag in incoming.tags:
+            if tag.casefold() not in stored_tags[subscriber_id]:
+                old_tags.append((tag, subscriber_id))
+                changed = True
+        if incoming.status not in (None, Status.ACTIVE) and stored_status is Status.ACTIVE:
+            changed_at = incoming.status_changed_at or now()
+            status_updates.append((incoming.status, to_db_time(changed_at), incoming.status_reason, at, subscriber_id))
+            suppressions.append(
+                (incoming.key, incoming.status, incoming.status_reason, to_db_time(changed_at), incoming.source)
+            )
+            report.not_active[incoming.status] += 1
+            changed = True
+        elif incoming.status is Status.ACTIVE and stored_status is not Status.ACTIVE:
+            report.kept_inactive += 1
+        changes.append(Change.UPDATED if changed else Change.UNCHANGED)
+    db.executemany(
+        "INSERT INTO subscribers (email, email_key, first_name, last_name, district, zip, language, fields, "
+        "status, status_changed_at, status_reason, source, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        inserts,
+    )
+    db.executemany(
+        "INSERT OR IGNORE INTO tags (tag, subscriber_id) SELECT ?, id FROM subscribers WHERE email_key = ?",
+        new_tags,
+    )
+    db.executemany(
+        "UPDATE subscribers SET first_name = ?, last_name = ?, district = ?, zip = ?, language = ?, fields = ?, "
+        "updated_at = ? WHERE id = ?",
+        updates,
+    )
+    db.executemany("INSERT OR IGNORE INTO tags (tag, subscriber_id) VALUES (?, ?)", old_tags)
+    db.executemany(
+        "UPDATE subscribers SET status = ?, status_changed_at = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+        status_updates,
+    )
+    # Tags alone changing a member still counts as an update.
+    touched = {t[1] for t in old_tags} - {u[-1] for u in updates} - {s[-1] for s in status_updates}
+    db.executemany("UPDATE subscribers SET updated_at = ? WHERE id = ?", [(at, i) for i in touched])
+    db.executemany(
+        "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
+        suppressions,
+    )
+    return changes
