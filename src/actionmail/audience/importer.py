@@ -110,6 +110,7 @@ class Column:
     header: str
     role: str  # one of _ROLES' values, 'field' or 'ignore'
     field: str | None = None
+    guessed: bool = False  # a custom field only because its header is not one we know
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +260,7 @@ def open_csv(path: Path, mapping: Mapping[str, str]) -> CsvMembers:
         header = next(reader)
         header_lines = reader.line_num
     columns = _columns(path, [h.strip() for h in header], mapping)
-    custom = [(c.header, c.field) for c in columns if c.role == "field" and c.field]
+    custom = [(c.header, c.field) for c in columns if c.guessed and c.field]
     return CsvMembers(path, dialect, header_lines, columns, custom)
 
 
@@ -333,7 +334,7 @@ def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[
         elif squashed in _NOISE or not squashed:
             columns.append(Column(index, title, "ignore"))
         else:
-            columns.append(Column(index, title, "field", field_name(title) or f"column_{index + 1}"))
+            columns.append(Column(index, title, "field", field_name(title) or f"column_{index + 1}", guessed=True))
     # Two columns for one thing: ambiguous. Two custom fields with one name: number them.
     seen: dict[str, Column] = {}
     for i, column in enumerate(columns):
@@ -343,7 +344,7 @@ def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[
             while name in names:
                 name, suffix = f"{column.field}_{suffix}", suffix + 1
             names.add(name)
-            columns[i] = Column(column.index, column.header, "field", name)
+            columns[i] = Column(column.index, column.header, "field", name, column.guessed)
         elif column.role not in ("field", "ignore", "status_reason"):
             if column.role in seen:
                 raise InvalidInput.one(

@@ -108,7 +108,7 @@ def normalize_language(value: str) -> str:
     code = _language_names().get(text.casefold())
     if code is None:
         raise BadLanguage(value)
-    return code
+    return Locale.parse(code).language  # 'Tagalog' is tl, which CLDR calls fil, as it calls 'tl' itself
 
 
 @functools.cache

@@ -116,12 +116,19 @@ class Store:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("PRAGMA foreign_keys = ON")
-            schema.migrate(connection)
         except sqlite3.DatabaseError as e:
             connection.close()
             raise UsageError(
                 f"{shown(path)} is not an actionmail subscriber database ({e}): point [audience] database in "
                 "actionmail.toml at another file"
+            ) from None
+        try:
+            schema.migrate(connection)
+        except sqlite3.Error as e:
+            connection.close()
+            raise UsageError(
+                f"cannot bring the subscriber database {shown(path)} up to date ({e}); it is unchanged: "
+                "is it another program's database? Point [audience] database in actionmail.toml at another file"
             ) from None
         except BaseException:
             connection.close()
@@ -302,7 +309,7 @@ class Store:
                     "SELECT status, status_changed_at FROM subscribers WHERE email_key = ?", (key,)
                 ).fetchone()
                 # An active member with a status change was resubscribed then; an older event predates that.
-                if row is not None and row[0] == Status.ACTIVE and row[1] and at <= from_db_time(row[1]):
+                if row is not None and row[0] == Status.ACTIVE and row[1] and at < from_db_time(row[1]):
                     report.stale += 1
                     continue
                 inserted = self._db.execute(
