@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from actionmail.audience import Status, Store, Subscriber
+from actionmail.audience import store as store_module
 from actionmail.audience.store import EXPORT_COLUMNS
 from actionmail.errors import InvalidInput, UsageError
 from tests.conftest import ROOT, write
@@ -408,8 +409,9 @@ def test_sample_members(store: Store) -> None:
     assert any(any(ord(c) > 127 for c in m.name) for m in everyone)
 
 
-def test_import_is_in_batches(store: Store, tmp_path: Path) -> None:
-    # 2,500 rows are three transactions: a failure in the third keeps the first two.
+def test_import_is_in_batches(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2,500 rows in batches of 1,000 are three transactions: a failure in the third keeps the first two.
+    monkeypatch.setattr(store_module, "BATCH", 1000)
     rows = "".join(f"member{i}@example.org,{i}\n" for i in range(2500))
     path = write(tmp_path, "many.csv", "email,field.n\n" + rows)
     original = store._db

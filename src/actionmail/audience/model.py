@@ -93,6 +93,7 @@ class BadLanguage(ValueError):
     pass
 
 
+@functools.lru_cache(maxsize=256)  # a list has few distinct values, and parsing a locale is slow
 def normalize_language(value: str) -> str:
     """A language as its ISO 639 code: 'es', 'es-MX', 'Spanish' and 'Español' are all 'es'.
 
