@@ -100,6 +100,7 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._file = path.resolve()
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -154,8 +155,9 @@ class Store:
         """Active, unsuppressed members (of ``segment``), ordered by (language, district, id), as a stream.
 
         Rows come from SQLite one at a time through the ``subscribers_by_status`` index, so a million members
-        take no more memory than one. The iterator reads one snapshot of the database (WAL), unaffected by
-        writes made while it runs.
+        take no more memory than one. The iterator reads one snapshot of the database (WAL), on a connection of
+        its own from its first member to its last: writes made while it runs, through this store or another
+        process, do not change what it yields, and are not blocked by it.
         """
         return self._stream(*_send_query(segment))
 
@@ -185,12 +187,16 @@ class Store:
         return Suppression(Status(row[0]), row[1], from_db_time(row[2]), row[3]) if row else None
 
     def _stream(self, sql: str, params: Sequence[str]) -> Iterator[Subscriber]:
-        cursor = self._db.execute(sql, params)
+        # A connection of its own, in one read transaction: the stream reads one snapshot (WAL), unaffected by
+        # writes made while it runs, whether through this store (a send recording an unsubscribe) or elsewhere.
+        reader = sqlite3.connect(self._file, isolation_level=None, timeout=30)
         try:
-            for row in cursor:
+            reader.execute("PRAGMA query_only = ON")
+            reader.execute("BEGIN")
+            for row in reader.execute(sql, params):
                 yield _subscriber(row)
         finally:
-            cursor.close()
+            reader.close()
 
     # Writing
 
