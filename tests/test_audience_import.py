@@ -435,3 +435,17 @@ def test_import_is_in_batches(store: Store, tmp_path: Path, monkeypatch: pytest.
         store.import_csv(path)
     store._db = original
     assert store.count() == 2000
+
+
+def test_a_row_csv_cannot_read_stops_the_import_there(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(f'email,note\na@example.org,ok\nb@example.org,"{"x" * 140_000}"\nc@example.org,ok\n')
+    report = store.import_csv(path)
+    assert (report.summary, [str(p) for p in report.problems]) == (
+        "added 1, updated 0, unchanged 0, skipped 1",
+        [
+            "notes.csv:3: cannot read the file as CSV from here on (field larger than field limit (131072)), so the "
+            "rest was not imported: fix this line and import the file again (rows already imported are not "
+            "duplicated)"
+        ],
+    )

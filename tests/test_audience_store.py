@@ -141,8 +141,9 @@ def test_add_fills_in_and_never_reactivates(store: Store) -> None:
     ana, change = store.add("ana@example.org", last_name="Ruiz", tags=["donor"])
     assert (change, ana.name, ana.tags, ana.district) == (Change.UPDATED, "Ana Ruiz", ("donor", "volunteer"), "3")
     store.unsubscribe("ana@example.org")
-    ana, change = store.add("ana@example.org", zip="98122")
+    ana, change = store.add("ana@example.org", zip="98122", fields={"Phone Bank Shift": "Tuesdays"})
     assert (change, ana.status, ana.zip) == (Change.UPDATED, Status.UNSUBSCRIBED, "98122")
+    assert dict(ana.fields) == {"phone_bank_shift": "Tuesdays"}  # named as an import names it
 
 
 @pytest.mark.parametrize(

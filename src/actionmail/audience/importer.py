@@ -134,7 +134,24 @@ class CsvMembers:
             for _ in range(self.header_lines):
                 next(reader)
             end = reader.line_num
-            for cells in reader:
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as e:  # a NUL byte, a cell over csv's size limit: the rest cannot be trusted
+                    yield BadRow(
+                        [
+                            Problem(
+                                shown(self.path),
+                                end + 1,
+                                "",
+                                f"cannot read the file as CSV from here on ({e}), so the rest was not imported",
+                                "fix this line and import the file again (rows already imported are not duplicated)",
+                            )
+                        ]
+                    )
+                    return
                 line, end = end + 1, reader.line_num  # where the record starts, even with multi-line cells
                 if any(cell.strip() for cell in cells):  # not a blank line, or a row of empty cells
                     yield record.read(line, cells)

@@ -32,6 +32,7 @@ from actionmail.audience.model import (
     clean_tags,
     clean_text,
     email_key,
+    field_name,
     from_db_time,
     lookup_key,
     normalize_email,
@@ -244,7 +245,9 @@ class Store:
             zip=clean_text(zip),
             language=language,
             tags=clean_tags(list(tags)),
-            fields={name: value for name, v in (fields or {}).items() if (value := clean_text(v)) is not None},
+            fields={
+                field_name(name): value for name, v in (fields or {}).items() if (value := clean_text(v)) is not None
+            },
             source=source,
         )
         with self._transaction():
