@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from actionmail import tokens
+from actionmail.audience import Store
+from actionmail.cli import main
 from actionmail.errors import InvalidInput
 from actionmail.variants import VariantKey, load_edition, plan, reader_values
 from tests.conftest import ROOT, SEED, write
@@ -116,3 +119,70 @@ def test_reader_values_carry_a_verifiable_unsubscribe_link() -> None:
     assert tokens.verify(key, "daily-action", url.removeprefix(prefix), {42: "ana@example.org"}.get) == 42
     assert (values["first_name"], values["field.team"]) == ("Ana", "phones")
     assert reader_values(reader, edition.project, None)["unsubscribe_url"] == prefix + "preview"
+
+
+def import_members(project: Path) -> None:
+    write(
+        project,
+        "members.csv",
+        """
+        Email Address,First Name,Last Name,District,Language
+        ana@example.org,Ana,Pérez,3,es
+        bob@example.org,Bob,Lee,3,en
+        cy@example.org,Cy,Ng,,en
+        dee@example.org,Dee,Ray,7,
+        """,
+    )
+    result = CliRunner().invoke(main, ["subscribers", "import", "members.csv"])
+    assert result.exit_code == 0, result.output
+
+
+def test_variants_command_lists_each_version_with_its_members_and_names(project: Path) -> None:
+    import_members(project)
+    seed = write(project / "newsletters", SEED.name, SEED.read_text())
+    result = CliRunner().invoke(main, ["variants", str(seed), "--render", "out"])
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "VARIANT                MEMBERS  NAMES\n"
+        "en · district 3              2  Kshama Sawant (206) 684-8803\n"
+        "en · district 7              1  Sally Bagshaw (206) 684-8807\n"
+        "en · district unknown        1  our district City Councilmember: lookup link and all 7\n"
+        "total                        4\n"
+    )
+    assert sorted(p.name for p in (project / "out").iterdir()) == [
+        "en-district-3.html",
+        "en-district-3.txt",
+        "en-district-7.html",
+        "en-district-7.txt",
+        "en-district-unknown.html",
+        "en-district-unknown.txt",
+    ]
+    assert "Sally Bagshaw" in (project / "out" / "en-district-7.txt").read_text()
+    segment = CliRunner().invoke(main, ["variants", str(seed), "--segment", "district=3 language=es"])
+    assert segment.stdout.splitlines()[1:] == [
+        "en · district 3        1  Kshama Sawant (206) 684-8803",
+        "total                  1",
+    ]
+
+
+def test_render_as_a_member_is_what_they_get(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import_members(project)
+    main_file = write(
+        project / "newsletters",
+        SEED.name,
+        SEED.read_text().replace("headline: No police", "greeting: Hi {first_name|friend},\nheadline: No police"),
+    )
+    monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", "s" * 32)
+    result = CliRunner().invoke(main, ["render", str(main_file), "--as", "ANA@example.org", "--text", "ana.txt"])
+    assert result.exit_code == 0
+    text = (project / "ana.txt").read_text()
+    assert "Hi Ana," in text and "Kshama Sawant" in text and "Lisa Herbold" not in text
+    token = text.split("/unsubscribe/")[1].split()[0]
+    with Store.open(project / "actionmail.db") as store:
+        ana = store.get("ana@example.org")
+    assert ana is not None
+    assert tokens.verify(b"s" * 32, "daily-action", token, {ana.id: ana.email}.get) == ana.id
+    missing = CliRunner().invoke(main, ["render", str(main_file), "--as", "zed@example.org"])
+    assert (missing.exit_code, missing.output) == (2, "Error: --as zed@example.org: no such member in actionmail.db\n")
+    both = CliRunner().invoke(main, ["render", str(main_file), "--as", "ana@example.org", "--district", "3"])
+    assert both.exit_code == 2 and "give one of them" in both.output

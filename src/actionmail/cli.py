@@ -10,17 +10,16 @@ import functools
 import itertools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from actionmail import __version__, audience, check, scaffold
+from actionmail import __version__, audience, check, scaffold, tokens, variants
 from actionmail.audience import events, importer
 from actionmail.config import Project, load_project
 from actionmail.errors import ActionmailError, ExitCode, InvalidInput, UsageError, shown
-from actionmail.render import render as render_newsletter
 from actionmail.render import sample_values, templates
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,6 +58,9 @@ def _cache_compiled_templates() -> None:
         templates.cache_compiled_templates(directory)
 
 
+SEGMENT_HELP = "Only members matching this, e.g. 'district=3 tag=volunteer', 'language=es', 'district=1|2'."
+
+
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -80,20 +82,37 @@ def _cache_compiled_templates() -> None:
     help="Also write the generated MJML here.",
 )
 @click.option("--district", help="Render the version for readers in this district (default: district unknown).")
+@click.option("--as", "as_email", metavar="EMAIL", help="Render what this member gets, their name and links included.")
 @reports_errors
 def render(
-    file: Path, output: Path | None, text_output: Path | None, mjml_output: Path | None, district: str | None
+    file: Path,
+    output: Path | None,
+    text_output: Path | None,
+    mjml_output: Path | None,
+    district: str | None,
+    as_email: str | None,
 ) -> None:
     """Render a newsletter FILE to HTML (and, with --text, plain text).
 
-    Per-reader links (unsubscribe) get a sample value; `send` fills in each reader's own.
+    Per-reader values (name, unsubscribe link) get stand-ins, unless --as names a member: then it is exactly
+    what they would get, their language's translation included.
     """
-    project, newsletter = check.load(file)
-    if district is not None and district not in project.officials.districts:
-        known = ", ".join(project.officials.districts) or "none: officials.yaml has no per-district group"
-        raise UsageError(f"--district {district}: not a district in officials.yaml (known: {known})")
-    rendered = render_newsletter(newsletter, project, district=district, slug=check.slug(file))
-    email = rendered.personalize(sample_values(project))
+    edition = variants.load_edition(file)
+    project = edition.project
+    if district is not None and as_email is not None:
+        raise UsageError("--district and --as: give one of them (a member's district comes with them)")
+    values: Mapping[str, str | None] = sample_values(project)
+    if as_email is not None:
+        member = _member(project, as_email)
+        key = edition.key_for(member)
+        values = variants.reader_values(member, project, _secret_or_none())
+    else:
+        if district is not None and district not in project.officials.districts:
+            known = ", ".join(project.officials.districts) or "none: officials.yaml has no per-district group"
+            raise UsageError(f"--district {district}: not a district in officials.yaml (known: {known})")
+        key = variants.VariantKey(edition.default_language, district if edition.uses_district else None)
+    rendered = edition.render(key)
+    email = rendered.personalize(values)
     if output is None:
         click.echo(email.html, nl=False)
     else:
@@ -104,6 +123,59 @@ def render(
         mjml_output.write_text(rendered.mjml, encoding="utf-8")
     if output is not None:
         click.echo(f"Wrote {output} ({len(email.html.encode()) / 1024:.1f} KB)", err=True)
+
+
+def _member(project: Project, email: str) -> audience.Subscriber:
+    with audience.Store.open(audience.database_path(project)) as store:
+        member = store.get(email)
+    if member is None:
+        raise UsageError(f"--as {email}: no such member in {shown(audience.database_path(project))}")
+    if member.status != audience.Status.ACTIVE:
+        click.echo(f"Note: {member.email} is {member.status}: they would not get this email", err=True)
+    return member
+
+
+def _secret_or_none() -> bytes | None:
+    try:
+        return tokens.secret_key()
+    except tokens.MissingSecret as e:
+        click.echo(f"Note: the unsubscribe link is a stand-in: {e}", err=True)
+        return None
+
+
+@main.command("variants")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--segment", help=SEGMENT_HELP)
+@click.option(
+    "--render",
+    "render_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each variant's HTML and text into this directory, to look at.",
+)
+@reports_errors
+def variants_command(file: Path, segment: str | None, render_dir: Path | None) -> None:
+    """List the versions of a newsletter FILE that members get, and how many get each.
+
+    Members are grouped by what the email uses of them: their district (where it names a per-district group)
+    and their language (where a translation sits beside FILE, e.g. NAME.es.yaml).
+    """
+    edition = variants.load_edition(file)
+    with audience.Store.open(audience.database_path(edition.project)) as store:
+        counts = variants.plan(edition, store.subscribers(_segment(edition.project, segment)))
+    rows = [(edition.label(key), f"{count:,}", variants.describe(edition, key)) for key, count in counts.items()]
+    rows.append(("total", f"{sum(counts.values()):,}", ""))
+    widths = [max(len(row[i]) for row in [("VARIANT", "MEMBERS", ""), *rows]) for i in range(2)]
+    for name, count, who in [("VARIANT", "MEMBERS", "NAMES"), *rows]:
+        click.echo(f"{name:<{widths[0]}}  {count:>{widths[1]}}  {who}".rstrip())
+    if render_dir is not None:
+        render_dir.mkdir(parents=True, exist_ok=True)
+        sample = sample_values(edition.project)
+        for key in counts:
+            email = edition.render(key).personalize(sample)
+            stem = f"{key.language}-district-{key.district or 'unknown'}"
+            (render_dir / f"{stem}.html").write_text(email.html, encoding="utf-8")
+            (render_dir / f"{stem}.txt").write_text(email.text, encoding="utf-8")
+        click.echo(f"Wrote {len(counts)} variants to {render_dir}", err=True)
 
 
 @main.command("check")
@@ -155,9 +227,6 @@ def subscribers() -> None:
     otherwise. Only active members are sent to: nothing but `resubscribe` makes an unsubscribed, bounced or
     complained member active again.
     """
-
-
-SEGMENT_HELP = "Only members matching this, e.g. 'district=3 tag=volunteer', 'language=es', 'district=1|2'."
 
 
 def _open_store() -> tuple[Project, audience.Store]:

@@ -21,7 +21,7 @@ from actionmail import load, merge, tokens
 from actionmail.config import Project, load_project
 from actionmail.errors import InvalidInput, Problem, shown
 from actionmail.newsletter import GroupTarget, Newsletter, load_newsletter
-from actionmail.render import Rendered, render, slug_for
+from actionmail.render import Rendered, render, slug_for, view
 
 LANGUAGES = ("en", "es")
 
@@ -57,9 +57,6 @@ class VariantKey:
         district = self.district or ""
         return self.language, self.district is None, int(district) if district.isdigit() else 0, district
 
-    def __str__(self) -> str:
-        return f"{self.language} · " + (f"district {self.district}" if self.district else "any district")
-
 
 @dataclass(frozen=True)
 class Edition:
@@ -81,6 +78,12 @@ class Edition:
         language = reader.language if reader.language in self.newsletters else self.default_language
         district = reader.district if reader.district in self._districts else None
         return VariantKey(language or self.default_language, district)
+
+    def label(self, key: VariantKey) -> str:
+        """ "en · district 3", "en · district unknown", or "es · all districts" where districts don't matter."""
+        if key.district:
+            return f"{key.language} · district {key.district}"
+        return f"{key.language} · " + ("district unknown" if self.uses_district else "all districts")
 
     def render(self, key: VariantKey) -> Rendered:
         return render(self.newsletters[key.language], self.project, district=key.district, slug=slug_for(self.path))
@@ -148,6 +151,26 @@ def _uses_district(newsletter: Newsletter, project: Project) -> bool:
         return True
     texts = (text for _, text in load.strings(newsletter.model_dump()))
     return any(match[1] == "district" for text in texts for match in merge.TAG.finditer(text))
+
+
+def describe(edition: Edition, key: VariantKey) -> str:
+    """Who this variant names that others don't: each per-district group's member for its district."""
+    directory = edition.project.officials
+    per_district = [g for g in directory.groups if g.per_district and _targets_group(edition, g.id)]
+    parts = []
+    for group in per_district:
+        member = directory.member_for(group, key.district)
+        if member is None:
+            parts.append(f"{group.label}: lookup link and all {len(group.members)}")
+        else:
+            phone = f" {view.phone_view(member.phones[0], edition.project.settings.organization.country).display}"
+            parts.append(f"{member.name}{phone if member.phones else ''}")
+    return "; ".join(parts)
+
+
+def _targets_group(edition: Edition, group_id: str) -> bool:
+    actions = [a for n in edition.newsletters.values() for a in (*n.actions, *n.bonus)]
+    return any(isinstance(t, GroupTarget) and t.group == group_id for a in actions for t in a.targets)
 
 
 def plan(edition: Edition, readers: Iterable[Reader]) -> dict[VariantKey, int]:
