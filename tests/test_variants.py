@@ -13,7 +13,7 @@ from actionmail import tokens
 from actionmail.audience import Store
 from actionmail.cli import main
 from actionmail.errors import InvalidInput
-from actionmail.variants import VariantKey, load_edition, plan, reader_values
+from actionmail.variants import VariantKey, load_edition, plan, plan_counts, reader_values
 from tests.conftest import ROOT, SEED, write
 
 
@@ -186,3 +186,12 @@ def test_render_as_a_member_is_what_they_get(project: Path, monkeypatch: pytest.
     assert (missing.exit_code, missing.output) == (2, "Error: --as zed@example.org: no such member in actionmail.db\n")
     both = CliRunner().invoke(main, ["render", str(main_file), "--as", "ana@example.org", "--district", "3"])
     assert both.exit_code == 2 and "give one of them" in both.output
+
+
+def test_planning_from_counts_agrees_with_streaming(project: Path) -> None:
+    import_members(project)
+    edition = load_edition(write(project / "newsletters", SEED.name, SEED.read_text()))
+    with Store.open(project / "actionmail.db") as store:
+        streamed = plan(edition, store.subscribers())
+        counted = plan_counts(edition, store.count_by_language_and_district())
+    assert streamed == counted == {VariantKey("en", "3"): 2, VariantKey("en", "7"): 1, VariantKey("en", None): 1}

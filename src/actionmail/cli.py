@@ -161,7 +161,8 @@ def variants_command(file: Path, segment: str | None, render_dir: Path | None) -
     """
     edition = variants.load_edition(file)
     with audience.Store.open(audience.database_path(edition.project)) as store:
-        counts = variants.plan(edition, store.subscribers(_segment(edition.project, segment)))
+        groups = store.count_by_language_and_district(_segment(edition.project, segment))
+    counts = variants.plan_counts(edition, groups)
     rows = [(edition.label(key), f"{count:,}", variants.describe(edition, key)) for key, count in counts.items()]
     rows.append(("total", f"{sum(counts.values()):,}", ""))
     widths = [max(len(row[i]) for row in [("VARIANT", "MEMBERS", ""), *rows]) for i in range(2)]

@@ -75,9 +75,14 @@ class Edition:
 
     def key_for(self, reader: Reader) -> VariantKey:
         """Runs once per reader: set lookups only."""
-        language = reader.language if reader.language in self.newsletters else self.default_language
-        district = reader.district if reader.district in self._districts else None
-        return VariantKey(language or self.default_language, district)
+        return self.key(reader.language, reader.district)
+
+    def key(self, language: str | None, district: str | None) -> VariantKey:
+        """The variant of readers with this language and district."""
+        return VariantKey(
+            language if language in self.newsletters and language else self.default_language,
+            district if district in self._districts else None,
+        )
 
     def label(self, key: VariantKey) -> str:
         """ "en · district 3", "en · district unknown", or "es · all districts" where districts don't matter."""
@@ -178,6 +183,18 @@ def plan(edition: Edition, readers: Iterable[Reader]) -> dict[VariantKey, int]:
     counts: collections.Counter[VariantKey] = collections.Counter()
     for reader in readers:
         counts[edition.key_for(reader)] += 1
+    return _sorted(counts)
+
+
+def plan_counts(edition: Edition, groups: Iterable[tuple[str | None, str | None, int]]) -> dict[VariantKey, int]:
+    """The same as :func:`plan`, from counts per (language, district) such as the store's GROUP BY gives."""
+    counts: collections.Counter[VariantKey] = collections.Counter()
+    for language, district, number in groups:
+        counts[edition.key(language, district)] += number
+    return _sorted(counts)
+
+
+def _sorted(counts: Mapping[VariantKey, int]) -> dict[VariantKey, int]:
     return {key: counts[key] for key in sorted(counts, key=VariantKey.sort_key)}
 
 
