@@ -195,3 +195,22 @@ def test_planning_from_counts_agrees_with_streaming(project: Path) -> None:
         streamed = plan(edition, store.subscribers())
         counted = plan_counts(edition, store.count_by_language_and_district())
     assert streamed == counted == {VariantKey("en", "3"): 2, VariantKey("en", "7"): 1, VariantKey("en", None): 1}
+
+
+def test_the_sample_list_gets_one_variant_per_district_and_the_fallback(project: Path) -> None:
+    import shutil
+
+    shutil.copy(ROOT / "sample" / "members.csv", project / "members.csv")
+    assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 0
+    edition = load_edition(write(project / "newsletters", SEED.name, SEED.read_text()))
+    with Store.open(project / "actionmail.db") as store:
+        counts = plan(edition, store.subscribers())
+    assert list(counts) == [VariantKey("en", str(d)) for d in range(1, 8)] + [VariantKey("en", None)]
+    assert sum(counts.values()) == 1000 and all(counts.values())
+    for key in counts:
+        rendered = edition.render(key)
+        if key.district:
+            name, tel = SEATTLE[key.district]
+            assert name in rendered.text and f'href="tel:{tel}"' in rendered.html
+        else:
+            assert all(f'href="tel:{tel}"' in rendered.html for _, tel in SEATTLE.values())
