@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 PER_READER = ("first_name", "last_name", "email", "zip", "unsubscribe_url")
@@ -71,6 +71,28 @@ class Merge:
     @property
     def names(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.fields)
+
+    @property
+    def slots(self) -> tuple[tuple[str, str], ...]:
+        """The distinct (name, fallback) pairs, in order: what a provider's per-recipient variables carry."""
+        return tuple(dict.fromkeys(self.fields))
+
+    def native(self, placeholder: Callable[[int], str]) -> str:
+        """The text with each field written as a provider's own placeholder for its slot number, e.g.
+        ``lambda i: f"%recipient.h{i}%"`` for Mailgun. :meth:`slot_values` gives each recipient's values."""
+        slot = {pair: index for index, pair in enumerate(self.slots)}
+        out = [self.pieces[0]]
+        for pair, piece in zip(self.fields, self.pieces[1:], strict=True):
+            out += [placeholder(slot[pair]), piece]
+        return "".join(out)
+
+    def slot_values(self, values: Mapping[str, str | None]) -> list[str]:
+        """One recipient's value for each slot, escaped as this text needs, the fallback where they have none."""
+        out = []
+        for name, fallback in self.slots:
+            value = values.get(name)
+            out.append((html.escape(value) if self.escape else value) if value else fallback)
+        return out
 
     def fill(self, values: Mapping[str, str | None]) -> str:
         if not self.fields:

@@ -1,0 +1,154 @@
+"""What every mail provider implements, and what it is given: batches of recipients of one variant.
+
+A provider is one small module over this base (django-anymail's shape): it turns a :class:`Batch` into its
+API's request — carrying each recipient's values in its native way, so that one call serves the whole batch —
+posts it, and returns which recipients it accepted. It raises :class:`ProviderError` for anything else, saying
+whether the failure is transient and whether the provider may have acted on the request anyway.
+
+Providers know nothing of rendering, the ledger, retries or the command line: the send engine
+(:mod:`actionmail.delivery`) decides what to send, retries what is safe to retry, and records every outcome.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import email.utils
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from actionmail.errors import ActionmailError
+from actionmail.fields import Model
+from actionmail.merge import Merge
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What is the same for every message of one send."""
+
+    from_: str  # "Seattle Indivisible <action@seattleindivisible.com>"
+    reply_to: str | None
+    list_id: str  # the List-Id header value, e.g. "Daily action <daily-action.seattleindivisible.com>"
+    tag: str  # names the send at the provider (tag / campaign / category): the newsletter's file stem
+    send_id: str  # this send in our ledger, carried as metadata where the provider has it
+    unsubscribe_mailto: str | None  # the address of the List-Unsubscribe mailto, if any
+    send_at: dt.datetime | None = None  # scheduled delivery (aware), where the provider schedules
+    test: bool = False  # a `send --to` test copy: not in the ledger
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    key: str  # our id for this recipient in this send; results are keyed by it
+    email: str
+    name: str | None
+    values: Mapping[str, str | None]  # merge values: first_name, unsubscribe_url, field.team, …
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Recipients of one variant, sent in one provider call where the provider allows."""
+
+    id: str  # stable across retries of the same batch: the idempotency key where the provider honours one
+    envelope: Envelope
+    subject: Merge
+    html: Merge
+    text: Merge
+    recipients: Sequence[Recipient]
+
+    def to(self, recipient: Recipient) -> str:
+        """The To header value: "Ana Pérez <ana@example.org>"."""
+        return email.utils.formataddr((recipient.name or "", recipient.email))
+
+    def headers(self, recipient: Recipient) -> dict[str, str]:
+        """The headers every message carries for this recipient (RFC 2369, RFC 8058, RFC 2919)."""
+        url = recipient.values.get("unsubscribe_url") or ""
+        unsubscribe = f"<{url}>"
+        if self.envelope.unsubscribe_mailto:
+            token = url.rstrip("/").rsplit("/", 1)[-1]
+            unsubscribe += f", <mailto:{self.envelope.unsubscribe_mailto}?subject=unsubscribe%20{token}>"
+        return {
+            "List-Unsubscribe": unsubscribe,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": self.envelope.list_id,
+        }
+
+    def content(self, recipient: Recipient) -> tuple[str, str, str]:
+        """(subject, html, text) filled in for one recipient, for providers that take whole messages."""
+        return (
+            self.subject.fill(recipient.values),
+            self.html.fill(recipient.values),
+            self.text.fill(recipient.values),
+        )
+
+
+@dataclass
+class BatchResult:
+    """What the provider said about each recipient of a batch, by :attr:`Recipient.key`."""
+
+    accepted: dict[str, str] = field(default_factory=dict)  # key → the provider's message id
+    rejected: dict[str, str] = field(default_factory=dict)  # key → the provider's reason (permanent)
+
+
+class ProviderError(ActionmailError):
+    """A provider call that did not succeed.
+
+    ``transient``: trying again later may work (429, 5xx, a dropped connection). ``maybe_sent``: the provider
+    may have acted on the request before it failed (a timeout or a dropped connection after the request went
+    out), so resending without an idempotency key could send twice. ``retry_after``: seconds the provider asked
+    us to wait. The message carries the provider's own words; never a secret.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str = "",
+        transient: bool = False,
+        maybe_sent: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.provider, self.status, self.body = provider, status, body
+        self.transient, self.maybe_sent, self.retry_after = transient, maybe_sent, retry_after
+        where = f"{provider}" + (f" (HTTP {status})" if status else "")
+        super().__init__(f"{where}: {message}" + (f": {body[:500]}" if body else ""))
+
+
+class MissingCredentials(ActionmailError):
+    """A provider's secret is not in the environment; the message names the variable."""
+
+
+class ProviderSettings(Model):
+    """A provider's non-secret settings, from ``[providers.NAME]`` in actionmail.toml."""
+
+
+class Provider(abc.ABC):
+    """One mail provider. Subclasses set the class attributes and implement :meth:`send`."""
+
+    name: ClassVar[str]
+    max_batch: ClassVar[int]  # recipients per call
+    idempotent: ClassVar[bool] = False  # honours Batch.id as an idempotency key
+    can_schedule: ClassVar[bool] = False  # delivers at Envelope.send_at
+    settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
+
+    def __init__(self, settings: ProviderSettings, environ: Mapping[str, str] | None = None) -> None:
+        self.settings = settings
+        self.environ = os.environ if environ is None else environ
+
+    def secret(self, variable: str | None = None) -> str:
+        """The provider's API key from the environment: ACTIONMAIL_<NAME>_API_KEY unless ``variable`` says."""
+        variable = variable or f"ACTIONMAIL_{self.name.upper()}_API_KEY"
+        value = self.environ.get(variable, "").strip()
+        if not value:
+            raise MissingCredentials(f"{self.name} needs its API key: set the environment variable {variable}")
+        return value
+
+    @abc.abstractmethod
+    def send(self, batch: Batch) -> BatchResult:
+        """Send one batch (at most :attr:`max_batch` recipients). Raise :class:`ProviderError` on failure."""
+
+    def close(self) -> None:  # noqa: B027 - optional: most providers hold nothing to release
+        """Release connections. Called once when the send is over."""

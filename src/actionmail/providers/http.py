@@ -1,0 +1,94 @@
+"""The shared part of HTTP providers: one pooled requests session, and failures sorted the same way for all.
+
+A failure is *transient* when waiting may help (429, 5xx, connection trouble) and *maybe sent* when the
+request may have reached the provider before it failed (the connection broke or timed out after the body was
+sent). The engine retries transient failures; a maybe-sent one it retries only with an idempotency key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import requests
+import requests.adapters
+from pydantic import Field
+
+from actionmail import __version__
+from actionmail.providers.base import Provider, ProviderError, ProviderSettings
+
+
+class HTTPSettings(ProviderSettings):
+    base_url: str = Field(description="The API's address; change it for another region (e.g. Mailgun EU).")
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the provider to answer a call.")
+
+
+class HTTPProvider(Provider):
+    """A provider reached over HTTPS with requests. Subclasses build the request and read the answer."""
+
+    settings: HTTPSettings
+    settings_model: ClassVar[type[ProviderSettings]] = HTTPSettings
+    # Statuses that mean "not now" rather than "never", beyond 429 and 5xx (e.g. Resend's 409 for a
+    # concurrent request with the same idempotency key).
+    transient_statuses: ClassVar[frozenset[int]] = frozenset()
+
+    def __init__(self, settings: ProviderSettings, environ: Mapping[str, str] | None = None, pool: int = 8) -> None:
+        super().__init__(settings, environ)
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = f"actionmail/{__version__}"
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def url(self, path: str) -> str:
+        return self.settings.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        """POST and return a 2xx response; raise ProviderError, sorted, for anything else."""
+        try:
+            response = self.session.post(self.url(path), timeout=self.settings.timeout, **kwargs)
+        except (requests.ConnectTimeout, requests.exceptions.SSLError) as e:
+            raise ProviderError(self.name, f"could not connect: {type(e).__name__}", transient=True) from None
+        except requests.ConnectionError as e:
+            # Refused before anything was sent, or broken after the request went out: only the first is safe.
+            sent = not _refused(e)
+            what = "connection dropped" if sent else "could not connect"
+            raise ProviderError(self.name, f"{what}: {type(e).__name__}", transient=True, maybe_sent=sent) from None
+        except requests.Timeout:
+            raise ProviderError(self.name, "no answer in time", transient=True, maybe_sent=True) from None
+        if response.ok:
+            return response
+        status = response.status_code
+        raise ProviderError(
+            self.name,
+            self.error_message(response),
+            status=status,
+            body=response.text,
+            transient=status == 429 or status >= 500 or status in self.transient_statuses,
+            retry_after=self.retry_after(response),
+        )
+
+    def error_message(self, response: requests.Response) -> str:
+        """The provider's own explanation; subclasses read their error body's field."""
+        return response.reason or "request refused"
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """Seconds to wait, from Retry-After (seconds or an HTTP date); subclasses add their own headers."""
+        value = response.headers.get("Retry-After")
+        if not value:
+            return None
+        if value.strip().isdigit():
+            return float(value)
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _refused(error: requests.ConnectionError) -> bool:
+    """True when the connection was never made (nothing was sent)."""
+    text = repr(error)
+    return any(marker in text for marker in ("NewConnectionError", "ConnectionRefused", "Failed to establish"))

@@ -1,0 +1,144 @@
+"""The contract every HTTP provider passes against its fake server (tests/fakes/): one suite, many providers.
+
+A provider's test module builds a :class:`Setup` (its fake, and a function making the provider pointed at
+it) and calls each ``check_*`` function below, usually through ``pytest.mark.parametrize``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+
+from actionmail.merge import Merge
+from actionmail.providers.base import Batch, Envelope, Provider, ProviderError, Recipient
+from tests.fakes.server import FakeProvider, Fault
+
+SUBJECT = "{first_name|Friend}, call the mayor"
+HTML = (
+    "<html><body><p>Hi {first_name|friend} &amp; co,</p><p>Call &lt;now&gt;.</p>"
+    '<a href="{unsubscribe_url}">Unsubscribe</a></body></html>'
+)
+TEXT = "Hi {first_name|friend},\nCall now.\nUnsubscribe: {unsubscribe_url}\n"
+
+
+@dataclasses.dataclass
+class Setup:
+    fake: FakeProvider
+    # make(api_key=None, **settings) -> a provider pointed at fake.url; api_key overrides the (fake) secret it
+    # finds in its environment, settings override its [providers.NAME] settings (e.g. timeout=0.5).
+    make: Callable[..., Provider]
+
+
+def recipients(count: int, start: int = 0) -> list[Recipient]:
+    people = []
+    for i in range(start, start + count):
+        name = None if i % 3 == 0 else ("Zoë <Q>" if i % 3 == 1 else f"Person {i}")
+        people.append(
+            Recipient(
+                key=str(i),
+                email=f"r{i}@example.org",
+                name=name,
+                values={"first_name": name, "unsubscribe_url": f"https://example.org/unsubscribe/{i}.tok{i}"},
+            )
+        )
+    return people
+
+
+def batch(people: list[Recipient], batch_id: str = "batch-1", **envelope: object) -> Batch:
+    fields: dict[str, object] = dict(
+        from_="Seattle Indivisible <action@example.org>",
+        reply_to="info@example.org",
+        list_id="Daily action <daily-action.example.org>",
+        tag="2019-08-01-no-police-facial-recognition",
+        send_id="send-1",
+        unsubscribe_mailto="unsubscribe@example.org",
+    )
+    fields.update(envelope)
+    return Batch(
+        id=batch_id,
+        envelope=Envelope(**fields),  # type: ignore[arg-type]
+        subject=Merge.parse(SUBJECT, escape=False),
+        html=Merge.parse(HTML, escape=True),
+        text=Merge.parse(TEXT, escape=False),
+        recipients=people,
+    )
+
+
+def check_batch_reaches_everyone_personalized(setup: Setup) -> None:
+    """One call for a full batch; each recipient gets exactly their own subject, body and headers."""
+    provider = setup.make()
+    people = recipients(min(provider.max_batch, 120))
+    result = provider.send(batch(people))
+    assert set(result.accepted) == {p.key for p in people} and not result.rejected
+    assert all(result.accepted.values())
+    assert len(setup.fake.requests) == 1 or provider.max_batch == 1
+    by_address = {d.to.lower(): d for d in setup.fake.delivered}
+    assert len(setup.fake.delivered) == len(people) == len(by_address)
+    for person in people:
+        got = by_address[person.email]
+        subject, html, text = batch([person]).content(person)
+        assert (got.subject, got.html, got.text) == (subject, html, text)
+        assert got.headers["List-Unsubscribe"] == (
+            f"<{person.values['unsubscribe_url']}>, <mailto:unsubscribe@example.org?subject=unsubscribe%20"
+            f"{person.key}.tok{person.key}>"
+        )
+        assert got.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert got.tag == "2019-08-01-no-police-facial-recognition"
+
+
+def check_batches_respect_the_provider_limit(setup: Setup) -> None:
+    """The fake refuses more than the real API allows; max_batch stays within it."""
+    provider = setup.make()
+    provider.send(batch(recipients(provider.max_batch)))
+    with pytest.raises(ProviderError) as too_many:
+        provider.send(batch(recipients(provider.max_batch + 1)))
+    assert not too_many.value.transient
+
+
+def check_rate_limited(setup: Setup, fault: Fault, retry_after: float | None) -> None:
+    """429: transient, with the wait the provider asked for; nothing delivered."""
+    setup.fake.fail(fault)
+    with pytest.raises(ProviderError) as limited:
+        setup.make().send(batch(recipients(3)))
+    assert (limited.value.status, limited.value.transient, limited.value.maybe_sent) == (429, True, False)
+    assert limited.value.retry_after == retry_after
+    assert setup.fake.delivered == []
+
+
+def check_server_error_is_transient(setup: Setup, status: int) -> None:
+    setup.fake.fail(Fault(status=status, body=""))
+    with pytest.raises(ProviderError) as failed:
+        setup.make().send(batch(recipients(3)))
+    assert (failed.value.status, failed.value.transient, failed.value.maybe_sent) == (status, True, False)
+
+
+def check_dropped_connection_may_have_sent(setup: Setup) -> None:
+    setup.fake.fail(Fault(drop=True))
+    with pytest.raises(ProviderError) as dropped:
+        setup.make().send(batch(recipients(3)))
+    assert dropped.value.transient and dropped.value.maybe_sent
+
+
+def check_slow_reply_times_out(setup: Setup) -> None:
+    setup.fake.fail(Fault(delay=1.5))
+    with pytest.raises(ProviderError) as slow:
+        setup.make(timeout=0.5).send(batch(recipients(2)))
+    assert slow.value.transient and slow.value.maybe_sent
+
+
+def check_bad_credentials_are_permanent(setup: Setup, secret: str) -> None:
+    """401 with the provider's body: permanent, the provider's message shown, the secret never shown."""
+    with pytest.raises(ProviderError) as refused:
+        setup.make(api_key="wrong-key-value").send(batch(recipients(1)))
+    assert refused.value.status in (401, 403) and not refused.value.transient
+    assert "wrong-key-value" not in str(refused.value) and secret not in str(refused.value)
+
+
+def check_bad_request_carries_the_provider_message(setup: Setup, fault: Fault, words: str) -> None:
+    setup.fake.fail(fault)
+    with pytest.raises(ProviderError) as bad:
+        setup.make().send(batch(recipients(2)))
+    assert bad.value.status == fault.status and not bad.value.transient
+    assert words in str(bad.value)
