@@ -56,6 +56,10 @@ class EmailSettings(Model):
     list_id: Slug = Field(
         "daily-action", description="Names this list: in unsubscribe tokens, and the List-Id header of each message."
     )
+    unsubscribe_mailto: Email | None = Field(
+        None,
+        description="The address of the mailto in List-Unsubscribe, beside the one-click URL; reply_to if unset.",
+    )
 
 
 class Colors(Model):

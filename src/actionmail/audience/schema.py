@@ -56,6 +56,39 @@ MIGRATIONS: list[Migration] = [
         ) WITHOUT ROWID
         """,
     ),
+    # 2: the send ledger (actionmail.delivery.ledger): each send, and where each of its recipients stands.
+    (
+        """
+        CREATE TABLE sends (
+            id INTEGER PRIMARY KEY,
+            issue TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            segment TEXT,
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            UNIQUE (issue, content_hash)
+        )
+        """,
+        """
+        CREATE TABLE deliveries (
+            send_id INTEGER NOT NULL REFERENCES sends (id),
+            subscriber_id INTEGER NOT NULL,
+            email TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('queued', 'in_flight', 'accepted', 'failed', 'uncertain', 'skipped')),
+            batch TEXT,
+            provider TEXT,
+            provider_id TEXT,
+            reason TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (send_id, subscriber_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX deliveries_by_state ON deliveries (send_id, state, variant, subscriber_id)",
+        "CREATE INDEX deliveries_by_subscriber ON deliveries (subscriber_id, state)",
+    ),
 ]
 
 

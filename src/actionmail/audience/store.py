@@ -152,6 +152,28 @@ class Store:
         row = self._db.execute(f"{_SELECT} WHERE s.email_key = ?", (lookup_key(email),)).fetchone()
         return _subscriber(row) if row else None
 
+    def by_ids(self, ids: Sequence[int]) -> dict[int, Subscriber]:
+        """Members by id, whatever their status (a send checks each one's status just before sending)."""
+        found: dict[int, Subscriber] = {}
+        for start in range(0, len(ids), 500):  # SQLite's limit on parameters is generous, but not unlimited
+            chunk = list(ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            for row in self._db.execute(f"{_SELECT} WHERE s.id IN ({marks})", chunk):
+                member = _subscriber(row)
+                found[member.id] = member
+        return found
+
+    def sendable(self, ids: Sequence[int]) -> set[int]:
+        """Which of these members may be sent to now: active, and not on the suppression list."""
+        out: set[int] = set()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            where = f"s.id IN ({marks}) AND s.status = 'active' AND {_NOT_SUPPRESSED}"
+            sql = f"SELECT s.id FROM subscribers s WHERE {where}"
+            out.update(row[0] for row in self._db.execute(sql, chunk))
+        return out
+
     def subscribers(self, segment: Segment | None = None) -> Iterator[Subscriber]:
         """Active, unsuppressed members (of ``segment``), ordered by (language, district, id), as a stream.
 

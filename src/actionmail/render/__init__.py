@@ -55,6 +55,11 @@ class Rendered:
         object.__setattr__(self, "_merges", merges)
 
     @property
+    def merges(self) -> tuple[Merge, Merge, Merge]:
+        """Subject, HTML and text, split at their per-reader fields: what providers send from."""
+        return self._merges
+
+    @property
     def merge_fields(self) -> frozenset[str]:
         """The per-reader fields this variant uses, e.g. {"first_name", "unsubscribe_url"}."""
         return frozenset().union(*(m.names for m in self._merges))

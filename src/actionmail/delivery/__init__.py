@@ -1,0 +1,230 @@
+"""Deliver: send a day's newsletter to its members through a provider, exactly once each.
+
+:func:`prepare` works out everything without sending or writing: the variants and their audiences, the
+content hash, and whether this continues an earlier send. :func:`execute` writes the ledger and sends.
+:func:`send_test` sends one copy to one address, outside the ledger. The command line confirms between
+``prepare`` and ``execute``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import itertools
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+
+from actionmail.audience import Segment, Store
+from actionmail.config import Project
+from actionmail.delivery.engine import Engine, Job, Outcome, Pace
+from actionmail.delivery.ledger import Ledger, SendRecord, State
+from actionmail.errors import UsageError
+from actionmail.merge import Merge
+from actionmail.providers.base import Batch, Envelope, Provider, Recipient
+from actionmail.render import Rendered
+from actionmail.variants import Edition, VariantKey, plan_counts, reader_values
+
+__all__ = ["Ledger", "Outcome", "Pace", "Plan", "State", "execute", "prepare", "send_test"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    edition: Edition
+    issue: str  # the newsletter's file stem: what the ledger calls this newsletter
+    content_hash: str
+    rendered: Mapping[VariantKey, Rendered]  # every variant the edition can have
+    audience: Mapping[VariantKey, int]  # members per variant, as of now
+    segment: str | None
+    resume: SendRecord | None  # an earlier run of this very send, to continue
+    earlier: SendRecord | None  # an earlier version of this issue with recipients in it
+    send_at: dt.datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.audience.values())
+
+
+def _label(key: VariantKey) -> str:
+    return f"{key.language}|{key.district or ''}"
+
+
+def _key(label: str) -> VariantKey:
+    language, _, district = label.partition("|")
+    return VariantKey(language, district or None)
+
+
+def all_variants(edition: Edition) -> list[VariantKey]:
+    """Every variant the edition can produce, whoever the members are: what the content hash covers."""
+    districts: list[str | None] = [*edition.project.officials.districts, None] if edition.uses_district else [None]
+    return [VariantKey(language, d) for language in edition.newsletters for d in districts]
+
+
+def envelope(project: Project, issue: str, send_id: str, send_at: dt.datetime | None = None) -> Envelope:
+    settings = project.settings
+    _, from_address = email.utils.parseaddr(settings.email.from_)
+    domain = from_address.rpartition("@")[2] or "localhost"
+    return Envelope(
+        from_=settings.email.from_,
+        reply_to=settings.email.reply_to,
+        list_id=f"{settings.organization.name} <{settings.email.list_id}.{domain}>",
+        tag=issue,
+        send_id=send_id,
+        unsubscribe_mailto=settings.email.unsubscribe_mailto or settings.email.reply_to or from_address or None,
+        send_at=send_at,
+    )
+
+
+def prepare(
+    edition: Edition, store: Store, ledger: Ledger, segment: str | None, send_at: dt.datetime | None = None
+) -> Plan:
+    """Everything about a send, worked out without sending or writing anything."""
+    parsed = Segment.parse(segment, edition.project.officials.districts) if segment else None
+    rendered = {key: edition.render(key) for key in all_variants(edition)}
+    digest = hashlib.sha256()
+    env = envelope(edition.project, edition.path.stem, "")
+    for key in sorted(rendered, key=VariantKey.sort_key):
+        page = rendered[key]
+        for part in (_label(key), page.subject, page.html, page.text, env.from_, env.reply_to or "", env.list_id):
+            digest.update(part.encode() + b"\0")
+    content_hash = digest.hexdigest()
+    issue = edition.path.stem
+    sends = ledger.sends(issue)
+    resume = next((s for s in sends if s.content_hash == content_hash), None)
+    earlier = next((s for s in reversed(sends) if s.content_hash != content_hash and _touched(ledger, s)), None)
+    audience = plan_counts(edition, store.count_by_language_and_district(parsed))
+    return Plan(edition, issue, content_hash, rendered, audience, segment, resume, earlier, send_at)
+
+
+def _touched(ledger: Ledger, send: SendRecord) -> bool:
+    counts = ledger.counts(send.id)
+    return any(counts[s] for s in (State.ACCEPTED, State.UNCERTAIN, State.IN_FLIGHT))
+
+
+def execute(
+    plan: Plan,
+    store: Store,
+    ledger: Ledger,
+    provider: Provider,
+    pace: Pace,
+    secret: bytes,
+    *,
+    new_version: bool = False,
+    resend_uncertain: bool = False,
+    progress: Callable[[int], None] = lambda n: None,
+    on_start: Callable[[int], None] = lambda total: None,
+) -> tuple[SendRecord, Outcome, dict[State, int]]:
+    """Send ``plan`` through ``provider``: continue it if it was started, else start it."""
+    if plan.earlier is not None and plan.resume is None and not new_version:
+        raise UsageError(
+            f"{plan.issue} changed since it was partly sent (send {plan.earlier.id}, {plan.earlier.created_at}): "
+            "send again with --new-version to send the new version to those who have not had the old one"
+        )
+    if plan.send_at is not None and not provider.can_schedule:
+        raise UsageError(f"{provider.name} cannot schedule a send: drop --at, or use a provider that can")
+    send = plan.resume
+    if send is None:
+        send = ledger.create_send(plan.issue, plan.content_hash, plan.segment)
+        _enqueue(plan, store, ledger, send)
+    elif send.segment != plan.segment:
+        raise UsageError(
+            f"this send was started for segment {send.segment or '(everyone)'}: rerun it with "
+            + (f"--segment '{send.segment}'" if send.segment else "no --segment")
+        )
+    ledger.recover(send.id)
+    if resend_uncertain:
+        ledger.requeue_uncertain(send.id)
+    counts = ledger.counts(send.id)
+    remaining = counts[State.QUEUED] + counts[State.FAILED]
+    if provider.idempotent:
+        remaining += counts[State.UNCERTAIN]
+    on_start(remaining)
+    engine = Engine(provider, ledger, send.id, pace)
+    env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
+    outcome = engine.run(_jobs(plan, store, ledger, provider, engine, send, env, secret), progress)
+    counts = ledger.counts(send.id)
+    if counts[State.QUEUED] == counts[State.FAILED] == counts[State.UNCERTAIN] == counts[State.IN_FLIGHT] == 0:
+        ledger.finish(send.id)
+    return send, outcome, counts
+
+
+def _enqueue(plan: Plan, store: Store, ledger: Ledger, send: SendRecord) -> None:
+    """Everyone the send is for, as of now, less whoever an earlier version of this issue reached."""
+    done = ledger.delivered_elsewhere(plan.issue, send.id)
+    parsed = Segment.parse(plan.segment, plan.edition.project.officials.districts) if plan.segment else None
+    edition = plan.edition
+    ledger.enqueue(
+        send.id,
+        (
+            (member.id, member.email, _label(edition.key_for(member)))
+            for member in store.subscribers(parsed)
+            if member.id not in done
+        ),
+    )
+
+
+def _jobs(
+    plan: Plan,
+    store: Store,
+    ledger: Ledger,
+    provider: Provider,
+    engine: Engine,
+    send: SendRecord,
+    env: Envelope,
+    secret: bytes,
+) -> Iterator[Job]:
+    """Batches to send: first, for an idempotent provider, the uncertain ones again under their own ids;
+    then the queued and failed ones, one variant at a time, in batches of what the provider takes."""
+    if provider.idempotent:
+        rows = ledger.pending(send.id, [State.UNCERTAIN])
+        for (label, batch_id), group in itertools.groupby(rows, key=lambda r: (r.variant, r.batch)):
+            job = _job(plan, store, engine, env, secret, label, [r.subscriber_id for r in group], batch_id)
+            if job:
+                yield job
+    rows = ledger.pending(send.id, [State.QUEUED, State.FAILED])
+    for label, group in itertools.groupby(rows, key=lambda r: r.variant):
+        ids = (r.subscriber_id for r in group)
+        while chunk := list(itertools.islice(ids, provider.max_batch)):
+            job = _job(plan, store, engine, env, secret, label, chunk, None)
+            if job:
+                yield job
+
+
+def _job(
+    plan: Plan,
+    store: Store,
+    engine: Engine,
+    env: Envelope,
+    secret: bytes,
+    label: str,
+    ids: list[int],
+    batch_id: str | None,
+) -> Job | None:
+    allowed = store.sendable(ids)
+    engine.skip([i for i in ids if i not in allowed], "unsubscribed or suppressed after the send was planned")
+    members = store.by_ids(sorted(allowed))
+    if not members:
+        return None
+    subject, html, text = plan.rendered[_key(label)].merges
+    project = plan.edition.project
+    recipients = [
+        Recipient(str(m.id), m.email, m.name or None, reader_values(m, project, secret)) for m in members.values()
+    ]
+    batch = Batch(batch_id or uuid.uuid4().hex, env, subject, html, text, recipients)
+    return Job(batch, tuple(members))
+
+
+def send_test(plan: Plan, provider: Provider, address: str, values: Mapping[str, str | None], key: VariantKey) -> str:
+    """One copy of ``key``'s variant to ``address``, subject marked [TEST], not in the ledger."""
+    rendered = plan.rendered[key]
+    env = replace(envelope(plan.edition.project, plan.issue, "test", plan.send_at), test=True)
+    recipient = Recipient("test", address, None, values)
+    _, html, text = rendered.merges
+    subject = Merge.parse("[TEST] " + rendered.subject, escape=False)
+    batch = Batch(uuid.uuid4().hex, env, subject, html, text, [recipient])
+    result = provider.send(batch)
+    if "test" not in result.accepted:
+        reason = result.rejected.get("test", "no reason given")
+        raise UsageError(f"{provider.name} did not accept the test copy: {reason}")
+    return result.accepted["test"]

@@ -1,0 +1,192 @@
+"""The send engine: batches of one variant, sent concurrently, retried when safe, every outcome in the ledger.
+
+It knows no provider by name: it asks a :class:`~actionmail.providers.base.Provider` how many recipients a call
+may carry and whether it honours idempotency keys, and reads :class:`~actionmail.providers.base.ProviderError`
+for whether a failure is transient and whether the call may have gone through anyway.
+
+Exactly once, and nobody lost:
+
+- recipients are marked in flight (with the batch id) before the call and accepted after it, each in its own
+  committed transaction;
+- a transient failure is retried (exponential backoff with jitter, or the provider's Retry-After) only when
+  the provider can't have acted on it, or honours the batch id as an idempotency key; otherwise the batch is
+  *uncertain*, reported, and resent only when asked (``--resend-uncertain``);
+- a permanent failure (bad key, bad request) stops the whole send with the provider's own message;
+- whoever unsubscribed since the send was planned is skipped, not sent to.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import tenacity
+
+from actionmail.delivery.ledger import Ledger, State
+from actionmail.providers.base import Batch, BatchResult, Provider, ProviderError
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How hard to push: concurrent calls, messages per second, and how to back off."""
+
+    concurrency: int = 4
+    rate: float | None = None  # messages per second across all calls; None: as fast as the provider takes
+    attempts: int = 6  # calls per batch before giving up on a transient failure
+    backoff: float = 1.0  # first wait, seconds; doubles, with jitter
+    max_wait: float = 120.0  # longest wait between attempts; a provider asking for longer ends the batch
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    skipped: int = 0
+    stopped: ProviderError | None = None  # a permanent failure that ended the send
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, state: State, count: int) -> None:
+        with self.lock:
+            name = state.value
+            setattr(self, name, getattr(self, name) + count)
+
+
+class _StopWhen(tenacity.stop.stop_base):
+    """Stop retrying once the send is stopping (another batch failed for good)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.event.is_set()
+
+
+class RateLimiter:
+    """A token bucket shared by all workers: ``rate`` messages per second, bursts up to one second's worth."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self._tokens = rate or 0.0
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self, count: int) -> None:
+        if not self.rate:
+            return
+        with self._lock:  # one waiter at a time keeps the order fair and the arithmetic simple
+            while True:
+                now = time.monotonic()
+                self._tokens = min(max(self.rate, count), self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= count:
+                    self._tokens -= count
+                    return
+                time.sleep((count - self._tokens) / self.rate)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One batch and the subscriber ids behind its recipients."""
+
+    batch: Batch
+    ids: tuple[int, ...]
+
+
+class Engine:
+    def __init__(self, provider: Provider, ledger: Ledger, send_id: int, pace: Pace) -> None:
+        self.provider, self.ledger, self.send_id, self.pace = provider, ledger, send_id, pace
+        self.limiter = RateLimiter(pace.rate)
+        self.outcome = Outcome()
+        self._stop = threading.Event()
+
+    def run(self, jobs: Iterator[Job], progress: Callable[[int], None] = lambda n: None) -> Outcome:
+        """Send every job, ``concurrency`` at a time; stop early on a permanent failure."""
+        with ThreadPoolExecutor(max_workers=self.pace.concurrency, thread_name_prefix="send") as pool:
+            running: set[Future[int]] = set()
+            for job in jobs:
+                if self._stop.is_set():
+                    break
+                if len(running) >= self.pace.concurrency * 2:  # bounded: a million members never sit in memory
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        progress(future.result())
+                running.add(pool.submit(self._deliver, job))
+            for future in running:
+                progress(future.result())
+        return self.outcome
+
+    def skip(self, ids: list[int], reason: str) -> None:
+        if ids:
+            self.ledger.mark(self.send_id, ids, State.SKIPPED, reason=reason)
+            self.outcome.add(State.SKIPPED, len(ids))
+
+    def _deliver(self, job: Job) -> int:
+        """Send one batch, record what happened; returns how many recipients it settled."""
+        ids = list(job.ids)
+        if self._stop.is_set():
+            return 0
+        self.ledger.mark(self.send_id, ids, State.IN_FLIGHT, batch=job.batch.id, provider=self.provider.name)
+        try:
+            result = self._call(job.batch)
+        except ProviderError as e:
+            if not e.transient:
+                self._stop.set()
+                self.outcome.stopped = self.outcome.stopped or e
+                self.ledger.mark(self.send_id, ids, State.FAILED, reason=str(e))
+                self.outcome.add(State.FAILED, len(ids))
+            elif e.maybe_sent:
+                # Kept with its batch id: an idempotent provider gets the same call again on the next run,
+                # and recognises it; any other is resent only when asked to.
+                self.ledger.mark(self.send_id, ids, State.UNCERTAIN, reason=f"may have been sent: {e}")
+                self.outcome.add(State.UNCERTAIN, len(ids))
+            else:
+                self.ledger.mark(self.send_id, ids, State.FAILED, reason=str(e))
+                self.outcome.add(State.FAILED, len(ids))
+            return len(ids)
+        by_key = {str(i): i for i in ids}
+        accepted = [by_key[k] for k in result.accepted if k in by_key]
+        rejected = {by_key[k]: reason for k, reason in result.rejected.items() if k in by_key}
+        silent = set(ids) - set(accepted) - set(rejected)  # neither accepted nor refused: we can't know
+        provider_ids = {by_key[k]: v for k, v in result.accepted.items() if k in by_key}
+        self.ledger.mark(self.send_id, accepted, State.ACCEPTED, provider_ids=provider_ids)
+        for subscriber_id, reason in rejected.items():
+            self.ledger.mark(self.send_id, [subscriber_id], State.FAILED, reason=f"{self.provider.name}: {reason}")
+        self.ledger.mark(self.send_id, sorted(silent), State.UNCERTAIN, reason="the provider did not say")
+        self.outcome.add(State.ACCEPTED, len(accepted))
+        self.outcome.add(State.FAILED, len(rejected))
+        self.outcome.add(State.UNCERTAIN, len(silent))
+        return len(ids)
+
+    def _call(self, batch: Batch) -> BatchResult:
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(self._retryable),
+            wait=self._wait,
+            stop=tenacity.stop_any(tenacity.stop_after_attempt(self.pace.attempts), _StopWhen(self._stop)),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                self.limiter.acquire(len(batch.recipients))
+                return self.provider.send(batch)
+        raise AssertionError("unreachable: tenacity reraises the last failure")  # pragma: no cover
+
+    def _retryable(self, error: BaseException) -> bool:
+        if not isinstance(error, ProviderError) or not error.transient:
+            return False
+        if error.retry_after is not None and error.retry_after > self.pace.max_wait:
+            return False  # asked to come back much later: leave it failed, for a rerun
+        return not error.maybe_sent or self.provider.idempotent
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        asked = error.retry_after if isinstance(error, ProviderError) and error.retry_after else 0.0
+        backoff = tenacity.wait_exponential_jitter(initial=self.pace.backoff, max=self.pace.max_wait)(state)
+        return min(self.pace.max_wait, max(asked, backoff))
+
+    def _sleep(self, seconds: float) -> None:
+        self._stop.wait(seconds)  # a permanent failure elsewhere ends the wait at once

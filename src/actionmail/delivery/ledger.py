@@ -1,0 +1,209 @@
+"""The ledger: every send, and where each of its recipients stands, in the subscriber database.
+
+A send is one newsletter (its ``issue``, the file's stem) at one content hash. Each recipient moves
+``queued → in_flight → accepted | failed | uncertain`` (or ``skipped``, when they unsubscribed after the send
+was planned). The engine writes before and after every provider call, each in its own committed transaction,
+so a crash at any instant leaves a truthful record:
+
+- ``in_flight`` rows found when a send starts were in a call that never finished: they become ``uncertain``
+  (keeping their batch id, the idempotency key of that call);
+- ``accepted`` rows are never sent again, by this send or a later version of the same issue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    IN_FLIGHT = "in_flight"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    id: int
+    issue: str
+    content_hash: str
+    segment: str | None
+    created_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class Row:
+    subscriber_id: int
+    email: str
+    variant: str
+    state: State
+    batch: str | None
+    reason: str | None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Ledger:
+    """Thread-safe: one connection, one lock; every method is one committed transaction."""
+
+    def __init__(self, path: Path) -> None:
+        # The database exists and is migrated: audience.Store.open ran first.
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA synchronous = FULL")  # an accepted batch must survive a crash right after
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _write(self, sql: str, rows: Iterable[Sequence[object]] | None = None, one: Sequence[object] = ()) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if rows is None:
+                    self._db.execute(sql, one)
+                else:
+                    self._db.executemany(sql, rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- sends ----------------------------------------------------------------------------------------------
+    def sends(self, issue: str) -> list[SendRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, issue, content_hash, segment, created_at, finished_at FROM sends WHERE issue = ? "
+                "ORDER BY id",
+                (issue,),
+            ).fetchall()
+        return [SendRecord(*row) for row in rows]
+
+    def create_send(self, issue: str, content_hash: str, segment: str | None) -> SendRecord:
+        self._write(
+            "INSERT INTO sends (issue, content_hash, segment, created_at) VALUES (?, ?, ?, ?)",
+            one=(issue, content_hash, segment, _now()),
+        )
+        return next(s for s in self.sends(issue) if s.content_hash == content_hash)
+
+    def finish(self, send_id: int) -> None:
+        self._write("UPDATE sends SET finished_at = ? WHERE id = ?", one=(_now(), send_id))
+
+    # --- recipients -----------------------------------------------------------------------------------------
+    def enqueue(self, send_id: int, recipients: Iterable[tuple[int, str, str]]) -> int:
+        """Add (subscriber id, address, variant) rows as queued; returns how many were added."""
+        now = _now()
+        count = 0
+
+        def rows() -> Iterator[tuple[object, ...]]:
+            nonlocal count
+            for subscriber_id, email, variant in recipients:
+                count += 1
+                yield (send_id, subscriber_id, email, variant, State.QUEUED, now)
+
+        self._write(
+            "INSERT OR IGNORE INTO deliveries (send_id, subscriber_id, email, variant, state, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows(),
+        )
+        return count
+
+    def delivered_elsewhere(self, issue: str, send_id: int) -> set[int]:
+        """Subscribers that an earlier version of this issue reached, or may have (accepted or uncertain)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.subscriber_id FROM deliveries d JOIN sends s ON s.id = d.send_id "
+                "WHERE s.issue = ? AND s.id != ? AND d.state IN ('accepted', 'uncertain', 'in_flight')",
+                (issue, send_id),
+            )
+            return {row[0] for row in rows}
+
+    def recover(self, send_id: int) -> int:
+        """Rows left in flight by a crash become uncertain; returns how many."""
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT count(*) FROM deliveries WHERE send_id = ? AND state = 'in_flight'", (send_id,)
+            ).fetchone()
+        if count:
+            self._write(
+                "UPDATE deliveries SET state = 'uncertain', reason = 'the send stopped during this call', "
+                "updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
+                one=(_now(), send_id),
+            )
+        return int(count)
+
+    def requeue_uncertain(self, send_id: int) -> int:
+        """For --resend-uncertain: put uncertain rows back in the queue (with a new batch id when sent)."""
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT count(*) FROM deliveries WHERE send_id = ? AND state = 'uncertain'", (send_id,)
+            ).fetchone()
+        self._write(
+            "UPDATE deliveries SET state = 'queued', batch = NULL, updated_at = ? WHERE send_id = ? AND "
+            "state = 'uncertain'",
+            one=(_now(), send_id),
+        )
+        return int(count)
+
+    def pending(self, send_id: int, states: Sequence[State]) -> Iterator[Row]:
+        """Rows in ``states``, by variant then subscriber: the order batches are made in. Streams."""
+        marks = ", ".join("?" * len(states))
+        reader = sqlite3.connect(self._db_path(), isolation_level=None, timeout=30)
+        try:
+            yield from (
+                Row(sid, email, variant, State(state), batch, reason)
+                for sid, email, variant, state, batch, reason in reader.execute(
+                    "SELECT subscriber_id, email, variant, state, batch, reason FROM deliveries "
+                    f"WHERE send_id = ? AND state IN ({marks}) ORDER BY variant, batch, subscriber_id",
+                    (send_id, *states),
+                )
+            )
+        finally:
+            reader.close()
+
+    def _db_path(self) -> str:
+        with self._lock:
+            return str(self._db.execute("PRAGMA database_list").fetchone()[2])
+
+    def mark(
+        self,
+        send_id: int,
+        subscriber_ids: Sequence[int],
+        state: State,
+        *,
+        batch: str | None = None,
+        provider: str | None = None,
+        reason: str | None = None,
+        provider_ids: dict[int, str] | None = None,
+    ) -> None:
+        """Move these recipients to ``state`` in one transaction."""
+        now = _now()
+        count_attempt = 1 if state == State.IN_FLIGHT else 0
+        self._write(
+            "UPDATE deliveries SET state = ?, batch = coalesce(?, batch), provider = coalesce(?, provider), "
+            "provider_id = ?, reason = ?, attempts = attempts + ?, updated_at = ? "
+            "WHERE send_id = ? AND subscriber_id = ?",
+            [
+                (state, batch, provider, (provider_ids or {}).get(sid), reason, count_attempt, now, send_id, sid)
+                for sid in subscriber_ids
+            ],
+        )
+
+    def counts(self, send_id: int) -> dict[State, int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT state, count(*) FROM deliveries WHERE send_id = ? GROUP BY state", (send_id,)
+            ).fetchall()
+        counts = dict.fromkeys(State, 0)
+        counts.update({State(state): number for state, number in rows})
+        return counts
