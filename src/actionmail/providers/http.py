@@ -47,6 +47,10 @@ class HTTPProvider(Provider):
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         """POST and return a 2xx response; raise ProviderError, sorted, for anything else."""
+        # Never follow a redirect: requests strips only Authorization on the way to another host, so custom auth
+        # headers (X-Postmark-Server-Token, api-key) would go along; and a 301/302 turns the POST into a GET
+        # whose 200 page would read as success.
+        kwargs.setdefault("allow_redirects", False)
         try:
             response = self.session.post(self.url(path), timeout=self.settings.timeout, **kwargs)
         except (requests.ConnectTimeout, requests.exceptions.SSLError) as e:
@@ -58,12 +62,17 @@ class HTTPProvider(Provider):
             raise ProviderError(self.name, f"{what}: {type(e).__name__}", transient=True, maybe_sent=sent) from None
         except requests.Timeout:
             raise ProviderError(self.name, "no answer in time", transient=True, maybe_sent=True) from None
-        if response.ok:
-            return response
         status = response.status_code
+        if 200 <= status < 300:  # not response.ok, which lets a 3xx through
+            return response
+        if 300 <= status < 400:
+            where = response.headers.get("Location", "elsewhere")
+            message = f"the API answered with a redirect to {where}: set base_url to the API's own address"
+        else:
+            message = self.error_message(response)
         raise ProviderError(
             self.name,
-            self.error_message(response),
+            message,
             status=status,
             body=response.text,
             transient=status == 429 or status >= 500 or status in self.transient_statuses,
