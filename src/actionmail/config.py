@@ -83,6 +83,12 @@ class Audience(Model):
     )
 
 
+class SendSettings(Model):
+    provider: Text = Field("outbox", description="Who delivers: outbox, smtp, mailgun, sendgrid, postmark, ses, …")
+    concurrency: Annotated[int, Field(ge=1, le=64)] = Field(4, description="Provider calls at once.")
+    rate: Annotated[float, Field(gt=0)] | None = Field(None, description="At most this many messages a second.")
+
+
 class Settings(Model):
     officials: Text = Field("officials.yaml", description="The directory of officials, relative to this file.")
     templates: Text = Field("templates", description="Your own templates, which override the built-ins file by file.")
@@ -91,6 +97,10 @@ class Settings(Model):
     colors: Colors = Colors()
     social: list[Social] = []
     audience: Audience = Audience()
+    send: SendSettings = SendSettings()
+    providers: dict[str, dict[str, Any]] = Field(
+        {}, description="[providers.NAME]: each provider's own settings, checked when it is used."
+    )
 
 
 _SECRET = re.compile(r"(api_?key|secret|password|passwd|token)$", re.IGNORECASE)
@@ -104,6 +114,7 @@ class Project:
     settings: Settings = field(default_factory=Settings)
     officials: Directory = EMPTY
     settings_file: Path | None = None
+    settings_lines: load.Lines = field(default_factory=dict)  # for errors in sections read later ([providers])
 
     @property
     def template_dir(self) -> Path:
@@ -129,14 +140,19 @@ def load_project(start: Path) -> Project:
     if root is None:
         root = Path.cwd()
         settings, settings_file = Settings(), None
+        lines: load.Lines = {}
     else:
         settings_file = root / SETTINGS_FILE
-        settings = load_settings(settings_file)
+        settings, lines = _read_settings(settings_file)
     officials = load_directory(root / settings.officials, settings.organization.country)
-    return Project(root=root, settings=settings, officials=officials, settings_file=settings_file)
+    return Project(root, settings, officials, settings_file, lines)
 
 
 def load_settings(path: Path) -> Settings:
+    return _read_settings(path)[0]
+
+
+def _read_settings(path: Path) -> tuple[Settings, load.Lines]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -162,7 +178,7 @@ def load_settings(path: Path) -> Settings:
     ]
     if secrets:
         raise InvalidInput(secrets)
-    return load.validate(Settings, data, lines, path, {})
+    return load.validate(Settings, data, lines, path, {}), lines
 
 
 def _keys(data: Any, loc: load.Loc = ()) -> list[load.Loc]:

@@ -12,6 +12,7 @@ import difflib
 import types
 import typing
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -140,12 +141,22 @@ def strings(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
             yield from strings(value, (*loc, index))
 
 
-def validate(model: type[M], data: Any, lines: Lines, file: str | Path, context: Mapping[str, Any]) -> M:
-    """Validate ``data`` into ``model``; on failure raise :class:`InvalidInput` with every problem found."""
+def validate(
+    model: type[M], data: Any, lines: Lines, file: str | Path, context: Mapping[str, Any], prefix: Loc = ()
+) -> M:
+    """Validate ``data`` into ``model``; on failure raise :class:`InvalidInput` with every problem found.
+
+    ``prefix`` is where ``data`` sits in its file (``("providers", "mailgun")``), for lines and key paths.
+    """
     try:
         return model.model_validate(data, context=dict(context))
     except pydantic.ValidationError as e:
-        raise InvalidInput(problems_from(e, model, lines, shown(file))) from None
+        problems = problems_from(e, model, {loc[len(prefix) :]: n for loc, n in lines.items()
+                                            if loc[: len(prefix)] == prefix}, shown(file))  # fmt: skip
+        if prefix:
+            head = dotted(prefix)
+            problems = [replace(p, key=f"{head}.{p.key}" if p.key else head) for p in problems]
+        raise InvalidInput(problems) from None
 
 
 def problems_from(

@@ -19,7 +19,7 @@ import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from actionmail.errors import ActionmailError
+from actionmail.errors import ActionmailError, ExitCode
 
 SECRET_KEY_VARIABLE = "ACTIONMAIL_SECRET_KEY"
 _MIN_KEY_BYTES = 16
@@ -28,6 +28,8 @@ _MAC_BYTES = 16
 
 class MissingSecret(ActionmailError):
     """No usable secret key: the message says exactly how to provide one."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
 
 def key_file(environ: Mapping[str, str] | None = None) -> Path:

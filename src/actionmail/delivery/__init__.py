@@ -26,7 +26,7 @@ from actionmail.providers.base import Batch, Envelope, Provider, Recipient
 from actionmail.render import Rendered
 from actionmail.variants import Edition, VariantKey, plan_counts, reader_values
 
-__all__ = ["Ledger", "Outcome", "Pace", "Plan", "State", "execute", "prepare", "send_test"]
+__all__ = ["Ledger", "Outcome", "Pace", "Plan", "State", "execute", "prepare", "sample_headers", "send_test"]
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,25 @@ def _job(
     ]
     batch = Batch(batch_id or uuid.uuid4().hex, env, subject, html, text, recipients)
     return Job(batch, tuple(members))
+
+
+def sample_headers(plan: Plan) -> dict[str, str]:
+    """The headers of the first message a send would make, for ``--dry-run`` (with a stand-in recipient)."""
+    if not plan.audience:
+        return {}
+    key = next(iter(plan.audience))
+    env = envelope(plan.edition.project, plan.issue, "(dry run)", plan.send_at)
+    values = {"unsubscribe_url": plan.edition.project.settings.email.unsubscribe_url.format(token="TOKEN")}
+    recipient = Recipient("1", "member@example.org", "A Member", values)
+    subject, html, text = plan.rendered[key].merges
+    batch = Batch("dry-run", env, subject, html, text, [recipient])
+    return {
+        "From": env.from_,
+        "To": batch.to(recipient),
+        **({"Reply-To": env.reply_to} if env.reply_to else {}),
+        "Subject": subject.fill(values),
+        **batch.headers(recipient),
+    }
 
 
 def send_test(plan: Plan, provider: Provider, address: str, values: Mapping[str, str | None], key: VariantKey) -> str:

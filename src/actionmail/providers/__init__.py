@@ -6,9 +6,14 @@ Modules are imported only when chosen, so a send through the outbox never loads 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 
+from actionmail import load
+from actionmail.config import SETTINGS_FILE, Project
 from actionmail.errors import UsageError
 from actionmail.providers.base import Provider
+
+__all__ = ["REGISTRY", "Provider", "build", "provider_class"]
 
 # name → "module:Class"
 REGISTRY = {
@@ -29,3 +34,18 @@ def provider_class(name: str) -> type[Provider]:
     module, _, cls = REGISTRY[name].partition(":")
     provider: type[Provider] = getattr(importlib.import_module(module), cls)
     return provider
+
+
+def build(project: Project, name: str | None = None, environ: Mapping[str, str] | None = None) -> Provider:
+    """The provider ``name`` (default: ``[send] provider``) with its ``[providers.NAME]`` settings checked.
+
+    Its secrets are read when it first sends, from ``environ`` (default: the process environment).
+    """
+    name = name or project.settings.send.provider
+    cls = provider_class(name)
+    data = project.settings.providers.get(name, {})
+    settings_file = project.settings_file or project.root / SETTINGS_FILE
+    context = {"root": project.root}
+    lines = project.settings_lines
+    settings = load.validate(cls.settings_model, data, lines, settings_file, context, ("providers", name))
+    return cls(settings, environ)

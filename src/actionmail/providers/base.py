@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from actionmail.errors import ActionmailError
+from actionmail.errors import ActionmailError, ExitCode
 from actionmail.fields import Model
 from actionmail.merge import Merge
 
@@ -119,6 +119,8 @@ class ProviderError(ActionmailError):
 
 class MissingCredentials(ActionmailError):
     """A provider's secret is not in the environment; the message names the variable."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
 
 class ProviderSettings(Model):
