@@ -1,0 +1,144 @@
+"""Mailgun: one Messages API call per batch, each recipient's values carried in ``recipient-variables``.
+
+The subject, HTML and text go up once with ``%recipient.KEY%`` where each merge field was; Mailgun fills them
+in for every ``to`` address from that address's entry in ``recipient-variables`` and sends each recipient a
+message of their own. Headers that differ per recipient (List-Unsubscribe) go the same way, as anymail does.
+Reference: docs/providers.md §1 (Mailgun's Messages API and batch-sending docs; anymail's mailgun backend).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
+
+import requests
+from pydantic import AfterValidator, Field
+
+from actionmail.fields import error
+from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings
+from actionmail.providers.http import HTTPProvider, HTTPSettings
+
+VARIABLE = "ACTIONMAIL_MAILGUN_API_KEY"
+
+
+def _check_domain(value: str) -> str:
+    # A '/' in the domain makes Mailgun answer 200 "Mailgun Magnificent API" and send nothing (anymail).
+    if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", value):
+        raise error(
+            "domain",
+            f"'{value}' is not a sending domain",
+            "write the domain as Mailgun lists it, like mg.example.org, without https:// or a path",
+        )
+    return value
+
+
+class MailgunSettings(HTTPSettings):
+    base_url: str = Field(
+        "https://api.mailgun.net",
+        description="Mailgun's API; a domain in Mailgun's EU region uses https://api.eu.mailgun.net.",
+    )
+    domain: Annotated[str, AfterValidator(_check_domain)] = Field(
+        description="The sending domain as Mailgun lists it, e.g. mg.example.org."
+    )
+
+
+class Mailgun(HTTPProvider):
+    name = "mailgun"
+    max_batch = 1000  # "maximum number of recipients allowed for Batch Sending is 1,000" (batch-sending doc)
+    can_schedule = True  # o:deliverytime, up to 3 days ahead (7 on some plans)
+    idempotent = False  # no idempotency key is documented
+    transient_statuses = frozenset({420})  # a sending limit: "try again after <date>" (mailgun-java#50)
+    settings_model: ClassVar[type[ProviderSettings]] = MailgunSettings
+    settings: MailgunSettings
+
+    def __init__(self, settings: ProviderSettings, environ: Mapping[str, str] | None = None, pool: int = 8) -> None:
+        super().__init__(settings, environ, pool)
+        self.session.auth = ("api", self.secret(VARIABLE))  # HTTP Basic, user "api" (doc)
+
+    def send(self, batch: Batch) -> BatchResult:
+        envelope = batch.envelope
+        data: list[tuple[str, str]] = [
+            ("from", envelope.from_),
+            ("subject", batch.subject.native(lambda i: f"%recipient.s{i}%")),
+            ("html", batch.html.native(lambda i: f"%recipient.h{i}%")),
+            ("text", batch.text.native(lambda i: f"%recipient.t{i}%")),
+            ("o:tag", envelope.tag),
+            ("v:send_id", envelope.send_id),  # comes back in webhooks as user-variables
+        ]
+        data += [("to", batch.to(r)) for r in batch.recipients]
+        if envelope.reply_to:
+            data.append(("h:Reply-To", envelope.reply_to))  # Reply-To goes as a header (anymail)
+        if envelope.send_at:
+            data.append(("o:deliverytime", email.utils.format_datetime(envelope.send_at.astimezone(dt.UTC), True)))
+
+        # Every recipient's entry must carry every key, or Mailgun leaves the placeholder in their message.
+        headers = {r.key: batch.headers(r) for r in batch.recipients}
+        names = list(dict.fromkeys(name for each in headers.values() for name in each))
+        varying = [n for n in names if len({each.get(n, "") for each in headers.values()}) > 1]
+        for name in names:
+            if name in varying:
+                data.append((f"h:{name}", f"%recipient.h:{name}%"))
+            else:
+                data.append((f"h:{name}", next(iter(headers.values()))[name]))
+
+        variables = {}
+        for r in batch.recipients:
+            mine = {f"s{i}": v for i, v in enumerate(batch.subject.slot_values(r.values))}
+            mine |= {f"h{i}": v for i, v in enumerate(batch.html.slot_values(r.values))}
+            mine |= {f"t{i}": v for i, v in enumerate(batch.text.slot_values(r.values))}
+            mine |= {f"h:{name}": headers[r.key].get(name, "") for name in varying}
+            variables[r.email] = mine  # keyed by the bare address of each `to` (doc)
+        # Sent even when empty: without it, every recipient would see all the others in To (doc warning).
+        data.append(("recipient-variables", json.dumps(variables, ensure_ascii=False)))
+
+        response = self.post(f"v3/{urllib.parse.quote(self.settings.domain, safe='')}/messages", data=data)
+        try:
+            message_id = str(response.json()["id"])  # one id for the whole call, every recipient (anymail)
+        except (ValueError, KeyError, TypeError):
+            raise ProviderError(
+                self.name,
+                "answered 200 without a message id: check base_url and domain",
+                status=response.status_code,
+                body=response.text,
+                maybe_sent=True,
+            ) from None
+        # Refused addresses are not reported here; they come later as webhook events (anymail).
+        return BatchResult(accepted={r.key: message_id for r in batch.recipients})
+
+    def error_message(self, response: requests.Response) -> str:
+        message = _message(response)
+        if response.status_code == 401:
+            # 401 with a plain-text "Forbidden" body for a wrong or missing key (anymail#237, mailgun.js#393).
+            return f"Mailgun refused the API key: check {VARIABLE}, and that base_url is the domain's region"
+        if response.status_code == 404 and "Domain not found" in message:
+            return (
+                f"{message}: check domain = '{self.settings.domain}' in [providers.mailgun], and base_url "
+                "(a domain in Mailgun's EU region needs https://api.eu.mailgun.net)"
+            )
+        return message
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        # 420: "Domain … is not allowed to send: recipient limit exceeded, try again after Mon, 25 Aug 2025
+        # 07:00:31 UTC" (mailgun-java#50); Mailgun documents no header for it.
+        if response.status_code == 420 and (found := re.search(r"try again after (.+?)\s*$", _message(response))):
+            try:
+                when = email.utils.parsedate_to_datetime(found[1])
+            except (TypeError, ValueError):
+                return super().retry_after(response)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.UTC)
+            return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+        return super().retry_after(response)
+
+
+def _message(response: requests.Response) -> str:
+    """Mailgun's words: ``{"message": …}`` for most errors, plain text for some (doc, anymail tests)."""
+    try:
+        return str(response.json()["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text.strip() or response.reason or "request refused"
