@@ -192,9 +192,11 @@ def test_a_redirect_is_not_followed(setup: Setup) -> None:
     assert len(setup.fake.requests) == 1
 
 
-def test_missing_secret_names_the_variable() -> None:
+def test_missing_secret_names_the_variable(fake: MailgunFake) -> None:
+    provider = Mailgun(MailgunSettings(domain=DOMAIN, base_url=fake.url), environ={})  # a dry run needs no key
     with pytest.raises(MissingCredentials, match=f"set the environment variable {VARIABLE}$"):
-        Mailgun(MailgunSettings(domain=DOMAIN), environ={})
+        provider.send(batch(recipients(1)))
+    assert fake.requests == []
 
 
 def test_settings() -> None:

@@ -13,7 +13,6 @@ import email.utils
 import json
 import re
 import urllib.parse
-from collections.abc import Mapping
 from typing import Annotated, ClassVar
 
 import requests
@@ -56,11 +55,8 @@ class Mailgun(HTTPProvider):
     settings_model: ClassVar[type[ProviderSettings]] = MailgunSettings
     settings: MailgunSettings
 
-    def __init__(self, settings: ProviderSettings, environ: Mapping[str, str] | None = None, pool: int = 8) -> None:
-        super().__init__(settings, environ, pool)
-        self.session.auth = ("api", self.secret(VARIABLE))  # HTTP Basic, user "api" (doc)
-
     def send(self, batch: Batch) -> BatchResult:
+        auth = ("api", self.secret(VARIABLE))  # HTTP Basic, user "api" (doc); read when sending, not before
         envelope = batch.envelope
         data: list[tuple[str, str]] = [
             ("from", envelope.from_),
@@ -96,7 +92,8 @@ class Mailgun(HTTPProvider):
         # Sent even when empty: without it, every recipient would see all the others in To (doc warning).
         data.append(("recipient-variables", json.dumps(variables, ensure_ascii=False)))
 
-        response = self.post(f"v3/{urllib.parse.quote(self.settings.domain, safe='')}/messages", data=data)
+        path = f"v3/{urllib.parse.quote(self.settings.domain, safe='')}/messages"
+        response = self.post(path, data=data, auth=auth)
         try:
             message_id = str(response.json()["id"])  # one id for the whole call, every recipient (anymail)
         except (ValueError, KeyError, TypeError):
