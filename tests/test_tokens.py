@@ -69,3 +69,14 @@ def test_short_key_is_refused_without_showing_it() -> None:
         tokens.secret_key({"ACTIONMAIL_SECRET_KEY": "hunter2"})
     assert "hunter2" not in str(short.value)
     assert str(short.value).startswith("the secret key in ACTIONMAIL_SECRET_KEY is too short (7 bytes; at least 16)")
+
+
+def test_create_key_file_is_private_and_idempotent(tmp_path: Path) -> None:
+    environ = {"XDG_CONFIG_HOME": str(tmp_path)}
+    path, created = tokens.create_key_file(environ)
+    assert created and path == tmp_path / "actionmail" / "secret_key"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    key = tokens.secret_key(environ)
+    assert len(key) >= 32
+    assert tokens.create_key_file(environ) == (path, False)
+    assert tokens.secret_key(environ) == key

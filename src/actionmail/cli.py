@@ -653,3 +653,17 @@ def status(file: Path, show_all: bool) -> None:
                 click.echo(f"  {row.email}  {row.state}" + (f"  {row.reason}" if row.reason else ""))
     finally:
         ledger.close()
+
+
+@main.command("secret-key")
+@reports_errors
+def secret_key_command() -> None:
+    """Create the secret key that signs unsubscribe links, in a key file only you can read (mode 600).
+
+    Does nothing when a key is already set, in ACTIONMAIL_SECRET_KEY or the key file. The key is never shown.
+    """
+    if os.environ.get(tokens.SECRET_KEY_VARIABLE):
+        click.echo(f"The secret key is set in {tokens.SECRET_KEY_VARIABLE}; nothing to do.")
+        return
+    path, created = tokens.create_key_file()
+    click.echo(f"Created {path} (mode 600)" if created else f"{path} exists; nothing to do.")

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -61,6 +62,19 @@ def secret_key(environ: Mapping[str, str] | None = None) -> bytes:
             "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     return key
+
+
+def create_key_file(environ: Mapping[str, str] | None = None) -> tuple[Path, bool]:
+    """Write a new random key to the key file, readable by its owner only, unless one is there already."""
+    path = key_file(environ)
+    if path.exists():
+        secret_key(environ)  # still check it: a readable or short key file is an error, not "nothing to do"
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+        f.write(secrets.token_urlsafe(32) + "\n")
+    return path, True
 
 
 def _mac(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
