@@ -1,0 +1,179 @@
+"""actionmail send and status, end to end through the outbox: real files, the real ledger, exact output."""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import shutil
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from actionmail import tokens
+from actionmail.audience import Store
+from actionmail.cli import main
+from tests.conftest import ROOT, SEED, write
+
+KEY = "k" * 32
+SEATTLE_TEL = {str(d): f"tel:+120668488{d:02d}" for d in range(1, 8)}
+
+
+@pytest.fixture
+def members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example project with the 1,000 sample members imported and a secret key set."""
+    shutil.copy(ROOT / "sample" / "members.csv", project / "members.csv")
+    assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 0
+    monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", KEY)
+    write(project / "newsletters", SEED.name, SEED.read_text())
+    return project
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def outbox(project: Path) -> list[Path]:
+    return sorted((project / "outbox" / SEED.stem).glob("*.eml"))
+
+
+def parse(path: Path) -> EmailMessage:
+    message = email.parser.BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_send_through_the_outbox_reaches_everyone_once(members: Path) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert code == 0, output
+    assert output.splitlines()[-1] == f"Send 1 of {SEED.stem} through outbox: accepted 1,000"
+    files = outbox(members)
+    assert len(files) == 1000
+    with Store.open(members / "actionmail.db") as store:
+        everyone = {m.id: m for m in store.subscribers()}
+    assert {int(f.stem) for f in files} == set(everyone)
+    for path in files[::50]:
+        member = everyone[int(path.stem)]
+        message = parse(path)
+        assert message["To"].addresses[0].addr_spec == member.email
+        url = message["List-Unsubscribe"].split(",")[0].strip("<> ")
+        assert url.startswith("https://www.seattleindivisible.com/unsubscribe/")
+        token = url.rsplit("/", 1)[1]
+        assert tokens.verify(KEY.encode(), "daily-action", token, {member.id: member.email}.get) == member.id
+        assert "<mailto:info@seattleindivisible.com?subject=unsubscribe%20" in message["List-Unsubscribe"]
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert url in html and url in text and "{unsubscribe_url}" not in html
+        if member.district in SEATTLE_TEL:
+            assert f'href="{SEATTLE_TEL[member.district]}"' in html
+            assert sum(tel in html for tel in SEATTLE_TEL.values()) == 1  # only their own councilmember
+        else:
+            assert all(tel in html for tel in SEATTLE_TEL.values())  # the fallback lists them all
+    # A second run sends nothing more.
+    again = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert again == (0, f"Send 1 of {SEED.stem} through outbox: accepted 1,000\n")
+    assert len(outbox(members)) == 1000
+
+
+def test_dry_run_sends_and_records_nothing(members: Path) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--dry-run")
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0] == f"Dry run: {SEED.stem} through outbox to 1,000 members (everyone)"
+    assert lines[1].split() == ["en", "·", "district", "1", "123"]
+    assert "  List-Unsubscribe-Post: List-Unsubscribe=One-Click" in lines
+    assert lines[-1] == "Nothing was sent."
+    assert not (members / "outbox").exists()
+    assert invoke("status", f"newsletters/{SEED.name}") == (0, f"{SEED.stem} has not been sent.\n")
+
+
+def test_a_test_copy_goes_to_one_address_outside_the_ledger(members: Path) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--to", "me@example.org")
+    assert code == 0 and output.startswith("Sent a test copy of en · district unknown to me@example.org through outbox")
+    (copy,) = (members / "outbox" / SEED.stem).glob("test-*.eml")
+    assert parse(copy)["Subject"] == "[TEST] No police partnerships on facial recognition in Seattle"
+    assert parse(copy)["To"] == "me@example.org"
+    assert invoke("status", f"newsletters/{SEED.name}")[1] == f"{SEED.stem} has not been sent.\n"
+
+
+def test_a_send_asks_first_and_needs_the_secret_key(members: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}")
+    assert code == 2
+    assert output == (
+        "Error: Send 'No police partnerships on facial recognition in Seattle' to 1,000 members (everyone) "
+        "through outbox? Not confirmed: pass --yes to send without asking\n"
+    )
+    monkeypatch.delenv("ACTIONMAIL_SECRET_KEY")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(members / "no-config"))
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert code == 2 and output.startswith("Error: no secret key for unsubscribe links: set ACTIONMAIL_SECRET_KEY")
+    assert not (members / "outbox").exists()
+
+
+def test_check_errors_block_a_send(members: Path) -> None:
+    broken = SEED.read_text().replace("official: durkan", "official: durkin")
+    write(members / "newsletters", SEED.name, broken)
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert code == 2 and "'durkin' is not in officials.yaml" in output
+    assert not (members / "outbox").exists()
+
+
+def test_a_changed_newsletter_needs_new_version_and_reaches_only_the_rest(members: Path) -> None:
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes", "--segment", "district=3")[0] == 0
+    changed = SEED.read_text().replace("Vote Today!", "Vote by Tuesday!")
+    write(members / "newsletters", SEED.name, changed)
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert code == 2 and output.startswith(f"Error: {SEED.stem} changed since it was partly sent (send 1, ")
+    assert output.rstrip().endswith(
+        "send again with --new-version to send the new version to those who have not had the old one"
+    )
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes", "--new-version")
+    assert code == 0 and output.splitlines()[-1] == f"Send 2 of {SEED.stem} through outbox: accepted 891"
+    assert len(outbox(members)) == 1000  # 109 in district 3 had the first version; nobody got two
+
+
+def test_members_who_unsubscribe_before_their_batch_are_skipped(members: Path) -> None:
+    # A send for district 7 in batches of 10; while the first batch is out, the last member unsubscribes.
+    with Store.open(members / "actionmail.db") as store:
+        someone = [m for m in store.subscribers() if m.district == "7"][-1]
+    from actionmail import delivery, providers, variants
+
+    edition = variants.load_edition(members / "newsletters" / SEED.name)
+    with Store.open(members / "actionmail.db") as store:
+        ledger = delivery.Ledger(members / "actionmail.db")
+        plan = delivery.prepare(edition, store, ledger, "district=7")
+        provider = providers.build(edition.project)
+        original = provider.send
+        calls = []
+
+        def send_then_unsubscribe(batch):  # type: ignore[no-untyped-def]
+            calls.append(batch)
+            if len(calls) == 1:
+                with Store.open(members / "actionmail.db") as elsewhere:  # as another process would
+                    elsewhere.unsubscribe(someone.email, "asked by phone")
+            return original(batch)
+
+        provider.send = send_then_unsubscribe  # type: ignore[method-assign]
+        provider.max_batch = 10  # type: ignore[misc]
+        _, outcome, counts = delivery.execute(plan, store, ledger, provider, delivery.Pace(concurrency=1), KEY.encode())
+        ledger.close()
+    assert (counts[delivery.State.ACCEPTED], counts[delivery.State.SKIPPED]) == (126, 1)
+    assert all(someone.email not in {r.email for r in batch.recipients} for batch in calls)
+    assert outcome.skipped == 1
+
+
+def test_status_reports_each_send(members: Path) -> None:
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes", "--segment", "district=5")[0] == 0
+    code, output = invoke("status", f"newsletters/{SEED.name}")
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0].startswith("Send 1, started ") and lines[0].endswith(", finished (district=5):")
+    assert lines[1] == "  accepted 144"
+
+
+def test_outbox_cannot_schedule(members: Path) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes", "--at", "2099-01-01 07:00")
+    assert (code, output) == (2, "Error: outbox cannot schedule a send: drop --at, or use a provider that can\n")
