@@ -1,0 +1,120 @@
+"""Postmark's /email/batch as docs/providers.md §3 and §10 describe it, on 127.0.0.1.
+
+Per-message outcomes come from the fake's state, as they would from the account's: ``senders`` (From addresses
+with a confirmed sender signature) and ``inactive`` (suppressed recipients). Messages in quotes are Postmark's own
+where a source shows them; the others, and the HTTP status of ErrorCode 410, are this fake's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import itertools
+import uuid
+from typing import Any
+
+from tests.fakes.server import Delivered, FakeProvider, Request, Response
+
+TEST_TOKEN = "POSTMARK_API_TEST"  # validates, delivers nothing (doc)
+INACTIVE = (
+    "You tried to send to recipient(s) that have been marked as inactive. Found inactive addresses: {}. "
+    "Inactive recipients are ones that have generated a hard bounce, a spam complaint, or a manual suppression."
+)
+NOT_A_SENDER = (
+    "The 'From' address you supplied ({}) is not a Sender Signature on your account. Please add and confirm this "
+    "address in order to be able to use it in the 'From' field of your messages."
+)
+
+
+def error(code: int, message: str, status: int = 422) -> Response:
+    return Response(status, {"ErrorCode": code, "Message": message})
+
+
+class PostmarkFake(FakeProvider):
+    name = "postmark"
+    max_messages = 500  # per /email/batch (doc)
+    max_recipients = 50  # To + Cc + Bcc per message (doc)
+
+    def __init__(self, token: str, senders: tuple[str, ...] = ("action@example.org",)) -> None:
+        super().__init__()
+        self.token = token
+        self.senders = {s.lower() for s in senders}
+        self.inactive: set[str] = set()
+        self._ids = itertools.count(1)
+
+    def handle(self, request: Request) -> Response:
+        token = request.headers.get("x-postmark-server-token")
+        if not token:
+            return error(10, "Request does not contain a valid Server token.", 401)
+        if token not in (self.token, TEST_TOKEN):
+            return error(
+                10,
+                "The Server Token you provided in the X-Postmark-Server-Token request header was invalid. "
+                "Please verify that you are using a valid token.",
+                401,
+            )
+        if request.method != "POST" or request.path != "/email/batch":
+            return Response(404, "")
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return error(409, "JSON required.", 415)
+        try:
+            messages = request.json()
+        except ValueError:
+            return error(402, "Received invalid JSON input.")
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            return error(403, "Incompatible JSON input: /email/batch takes an array of messages.")
+        if len(messages) > self.max_messages:
+            return error(410, f"Too many batch messages: {len(messages)}, at most {self.max_messages}.")
+        return Response(200, [self.one(m, token == TEST_TOKEN) for m in messages])
+
+    def one(self, message: dict[str, Any], test: bool) -> dict[str, Any]:
+        """One message's result, in the batch answer's shape; delivered unless it failed or the token is a test."""
+        sender = email.utils.parseaddr(message.get("From", ""))[1]
+        if not sender:
+            return {"ErrorCode": 300, "Message": "Invalid 'From' address: ''."}
+        if sender.lower() not in self.senders:
+            return {"ErrorCode": 400, "Message": NOT_A_SENDER.format(message["From"])}
+        to = [a for _, a in email.utils.getaddresses([message.get("To", "")]) if a]
+        if not to:
+            return {"ErrorCode": 300, "Message": "Zero recipients specified"}
+        if any("@" not in a for a in to):
+            return {"ErrorCode": 300, "Message": f"Invalid 'To' address: '{message['To']}'."}
+        if len(to) > self.max_recipients:
+            return {"ErrorCode": 300, "Message": "Maximum of 50 recipients allowed per email message."}
+        if not (message.get("HtmlBody") or message.get("TextBody")):
+            return {"ErrorCode": 300, "Message": "Provide either email TextBody or HtmlBody or both."}
+        if any(len(name) > 20 for name in message.get("Metadata", {})):
+            return {"ErrorCode": 300, "Message": "Invalid metadata content. Field names are limited to 20 characters."}
+        if any(not isinstance(h, dict) or set(h) != {"Name", "Value"} for h in message.get("Headers", [])):
+            return {"ErrorCode": 300, "Message": "Headers must be a list of {Name, Value}."}
+        inactive = [a.lower() for a in to if a.lower() in self.inactive]
+        if inactive and len(inactive) == len(to):
+            return {"ErrorCode": 406, "Message": INACTIVE.format(", ".join(inactive))}
+        message_id = str(uuid.UUID(int=next(self._ids)))
+        if not test:
+            for address in (a for a in to if a.lower() not in self.inactive):
+                self.deliver(
+                    Delivered(
+                        to=address,
+                        subject=message.get("Subject", ""),
+                        html=message.get("HtmlBody", ""),
+                        text=message.get("TextBody", ""),
+                        headers={h["Name"]: h["Value"] for h in message.get("Headers", [])},
+                        tag=message.get("Tag"),
+                        message_id=message_id,
+                    )
+                )
+        submitted = dt.datetime.now(dt.UTC).isoformat()
+        result = {
+            "ErrorCode": 0,
+            "Message": "OK",
+            "MessageID": message_id,
+            "SubmittedAt": submitted,
+            "To": message["To"],
+        }
+        if inactive:
+            result["Message"] = (
+                f"Message OK, but will not deliver to these inactive addresses: {', '.join(inactive)}. "
+                "Inactive recipients are ones that have generated a hard bounce or a spam complaint."
+            )
+        return result
