@@ -140,12 +140,13 @@ class Provider(abc.ABC):
         self.settings = settings
         self.environ = os.environ if environ is None else environ
 
-    def secret(self, variable: str | None = None) -> str:
-        """The provider's API key from the environment: ACTIONMAIL_<NAME>_API_KEY unless ``variable`` says."""
+    def secret(self, variable: str | None = None, what: str = "API key") -> str:
+        """The provider's API key (or ``what`` it needs) from the environment: ACTIONMAIL_<NAME>_API_KEY unless
+        ``variable`` says."""
         variable = variable or f"ACTIONMAIL_{self.name.upper()}_API_KEY"
         value = self.environ.get(variable, "").strip()
         if not value:
-            raise MissingCredentials(f"{self.name} needs its API key: set the environment variable {variable}")
+            raise MissingCredentials(f"{self.name} needs its {what}: set the environment variable {variable}")
         return value
 
     @abc.abstractmethod
