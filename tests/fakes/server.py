@@ -10,7 +10,8 @@ Faults are queued with :meth:`FakeProvider.fail`; each applies to the next call:
 - ``Fault(status=429, headers={"Retry-After": "1"}, body=...)``: answer with that instead of handling;
 - ``Fault(drop=True)``: read the request, then close the connection without answering (nothing delivered);
 - ``Fault(drop=True, after_handling=True)``: handle it (deliver), then drop: the client can't know it worked;
-- ``Fault(delay=2.0)``: handle, but answer only after that many seconds (client timeouts).
+- ``Fault(delay=2.0)``: handle, but answer only after that many seconds (client timeouts);
+- ``Fault(drop=True, then=fn)``: as a drop, calling ``fn`` first (a test kills the sending process there).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -75,6 +77,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     after_handling: bool = False
+    then: Callable[[], object] | None = None
     delay: float = 0.0
 
 
@@ -162,6 +165,8 @@ class FakeProvider:
                     fake.requests.append(request)
                 fault = fake._next_fault()
                 if fault and fault.drop and not fault.after_handling:
+                    if fault.then:
+                        fault.then()
                     self.close_connection = True
                     self.connection.close()
                     return
@@ -170,6 +175,8 @@ class FakeProvider:
                 else:
                     response = fake.handle(request)
                 if fault and fault.drop:
+                    if fault.then:
+                        fault.then()
                     self.close_connection = True
                     self.connection.close()
                     return

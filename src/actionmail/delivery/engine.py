@@ -185,7 +185,8 @@ class Engine:
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         asked = error.retry_after if isinstance(error, ProviderError) and error.retry_after else 0.0
-        backoff = tenacity.wait_exponential_jitter(initial=self.pace.backoff, max=self.pace.max_wait)(state)
+        exponential = tenacity.wait_exponential(multiplier=self.pace.backoff, max=self.pace.max_wait)
+        backoff = (exponential + tenacity.wait_random(0, self.pace.backoff))(state)  # jitter: calls don't align
         return min(self.pace.max_wait, max(asked, backoff))
 
     def _sleep(self, seconds: float) -> None:

@@ -1,0 +1,165 @@
+"""Sends that meet trouble: transient failures, a bad key, and the sending process killed mid-send.
+
+Through a real provider module and its fake server on 127.0.0.1 (Mailgun: no idempotency keys) and the outbox
+(idempotent), with the real ledger. What must hold: nobody accepted is sent twice, and nobody is silently
+skipped — whoever is not delivered is in the ledger as failed or uncertain, and reported.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from actionmail import audience, delivery, providers, variants
+from actionmail.cli import main
+from tests.conftest import ROOT, SEED, write
+from tests.fakes.mailgun import MailgunFake
+from tests.fakes.server import Fault
+
+KEY = "k" * 32
+API_KEY = "test-key-not-secret"
+
+
+@pytest.fixture
+def project_with_members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copy(ROOT / "sample" / "members.csv", project / "members.csv")
+    assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 0
+    write(project / "newsletters", SEED.name, SEED.read_text())
+    monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", KEY)
+    monkeypatch.setenv("ACTIONMAIL_MAILGUN_API_KEY", API_KEY)
+    return project
+
+
+@pytest.fixture
+def mailgun(project_with_members: Path) -> Iterator[MailgunFake]:
+    with MailgunFake(API_KEY) as fake:
+        settings = project_with_members / "actionmail.toml"
+        settings.write_text(
+            settings.read_text()
+            + f'\n[send]\nprovider = "mailgun"\n\n[providers.mailgun]\ndomain = "mg.example.org"\nbase_url = "{fake.url}"\n'
+        )
+        yield fake
+
+
+def run_send(project: Path, batch: int = 50, **options: bool) -> tuple[delivery.Outcome, dict[delivery.State, int]]:
+    edition = variants.load_edition(project / "newsletters" / SEED.name)
+    database = audience.database_path(edition.project)
+    provider = providers.build(edition.project)
+    provider.max_batch = batch  # type: ignore[misc]
+    with audience.Store.open(database) as store:
+        ledger = delivery.Ledger(database)
+        plan = delivery.prepare(edition, store, ledger, None)
+        pace = delivery.Pace(concurrency=4, backoff=0.01, max_wait=0.2)
+        _, outcome, counts = delivery.execute(plan, store, ledger, provider, pace, KEY.encode(), **options)
+        ledger.close()
+    provider.close()
+    return outcome, counts
+
+
+def delivered(fake: MailgunFake) -> collections.Counter[str]:
+    return collections.Counter(d.to.lower() for d in fake.delivered)
+
+
+def everyone(project: Path) -> set[str]:
+    with audience.Store.open(project / "actionmail.db") as store:
+        return {m.email.lower() for m in store.subscribers()}
+
+
+def test_with_a_third_of_calls_failing_transiently_everyone_gets_it_once(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    faults = [Fault(status=503, body="Service Unavailable"), Fault(), Fault(),
+              Fault(status=429, headers={"Retry-After": "0"}, body={"message": "Too many requests"}), Fault(), Fault(),
+              Fault(status=500, body=""), Fault(), Fault()] * 3  # fmt: skip
+    mailgun.fail(*faults)
+    outcome, counts = run_send(project_with_members)
+    assert outcome.stopped is None
+    assert counts[delivery.State.ACCEPTED] == 1000 and counts[delivery.State.FAILED] == 0
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))  # each exactly once
+    # One call per batch of up to 50 of one variant (24 for the sample list's 8 variants), plus the 9 refused.
+    assert len(mailgun.requests) == 24 + 9
+
+
+def test_a_permanent_error_stops_the_send_and_a_rerun_continues(
+    project_with_members: Path, mailgun: MailgunFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailgun.fail(Fault(), Fault(), Fault(status=400, body={"message": "'from' parameter is not a valid address"}))
+    outcome, counts = run_send(project_with_members, batch=100)
+    assert outcome.stopped is not None and not outcome.stopped.transient
+    assert str(outcome.stopped).startswith("mailgun (HTTP 400): 'from' parameter is not a valid address")
+    first = delivered(mailgun)
+    assert counts[delivery.State.ACCEPTED] == sum(first.values()) < 1000
+    assert counts[delivery.State.FAILED] > 0  # the refused batch, kept with Mailgun's words
+    assert counts[delivery.State.QUEUED] == 1000 - counts[delivery.State.ACCEPTED] - counts[delivery.State.FAILED]
+    outcome, counts = run_send(project_with_members, batch=100)
+    assert counts[delivery.State.ACCEPTED] == 1000
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+
+
+@pytest.mark.parametrize("handled", [False, True], ids=["killed-before-mailgun-took-it", "killed-after"])
+def test_killed_mid_call_the_batch_is_uncertain_never_doubled(
+    project_with_members: Path, mailgun: MailgunFake, handled: bool
+) -> None:
+    sender = subprocess.Popen(
+        [sys.executable, "-m", "tests.sender", str(project_with_members), f"newsletters/{SEED.name}", "50"],
+        cwd=ROOT, env={**os.environ}, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    kill = Fault(drop=True, after_handling=handled, then=lambda: os.kill(sender.pid, signal.SIGKILL))
+    mailgun.fail(Fault(), Fault(), Fault(), kill)
+    _, errors = sender.communicate(timeout=60)
+    assert sender.returncode == -signal.SIGKILL, errors.decode()
+    killed = len(mailgun.requests[3].form()["to"])  # the batch that was out when the process died
+    # The rerun: that batch is uncertain, reported, and not resent; everyone else is sent to.
+    _, counts = run_send(project_with_members)
+    assert counts[delivery.State.UNCERTAIN] == killed and counts[delivery.State.ACCEPTED] == 1000 - killed
+    got = delivered(mailgun)
+    assert max(got.values()) == 1  # nobody twice
+    status = CliRunner().invoke(main, ["status", f"newsletters/{SEED.name}", "--all"]).output
+    assert status.count("  uncertain  the send stopped during this call") == killed
+    if handled:
+        assert set(got) == everyone(project_with_members)  # Mailgun had taken it: everyone has it, once
+    else:
+        assert len(got) == 1000 - killed  # they never reached Mailgun: resending the uncertain is right here
+        run_send(project_with_members, resend_uncertain=True)
+        assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+
+
+def test_the_outbox_survives_being_killed_at_several_points(project_with_members: Path) -> None:
+    """Kill `actionmail send` once 100, 400 and 700 members have their file; rerun; in the end, one file each."""
+    command = [sys.executable, "-m", "actionmail", "send", f"newsletters/{SEED.name}", "--yes"]
+    folder = project_with_members / "outbox" / SEED.stem
+    seen = []
+    for point in (100, 400, 700):
+        sender = subprocess.Popen(
+            command, cwd=project_with_members, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while sender.poll() is None and time.monotonic() < deadline:
+            if len(list(folder.glob("*.eml"))) >= point if folder.exists() else False:
+                break
+            time.sleep(0.005)
+        sender.send_signal(signal.SIGKILL)
+        sender.wait()
+        seen.append(len(list(folder.glob("*.eml"))))
+    assert seen[0] < 1000, f"the first kill came too late to test anything: {seen}"
+    finished = subprocess.run(command, cwd=project_with_members, capture_output=True, text=True, check=False)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip().endswith("accepted 1,000")
+    files = list(folder.glob("*.eml"))
+    assert len(files) == 1000
+    assert {int(f.stem) for f in files} == _ids(project_with_members)
+
+
+def _ids(project: Path) -> set[int]:
+    with audience.Store.open(project / "actionmail.db") as store:
+        return {m.id for m in store.subscribers()}
