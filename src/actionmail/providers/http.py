@@ -75,9 +75,15 @@ class HTTPProvider(Provider):
             message,
             status=status,
             body=response.text,
-            transient=status == 429 or status >= 500 or status in self.transient_statuses,
+            transient=self.transient(response),
             retry_after=self.retry_after(response),
         )
+
+    def transient(self, response: requests.Response) -> bool:
+        """Whether a failed call may work later; subclasses read their error body where the status isn't enough
+        (Resend's 409 means "retry" for one error name and "never" for another)."""
+        status = response.status_code
+        return status == 429 or status >= 500 or status in self.transient_statuses
 
     def error_message(self, response: requests.Response) -> str:
         """The provider's own explanation; subclasses read their error body's field."""
