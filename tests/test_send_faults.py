@@ -163,3 +163,19 @@ def test_the_outbox_survives_being_killed_at_several_points(project_with_members
 def _ids(project: Path) -> set[int]:
     with audience.Store.open(project / "actionmail.db") as store:
         return {m.id for m in store.subscribers()}
+
+
+def test_a_missing_api_key_sends_nothing_and_loses_nobody(
+    project_with_members: Path, mailgun: MailgunFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACTIONMAIL_MAILGUN_API_KEY")
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: stopped: mailgun needs its API key: set the environment variable ACTIONMAIL_MAILGUN_API_KEY"
+    )
+    assert mailgun.requests == []
+    monkeypatch.setenv("ACTIONMAIL_MAILGUN_API_KEY", API_KEY)
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+    assert result.exit_code == 0 and result.output.splitlines()[-1].endswith("accepted 1,000")
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))

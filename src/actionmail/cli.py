@@ -540,7 +540,7 @@ def send(
     click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
     if outcome.stopped is not None:
         click.echo(f"Error: stopped: {outcome.stopped}", err=True)
-        sys.exit(ExitCode.ERROR)
+        sys.exit(outcome.stopped.exit_code)
     left = counts[delivery.State.FAILED] + counts[delivery.State.UNCERTAIN] + counts[delivery.State.QUEUED]
     if left:
         click.echo(f"{left:,} not reached: see `actionmail status {file}`", err=True)

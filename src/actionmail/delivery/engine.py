@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import tenacity
 
 from actionmail.delivery.ledger import Ledger, State
-from actionmail.providers.base import Batch, BatchResult, Provider, ProviderError
+from actionmail.errors import ActionmailError
+from actionmail.providers.base import Batch, BatchResult, MissingCredentials, Provider, ProviderError
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Outcome:
     failed: int = 0
     uncertain: int = 0
     skipped: int = 0
-    stopped: ProviderError | None = None  # a permanent failure that ended the send
+    stopped: ActionmailError | None = None  # a permanent failure, or missing credentials, that ended the send
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, state: State, count: int) -> None:
@@ -132,6 +133,12 @@ class Engine:
         self.ledger.mark(self.send_id, ids, State.IN_FLIGHT, batch=job.batch.id, provider=self.provider.name)
         try:
             result = self._call(job.batch)
+        except MissingCredentials as e:
+            # Raised before any request is made (a provider reads its secret first): nothing went out.
+            self._stop.set()
+            self.outcome.stopped = self.outcome.stopped or e
+            self.ledger.mark(self.send_id, ids, State.QUEUED)
+            return 0
         except ProviderError as e:
             if not e.transient:
                 self._stop.set()
