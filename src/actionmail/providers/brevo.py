@@ -1,0 +1,162 @@
+"""Brevo: one ``POST /v3/smtp/email`` per batch of up to 1,000 recipients, one ``messageVersions`` entry each.
+
+The subject, HTML and text go up once, with Brevo Template Language placeholders (``{{ params.h0 }}``) where
+each merge field was; every version carries that recipient's ``params`` and their own headers (List-Unsubscribe).
+The batch id, as a UUID, is the request's ``headers.idempotencyKey``: Brevo processes a repeat within 30 minutes
+only once.
+
+Reference: providers.md §6 (Brevo's SDK model docs, batch-send and idempotency guides; anymail's brevo backend).
+The official SDKs' example puts ``{{params.parameter}}`` straight into ``htmlContent`` and ``subject``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import re
+import uuid
+from typing import Any, ClassVar
+
+import requests
+from pydantic import Field
+
+from actionmail.merge import Merge
+from actionmail.providers import mime
+from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, Recipient
+from actionmail.providers.http import HTTPProvider, HTTPSettings
+
+VARIABLE = "ACTIONMAIL_BREVO_API_KEY"
+NAMESPACE = uuid.UUID("1b6f7a4e-7d3c-4f55-9a41-6a2b8d0c5e10")  # batch id → idempotencyKey/batchId, stably
+
+# Template syntax in our own text: Brevo's engine (Django-like) would read it as a tag, variable or comment.
+_SYNTAX = re.compile(r"\{[{%#]")
+_ONE_LINE = mime.POLICY.clone(max_line_length=0)
+
+
+class BrevoSettings(HTTPSettings):
+    base_url: str = Field("https://api.brevo.com", description="Brevo's API.")
+
+
+class Brevo(HTTPProvider):
+    name = "brevo"
+    # "≤1000 versions" a call (batch guide); one recipient a version, within "≤2,000 recipients per request".
+    max_batch = 1000
+    idempotent = True  # headers.idempotencyKey, 30 minutes (heterogenous-versions doc)
+    can_schedule = True  # scheduledAt (public beta: up to about 5 minutes late)
+    settings_model: ClassVar[type[ProviderSettings]] = BrevoSettings
+    settings: BrevoSettings
+
+    def send(self, batch: Batch) -> BatchResult:
+        envelope = batch.envelope
+        name, address = email.utils.parseaddr(envelope.from_)
+        custom = json.dumps({"send_id": envelope.send_id, "tag": envelope.tag})  # comes back in webhooks
+        subject, constants = template(batch.subject, "s")
+        html, more = template(batch.html, "h")
+        text, rest = template(batch.text, "t")
+        payload: dict[str, Any] = {
+            "sender": _person(name, address),
+            "subject": subject,
+            "htmlContent": html,
+            "textContent": text,
+            "tags": [envelope.tag],
+            # Not an HTTP header: Brevo reads idempotencyKey, a UUID, from the message's headers object (doc).
+            "headers": {"idempotencyKey": str(uuid.uuid5(NAMESPACE, batch.id)), "X-Mailin-custom": custom},
+            "messageVersions": [self._version(batch, r, custom) for r in batch.recipients],
+        }
+        if constants := constants | more | rest:
+            payload["params"] = constants
+        if envelope.reply_to:
+            payload["replyTo"] = _person(*email.utils.parseaddr(envelope.reply_to))  # a single reply-to (doc)
+        batch_id = None
+        if envelope.send_at is not None:
+            when = envelope.send_at.astimezone(dt.UTC)
+            payload["scheduledAt"] = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+            # Our own batchId (a UUIDv4 is asked for; any UUID is accepted): the scheduled batch can be cancelled
+            # by it, and it names the batch when the 202 carries no message ids.
+            batch_id = payload["batchId"] = str(uuid.uuid5(NAMESPACE, "scheduled:" + batch.id))
+        response = self.post("v3/smtp/email", json=payload, headers={"api-key": self.secret(VARIABLE)})
+        try:
+            ids = [str(i) for i in response.json()["messageIds"]]  # in version order (anymail)
+        except (ValueError, KeyError, TypeError):
+            ids = []
+        if len(ids) != len(batch.recipients) and response.status_code == 202 and batch_id:
+            ids = [batch_id] * len(batch.recipients)  # scheduled: the 202's body is not documented
+        if len(ids) != len(batch.recipients) or not all(ids):
+            raise ProviderError(
+                self.name,
+                "answered without a message id for every recipient: check base_url",
+                status=response.status_code,
+                body=response.text,
+                maybe_sent=True,
+            )
+        return BatchResult(accepted={r.key: i for r, i in zip(batch.recipients, ids, strict=True)})
+
+    def _version(self, batch: Batch, recipient: Recipient, custom: str) -> dict[str, Any]:
+        values = recipient.values
+        params = {f"s{i}": v for i, v in enumerate(batch.subject.slot_values(values))}
+        params |= {f"h{i}": v for i, v in enumerate(batch.html.slot_values(values))}
+        params |= {f"t{i}": v for i, v in enumerate(batch.text.slot_values(values))}
+        headers = {name: _ascii(name, value) for name, value in batch.headers(recipient).items()}
+        return {
+            "to": [_person(recipient.name or "", recipient.email)],
+            "params": params,  # escaped for HTML where the html needs it; see template()
+            "headers": {**headers, "X-Mailin-custom": custom},
+        }
+
+    def error_message(self, response: requests.Response) -> str:
+        message, code = _error(response)
+        if response.status_code == 401:
+            return f"Brevo refused the API key ({message}): check {VARIABLE}, and Brevo's authorised IPs if set"
+        return f"{message} ({code})" if code else message
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        # No Retry-After: x-sib-ratelimit-reset, seconds until the limit resets (limit-headers doc).
+        reset = response.headers.get("x-sib-ratelimit-reset", "").strip()
+        return float(reset) if reset.isdigit() else super().retry_after(response)
+
+
+def template(merge: Merge, prefix: str) -> tuple[str, dict[str, str]]:
+    """``merge`` in Brevo Template Language, ``{{ params.<prefix><slot> }}`` for each merge field; and the params
+    that are the same for everyone (top-level ``params``, which each version's own add to, as anymail sends).
+
+    Brevo escapes every variable for HTML unless told not to (Sendinblue help: "Disable auto-escaping"); our
+    params are already escaped as each text needs (HTML for the body, nothing for the subject and plain text),
+    so the whole text is inside ``{% autoescape off %}``. A stretch of our own text that Brevo would read as
+    template syntax (``{{``, ``{%``, ``{#``, or a ``{`` just before a placeholder) goes up as a param too.
+    """
+    if "\x00" in "".join(merge.pieces):
+        raise ProviderError("brevo", "the text contains a NUL character, which no email may carry")
+    parts = merge.native(lambda slot: f"\x00{slot}\x00").split("\x00")  # literal, slot, literal, …
+    out, constants = [], {}
+    for index, part in enumerate(parts):
+        if index % 2:
+            out.append(f"{{{{ params.{prefix}{part} }}}}")
+        elif _SYNTAX.search(part) or part.endswith("{"):
+            constants[f"{prefix}x{index // 2}"] = part
+            out.append(f"{{{{ params.{prefix}x{index // 2} }}}}")
+        else:
+            out.append(part)
+    return "{% autoescape off %}" + "".join(out) + "{% endautoescape %}", constants
+
+
+def _person(name: str, address: str) -> dict[str, str]:
+    return {"email": address, "name": name} if name else {"email": address}
+
+
+def _ascii(name: str, value: str) -> str:
+    """Brevo sends header values as raw 8-bit (anymail): write non-ASCII words as RFC 2047 encoded words, as
+    the email package does for a message (a List-Id's name, say), keeping the rest as it is."""
+    if value.isascii():
+        return value
+    folded: str = _ONE_LINE.header_factory(name, value).fold(policy=_ONE_LINE)
+    return folded.split(":", 1)[1].strip()
+
+
+def _error(response: requests.Response) -> tuple[str, str]:
+    """Brevo's ``{"code", "message"}`` (doc, anymail tests)."""
+    try:
+        body = response.json()
+        return str(body.get("message") or response.reason), str(body.get("code") or "")
+    except (ValueError, AttributeError):
+        return response.text.strip() or response.reason or "request refused", ""
