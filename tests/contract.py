@@ -79,7 +79,9 @@ def check_batch_reaches_everyone_personalized(setup: Setup) -> None:
     for person in people:
         got = by_address[person.email]
         subject, html, text = batch([person]).content(person)
-        assert (got.subject, got.html, got.text) == (subject, html, text)
+        assert got.subject == subject
+        # Bodies that travel as MIME (SES) end with a line break, as MIME text does: compare without it.
+        assert (got.html.rstrip("\n"), got.text.rstrip("\n")) == (html.rstrip("\n"), text.rstrip("\n"))
         assert got.headers["List-Unsubscribe"] == (
             f"<{person.values['unsubscribe_url']}>, <mailto:unsubscribe@example.org?subject=unsubscribe%20"
             f"{person.key}.tok{person.key}>"
@@ -101,7 +103,7 @@ def check_rate_limited(setup: Setup, fault: Fault, retry_after: float | None) ->
     """429: transient, with the wait the provider asked for; nothing delivered."""
     setup.fake.fail(fault)
     with pytest.raises(ProviderError) as limited:
-        setup.make().send(batch(recipients(3)))
+        _send_some(setup.make(), 3)
     assert (limited.value.status, limited.value.transient, limited.value.maybe_sent) == (429, True, False)
     # Within a second: a wait computed from an epoch (SendGrid's X-RateLimit-Reset) depends on the clock.
     assert limited.value.retry_after == pytest.approx(retry_after, abs=1)
@@ -111,21 +113,21 @@ def check_rate_limited(setup: Setup, fault: Fault, retry_after: float | None) ->
 def check_server_error_is_transient(setup: Setup, status: int) -> None:
     setup.fake.fail(Fault(status=status, body=""))
     with pytest.raises(ProviderError) as failed:
-        setup.make().send(batch(recipients(3)))
+        _send_some(setup.make(), 3)
     assert (failed.value.status, failed.value.transient, failed.value.maybe_sent) == (status, True, False)
 
 
 def check_dropped_connection_may_have_sent(setup: Setup) -> None:
     setup.fake.fail(Fault(drop=True))
     with pytest.raises(ProviderError) as dropped:
-        setup.make().send(batch(recipients(3)))
+        _send_some(setup.make(), 3)
     assert dropped.value.transient and dropped.value.maybe_sent
 
 
 def check_slow_reply_times_out(setup: Setup) -> None:
     setup.fake.fail(Fault(delay=1.5))
     with pytest.raises(ProviderError) as slow:
-        setup.make(timeout=0.5).send(batch(recipients(2)))
+        _send_some(setup.make(timeout=0.5), 2)
     assert slow.value.transient and slow.value.maybe_sent
 
 
@@ -140,6 +142,11 @@ def check_bad_credentials_are_permanent(setup: Setup, secret: str) -> None:
 def check_bad_request_carries_the_provider_message(setup: Setup, fault: Fault, words: str) -> None:
     setup.fake.fail(fault)
     with pytest.raises(ProviderError) as bad:
-        setup.make().send(batch(recipients(2)))
+        _send_some(setup.make(), 2)
     assert bad.value.status == fault.status and not bad.value.transient
     assert words in str(bad.value)
+
+
+def _send_some(provider: Provider, count: int) -> None:
+    """A batch of ``count`` recipients, or of as many as the provider takes (SES and SMTP: one)."""
+    provider.send(batch(recipients(min(count, provider.max_batch))))

@@ -40,7 +40,9 @@ _headers = email.headerregistry.HeaderRegistry()
 _headers.map_to_type("list-unsubscribe", _URIList)
 # 7-bit bodies (quoted-printable, or base64 where shorter), so any relay takes them, 8BITMIME or not.
 POLICY = email.policy.default.clone(header_factory=_headers, cte_type="7bit")
-"""email's default policy (RFC 5322, ``\\n`` line ends; ``POLICY.clone(linesep="\\r\\n")`` for the wire)."""
+"""email's default policy with the two changes above; ``\\n`` line ends, as for a file."""
+WIRE = POLICY.clone(linesep="\r\n")
+"""The same with CRLF line ends, as SMTP and SES's raw messages want: ``message(...).as_bytes(policy=WIRE)``."""
 
 
 def sender(batch: Batch) -> str:

@@ -30,7 +30,6 @@ from actionmail.providers import mime
 from actionmail.providers.base import Batch, BatchResult, Provider, ProviderError, ProviderSettings
 
 PASSWORD = "ACTIONMAIL_SMTP_PASSWORD"
-WIRE = mime.POLICY.clone(linesep="\r\n")
 
 
 def _loopback(host: str) -> bool:
@@ -92,7 +91,7 @@ class SMTP(Provider):
         result = BatchResult()
         for recipient in batch.recipients:
             message = mime.message(batch, recipient)
-            refused = self._deliver(mime.sender(batch), recipient.email, message.as_bytes(policy=WIRE))
+            refused = self._deliver(mime.sender(batch), recipient.email, message.as_bytes(policy=mime.WIRE))
             if refused:
                 result.rejected[recipient.key] = refused
             else:
