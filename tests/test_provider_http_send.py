@@ -43,7 +43,7 @@ def test_send_reaches_every_member_once_filled_in(project: Path, monkeypatch: py
             toml.write(f'\n[providers.{name}]\nbase_url = "{fake.url}"\n{settings}')
         result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--provider", name])
         assert result.exit_code == 0, result.output
-        assert result.output.splitlines()[-1] == f"Send 1 of {SEED.stem} through {name}: accepted 1,000"
+        assert result.output.splitlines()[-1] == f"Send 1 of {SEED.stem} through {name}: accepted 1,000", result.output
 
         with Store.open(project / "actionmail.db") as store:
             emails = {m.email for m in store.subscribers()}

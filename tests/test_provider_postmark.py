@@ -111,7 +111,7 @@ def test_one_complete_message_per_recipient(setup: Setup) -> None:
     subject, html, text = batch(people).content(people[1])
     assert second == {
         "From": "Seattle Indivisible <action@example.org>",
-        "To": "=?utf-8?b?Wm/DqyA8UT4=?= <r1@example.org>",
+        "To": '"Zoë <Q>" <r1@example.org>',
         "ReplyTo": "info@example.org",
         "Subject": subject,
         "HtmlBody": html,

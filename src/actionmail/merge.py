@@ -57,6 +57,11 @@ class Merge:
     pieces: tuple[str, ...]  # literal text; between consecutive pieces sits fields[i]
     fields: tuple[tuple[str, str], ...]  # (name, fallback)
     escape: bool
+    # The distinct (name, fallback) pairs, in order: what a provider's per-recipient variables carry.
+    slots: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slots", tuple(dict.fromkeys(self.fields)))
 
     @classmethod
     def parse(cls, text: str, *, escape: bool) -> Merge:
@@ -71,11 +76,6 @@ class Merge:
     @property
     def names(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.fields)
-
-    @property
-    def slots(self) -> tuple[tuple[str, str], ...]:
-        """The distinct (name, fallback) pairs, in order: what a provider's per-recipient variables carry."""
-        return tuple(dict.fromkeys(self.fields))
 
     def native(self, placeholder: Callable[[int], str]) -> str:
         """The text with each field written as a provider's own placeholder for its slot number, e.g.

@@ -51,7 +51,8 @@ class Request:
             fields: dict[str, list[str]] = collections.defaultdict(list)
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
-                fields[str(name)].append(part.get_content())
+                raw = part.get_payload(decode=True)  # bytes: form-data text is UTF-8 (RFC 7578)
+                fields[str(name)].append(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
             return dict(fields)
         return urllib.parse.parse_qs(self.body.decode(), keep_blank_values=True)
 
@@ -183,11 +184,14 @@ class FakeProvider:
                 if fault and fault.delay:
                     time.sleep(fault.delay)
                 payload, content_type = response.encoded()
-                self.send_response(response.status)
                 headers = {"Content-Type": content_type, **response.headers, "Content-Length": str(len(payload))}
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(response.status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped waiting (a timeout test): nothing to answer
 
         return Handler

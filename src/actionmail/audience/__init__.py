@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actionmail.audience.model import Status, Subscriber
+from actionmail.audience.model import Addressee, Status, Subscriber
 from actionmail.audience.segment import Segment
 from actionmail.audience.store import Store, SuppressEvent, Suppression, SuppressReport
 from actionmail.audience.upsert import Change, ImportReport
 from actionmail.config import Project
 
 __all__ = [
+    "Addressee",
     "Change",
     "ImportReport",
     "Segment",

@@ -47,6 +47,24 @@ class Subscriber:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
 
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """What a send needs of a member, and no more: read once per member per send, so kept light."""
+
+    id: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    district: str | None
+    zip: str | None
+    language: str | None
+    fields: Mapping[str, str]
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
 class BadAddress(ValueError):
     """An address email-validator refuses; the message is its reason."""
 

@@ -24,6 +24,7 @@ from typing import Any, Self, TextIO
 
 from actionmail.audience import schema, upsert
 from actionmail.audience.model import (
+    Addressee,
     BadAddress,
     BadLanguage,
     Incoming,
@@ -65,6 +66,7 @@ _SELECT = """
            s.fields, s.status, s.status_changed_at, s.status_reason, s.source, s.created_at, s.updated_at
     FROM subscribers s
 """
+_NO_FIELDS: Mapping[str, str] = types.MappingProxyType({})
 _NOT_SUPPRESSED = "NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_key = s.email_key)"
 
 
@@ -152,27 +154,33 @@ class Store:
         row = self._db.execute(f"{_SELECT} WHERE s.email_key = ?", (lookup_key(email),)).fetchone()
         return _subscriber(row) if row else None
 
-    def by_ids(self, ids: Sequence[int]) -> dict[int, Subscriber]:
-        """Members by id, whatever their status (a send checks each one's status just before sending)."""
-        found: dict[int, Subscriber] = {}
+    def sendable(self, ids: Sequence[int]) -> dict[int, Addressee]:
+        """Those of these members a send may reach now (active, not suppressed), by id: a send's last check."""
+        found: dict[int, Addressee] = {}
+        columns = "s.id, s.email, s.first_name, s.last_name, s.district, s.zip, s.language, s.fields"
         for start in range(0, len(ids), 500):  # SQLite's limit on parameters is generous, but not unlimited
             chunk = list(ids[start : start + 500])
             marks = ", ".join("?" * len(chunk))
-            for row in self._db.execute(f"{_SELECT} WHERE s.id IN ({marks})", chunk):
-                member = _subscriber(row)
-                found[member.id] = member
+            # "+s.status": without it SQLite walks the status index over every active member, once per chunk,
+            # instead of looking each id up (measured: 38 µs a member against 2).
+            where = f"s.id IN ({marks}) AND +s.status = 'active' AND {_NOT_SUPPRESSED}"
+            sql = f"SELECT {columns} FROM subscribers s WHERE {where}"
+            for sid, address, first, last, district, zip_code, language, fields in self._db.execute(sql, chunk):
+                custom = _NO_FIELDS if fields == "{}" else types.MappingProxyType(json.loads(fields))
+                found[sid] = Addressee(sid, address, first, last, district, zip_code, language, custom)
         return found
 
-    def sendable(self, ids: Sequence[int]) -> set[int]:
-        """Which of these members may be sent to now: active, and not on the suppression list."""
-        out: set[int] = set()
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ", ".join("?" * len(chunk))
-            where = f"s.id IN ({marks}) AND s.status = 'active' AND {_NOT_SUPPRESSED}"
-            sql = f"SELECT s.id FROM subscribers s WHERE {where}"
-            out.update(row[0] for row in self._db.execute(sql, chunk))
-        return out
+    def recipients(self, segment: Segment | None = None) -> Iterator[tuple[int, str, str | None, str | None]]:
+        """(id, address, language, district) of each of :meth:`subscribers`, streamed: all a send's plan needs."""
+        where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment)
+        columns = "s.id, s.email, s.language, s.district"
+        sql = f"SELECT {columns} FROM subscribers s WHERE {where} ORDER BY s.language, s.district, s.id"
+        reader = sqlite3.connect(self._file, isolation_level=None, timeout=30)
+        try:
+            reader.execute("PRAGMA query_only = ON")
+            yield from reader.execute(sql, params)
+        finally:
+            reader.close()
 
     def subscribers(self, segment: Segment | None = None) -> Iterator[Subscriber]:
         """Active, unsuppressed members (of ``segment``), ordered by (language, district, id), as a stream.

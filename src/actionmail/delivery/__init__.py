@@ -157,9 +157,9 @@ def _enqueue(plan: Plan, store: Store, ledger: Ledger, send: SendRecord) -> None
     ledger.enqueue(
         send.id,
         (
-            (member.id, member.email, _label(edition.key_for(member)))
-            for member in store.subscribers(parsed)
-            if member.id not in done
+            (member_id, address, _label(edition.key(language, district)))
+            for member_id, address, language, district in store.recipients(parsed)
+            if member_id not in done
         ),
     )
 
@@ -201,9 +201,8 @@ def _job(
     ids: list[int],
     batch_id: str | None,
 ) -> Job | None:
-    allowed = store.sendable(ids)
-    engine.skip([i for i in ids if i not in allowed], "unsubscribed or suppressed after the send was planned")
-    members = store.by_ids(sorted(allowed))
+    members = store.sendable(ids)
+    engine.skip([i for i in ids if i not in members], "unsubscribed or suppressed after the send was planned")
     if not members:
         return None
     subject, html, text = plan.rendered[_key(label)].merges

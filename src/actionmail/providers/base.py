@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-import email.utils
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -22,6 +22,8 @@ from typing import ClassVar
 from actionmail.errors import ActionmailError, ExitCode
 from actionmail.fields import Model
 from actionmail.merge import Merge
+
+_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +60,16 @@ class Batch:
     recipients: Sequence[Recipient]
 
     def to(self, recipient: Recipient) -> str:
-        """The To header value: "Ana Pérez <ana@example.org>"."""
-        return email.utils.formataddr((recipient.name or "", recipient.email))
+        """The To address with the name, as Unicode: "Ana Pérez <ana@example.org>" (quoted where RFC 5322 needs).
+
+        Not RFC 2047-encoded: HTTP APIs take UTF-8, and the email package encodes it when building MIME.
+        """
+        name = recipient.name
+        if not name:
+            return recipient.email
+        if _SPECIALS.search(name):
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name} <{recipient.email}>"
 
     def headers(self, recipient: Recipient) -> dict[str, str]:
         """The headers every message carries for this recipient (RFC 2369, RFC 8058, RFC 2919)."""

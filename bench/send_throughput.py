@@ -1,0 +1,168 @@
+"""Benchmark: a whole send through Mailgun's API with 50 ms of latency per call, against its floor.
+
+    .venv/bin/python bench/send_throughput.py --count 100000            # and 10000, 1000000
+
+The floor is what latency alone costs: calls * latency / concurrency. The goal is within 1.5 times it, with peak
+memory flat from 10k to 1M recipients. The send is the real one (`delivery.prepare` and `execute`: the ledger,
+batches of up to 1,000 of one variant, tokens, the Mailgun module building its form with recipient-variables);
+the server is a lean stand-in for Mailgun in its own process, which checks the auth, counts each call's `to`
+addresses and their recipient-variables, waits the latency, and answers as Mailgun does — it does not expand
+anything, so that the sender is what is measured.
+
+Members come from bench/generate_members.py (seed 1), imported once per size into /tmp/actionmail-bench/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import email.utils
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = Path("/tmp/actionmail-bench")
+SEED = ROOT / "newsletters" / "2019-08-01-no-police-facial-recognition.yaml"
+API_KEY = "bench-key-not-secret"
+
+
+def serve(port_queue: multiprocessing.Queue, latency: float, counter: multiprocessing.Value) -> None:  # type: ignore[type-arg]
+    expected = "Basic " + base64.b64encode(f"api:{API_KEY}".encode()).decode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            ok = self.headers.get("Authorization") == expected
+            form = _form(self.headers["Content-Type"], body)
+            variables = json.loads(form["recipient-variables"][0])
+            to = [address for _, address in email.utils.getaddresses(form["to"])]
+            ok = ok and len(to) <= 1000 and len(variables) == len(to)
+            time.sleep(latency)
+            with counter.get_lock():
+                counter.value += len(to)
+            payload = json.dumps({"id": "<bench@mg.example.org>", "message": "Queued. Thank you."}).encode()
+            self.send_response(200 if ok else 400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
+def _form(content_type: str, body: bytes) -> dict[str, list[str]]:
+    """The fields of a form body; multipart split by hand, since the email parser would be the bottleneck."""
+    if not content_type.startswith("multipart/form-data"):
+        return urllib.parse.parse_qs(body.decode())
+    boundary = b"--" + content_type.split("boundary=")[1].strip('"').encode()
+    fields: dict[str, list[str]] = {}
+    for part in body.split(boundary)[1:-1]:
+        head, _, value = part.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        if name:
+            fields.setdefault(name[1].decode(), []).append(value[:-2].decode())  # drop the CRLF before the boundary
+    return fields
+
+
+def database(count: int) -> Path:
+    """A subscriber database of ``count`` generated members, built once and copied for each run."""
+    WORK.mkdir(exist_ok=True)
+    built = WORK / f"send-members-{count}.db"
+    if not built.exists():
+        csv = WORK / f"members-{count}.csv"
+        if not csv.exists():
+            generate = [sys.executable, ROOT / "bench" / "generate_members.py", "--count", str(count), "--seed", "1"]
+            subprocess.run([*generate, "--output", str(csv)], check=True)
+        from actionmail.audience import Store
+
+        with Store.open(built) as store:
+            store.import_csv(csv, known_districts=[str(d) for d in range(1, 8)])
+    run = WORK / f"send-run-{count}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{run}{suffix}").unlink(missing_ok=True)
+    shutil.copy(built, run)
+    return run
+
+
+def child(project: Path, concurrency: int) -> None:
+    import resource
+
+    from actionmail import audience, delivery, providers, variants
+
+    os.chdir(project)
+    edition = variants.load_edition(project / SEED.name)
+    db = audience.database_path(edition.project)
+    provider = providers.build(edition.project)
+    start = time.perf_counter()
+    with audience.Store.open(db) as store:
+        ledger = delivery.Ledger(db)
+        plan = delivery.prepare(edition, store, ledger, None)
+        prepared = time.perf_counter()
+        _, _, counts = delivery.execute(plan, store, ledger, provider, delivery.Pace(concurrency=concurrency),
+                                              b"k" * 32)  # fmt: skip
+        ledger.close()
+    done = time.perf_counter()
+    print(json.dumps({
+        "accepted": counts[delivery.State.ACCEPTED], "failed": counts[delivery.State.FAILED],
+        "prepare_seconds": prepared - start, "send_seconds": done - prepared,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--child", nargs=2)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.child[0]), int(args.child[1]))
+        return
+    run_db = database(args.count)
+    ports: multiprocessing.Queue[int] = multiprocessing.Queue()
+    counter = multiprocessing.Value("q", 0)
+    server = multiprocessing.Process(target=serve, args=(ports, args.latency, counter), daemon=True)
+    server.start()
+    port = ports.get(timeout=10)
+    project = WORK / f"send-project-{args.count}"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir()
+    shutil.copy(ROOT / "officials.yaml", project)
+    shutil.copy(SEED, project)
+    settings = (ROOT / "actionmail.toml").read_text() + (
+        f'\n[audience]\ndatabase = "{run_db}"\n\n[send]\nprovider = "mailgun"\n\n'
+        f'[providers.mailgun]\ndomain = "mg.example.org"\nbase_url = "http://127.0.0.1:{port}"\n'
+    )
+    (project / "actionmail.toml").write_text(settings)
+    env = {**os.environ, "ACTIONMAIL_MAILGUN_API_KEY": API_KEY}
+    out = subprocess.run([sys.executable, __file__, "--child", str(project), str(args.concurrency)], env=env,
+                         check=True, capture_output=True, text=True)  # fmt: skip
+    result = json.loads(out.stdout)
+    server.terminate()
+    calls = -(-args.count // 1000) + 8  # at most one short batch per variant
+    floor = calls * args.latency / args.concurrency
+    result.update(count=args.count, delivered_at_server=counter.value, latency=args.latency,
+                  concurrency=args.concurrency, floor_seconds_at_most=floor,
+                  ratio_to_floor=result["send_seconds"] / floor)  # fmt: skip
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
