@@ -12,6 +12,7 @@ never from ``actionmail.toml``, and it never appears in output or errors.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -78,10 +79,15 @@ def create_key_file(environ: Mapping[str, str] | None = None) -> tuple[Path, boo
 
 
 def _mac(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
-    parts = ["actionmail-unsubscribe-v1", list_id, str(subscriber_id), email.lower()]
-    message = "\0".join(parts).encode()
-    digest = hmac.new(key, message, hashlib.sha256).digest()[:_MAC_BYTES]
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    message = f"{list_id}\0{subscriber_id}\0{email.lower()}".encode()
+    mac = _keyed(key).copy()  # the key's inner and outer pads are hashed once per key, not per token
+    mac.update(message)
+    return base64.urlsafe_b64encode(mac.digest()[:_MAC_BYTES]).rstrip(b"=").decode()
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(key: bytes) -> hmac.HMAC:
+    return hmac.new(key, b"actionmail-unsubscribe-v1\0", hashlib.sha256)
 
 
 def make(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:

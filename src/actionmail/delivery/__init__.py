@@ -177,7 +177,7 @@ def _jobs(
     """Batches to send: first, for an idempotent provider, the uncertain ones again under their own ids;
     then the queued and failed ones, one variant at a time, in batches of what the provider takes."""
     if provider.idempotent:
-        rows = ledger.pending(send.id, [State.UNCERTAIN])
+        rows = ledger.pending(send.id, [State.UNCERTAIN], page=1_000_000)  # one page: batches stay whole
         for (label, batch_id), group in itertools.groupby(rows, key=lambda r: (r.variant, r.batch)):
             job = _job(plan, store, engine, env, secret, label, [r.subscriber_id for r in group], batch_id)
             if job:

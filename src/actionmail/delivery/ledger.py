@@ -158,25 +158,36 @@ class Ledger:
         )
         return int(count)
 
-    def pending(self, send_id: int, states: Sequence[State]) -> Iterator[Row]:
-        """Rows in ``states``, by variant then subscriber: the order batches are made in. Streams."""
-        marks = ", ".join("?" * len(states))
-        reader = sqlite3.connect(self._db_path(), isolation_level=None, timeout=30)
-        try:
-            yield from (
-                Row(sid, email, variant, State(state), batch, reason)
-                for sid, email, variant, state, batch, reason in reader.execute(
-                    "SELECT subscriber_id, email, variant, state, batch, reason FROM deliveries "
-                    f"WHERE send_id = ? AND state IN ({marks}) ORDER BY variant, batch, subscriber_id",
-                    (send_id, *states),
-                )
-            )
-        finally:
-            reader.close()
+    def pending(self, send_id: int, states: Sequence[State], page: int = 2000) -> Iterator[Row]:
+        """Rows in ``states``, by variant, then batch, then subscriber: the order batches are made in.
 
-    def _db_path(self) -> str:
+        Read a page at a time, each page its own short read, so that the writes a send makes meanwhile can be
+        checkpointed (a read held open for the whole send would let the WAL grow without end and slow every
+        write), and so that a million recipients never sit in memory.
+        """
+        marks = ", ".join("?" * len(states))
         with self._lock:
-            return str(self._db.execute("PRAGMA database_list").fetchone()[2])
+            variants = [v for (v,) in self._db.execute(
+                f"SELECT DISTINCT variant FROM deliveries WHERE send_id = ? AND state IN ({marks}) ORDER BY variant",
+                (send_id, *states),
+            )]  # fmt: skip
+        for variant in variants:
+            after = -1
+            while True:
+                with self._lock:
+                    rows = self._db.execute(
+                        "SELECT subscriber_id, email, variant, state, batch, reason FROM deliveries "
+                        f"WHERE send_id = ? AND subscriber_id > ? AND variant = ? AND state IN ({marks}) "
+                        "ORDER BY subscriber_id LIMIT ?",
+                        (send_id, after, variant, *states, page),
+                    ).fetchall()
+                if not rows:
+                    break
+                after = rows[-1][0]
+                # Within a page, rows of one earlier batch stay together (an uncertain batch is resent whole).
+                rows.sort(key=lambda r: (r[4] or "", r[0]))
+                for sid, email, label, state, batch, reason in rows:
+                    yield Row(sid, email, label, State(state), batch, reason)
 
     def mark(
         self,
