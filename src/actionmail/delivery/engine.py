@@ -69,10 +69,16 @@ class _StopWhen(tenacity.stop.stop_base):
 class RateLimiter:
     """A token bucket shared by all workers: ``rate`` messages per second, bursts up to one second's worth."""
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rate = rate
+        self._clock, self._sleep = clock, sleep
         self._tokens = rate or 0.0
-        self._last = time.monotonic()
+        self._last = clock()
         self._lock = threading.Lock()
 
     def acquire(self, count: int) -> None:
@@ -80,13 +86,13 @@ class RateLimiter:
             return
         with self._lock:  # one waiter at a time keeps the order fair and the arithmetic simple
             while True:
-                now = time.monotonic()
+                now = self._clock()
                 self._tokens = min(max(self.rate, count), self._tokens + (now - self._last) * self.rate)
                 self._last = now
                 if self._tokens >= count:
                     self._tokens -= count
                     return
-                time.sleep((count - self._tokens) / self.rate)
+                self._sleep((count - self._tokens) / self.rate)
 
 
 @dataclass(frozen=True)
