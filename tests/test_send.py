@@ -177,3 +177,50 @@ def test_status_reports_each_send(members: Path) -> None:
 def test_outbox_cannot_schedule(members: Path) -> None:
     code, output = invoke("send", f"newsletters/{SEED.name}", "--yes", "--at", "2099-01-01 07:00")
     assert (code, output) == (2, "Error: outbox cannot schedule a send: drop --at, or use a provider that can\n")
+
+
+def test_the_ledger_queues_each_member_under_the_variant_edition_key_gives(project: Path) -> None:
+    """The queue's variant labels are computed inside SQLite; they must be what Edition.key says in Python."""
+    from actionmail import delivery, variants
+    from actionmail.audience import Store
+
+    write(
+        project,
+        "members.csv",
+        """
+        Email Address,District,Language
+        a@example.org,3,es
+        b@example.org,3,fr
+        c@example.org,,es
+        d@example.org,8,
+        e@example.org,7,en
+        """,
+    )
+    assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 3  # district 8: skipped
+    with Store.open(project / "actionmail.db") as store:
+        store.add("d@example.org", district=None)
+    write(project / "newsletters", SEED.name, SEED.read_text())
+    spanish = SEED.read_text().replace("language: en", "language: es")
+    write(project / "newsletters", f"{SEED.stem}.es.yaml", spanish)
+    edition = variants.load_edition(project / "newsletters" / SEED.name)
+    with Store.open(project / "actionmail.db") as store:
+        ledger = delivery.Ledger(project / "actionmail.db")
+        plan = delivery.prepare(edition, store, ledger, None)
+        send = ledger.create_send(plan.issue, plan.content_hash, None)
+        delivery._enqueue(plan, store, ledger, send)
+        queued = {row.email: row.variant for row in ledger.pending(send.id, [delivery.State.QUEUED])}
+        expected = {
+            m.email: f"{edition.key_for(m).language}|{edition.key_for(m).district or ''}" for m in store.subscribers()
+        }
+        ledger.close()
+    assert (
+        queued
+        == expected
+        == {
+            "a@example.org": "es|3",
+            "b@example.org": "en|3",
+            "c@example.org": "es|",
+            "d@example.org": "en|",
+            "e@example.org": "en|7",
+        }
+    )

@@ -70,7 +70,8 @@ class Edition:
     uses_district: bool  # does any version name a per-district group or write {district}?
 
     @functools.cached_property
-    def _districts(self) -> frozenset[str]:
+    def districts(self) -> frozenset[str]:
+        """The districts that make a variant of their own (none, when the email doesn't depend on district)."""
         return frozenset(self.project.officials.districts) if self.uses_district else frozenset()
 
     def key_for(self, reader: Reader) -> VariantKey:
@@ -81,7 +82,7 @@ class Edition:
         """The variant of readers with this language and district."""
         return VariantKey(
             language if language in self.newsletters and language else self.default_language,
-            district if district in self._districts else None,
+            district if district in self.districts else None,
         )
 
     def label(self, key: VariantKey) -> str:

@@ -170,17 +170,10 @@ class Store:
                 found[sid] = Addressee(sid, address, first, last, district, zip_code, language, custom)
         return found
 
-    def recipients(self, segment: Segment | None = None) -> Iterator[tuple[int, str, str | None, str | None]]:
-        """(id, address, language, district) of each of :meth:`subscribers`, streamed: all a send's plan needs."""
-        where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment)
-        columns = "s.id, s.email, s.language, s.district"
-        sql = f"SELECT {columns} FROM subscribers s WHERE {where} ORDER BY s.language, s.district, s.id"
-        reader = sqlite3.connect(self._file, isolation_level=None, timeout=30)
-        try:
-            reader.execute("PRAGMA query_only = ON")
-            yield from reader.execute(sql, params)
-        finally:
-            reader.close()
+    def send_filter(self, segment: Segment | None = None) -> tuple[str, list[str]]:
+        """The WHERE clause (over ``subscribers s``) and parameters that select :meth:`subscribers`: for a
+        send's ledger, which queues them inside SQLite."""
+        return _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment)
 
     def subscribers(self, segment: Segment | None = None) -> Iterator[Subscriber]:
         """Active, unsuppressed members (of ``segment``), ordered by (language, district, id), as a stream.

@@ -103,33 +103,29 @@ class Ledger:
         self._write("UPDATE sends SET finished_at = ? WHERE id = ?", one=(_now(), send_id))
 
     # --- recipients -----------------------------------------------------------------------------------------
-    def enqueue(self, send_id: int, recipients: Iterable[tuple[int, str, str]]) -> int:
-        """Add (subscriber id, address, variant) rows as queued; returns how many were added."""
-        now = _now()
-        count = 0
-
-        def rows() -> Iterator[tuple[object, ...]]:
-            nonlocal count
-            for subscriber_id, email, variant in recipients:
-                count += 1
-                yield (send_id, subscriber_id, email, variant, State.QUEUED, now)
-
-        self._write(
+    def enqueue(
+        self, send: SendRecord, variant: str, variant_params: Sequence[object], members: str, params: Sequence[object]
+    ) -> int:
+        """Queue this send's recipients in one statement, inside SQLite: the members that ``members`` selects (a
+        WHERE clause over ``subscribers s``), each under the variant label the SQL expression ``variant`` gives,
+        less anyone an earlier version of the same issue reached or may have reached. Returns how many were
+        queued. No member is read into Python, however long the list."""
+        sql = (
             "INSERT OR IGNORE INTO deliveries (send_id, subscriber_id, email, variant, state, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            rows(),
+            f"SELECT ?, s.id, s.email, {variant}, 'queued', ? FROM subscribers s WHERE {members} "
+            "AND s.id NOT IN (SELECT d.subscriber_id FROM deliveries d JOIN sends x ON x.id = d.send_id "
+            "WHERE x.issue = ? AND x.id != ? AND d.state IN ('accepted', 'uncertain', 'in_flight'))"
         )
-        return count
-
-    def delivered_elsewhere(self, issue: str, send_id: int) -> set[int]:
-        """Subscribers that an earlier version of this issue reached, or may have (accepted or uncertain)."""
+        values = (send.id, *variant_params, _now(), *params, send.issue, send.id)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT d.subscriber_id FROM deliveries d JOIN sends s ON s.id = d.send_id "
-                "WHERE s.issue = ? AND s.id != ? AND d.state IN ('accepted', 'uncertain', 'in_flight')",
-                (issue, send_id),
-            )
-            return {row[0] for row in rows}
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                count = self._db.execute(sql, values).rowcount
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return int(count)
 
     def recover(self, send_id: int) -> int:
         """Rows left in flight by a crash become uncertain; returns how many."""
