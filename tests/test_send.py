@@ -224,3 +224,21 @@ def test_the_ledger_queues_each_member_under_the_variant_edition_key_gives(proje
             "e@example.org": "en|7",
         }
     )
+
+
+def test_nobody_to_send_to_is_an_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", KEY)
+    write(project / "newsletters", SEED.name, SEED.read_text())
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes") == (
+        2,
+        "Error: no active members to send to (everyone): check --segment, or import members with "
+        "`actionmail subscribers import`\n",
+    )
+
+
+def test_a_provider_without_its_settings_says_where_they_go(members: Path) -> None:
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes", "--provider", "mailgun") == (
+        2,
+        "actionmail.toml: providers.mailgun.domain: required key is missing: add a [providers.mailgun] section to "
+        "actionmail.toml with domain = …\n",
+    )

@@ -524,6 +524,11 @@ def send(
             if dry_run:
                 _print_plan(plan, provider.name)
                 return
+            if plan.total == 0 and plan.resume is None:
+                raise UsageError(
+                    f"no active members to send to ({segment or 'everyone'}): check --segment, or import members "
+                    "with `actionmail subscribers import`"
+                )
             secret_key = tokens.secret_key()
             _confirm(plan, provider.name, ledger, yes)
             pace = _pace(project, concurrency, rate)
@@ -643,7 +648,8 @@ def status(file: Path, show_all: bool) -> None:
             counts = ledger.counts(record.id)
             done = "finished" if record.finished_at else "not finished"
             click.echo(f"Send {record.id}, started {record.created_at}, {done} ({record.segment or 'everyone'}):")
-            click.echo("  " + ", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state]))
+            click.echo("  " + (", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
+                               or "no recipients"))  # fmt: skip
             missed = ledger.pending(record.id, [delivery.State.FAILED, delivery.State.UNCERTAIN,
                                                 delivery.State.QUEUED, delivery.State.IN_FLIGHT])  # fmt: skip
             for index, row in enumerate(missed):

@@ -5,12 +5,13 @@ Modules are imported only when chosen, so a send through the outbox never loads 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Mapping
 
 from actionmail import load
 from actionmail.config import SETTINGS_FILE, Project
-from actionmail.errors import UsageError
+from actionmail.errors import InvalidInput, UsageError
 from actionmail.providers.base import Provider
 
 __all__ = ["REGISTRY", "Provider", "build", "provider_class"]
@@ -47,5 +48,16 @@ def build(project: Project, name: str | None = None, environ: Mapping[str, str] 
     settings_file = project.settings_file or project.root / SETTINGS_FILE
     context = {"root": project.root}
     lines = project.settings_lines
-    settings = load.validate(cls.settings_model, data, lines, settings_file, context, ("providers", name))
+    try:
+        settings = load.validate(cls.settings_model, data, lines, settings_file, context, ("providers", name))
+    except InvalidInput as e:
+        if data:
+            raise
+        # The section isn't there at all: say so, rather than "add 'domain:'" with nowhere to add it.
+        raise InvalidInput(
+            dataclasses.replace(
+                p, fix=f"add a [providers.{name}] section to actionmail.toml with {p.key.rpartition('.')[2]} = …"
+            )
+            for p in e.problems
+        ) from None
     return cls(settings, environ)
