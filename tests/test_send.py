@@ -242,3 +242,13 @@ def test_a_provider_without_its_settings_says_where_they_go(members: Path) -> No
         "actionmail.toml: providers.mailgun.domain: required key is missing: add a [providers.mailgun] section to "
         "actionmail.toml with domain = …\n",
     )
+
+
+def test_a_new_version_after_a_full_send_reaches_nobody_twice(members: Path) -> None:
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes")[0] == 0
+    write(members / "newsletters", SEED.name, SEED.read_text().replace("Vote Today!", "Vote by Tuesday!"))
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes", "--new-version") == (
+        0,
+        f"Send 2 of {SEED.stem} through outbox: nobody left to send to (an earlier version reached everyone)\n",
+    )
+    assert len(outbox(members)) == 1000

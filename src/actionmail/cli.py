@@ -542,6 +542,7 @@ def send(
             ledger.close()
             provider.close()
     summary = ", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
+    summary = summary or "nobody left to send to (an earlier version reached everyone)"
     click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
     if outcome.stopped is not None:
         click.echo(f"Error: stopped: {outcome.stopped}", err=True)
