@@ -114,16 +114,21 @@ class Engine:
         """Send every job, ``concurrency`` at a time; stop early on a permanent failure."""
         with ThreadPoolExecutor(max_workers=self.pace.concurrency, thread_name_prefix="send") as pool:
             running: set[Future[int]] = set()
-            for job in jobs:
-                if self._stop.is_set():
-                    break
-                if len(running) >= self.pace.concurrency * 2:  # bounded: a million members never sit in memory
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        progress(future.result())
-                running.add(pool.submit(self._deliver, job))
-            for future in running:
-                progress(future.result())
+            try:
+                for job in jobs:
+                    if self._stop.is_set():
+                        break
+                    if len(running) >= self.pace.concurrency * 2:  # bounded: a million never sit in memory
+                        done, running = wait(running, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            progress(future.result())
+                    running.add(pool.submit(self._deliver, job))
+                for future in running:
+                    progress(future.result())
+            except BaseException:
+                # Ctrl-C, or a bug: calls under way finish and are recorded; none waits out a backoff first.
+                self._stop.set()
+                raise
         return self.outcome
 
     def skip(self, ids: list[int], reason: str) -> None:
