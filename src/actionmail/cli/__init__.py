@@ -1,0 +1,243 @@
+"""The command line: each command parses its options, calls one library function, and prints.
+
+This package is the one place that turns an :class:`~actionmail.errors.ActionmailError` into output and an exit
+code (:func:`reports_errors`). Here: render, variants, check, new, secret-key; `subscribers` and `send`/`status`
+have modules of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from actionmail import __version__, audience, check, scaffold, tokens, variants
+from actionmail.config import Project
+from actionmail.errors import ActionmailError, ExitCode, InvalidInput, UsageError, shown
+from actionmail.render import sample_values, templates
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InvalidInput as e:
+            for problem in e.problems:
+                click.echo(str(problem), err=True)
+            sys.exit(e.exit_code)
+        except ActionmailError as e:
+            click.echo(f"Error: {e}", err=True)
+            sys.exit(e.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="actionmail")
+def main() -> None:
+    """Turn each day's action, written as one YAML file, into a responsive, accessible email."""
+    _cache_compiled_templates()
+
+
+def _cache_compiled_templates() -> None:
+    directory = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "actionmail" / "templates"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a read-only home: templates are compiled on each run, which is slower but correct
+    if os.access(directory, os.W_OK):
+        templates.cache_compiled_templates(directory)
+
+
+SEGMENT_HELP = "Only members matching this, e.g. 'district=3 tag=volunteer', 'language=es', 'district=1|2'."
+
+
+def _segment(project: Project, text: str | None) -> audience.Segment | None:
+    return None if text is None else audience.Segment.parse(text, project.officials.districts)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the HTML here instead of to standard output.",
+)
+@click.option(
+    "--text",
+    "text_output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the plain-text part here.",
+)
+@click.option(
+    "--mjml",
+    "mjml_output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the generated MJML here.",
+)
+@click.option("--district", help="Render the version for readers in this district (default: district unknown).")
+@click.option("--as", "as_email", metavar="EMAIL", help="Render what this member gets, their name and links included.")
+@reports_errors
+def render(
+    file: Path,
+    output: Path | None,
+    text_output: Path | None,
+    mjml_output: Path | None,
+    district: str | None,
+    as_email: str | None,
+) -> None:
+    """Render a newsletter FILE to HTML (and, with --text, plain text).
+
+    Per-reader values (name, unsubscribe link) get stand-ins, unless --as names a member: then it is exactly
+    what they would get, their language's translation included.
+    """
+    edition = variants.load_edition(file)
+    project = edition.project
+    if district is not None and as_email is not None:
+        raise UsageError("--district and --as: give one of them (a member's district comes with them)")
+    values: Mapping[str, str | None] = sample_values(project)
+    if as_email is not None:
+        member = _member(project, as_email)
+        key = edition.key_for(member)
+        values = variants.reader_values(member, project, _secret_or_none())
+    else:
+        if district is not None and district not in project.officials.districts:
+            known = ", ".join(project.officials.districts) or "none: officials.yaml has no per-district group"
+            raise UsageError(f"--district {district}: not a district in officials.yaml (known: {known})")
+        key = variants.VariantKey(edition.default_language, district if edition.uses_district else None)
+    rendered = edition.render(key)
+    email = rendered.personalize(values)
+    if output is None:
+        click.echo(email.html, nl=False)
+    else:
+        output.write_text(email.html, encoding="utf-8")
+    if text_output is not None:
+        text_output.write_text(email.text, encoding="utf-8")
+    if mjml_output is not None:
+        mjml_output.write_text(rendered.mjml, encoding="utf-8")
+    if output is not None:
+        click.echo(f"Wrote {output} ({len(email.html.encode()) / 1024:.1f} KB)", err=True)
+
+
+def _member(project: Project, email: str) -> audience.Subscriber:
+    with audience.Store.open(audience.database_path(project)) as store:
+        member = store.get(email)
+    if member is None:
+        raise UsageError(f"--as {email}: no such member in {shown(audience.database_path(project))}")
+    if member.status != audience.Status.ACTIVE:
+        click.echo(f"Note: {member.email} is {member.status}: they would not get this email", err=True)
+    return member
+
+
+def _secret_or_none() -> bytes | None:
+    try:
+        return tokens.secret_key()
+    except tokens.MissingSecret as e:
+        click.echo(f"Note: the unsubscribe link is a stand-in: {e}", err=True)
+        return None
+
+
+@main.command("variants")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--segment", help=SEGMENT_HELP)
+@click.option(
+    "--render",
+    "render_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each variant's HTML and text into this directory, to look at.",
+)
+@reports_errors
+def variants_command(file: Path, segment: str | None, render_dir: Path | None) -> None:
+    """List the versions of a newsletter FILE that members get, and how many get each.
+
+    Members are grouped by what the email uses of them: their district (where it names a per-district group)
+    and their language (where a translation sits beside FILE, e.g. NAME.es.yaml).
+    """
+    edition = variants.load_edition(file)
+    with audience.Store.open(audience.database_path(edition.project)) as store:
+        groups = store.count_by_language_and_district(_segment(edition.project, segment))
+    counts = variants.plan_counts(edition, groups)
+    rows = [(edition.label(key), f"{count:,}", variants.describe(edition, key)) for key, count in counts.items()]
+    rows.append(("total", f"{sum(counts.values()):,}", ""))
+    widths = [max(len(row[i]) for row in [("VARIANT", "MEMBERS", ""), *rows]) for i in range(2)]
+    for name, count, who in [("VARIANT", "MEMBERS", "NAMES"), *rows]:
+        click.echo(f"{name:<{widths[0]}}  {count:>{widths[1]}}  {who}".rstrip())
+    if render_dir is not None:
+        render_dir.mkdir(parents=True, exist_ok=True)
+        sample = sample_values(edition.project)
+        for key in counts:
+            email = edition.render(key).personalize(sample)
+            stem = f"{key.language}-district-{key.district or 'unknown'}"
+            (render_dir / f"{stem}.html").write_text(email.html, encoding="utf-8")
+            (render_dir / f"{stem}.txt").write_text(email.text, encoding="utf-8")
+        click.echo(f"Wrote {len(counts)} variants to {render_dir}", err=True)
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@reports_errors
+def check_command(paths: tuple[Path, ...]) -> None:
+    """Validate newsletters: every file given, or every .yaml file in the directories given.
+
+    Without arguments, checks newsletters/ in the current directory. Exits 0 when all is well and 2 when
+    anything needs fixing, with one line per problem: FILE:LINE: key: what is wrong: how to fix.
+    """
+    files = check.collect(list(paths) or [Path("newsletters")])
+    problems = check.check_files(files)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    noun = "newsletter" if len(files) == 1 else "newsletters"
+    if problems:
+        click.echo(
+            f"{len(files)} {noun} checked: {len(problems)} problem{'s' if len(problems) != 1 else ''}",
+            err=True,
+        )
+        sys.exit(ExitCode.INVALID_INPUT)
+    click.echo(f"{len(files)} {noun} checked: no problems")
+
+
+@main.command()
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day it goes out (default: today).")
+@click.option("--title", default="", help="A few words for the file name, e.g. 'transit funding'.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("newsletters"),
+    show_default=True,
+    help="Where to create the file.",
+)
+@reports_errors
+def new(day: dt.datetime | None, title: str, directory: Path) -> None:
+    """Create a newsletter file for a day, to fill in."""
+    path = scaffold.new_newsletter(directory, (day.date() if day else dt.date.today()), title)
+    click.echo(f"Created {path}")
+
+
+@main.command("secret-key")
+@reports_errors
+def secret_key_command() -> None:
+    """Create the secret key that signs unsubscribe links, in a key file only you can read (mode 600).
+
+    Does nothing when a key is already set, in ACTIONMAIL_SECRET_KEY or the key file. The key is never shown.
+    """
+    if os.environ.get(tokens.SECRET_KEY_VARIABLE):
+        click.echo(f"The secret key is set in {tokens.SECRET_KEY_VARIABLE}; nothing to do.")
+        return
+    path, created = tokens.create_key_file()
+    click.echo(f"Created {path} (mode 600)" if created else f"{path} exists; nothing to do.")
+
+
+# The command groups in their own modules register themselves on `main` when imported.
+from actionmail.cli import sending as _sending  # noqa: E402, F401
+from actionmail.cli import subscribers as _subscribers  # noqa: E402, F401

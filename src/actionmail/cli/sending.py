@@ -1,0 +1,209 @@
+"""`actionmail send` and `actionmail status`."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sys
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import tqdm
+
+from actionmail import audience, check, delivery, providers, tokens, variants
+from actionmail.cli import SEGMENT_HELP, _member, _secret_or_none, main, reports_errors
+from actionmail.config import Project, load_project
+from actionmail.errors import ExitCode, InvalidInput, UsageError
+from actionmail.render import sample_values
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--segment", help=SEGMENT_HELP)
+@click.option("--provider", "provider_name", help="Send through this provider instead of [send] provider.")
+@click.option("--to", "test_to", metavar="ADDRESS", help="Send one test copy here ([TEST] in the subject); no ledger.")
+@click.option("--as", "as_email", metavar="EMAIL", help="With --to: the copy this member would get.")
+@click.option("--dry-run", is_flag=True, help="Do everything but send: who gets which variant, and sample headers.")
+@click.option("--yes", "-y", is_flag=True, help="Don't ask for confirmation.")
+@click.option("--at", "at", metavar="TIME", help="Deliver at this time ('2019-08-01 07:00', the org's time zone).")
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Provider calls at once (default: [send]).")
+@click.option("--rate", metavar="N/s", help="At most N messages a second, e.g. 50/s.")
+@click.option("--new-version", is_flag=True, help="Send a changed newsletter to those who didn't get the old one.")
+@click.option("--resend-uncertain", is_flag=True, help="Send again to those an interrupted call may have reached.")
+@reports_errors
+def send(
+    file: Path,
+    segment: str | None,
+    provider_name: str | None,
+    test_to: str | None,
+    as_email: str | None,
+    dry_run: bool,
+    yes: bool,
+    at: str | None,
+    concurrency: int | None,
+    rate: str | None,
+    new_version: bool,
+    resend_uncertain: bool,
+) -> None:
+    """Send a newsletter FILE to every active member (or a segment), exactly once each.
+
+    Every recipient's progress is kept in the ledger (in the subscriber database): run the same command again
+    after a crash or an outage and it continues with whoever has not been reached. Exits 3 when some
+    recipients failed or may not have been reached (see `actionmail status`).
+    """
+    problems = check.check_files([file])
+    if problems:
+        raise InvalidInput(problems)
+    edition = variants.load_edition(file)
+    project = edition.project
+    provider = providers.build(project, provider_name)
+    send_at = _send_at(project, at)
+    with audience.Store.open(audience.database_path(project)) as store:
+        ledger = delivery.Ledger(audience.database_path(project))
+        try:
+            plan = delivery.prepare(edition, store, ledger, segment, send_at)
+            if test_to is not None:
+                _send_test(plan, provider, test_to, as_email)
+                return
+            if dry_run:
+                _print_plan(plan, provider.name)
+                return
+            if plan.total == 0 and plan.resume is None:
+                raise UsageError(
+                    f"no active members to send to ({segment or 'everyone'}): check --segment, or import members "
+                    "with `actionmail subscribers import`"
+                )
+            secret_key = tokens.secret_key()
+            _confirm(plan, provider.name, ledger, yes)
+            pace = _pace(project, concurrency, rate)
+            with _progress() as bar:
+                send_record, outcome, counts = delivery.execute(
+                    plan, store, ledger, provider, pace, secret_key,
+                    new_version=new_version, resend_uncertain=resend_uncertain,
+                    progress=bar.update, on_start=lambda total: setattr(bar, "total", total),
+                )  # fmt: skip
+        finally:
+            ledger.close()
+            provider.close()
+    summary = ", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
+    summary = summary or "nobody left to send to (an earlier version reached everyone)"
+    click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
+    if outcome.stopped is not None:
+        click.echo(f"Error: stopped: {outcome.stopped}", err=True)
+        sys.exit(outcome.stopped.exit_code)
+    left = counts[delivery.State.FAILED] + counts[delivery.State.UNCERTAIN] + counts[delivery.State.QUEUED]
+    if left:
+        click.echo(f"{left:,} not reached: see `actionmail status {file}`", err=True)
+        sys.exit(ExitCode.PARTIAL_FAILURE)
+
+
+def _send_test(plan: delivery.Plan, provider: providers.Provider, address: str, as_email: str | None) -> None:
+    edition, project = plan.edition, plan.edition.project
+    values: Mapping[str, str | None] = sample_values(project)
+    key = variants.VariantKey(edition.default_language, None)
+    if as_email is not None:
+        member = _member(project, as_email)
+        key = edition.key_for(member)
+        values = variants.reader_values(member, project, _secret_or_none())
+    message_id = delivery.send_test(plan, provider, address, values, key)
+    click.echo(f"Sent a test copy of {edition.label(key)} to {address} through {provider.name} ({message_id})")
+
+
+def _send_at(project: Project, at: str | None) -> dt.datetime | None:
+    if at is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError:
+        raise UsageError(f"--at {at}: not a time: write it like '2019-08-01 07:00'") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zoneinfo.ZoneInfo(project.settings.organization.timezone))
+    if when <= dt.datetime.now(dt.UTC):
+        raise UsageError(f"--at {at}: that time has passed: give a time to come, or send now without --at")
+    return when
+
+
+def _pace(project: Project, concurrency: int | None, rate: str | None) -> delivery.Pace:
+    per_second = project.settings.send.rate
+    if rate is not None:
+        number = rate.removesuffix("/s").strip()
+        try:
+            per_second = float(number)
+        except ValueError:
+            raise UsageError(f"--rate {rate}: write it as messages a second, like 50/s") from None
+        if per_second <= 0:
+            raise UsageError(f"--rate {rate}: must be more than 0")
+    return delivery.Pace(concurrency=concurrency or project.settings.send.concurrency, rate=per_second)
+
+
+def _print_plan(plan: delivery.Plan, provider: str) -> None:
+    click.echo(f"Dry run: {plan.issue} through {provider} to {plan.total:,} members ({plan.segment or 'everyone'})")
+    for key, count in plan.audience.items():
+        click.echo(f"  {plan.edition.label(key):<24} {count:>8,}")
+    sample = delivery.sample_headers(plan)
+    if sample:
+        click.echo("Headers of the first message:")
+        for name, value in sample.items():
+            click.echo(f"  {name}: {value}")
+    click.echo("Nothing was sent.")
+
+
+def _confirm(plan: delivery.Plan, provider: str, ledger: delivery.Ledger, yes: bool) -> None:
+    subject = plan.rendered[next(iter(plan.rendered))].subject
+    if plan.resume is not None:
+        counts = ledger.counts(plan.resume.id)
+        done = counts[delivery.State.ACCEPTED]
+        question = f"Continue send {plan.resume.id} of '{subject}' ({done:,} already accepted) through {provider}?"
+        uncertain = counts[delivery.State.UNCERTAIN]
+        if uncertain:
+            click.echo(f"Note: {uncertain:,} may or may not have been reached by an interrupted call.", err=True)
+    else:
+        question = f"Send '{subject}' to {plan.total:,} members ({plan.segment or 'everyone'}) through {provider}?"
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question} Not confirmed: pass --yes to send without asking")
+    if not click.confirm(question, default=False, err=True):
+        raise UsageError("not sent")
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Any]:
+    with tqdm.tqdm(total=0, unit="msg", file=sys.stderr, disable=None, smoothing=0.1) as bar:
+        yield bar
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--all", "show_all", is_flag=True, help="List every recipient not reached, not just the first 50.")
+@reports_errors
+def status(file: Path, show_all: bool) -> None:
+    """Where each send of a newsletter FILE stands: accepted, failed, uncertain, pending, and who was missed."""
+    project = load_project(file)
+    issue = file.stem
+    with audience.Store.open(audience.database_path(project)):
+        pass  # creates or migrates the database, so a first `status` doesn't fail
+    ledger = delivery.Ledger(audience.database_path(project))
+    try:
+        sends = ledger.sends(issue)
+        if not sends:
+            click.echo(f"{issue} has not been sent.")
+            return
+        for record in sends:
+            counts = ledger.counts(record.id)
+            done = "finished" if record.finished_at else "not finished"
+            click.echo(f"Send {record.id}, started {record.created_at}, {done} ({record.segment or 'everyone'}):")
+            click.echo("  " + (", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
+                               or "no recipients"))  # fmt: skip
+            missed = ledger.pending(record.id, [delivery.State.FAILED, delivery.State.UNCERTAIN,
+                                                delivery.State.QUEUED, delivery.State.IN_FLIGHT])  # fmt: skip
+            for index, row in enumerate(missed):
+                if index == 50 and not show_all:
+                    click.echo("  … and more: --all lists everyone")
+                    break
+                click.echo(f"  {row.email}  {row.state}" + (f"  {row.reason}" if row.reason else ""))
+    finally:
+        ledger.close()

@@ -1,0 +1,262 @@
+"""`actionmail subscribers …`: the member list's commands."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from actionmail import audience
+from actionmail.audience import events, importer
+from actionmail.cli import SEGMENT_HELP, _segment, main, reports_errors
+from actionmail.config import Project, load_project
+from actionmail.errors import ExitCode, shown
+
+
+@main.group()
+def subscribers() -> None:
+    """Members: import, add, unsubscribe, list, count and export them; record bounces and complaints.
+
+    They live in one SQLite file, actionmail.db next to actionmail.toml unless [audience] database says
+    otherwise. Only active members are sent to: nothing but `resubscribe` makes an unsubscribed, bounced or
+    complained member active again.
+    """
+
+
+def _open_store() -> tuple[Project, audience.Store]:
+    project = load_project(Path.cwd())
+    return project, audience.Store.open(audience.database_path(project))
+
+
+def _since(member: audience.Subscriber) -> str:
+    when = f" since {member.status_changed_at.date().isoformat()}" if member.status_changed_at else ""
+    return f"{member.status}{when}"
+
+
+@subscribers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help="Read COLUMN as FIELD: email, first_name, last_name, district, zip, language, tags, field.NAME, "
+    "or - to ignore it. Repeatable.",
+)
+@click.option("--source", help="Where these members came from (default: 'import FILE').")
+@reports_errors
+def import_command(file: Path, maps: tuple[str, ...], source: str | None) -> None:
+    """Import members from a CSV file: a Mailchimp or Action Network export, or `subscribers export`.
+
+    Columns are recognised by name; others become custom fields. Importing again updates members and
+    never duplicates them; an empty cell erases nothing, and nobody who unsubscribed, bounced or complained
+    becomes active again. Bad rows are reported as FILE:LINE: column: what is wrong: how to fix, and the
+    good ones imported; the exit status is then 3.
+    """
+    mapping = dict(importer.parse_map_option(option) for option in maps)
+    project, store = _open_store()
+    with store:
+        report = store.import_csv(file, mapping, project.officials.districts, source)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    if report.custom_fields:
+        click.echo(
+            "custom fields: " + ", ".join(f"field.{name} (from '{column}')" for column, name in report.custom_fields)
+        )
+    if report.not_active:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(report.not_active.items()))
+        click.echo(f"not to be sent to: {counts}")
+    if report.kept_inactive:
+        click.echo(
+            f"kept {report.kept_inactive} who unsubscribed, bounced or complained as they are, although the file "
+            "lists them as subscribed (`actionmail subscribers resubscribe` brings one back)"
+        )
+    click.echo(report.summary)
+    if report.skipped:
+        sys.exit(ExitCode.PARTIAL_FAILURE)
+
+
+@subscribers.command()
+@click.argument("email")
+@click.option("--first-name")
+@click.option("--last-name")
+@click.option("--district", help="Their council district, one of those in officials.yaml.")
+@click.option("--zip")
+@click.option("--language", help="A code like en or es.")
+@click.option("--tag", "tags", multiple=True, help="Repeatable.")
+@reports_errors
+def add(
+    email: str,
+    first_name: str | None,
+    last_name: str | None,
+    district: str | None,
+    zip: str | None,
+    language: str | None,
+    tags: tuple[str, ...],
+) -> None:
+    """Add a member, or fill in details of one already on the list."""
+    project, store = _open_store()
+    with store:
+        member, change = store.add(
+            email,
+            first_name=first_name,
+            last_name=last_name,
+            district=district,
+            zip=zip,
+            language=language,
+            tags=tags,
+            known_districts=project.officials.districts,
+        )
+    note = "" if member.status is audience.Status.ACTIVE else f" ({_since(member)}: not sent to)"
+    if change is audience.Change.ADDED:
+        click.echo(f"Added {member.email}{note}")
+    elif change is audience.Change.UPDATED:
+        click.echo(f"Updated {member.email}{note}")
+    else:
+        click.echo(f"{member.email} is already a subscriber with these details{note}")
+
+
+@subscribers.command()
+@click.argument("email")
+@click.option("--reason", help="Why, e.g. 'asked by reply on 2024-05-01'.")
+@reports_errors
+def unsubscribe(email: str, reason: str | None) -> None:
+    """Stop sending to EMAIL. An address that is not a member is put on the suppression list all the same."""
+    _, store = _open_store()
+    with store:
+        before = store.get(email)
+        after = store.unsubscribe(email, reason)
+    if before is None or after is None:
+        click.echo(f"{email} is not a subscriber; it is on the suppression list now, so it will not be added")
+    elif before.status is audience.Status.ACTIVE:
+        click.echo(f"Unsubscribed {after.email}")
+    else:
+        click.echo(f"{before.email} was already {_since(before)}")
+
+
+@subscribers.command()
+@click.argument("email")
+@click.option("--reason", required=True, help="Who asked and how, e.g. 'signed up again at the 5/1 meeting'.")
+@reports_errors
+def resubscribe(email: str, reason: str) -> None:
+    """Make a member who unsubscribed, bounced or complained active again: the only way back."""
+    _, store = _open_store()
+    with store:
+        member = store.resubscribe(email, reason)
+    click.echo(f"Resubscribed {member.email}")
+
+
+@subscribers.command("list")
+@click.option("--segment", help=SEGMENT_HELP)
+@click.option("--all", "everyone", is_flag=True, help="Include members not sent to, with their status.")
+@reports_errors
+def list_command(segment: str | None, everyone: bool) -> None:
+    """List active members as a table, in the order sends go (language, district, then when they joined)."""
+    project, store = _open_store()
+    chosen = _segment(project, segment)
+    with store:
+        members = store.everyone(chosen) if everyone else store.subscribers(chosen)
+        _table(members, everyone)
+        counts = store.count_by_status(chosen) if everyone else {audience.Status.ACTIVE: store.count(chosen)}
+    where = f" in segment '{segment}'" if segment else ""
+    total = sum(counts.values())
+    if everyone:
+        parts = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+        click.echo(f"{total} subscriber{'s' if total != 1 else ''}{where}" + (f": {parts}" if parts else ""))
+    else:
+        click.echo(f"{total} active subscriber{'s' if total != 1 else ''}{where}")
+
+
+def _table(members: Iterator[audience.Subscriber], with_status: bool) -> int:
+    """Print members as aligned columns; widths come from the first rows, so a million stream through."""
+    headers = ["EMAIL", "NAME", "DISTRICT", "ZIP", "LANGUAGE", "TAGS", *(["STATUS"] if with_status else [])]
+    limits = [40, 30, 8, 10, 8, 40, 12]
+
+    def cells(member: audience.Subscriber) -> list[str]:
+        row = [
+            member.email,
+            member.name,
+            member.district or "",
+            member.zip or "",
+            member.language or "",
+            ", ".join(member.tags),
+        ]
+        return row + ([str(member.status)] if with_status else [])
+
+    first = [cells(m) for m in itertools.islice(members, 200)]
+    if not first:
+        return 0
+    widths = [min(limits[i], max(len(header), *(len(row[i]) for row in first))) for i, header in enumerate(headers)]
+
+    def line(row: list[str]) -> str:
+        fitted = [text if len(text) <= w else text[: w - 1] + "…" for text, w in zip(row, widths, strict=False)]
+        return "  ".join(text.ljust(w) for text, w in zip(fitted, widths, strict=False)).rstrip()
+
+    click.echo(line(headers))
+    count = 0
+    for row in itertools.chain(first, (cells(m) for m in members)):
+        click.echo(line([" ".join(text.split()) for text in row]))
+        count += 1
+    return count
+
+
+@subscribers.command()
+@click.option("--segment", help=SEGMENT_HELP)
+@reports_errors
+def count(segment: str | None) -> None:
+    """Print how many active members there are (in the segment): the number a send would go to."""
+    project, store = _open_store()
+    with store:
+        click.echo(store.count(_segment(project, segment)))
+
+
+@subscribers.command()
+@click.option("--segment", help=SEGMENT_HELP)
+@click.option("--all", "everyone", is_flag=True, help="Include members not sent to, with their status: a backup.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write here, not stdout."
+)
+@reports_errors
+def export(segment: str | None, everyone: bool, output: Path | None) -> None:
+    """Write active members (with --all, everyone) as CSV, in the columns `subscribers import` reads back."""
+    project, store = _open_store()
+    chosen = _segment(project, segment)
+    with store:
+        if output is None:
+            store.export_csv(sys.stdout, chosen, everyone=everyone)
+            return
+        with output.open("w", encoding="utf-8", newline="") as out:
+            written = store.export_csv(out, chosen, everyone=everyone)
+    click.echo(f"Wrote {output} ({written} subscriber{'s' if written != 1 else ''})", err=True)
+
+
+@subscribers.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@reports_errors
+def suppress(file: Path) -> None:
+    """Record bounces, spam complaints and unsubscribes from a mail provider's export or saved webhooks.
+
+    Mailgun, SendGrid and Postmark shapes are recognised (JSON, NDJSON or CSV). Addresses go on the
+    suppression list and their members stop being sent to; soft bounces and other events are ignored.
+    """
+    found = events.read_events(file)
+    _, store = _open_store()
+    with store:
+        report = store.suppress_events(found.events)
+    for problem in found.problems:
+        click.echo(str(problem), err=True)
+    records = f"{found.records} record{'s' if found.records != 1 else ''}"
+    click.echo(f"{shown(file)}: {', '.join(found.providers)}, {records}")
+    kinds = ", ".join(f"{n} {status}" for status, n in sorted(report.suppressed.items()))
+    line = f"suppressed {report.suppressed.total()}" + (f" ({kinds})" if kinds else "")
+    line += f", already suppressed {report.already}, ignored {found.ignored}"
+    if report.stale:
+        line += f", older than a resubscription {report.stale}"
+    click.echo(line)
+    stopped = report.members_stopped
+    click.echo(f"{stopped} active subscriber{' is' if stopped == 1 else 's are'} no longer sent to")
+    if found.problems:
+        sys.exit(ExitCode.PARTIAL_FAILURE)
