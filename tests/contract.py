@@ -6,8 +6,10 @@ it) and calls each ``check_*`` function below, usually through ``pytest.mark.par
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -29,6 +31,46 @@ class Setup:
     # make(api_key=None, **settings) -> a provider pointed at fake.url; api_key overrides the (fake) secret it
     # finds in its environment, settings override its [providers.NAME] settings (e.g. timeout=0.5).
     make: Callable[..., Provider]
+
+
+@contextlib.contextmanager
+def setup_for(fake: FakeProvider, build: Callable[[str | None, dict[str, object]], Provider]) -> Iterator[Setup]:
+    """A Setup whose ``make`` calls ``build(api_key, settings)``; every provider it made is closed afterwards."""
+    made: list[Provider] = []
+
+    def make(api_key: str | None = None, **settings: object) -> Provider:
+        made.append(build(api_key, settings))
+        return made[-1]
+
+    try:
+        yield Setup(fake, make)
+    finally:
+        for provider in made:
+            provider.close()
+
+
+class ContractTests:
+    """The checks whose arguments are the same for every provider. A provider's test module subclasses this as
+    ``TestContract``, sets :attr:`secret`, and has a ``setup`` fixture; the checks that take the provider's own
+    fault bodies (rate limits, bad requests, batch limits) it calls itself."""
+
+    secret: ClassVar[str]
+
+    def test_batch_reaches_everyone_personalized(self, setup: Setup) -> None:
+        check_batch_reaches_everyone_personalized(setup)
+
+    @pytest.mark.parametrize("status", [500, 502, 503])
+    def test_server_error_is_transient(self, setup: Setup, status: int) -> None:
+        check_server_error_is_transient(setup, status)
+
+    def test_dropped_connection_may_have_sent(self, setup: Setup) -> None:
+        check_dropped_connection_may_have_sent(setup)
+
+    def test_slow_reply_times_out(self, setup: Setup) -> None:
+        check_slow_reply_times_out(setup)
+
+    def test_bad_credentials_are_permanent(self, setup: Setup) -> None:
+        check_bad_credentials_are_permanent(setup, self.secret)
 
 
 def recipients(count: int, start: int = 0) -> list[Recipient]:

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from actionmail.delivery.engine import RateLimiter
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.conftest import Clock
 
 
 def test_rate_caps_messages_per_second() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     limiter = RateLimiter(100, clock, clock.sleep)
     for _ in range(5):  # 500 messages in batches of 100 at 100/s: the first second's worth at once, then waits
         limiter.acquire(100)
@@ -28,7 +16,7 @@ def test_rate_caps_messages_per_second() -> None:
 
 
 def test_a_batch_larger_than_a_second_of_rate_still_goes() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     limiter = RateLimiter(50, clock, clock.sleep)
     limiter.acquire(50)
     limiter.acquire(120)  # bigger than the bucket: waits for the tokens rather than forever
@@ -36,7 +24,7 @@ def test_a_batch_larger_than_a_second_of_rate_still_goes() -> None:
 
 
 def test_no_rate_means_no_waiting() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     limiter = RateLimiter(None, clock, clock.sleep)
     for _ in range(100):
         limiter.acquire(1000)

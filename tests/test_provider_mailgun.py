@@ -31,24 +31,20 @@ def fake() -> Iterator[MailgunFake]:
 
 @pytest.fixture
 def setup(fake: MailgunFake) -> Iterator[Setup]:
-    made: list[Mailgun] = []
-
-    def make(api_key: str | None = None, **settings: object) -> Mailgun:
+    def build(api_key: str | None, settings: dict[str, object]) -> Mailgun:
         fields: dict[str, object] = {"base_url": fake.url, "domain": DOMAIN, **settings}
         provider = Mailgun(MailgunSettings.model_validate(fields), environ={VARIABLE: api_key or SECRET})
-        made.append(provider)
         return provider
 
-    yield Setup(fake, make)
-    for provider in made:
-        provider.close()
+    with contract.setup_for(fake, build) as made:
+        yield made
 
 
 # --- the shared contract ---------------------------------------------------------------------------------------
 
 
-def test_batch_reaches_everyone_personalized(setup: Setup) -> None:
-    contract.check_batch_reaches_everyone_personalized(setup)
+class TestContract(contract.ContractTests):
+    secret = SECRET
 
 
 def test_batches_respect_the_provider_limit(setup: Setup) -> None:
@@ -63,23 +59,6 @@ def test_batches_respect_the_provider_limit(setup: Setup) -> None:
 def test_rate_limited(setup: Setup, headers: dict[str, str], retry_after: float | None) -> None:
     fault = Fault(status=429, body={"message": "Too Many Requests"}, headers=headers)
     contract.check_rate_limited(setup, fault, retry_after)
-
-
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_server_error_is_transient(setup: Setup, status: int) -> None:
-    contract.check_server_error_is_transient(setup, status)
-
-
-def test_dropped_connection_may_have_sent(setup: Setup) -> None:
-    contract.check_dropped_connection_may_have_sent(setup)
-
-
-def test_slow_reply_times_out(setup: Setup) -> None:
-    contract.check_slow_reply_times_out(setup)
-
-
-def test_bad_credentials_are_permanent(setup: Setup) -> None:
-    contract.check_bad_credentials_are_permanent(setup, SECRET)
 
 
 def test_bad_request_carries_the_provider_message(setup: Setup) -> None:

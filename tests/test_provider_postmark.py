@@ -28,17 +28,13 @@ def fake() -> Iterator[PostmarkFake]:
 
 @pytest.fixture
 def setup(fake: PostmarkFake) -> Iterator[Setup]:
-    made: list[Postmark] = []
-
-    def make(api_key: str | None = None, **settings: object) -> Postmark:
+    def build(api_key: str | None, settings: dict[str, object]) -> Postmark:
         fields: dict[str, object] = {"base_url": fake.url, **settings}
         provider = Postmark(PostmarkSettings.model_validate(fields), environ={VARIABLE: api_key or SECRET})
-        made.append(provider)
         return provider
 
-    yield Setup(fake, make)
-    for provider in made:
-        provider.close()
+    with contract.setup_for(fake, build) as made:
+        yield made
 
 
 def ok(to: str, message: str = "OK") -> dict[str, object]:
@@ -54,8 +50,8 @@ def ok(to: str, message: str = "OK") -> dict[str, object]:
 # --- the shared contract ---------------------------------------------------------------------------------------
 
 
-def test_batch_reaches_everyone_personalized(setup: Setup) -> None:
-    contract.check_batch_reaches_everyone_personalized(setup)
+class TestContract(contract.ContractTests):
+    secret = SECRET
 
 
 def test_batches_respect_the_provider_limit(setup: Setup) -> None:
@@ -68,23 +64,6 @@ def test_rate_limited(setup: Setup, headers: dict[str, str], retry_after: float 
     # Postmark documents no rate-limit header; a Retry-After is honoured if one comes.
     fault = Fault(status=429, body={"ErrorCode": 429, "Message": "Rate limit exceeded."}, headers=headers)
     contract.check_rate_limited(setup, fault, retry_after)
-
-
-@pytest.mark.parametrize("status", [500, 503])  # 503: planned maintenance (doc)
-def test_server_error_is_transient(setup: Setup, status: int) -> None:
-    contract.check_server_error_is_transient(setup, status)
-
-
-def test_dropped_connection_may_have_sent(setup: Setup) -> None:
-    contract.check_dropped_connection_may_have_sent(setup)
-
-
-def test_slow_reply_times_out(setup: Setup) -> None:
-    contract.check_slow_reply_times_out(setup)
-
-
-def test_bad_credentials_are_permanent(setup: Setup) -> None:
-    contract.check_bad_credentials_are_permanent(setup, SECRET)
 
 
 def test_bad_request_carries_the_provider_message(setup: Setup) -> None:

@@ -12,20 +12,13 @@ from actionmail.providers import provider_class
 from actionmail.providers.base import MissingCredentials, ProviderError
 from actionmail.providers.resend import Resend, ResendSettings, idempotency_key
 from tests import contract
+from tests.conftest import Clock
 from tests.contract import Setup, batch, recipients
 from tests.fakes.resend import ResendFake, rate_limited
 from tests.fakes.server import Fault
 
 SECRET = "re_test_key_not_secret"
 VARIABLE = "ACTIONMAIL_RESEND_API_KEY"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -41,25 +34,21 @@ def fake(clock: Clock) -> Iterator[ResendFake]:
 
 @pytest.fixture
 def setup(fake: ResendFake) -> Iterator[Setup]:
-    made: list[Resend] = []
-
-    def make(api_key: str | None = None, **settings: object) -> Resend:
+    def build(api_key: str | None, settings: dict[str, object]) -> Resend:
         provider = Resend(
             ResendSettings.model_validate({"base_url": fake.url, **settings}), environ={VARIABLE: api_key or SECRET}
         )
-        made.append(provider)
         return provider
 
-    yield Setup(fake, make)
-    for provider in made:
-        provider.close()
+    with contract.setup_for(fake, build) as made:
+        yield made
 
 
 # --- the shared contract ---------------------------------------------------------------------------------------
 
 
-def test_batch_reaches_everyone_personalized(setup: Setup) -> None:
-    contract.check_batch_reaches_everyone_personalized(setup)
+class TestContract(contract.ContractTests):
+    secret = SECRET
 
 
 def test_batches_respect_the_provider_limit(setup: Setup) -> None:
@@ -76,23 +65,6 @@ def test_rate_limited_without_retry_after_uses_ratelimit_reset(setup: Setup) -> 
     fault = rate_limited(4)
     del fault.headers["retry-after"]
     contract.check_rate_limited(setup, fault, 4.0)
-
-
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_server_error_is_transient(setup: Setup, status: int) -> None:
-    contract.check_server_error_is_transient(setup, status)
-
-
-def test_dropped_connection_may_have_sent(setup: Setup) -> None:
-    contract.check_dropped_connection_may_have_sent(setup)
-
-
-def test_slow_reply_times_out(setup: Setup) -> None:
-    contract.check_slow_reply_times_out(setup)
-
-
-def test_bad_credentials_are_permanent(setup: Setup) -> None:
-    contract.check_bad_credentials_are_permanent(setup, SECRET)
 
 
 def test_bad_request_carries_the_provider_message(setup: Setup) -> None:

@@ -44,25 +44,21 @@ def fake() -> Iterator[SESFake]:
 
 @pytest.fixture
 def setup(fake: SESFake) -> Iterator[Setup]:
-    made: list[SES] = []
-
-    def make(api_key: str | None = None, **settings: object) -> SES:
+    def build(api_key: str | None, settings: dict[str, object]) -> SES:
         fields = {"region": "us-east-1", "base_url": fake.url, "timeout": 5.0, **settings}
         environ = {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": api_key or SECRET}
         provider = SES(SESSettings.model_validate(fields), environ=environ)
-        made.append(provider)
         return provider
 
-    yield Setup(fake, make)
-    for provider in made:
-        provider.close()
+    with contract.setup_for(fake, build) as made:
+        yield made
 
 
 # --- the shared contract ---------------------------------------------------------------------------------------
 
 
-def test_batch_reaches_everyone_personalized(setup: Setup) -> None:
-    contract.check_batch_reaches_everyone_personalized(setup)
+class TestContract(contract.ContractTests):
+    secret = SECRET
 
 
 def test_batches_respect_the_provider_limit(setup: Setup) -> None:
@@ -86,23 +82,6 @@ def test_throttled(setup: Setup, kind: str, message: str) -> None:
 
 def test_rate_limited(setup: Setup) -> None:
     contract.check_rate_limited(setup, fault(429, "TooManyRequestsException", "Maximum sending rate exceeded."), None)
-
-
-@pytest.mark.parametrize("status", [500, 503])
-def test_server_error_is_transient(setup: Setup, status: int) -> None:
-    contract.check_server_error_is_transient(setup, status)
-
-
-def test_dropped_connection_may_have_sent(setup: Setup) -> None:
-    contract.check_dropped_connection_may_have_sent(setup)
-
-
-def test_slow_reply_times_out(setup: Setup) -> None:
-    contract.check_slow_reply_times_out(setup)
-
-
-def test_bad_credentials_are_permanent(setup: Setup) -> None:
-    contract.check_bad_credentials_are_permanent(setup, SECRET)
 
 
 def test_bad_request_carries_the_provider_message(setup: Setup) -> None:
