@@ -12,10 +12,11 @@ so a crash at any instant leaves a truthful record:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -69,14 +70,13 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
-    def _write(self, sql: str, rows: Iterable[Sequence[object]] | None = None, one: Sequence[object] = ()) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed write transaction, holding the lock: threads never interleave their statements."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                if rows is None:
-                    self._db.execute(sql, one)
-                else:
-                    self._db.executemany(sql, rows)
+                yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -93,14 +93,16 @@ class Ledger:
         return [SendRecord(*row) for row in rows]
 
     def create_send(self, issue: str, content_hash: str, segment: str | None) -> SendRecord:
-        self._write(
-            "INSERT INTO sends (issue, content_hash, segment, created_at) VALUES (?, ?, ?, ?)",
-            one=(issue, content_hash, segment, _now()),
-        )
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO sends (issue, content_hash, segment, created_at) VALUES (?, ?, ?, ?)",
+                (issue, content_hash, segment, _now()),
+            )
         return next(s for s in self.sends(issue) if s.content_hash == content_hash)
 
     def finish(self, send_id: int) -> None:
-        self._write("UPDATE sends SET finished_at = ? WHERE id = ?", one=(_now(), send_id))
+        with self._transaction() as db:
+            db.execute("UPDATE sends SET finished_at = ? WHERE id = ?", (_now(), send_id))
 
     # --- recipients -----------------------------------------------------------------------------------------
     def enqueue(
@@ -117,45 +119,30 @@ class Ledger:
             "WHERE x.issue = ? AND x.id != ? AND d.state IN ('accepted', 'uncertain', 'in_flight'))"
         )
         values = (send.id, *variant_params, _now(), *params, send.issue, send.id)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                count = self._db.execute(sql, values).rowcount
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        return int(count)
+        with self._transaction() as db:
+            return int(db.execute(sql, values).rowcount)
 
     def recover(self, send_id: int) -> int:
         """Rows left in flight by a crash become uncertain; returns how many."""
-        with self._lock:
-            (count,) = self._db.execute(
-                "SELECT count(*) FROM deliveries WHERE send_id = ? AND state = 'in_flight'", (send_id,)
-            ).fetchone()
-        if count:
-            self._write(
+        with self._transaction() as db:
+            return int(db.execute(
                 "UPDATE deliveries SET state = 'uncertain', reason = 'the send stopped during this call', "
                 "updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
-                one=(_now(), send_id),
-            )
-        return int(count)
+                (_now(), send_id),
+            ).rowcount)  # fmt: skip
 
     def requeue_uncertain(self, send_id: int) -> int:
         """For --resend-uncertain: put uncertain rows back in the queue (with a new batch id when sent)."""
-        with self._lock:
-            (count,) = self._db.execute(
-                "SELECT count(*) FROM deliveries WHERE send_id = ? AND state = 'uncertain'", (send_id,)
-            ).fetchone()
-        self._write(
-            "UPDATE deliveries SET state = 'queued', batch = NULL, updated_at = ? WHERE send_id = ? AND "
-            "state = 'uncertain'",
-            one=(_now(), send_id),
-        )
-        return int(count)
+        with self._transaction() as db:
+            return int(db.execute(
+                "UPDATE deliveries SET state = 'queued', batch = NULL, updated_at = ? "
+                "WHERE send_id = ? AND state = 'uncertain'",
+                (_now(), send_id),
+            ).rowcount)  # fmt: skip
 
     def pending(self, send_id: int, states: Sequence[State], page: int = 2000) -> Iterator[Row]:
-        """Rows in ``states``, by variant, then batch, then subscriber: the order batches are made in.
+        """Rows in ``states``, variant by variant, by subscriber (by batch within each page): the order batches
+        are made in.
 
         Read a page at a time, each page its own short read, so that the writes a send makes meanwhile can be
         checkpointed (a read held open for the whole send would let the WAL grow without end and slow every
@@ -200,42 +187,25 @@ class Ledger:
         now = _now()
         attempt = 1 if state == State.IN_FLIGHT else 0
         ids = list(subscriber_ids)
-        distinct_ids = set((provider_ids or {}).values())
-        if len(distinct_ids) <= 1 and (not provider_ids or set(provider_ids) == set(ids)):
-            # One statement per 500 members: the same values for all (a batch marked in flight, or accepted
-            # under the one message id Mailgun gives a whole call).
-            provider_id = next(iter(distinct_ids), None)
-            statements = []
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                statements.append((
-                    "UPDATE deliveries SET state = ?, batch = coalesce(?, batch), provider = coalesce(?, provider), "
-                    "provider_id = ?, reason = ?, attempts = attempts + ?, updated_at = ? "
-                    f"WHERE send_id = ? AND subscriber_id IN ({', '.join('?' * len(chunk))})",
-                    (state, batch, provider, provider_id, reason, attempt, now, send_id, *chunk),
-                ))  # fmt: skip
-            self._write_all(statements)
-            return
-        self._write(
+        update = (
             "UPDATE deliveries SET state = ?, batch = coalesce(?, batch), provider = coalesce(?, provider), "
-            "provider_id = ?, reason = ?, attempts = attempts + ?, updated_at = ? "
-            "WHERE send_id = ? AND subscriber_id = ?",
-            [
-                (state, batch, provider, (provider_ids or {}).get(sid), reason, attempt, now, send_id, sid)
-                for sid in ids
-            ],
+            "provider_id = ?, reason = ?, attempts = attempts + ?, updated_at = ? WHERE send_id = ? AND "
         )
-
-    def _write_all(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    self._db.execute(sql, params)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        same = (state, batch, provider)
+        with self._transaction() as db:
+            message_ids = set((provider_ids or {}).values())
+            if len(message_ids) <= 1 and (not provider_ids or set(provider_ids) == set(ids)):
+                # The same values for all (a batch marked in flight, or accepted under the one message id
+                # Mailgun gives a whole call): one statement per 500 members, not one per member.
+                message_id = next(iter(message_ids), None)
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    where = f"subscriber_id IN ({', '.join('?' * len(chunk))})"
+                    db.execute(update + where, (*same, message_id, reason, attempt, now, send_id, *chunk))
+            else:
+                by_id = provider_ids or {}
+                rows = [(*same, by_id.get(i), reason, attempt, now, send_id, i) for i in ids]
+                db.executemany(update + "subscriber_id = ?", rows)
 
     def counts(self, send_id: int) -> dict[State, int]:
         with self._lock:
