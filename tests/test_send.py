@@ -252,3 +252,17 @@ def test_a_new_version_after_a_full_send_reaches_nobody_twice(members: Path) -> 
         f"Send 2 of {SEED.stem} through outbox: nobody left to send to (an earlier version reached everyone)\n",
     )
     assert len(outbox(members)) == 1000
+
+
+def test_an_email_gmail_would_clip_is_not_sent(members: Path) -> None:
+    padding = "\n\n".join(f"Paragraph {i}: " + "words " * 40 for i in range(450))
+    text = SEED.read_text().replace(
+        "background: |\n", "background: |\n  " + padding.replace("\n", "\n  ") + "\n\n  ", 1
+    )
+    write(members / "newsletters", SEED.name, text)
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert code == 2
+    assert output.splitlines()[0].startswith(f"newsletters/{SEED.name}: the district 1 version is ")
+    assert len(output.splitlines()) == 8  # every variant: districts 1-7 and the fallback
+    assert "KB; Gmail clips emails over about 102 KB, hiding the unsubscribe link" in output
+    assert not (members / "outbox").exists()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from actionmail import variants
 from actionmail.config import Project, find_root, load_project
-from actionmail.errors import InvalidInput, Problem, UsageError
+from actionmail.errors import InvalidInput, Problem, UsageError, shown
 from actionmail.newsletter import Newsletter, load_newsletter
-from actionmail.render import render, slug_for
+from actionmail.render import Rendered, render, slug_for
 
 # Gmail hides everything after about 102 KB of HTML behind "[Message clipped]", the unsubscribe link included.
 CLIP_BYTES = 100 * 1024
@@ -60,15 +60,20 @@ def check_files(files: Iterable[Path]) -> list[Problem]:
 
 
 def check_rendered(path: Path, project: Project, newsletter: Newsletter) -> list[Problem]:
+    rendered = [render(newsletter, project, district=d, slug=slug(path)) for d in [None, *project.officials.districts]]
+    return size_problems(path, rendered)
+
+
+def size_problems(path: Path, rendered: Iterable[Rendered]) -> list[Problem]:
+    """Every variant whose HTML Gmail would clip."""
     problems = []
-    for district in [None, *project.officials.districts]:
-        html = render(newsletter, project, district=district, slug=slug(path)).html
-        size = len(html.encode())
+    for version in rendered:
+        size = len(version.html.encode())
         if size > CLIP_BYTES:
-            which = f"the district {district} version" if district else "the HTML"
+            which = f"the district {version.district} version" if version.district else "the HTML"
             problems.append(
                 Problem(
-                    str(path),
+                    shown(path),
                     None,
                     "",
                     f"{which} is {size / 1024:.0f} KB; Gmail clips emails over about 102 KB, "

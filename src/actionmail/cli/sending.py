@@ -54,10 +54,7 @@ def send(
     after a crash or an outage and it continues with whoever has not been reached. Exits 3 when some
     recipients failed or may not have been reached (see `actionmail status`).
     """
-    problems = check.check_files([file])
-    if problems:
-        raise InvalidInput(problems)
-    edition = variants.load_edition(file)
+    edition = variants.load_edition(file)  # every problem `check` finds in the files stops the send here …
     project = edition.project
     provider = providers.build(project, provider_name)
     send_at = _send_at(project, at)
@@ -65,6 +62,8 @@ def send(
         ledger = delivery.Ledger(audience.database_path(project))
         try:
             plan = delivery.prepare(edition, store, ledger, segment, send_at)
+            if problems := check.size_problems(file, plan.rendered.values()):  # … and here, in what it renders
+                raise InvalidInput(problems)
             if test_to is not None:
                 _send_test(plan, provider, test_to, as_email)
                 return
