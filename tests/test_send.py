@@ -266,3 +266,19 @@ def test_an_email_gmail_would_clip_is_not_sent(members: Path) -> None:
     assert len(output.splitlines()) == 8  # every variant: districts 1-7 and the fallback
     assert "KB; Gmail clips emails over about 102 KB, hiding the unsubscribe link" in output
     assert not (members / "outbox").exists()
+
+
+def test_one_send_at_a_time(members: Path) -> None:
+    import filelock
+
+    with filelock.FileLock(f"{members / 'actionmail.db'}.send-lock"):  # as a send running in another process
+        code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert (code, output) == (
+        2,
+        (
+            "Error: another send is running on this subscriber database: wait for it to finish (actionmail status "
+            "shows its progress)\n"
+        ),
+    )
+    assert not (members / "outbox").exists()
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes")[0] == 0  # and once it is over, sends go again

@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
+import filelock
+
 from actionmail.audience import Segment, Store
 from actionmail.config import Project
 from actionmail.delivery.engine import Engine, Job, Outcome, Pace
@@ -115,7 +117,37 @@ def execute(
     progress: Callable[[int], None] = lambda n: None,
     on_start: Callable[[int], None] = lambda total: None,
 ) -> tuple[SendRecord, Outcome, dict[State, int]]:
-    """Send ``plan`` through ``provider``: continue it if it was started, else start it."""
+    """Send ``plan`` through ``provider``: continue it if it was started, else start it.
+
+    One send at a time per database: two processes taking recipients from the same queue could both send to the
+    same member. The lock is the operating system's, so a killed send releases it.
+    """
+    lock = filelock.FileLock(f"{ledger.path}.send-lock")
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise UsageError(
+            "another send is running on this subscriber database: wait for it to finish (actionmail status shows "
+            "its progress)"
+        ) from None
+    try:
+        return _execute(plan, store, ledger, provider, pace, secret, new_version, resend_uncertain, progress, on_start)
+    finally:
+        lock.release()
+
+
+def _execute(
+    plan: Plan,
+    store: Store,
+    ledger: Ledger,
+    provider: Provider,
+    pace: Pace,
+    secret: bytes,
+    new_version: bool,
+    resend_uncertain: bool,
+    progress: Callable[[int], None],
+    on_start: Callable[[int], None],
+) -> tuple[SendRecord, Outcome, dict[State, int]]:
     if plan.earlier is not None and plan.resume is None and not new_version:
         raise UsageError(
             f"{plan.issue} changed since it was partly sent (send {plan.earlier.id}, {plan.earlier.created_at}): "

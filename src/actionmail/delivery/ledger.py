@@ -60,6 +60,7 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         # The database exists and is migrated: audience.Store.open ran first.
+        self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         # WAL with synchronous=NORMAL: a committed transaction survives the process being killed; only a power
         # cut can lose the latest ones, and then an accepted batch reads as in flight, so uncertain: never sent
