@@ -1,0 +1,260 @@
+// The preview page: no build step, no libraries, nothing fetched but from the preview server itself.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const state = { id: null, variant: "", member: "", width: "both", dark: false, tab: "email", loads: 0 };
+
+function readHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  state.id = params.get("id");
+  state.variant = params.get("variant") || "";
+  state.member = params.get("member") || "";
+}
+
+function writeHash() {
+  const params = new URLSearchParams();
+  if (state.id) params.set("id", state.id);
+  if (state.variant) params.set("variant", state.variant);
+  if (state.member) params.set("member", state.member);
+  history.replaceState(null, "", "#" + params);
+}
+
+function query(extra = {}) {
+  const params = new URLSearchParams({ id: state.id, ...extra });
+  if (state.member) params.set("member", state.member);
+  else if (state.variant) params.set("variant", state.variant);
+  return params;
+}
+
+async function getJSON(url, options) {
+  const response = await fetch(url, options);
+  const body = await response.json();
+  return { ok: response.ok, status: response.status, body };
+}
+
+function clear(element) {
+  while (element.firstChild) element.removeChild(element.firstChild);
+}
+
+function el(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") element.textContent = value;
+    else element.setAttribute(name, value);
+  }
+  element.append(...children);
+  return element;
+}
+
+// The list of newsletters, newest first
+
+async function loadList() {
+  const { body } = await getJSON("/api/newsletters");
+  const list = $("#newsletters");
+  clear(list);
+  for (const item of body.newsletters) {
+    const button = el("button", { type: "button", "data-id": item.id },
+      el("span", { class: "date", text: item.date || item.name }),
+      item.subject === null ? `${item.name}` : item.subject);
+    button.addEventListener("click", () => select(item.id));
+    list.append(el("li", item.problems ? { class: "bad" } : {}, button));
+  }
+  const before = state.id;
+  if (!state.id || !body.newsletters.some((n) => n.id === state.id)) {
+    state.id = body.newsletters.length ? body.newsletters[0].id : null;
+  }
+  markCurrent();
+  return state.id !== before;
+}
+
+function markCurrent() {
+  for (const button of document.querySelectorAll("#newsletters button")) {
+    button.setAttribute("aria-current", String(button.dataset.id === state.id));
+  }
+}
+
+function select(id) {
+  state.id = id;
+  state.variant = "";
+  markCurrent();
+  loadView();
+}
+
+// The selected newsletter: frames, tabs, size, headers, check
+
+function frameUrl(extra = {}) {
+  return "/email?" + query({ frame: "1", dark: state.dark ? "1" : "0", load: String(state.loads), ...extra });
+}
+
+function showProblems(problems) {
+  const list = $("#problem-list");
+  clear(list);
+  for (const problem of problems) list.append(el("li", { class: problem.severity, text: problem.text }));
+  $("#problems").hidden = problems.length === 0;
+}
+
+function showError(message) {
+  $("#error").textContent = message || "";
+  $("#error").hidden = !message;
+}
+
+async function loadView() {
+  if (!state.id) return;
+  writeHash();
+  state.loads += 1;
+  const { ok, body } = await getJSON("/api/view?" + query());
+  if (!ok) {
+    showProblems(body.problems || []);
+    showError(body.problems ? "" : body.error);
+    for (const section of document.querySelectorAll("[role=tabpanel], .facts")) section.classList.add("stale");
+    return;
+  }
+  showProblems([]);
+  showError("");
+  for (const section of document.querySelectorAll("[role=tabpanel], .facts")) section.classList.remove("stale");
+  $("#title").textContent = body.subject;
+  const select = $("#variant");
+  clear(select);
+  for (const variant of body.variants) {
+    select.append(el("option", { value: variant.id, text: variant.label + (variant.names ? " — " + variant.names : "") }));
+  }
+  select.value = body.variant;
+  select.disabled = Boolean(body.member);
+  $("#member-clear").hidden = !body.member;
+  for (const frame of document.querySelectorAll(".frames iframe")) frame.src = frameUrl();
+  $("#open-tab").href = "/email?" + query({ dark: state.dark ? "1" : "0" });
+  $("#text").textContent = body.text;
+  $("#html").textContent = body.html;
+  $("#mjml").textContent = body.mjml;
+  const headers = $("#headers");
+  clear(headers);
+  for (const [name, value] of Object.entries(body.headers)) {
+    headers.append(el("tr", {}, el("th", { scope: "row", text: name }), el("td", { text: value })));
+  }
+  const kb = (bytes) => (bytes / 1024).toFixed(1);
+  $("#size").value = body.size.bytes;
+  $("#size").max = body.size.clip;
+  $("#size-text").textContent = `${kb(body.size.bytes)} KB of ${kb(body.size.clip)} KB (Gmail clips beyond about 102 KB)`;
+  $("#send-test").hidden = !body.send_test;
+  document.body.dataset.loads = String(state.loads);
+  loadCheck();
+  if (state.tab === "sheet") loadSheet();
+}
+
+async function loadCheck() {
+  $("#check-summary").textContent = "checking…";
+  const { ok, body } = await getJSON("/api/check?" + new URLSearchParams({ id: state.id }));
+  const list = $("#check-list");
+  clear(list);
+  if (!ok) {
+    $("#check-summary").textContent = body.error || "failed";
+    return;
+  }
+  for (const problem of body.problems) list.append(el("li", { class: problem.severity, text: problem.text }));
+  const n = body.problems.length;
+  $("#check-summary").textContent = n ? `${n} problem${n === 1 ? "" : "s"}` : "no problems";
+}
+
+async function loadSheet() {
+  const sheet = $("#sheet");
+  const { ok, body } = await getJSON("/api/sheet?" + new URLSearchParams({ id: state.id }));
+  if (!ok) return;
+  clear(sheet);
+  for (const variant of body.variants) {
+    const members = variant.members === null ? "" : ` · ${variant.members.toLocaleString()} members`;
+    const src = "/email?" + new URLSearchParams({ id: state.id, variant: variant.id, frame: "1",
+      dark: state.dark ? "1" : "0", load: String(state.loads) });
+    sheet.append(el("article", { "data-variant": variant.id },
+      el("h3", { text: variant.label + members }),
+      el("p", { class: "names", text: variant.names || "names the same officials as every other variant" }),
+      el("iframe", { src, width: "375", title: "Email: " + variant.label, loading: "lazy" })));
+  }
+}
+
+// Controls
+
+function showWidths() {
+  for (const figure of document.querySelectorAll(".frames figure")) {
+    const width = figure.dataset.width;
+    figure.hidden = state.width === "both" ? width === "wide" : width !== state.width;
+  }
+}
+
+function showTab(tab) {
+  state.tab = tab;
+  for (const button of document.querySelectorAll("[role=tab]")) {
+    button.setAttribute("aria-selected", String(button.dataset.tab === tab));
+  }
+  for (const panel of document.querySelectorAll("[role=tabpanel]")) panel.hidden = panel.id !== "tab-" + tab;
+  if (tab === "sheet") loadSheet();
+}
+
+$("#variant").addEventListener("change", (event) => {
+  state.variant = event.target.value;
+  loadView();
+});
+$("#member-go").addEventListener("click", () => {
+  state.member = $("#member").value.trim();
+  loadView();
+});
+$("#member-clear").addEventListener("click", () => {
+  state.member = "";
+  $("#member").value = "";
+  loadView();
+});
+for (const radio of document.querySelectorAll("input[name=width]")) {
+  radio.addEventListener("change", () => {
+    state.width = radio.value;
+    showWidths();
+  });
+}
+$("#dark").addEventListener("change", (event) => {
+  state.dark = event.target.checked;
+  document.body.classList.toggle("dark-frames", state.dark);
+  loadView();
+});
+for (const button of document.querySelectorAll("[role=tab]")) {
+  button.addEventListener("click", () => showTab(button.dataset.tab));
+}
+for (const frame of document.querySelectorAll("iframe")) {
+  // Same origin: fit each frame to its email, so the page scrolls rather than the frame.
+  frame.addEventListener("load", () => {
+    const root = frame.contentDocument && frame.contentDocument.documentElement;
+    if (root) frame.style.height = Math.max(400, root.scrollHeight) + "px";
+  });
+}
+$("#send-test").addEventListener("submit", async () => {
+  $("#send-result").textContent = "sending…";
+  const payload = { id: state.id, variant: state.variant, member: state.member, to: $("#send-to").value };
+  const { body } = await getJSON("/api/send-test", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
+  });
+  $("#send-result").textContent = body.message
+    || body.error
+    || (body.problems || []).map((p) => p.text).join("\n");
+});
+
+// Live: the server says which newsletters changed; only their views reload.
+
+function listen() {
+  const events = new EventSource("/events");
+  const status = $("#status");
+  events.addEventListener("open", () => {
+    status.textContent = "live";
+    status.className = "status live";
+  });
+  events.addEventListener("error", () => {
+    status.textContent = "reconnecting…";
+    status.className = "status down";
+  });
+  events.addEventListener("change", async (event) => {
+    const change = JSON.parse(event.data);
+    const moved = await loadList();
+    if (moved || change.shared || change.ids.includes(state.id)) await loadView();
+  });
+}
+
+readHash();
+showWidths();
+loadList().then(loadView);
+listen();
