@@ -15,6 +15,7 @@ import html
 import json
 import logging
 import re
+import sys
 import threading
 import time
 import traceback
@@ -42,6 +43,9 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
 _DARK = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)")
 _LIGHT = re.compile(r"\(\s*prefers-color-scheme\s*:\s*light\s*\)")
 KEEPALIVE_SECONDS = 15.0
+# watchfiles says nothing when its watch is set up; it does yield an empty set after this many milliseconds
+# without a change, which can only come once it is watching.
+WATCH_TIMEOUT_MS = 100
 
 
 def emulate_dark(page: str) -> str:
@@ -99,7 +103,8 @@ class PreviewServer(ThreadingHTTPServer):
         self.debounce_ms, self.step_ms = debounce_ms, step_ms
         self.on_change: Callable[[Change, float], None] = lambda change, seconds: None
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self.watching = threading.Event()
+        self._workers: list[threading.Thread] = []
         super().__init__((host, port), _Handler)
         self.host = host
         self.port = self.server_address[1]
@@ -122,9 +127,10 @@ class PreviewServer(ThreadingHTTPServer):
             self.server_close()
 
     def start(self) -> None:
-        """Serve and watch in background threads; :meth:`close` stops both."""
+        """Serve and watch in background threads, once the watch is set up; :meth:`close` stops both."""
         self._background(self._watch, "preview-watch")
         self._background(self.serve_forever, "preview-serve")
+        self.watching.wait(timeout=5)
 
     def close(self) -> None:
         self.shutdown()  # serve_forever returns; only call this after start()
@@ -134,37 +140,56 @@ class PreviewServer(ThreadingHTTPServer):
     def _background(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
-        self._threads.append(thread)
+        self._workers.append(thread)
 
     def _stop_watching(self) -> None:
         self._stop.set()
         self.events.close()  # ends the event streams, so their threads finish
-        for thread in self._threads:
+        for thread in self._workers:
             if thread is not threading.current_thread():
                 thread.join(timeout=10)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that closed its connection is not an error; anything else is logged, and serving goes on."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            logger.exception("serving %s failed", client_address)
 
     def _watch(self) -> None:
         """Re-render on every save, until closed; a failing watch is logged and started again."""
         default = watchfiles.DefaultFilter()
 
         def relevant(change: watchfiles.Change, path: str) -> bool:
-            return default(change, path) and (Path(path).suffix in (".yaml", ".yml", ".toml", ".mjml", ".txt", ".po"))
+            # Sources, and directories (a templates/ made while the preview runs); not the subscriber database.
+            return default(change, path) and Path(path).suffix in ("", ".yaml", ".yml", ".toml", ".mjml", ".txt", ".po")
 
+        watched = self.workspace.watched()
         while not self._stop.is_set():
             try:
                 for changes in watchfiles.watch(
-                    *self.workspace.watched(),
+                    *watched,
                     watch_filter=relevant,
                     debounce=self.debounce_ms,
                     step=self.step_ms,
                     stop_event=self._stop,
+                    rust_timeout=WATCH_TIMEOUT_MS,
+                    yield_on_timeout=True,
                     recursive=False,
                     raise_interrupt=False,
                 ):
+                    if not changes:  # nothing saved for a while: the watch is surely set up by now
+                        self.watching.set()
+                        continue
                     self.saved([Path(path) for _, path in changes])
+                    if self.workspace.watched() != watched:
+                        break  # a directory to watch came or went (templates/, a folder of partials)
             except Exception:
                 logger.exception("watching for changes failed; watching again in a second")
                 self._stop.wait(1.0)
+            added = set(self.workspace.watched()) - set(watched)
+            watched = self.workspace.watched()
+            if added:
+                # What was saved in a new directory before it was watched: count it as changed all the same.
+                self.saved(sorted(added))
 
     def saved(self, paths: list[Path]) -> Change:
         """Files were saved: forget what they make stale and tell the pages which views to reload."""

@@ -101,8 +101,9 @@ function showError(message) {
 async function loadView() {
   if (!state.id) return;
   writeHash();
-  state.loads += 1;
+  const mine = ++state.loads;
   const { ok, body } = await getJSON("/api/view?" + query());
+  if (mine !== state.loads) return; // a newer choice was made while this one loaded
   if (!ok) {
     showProblems(body.problems || []);
     showError(body.problems ? "" : body.error);
@@ -131,10 +132,10 @@ async function loadView() {
   for (const [name, value] of Object.entries(body.headers)) {
     headers.append(el("tr", {}, el("th", { scope: "row", text: name }), el("td", { text: value })));
   }
-  const kb = (bytes) => (bytes / 1024).toFixed(1);
+  const kb = (bytes) => (bytes / 1000).toFixed(1);
   $("#size").value = body.size.bytes;
   $("#size").max = body.size.clip;
-  $("#size-text").textContent = `${kb(body.size.bytes)} KB of ${kb(body.size.clip)} KB (Gmail clips beyond about 102 KB)`;
+  $("#size-text").textContent = `${kb(body.size.bytes)} KB of the ${kb(body.size.clip)} KB where Gmail clips`;
   $("#send-test").hidden = !body.send_test;
   document.body.dataset.loads = String(state.loads);
   loadCheck();
