@@ -195,9 +195,15 @@ class Workspace:
     def problems(self, entry: Entry) -> list[Problem]:
         """What `actionmail check` says about this newsletter."""
         with self._lock:
-            if entry.path not in self._cache.checks:
-                self._cache.checks[entry.path] = check.check_files([entry.path])
-            return self._cache.checks[entry.path]
+            cache = self._cache
+            if entry.path in cache.checks:
+                return cache.checks[entry.path]
+        # Outside the lock: check renders every variant, and the page's frames shouldn't wait for it.
+        problems = check.check_files([entry.path])
+        with self._lock:
+            if cache is self._cache and entry.path not in self._cache.checks:  # nothing changed meanwhile
+                cache.checks[entry.path] = problems
+        return problems
 
     # What the page asks for
 

@@ -122,7 +122,7 @@ async function loadView() {
   select.value = body.variant;
   select.disabled = Boolean(body.member);
   $("#member-clear").hidden = !body.member;
-  for (const frame of document.querySelectorAll(".frames iframe")) frame.src = frameUrl();
+  showFrames();
   $("#open-tab").href = "/email?" + query({ dark: state.dark ? "1" : "0" });
   $("#text").textContent = body.text;
   $("#html").textContent = body.html;
@@ -174,10 +174,16 @@ async function loadSheet() {
 
 // Controls
 
-function showWidths() {
+// Only the frames shown load the email: a hidden one loads when it is shown.
+function showFrames() {
   for (const figure of document.querySelectorAll(".frames figure")) {
     const width = figure.dataset.width;
     figure.hidden = state.width === "both" ? width === "wide" : width !== state.width;
+    const frame = figure.querySelector("iframe");
+    if (!figure.hidden && state.id && frame.dataset.loads !== String(state.loads)) {
+      frame.dataset.loads = String(state.loads);
+      frame.src = frameUrl();
+    }
   }
 }
 
@@ -206,7 +212,7 @@ $("#member-clear").addEventListener("click", () => {
 for (const radio of document.querySelectorAll("input[name=width]")) {
   radio.addEventListener("change", () => {
     state.width = radio.value;
-    showWidths();
+    showFrames();
   });
 }
 $("#dark").addEventListener("change", (event) => {
@@ -250,12 +256,14 @@ function listen() {
   });
   events.addEventListener("change", async (event) => {
     const change = JSON.parse(event.data);
-    const moved = await loadList();
-    if (moved || change.shared || change.ids.includes(state.id)) await loadView();
+    const shown = change.shared || change.ids.includes(state.id);
+    const listed = loadList();
+    if (shown) loadView();
+    if ((await listed) && !shown) loadView(); // the newsletter shown went away: show another
   });
 }
 
 readHash();
-showWidths();
+showFrames();
 loadList().then(loadView);
 listen();
