@@ -11,6 +11,9 @@ import http.client
 import json
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
@@ -203,6 +206,37 @@ def test_a_mistake_is_shown_with_file_and_line_and_the_server_recovers(server: P
     assert eventually(lambda: get(server, "/api/view", id=SEED_ID).status_code == 200)
 
 
+def test_no_input_stops_the_server(server: PreviewServer) -> None:
+    """Whatever is saved — not text, not a mapping, broken settings or officials, a folder gone — the server
+    keeps answering, and shows the newsletter again once the files are back."""
+    path, settings, officials = Path(SEED_ID), Path("actionmail.toml"), Path("officials.yaml")
+    good = {p: p.read_bytes() for p in (path, settings, officials)}
+
+    def shows(text: str) -> bool:
+        response = get(server, "/api/view", id=SEED_ID)
+        return response.status_code == 422 and text in response.text
+
+    path.write_bytes(b"\xff\xfe not UTF-8")
+    assert eventually(lambda: shows("not UTF-8 text"))
+    path.write_text("- a list\n- not a newsletter\n", encoding="utf-8")
+    assert eventually(lambda: shows(SEED_ID))
+    path.write_bytes(good[path])
+    settings.write_text("[organization\n", encoding="utf-8")
+    assert eventually(lambda: shows("TOML syntax error"))
+    settings.write_bytes(good[settings])
+    officials.write_text("officials: 3\n", encoding="utf-8")
+    assert eventually(lambda: shows("officials.yaml"))
+    officials.write_bytes(good[officials])
+    assert eventually(lambda: get(server, "/api/view", id=SEED_ID).status_code == 200)
+    shutil.move("newsletters", "elsewhere")
+    assert eventually(lambda: get(server, "/api/newsletters").json()["newsletters"] == [])
+    assert get(server, "/api/view", id=SEED_ID).status_code == 404
+    shutil.move("elsewhere", "newsletters")
+    assert eventually(lambda: len(get(server, "/api/newsletters").json()["newsletters"]) == 2)
+    edit(path, SUBJECT, SUBJECT + ", again")  # and it is watched again
+    assert eventually(lambda: get(server, "/api/view", id=SEED_ID).json().get("subject", "").endswith(", again"))
+
+
 def test_a_template_mistake_is_shown_for_every_newsletter(server: PreviewServer) -> None:
     (Path("templates")).mkdir()
     shutil.copy(ROOT / "templates" / "email.txt", "templates/email.txt")
@@ -288,6 +322,23 @@ def test_a_port_in_use_is_a_usage_error(server: PreviewServer) -> None:
     taken = CliRunner().invoke(main, ["preview", "newsletters", "--no-open", "--port", str(server.port)])
     assert taken.exit_code == 2
     assert f"Error: cannot serve on 127.0.0.1:{server.port} (Address already in use)" in taken.output
+
+
+def test_the_command_serves_until_interrupted(newsletters: Path) -> None:
+    command = [sys.executable, "-m", "actionmail", "preview", "--no-open", "--host", "0.0.0.0", "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stderr.readline().startswith("Warning: serving on 0.0.0.0: anyone who can reach this machine")
+        first = process.stdout.readline()
+        assert first.startswith("Previewing 2 newsletters in newsletters at http://0.0.0.0:"), first
+        port = int(first.rstrip().rstrip("/").rsplit(":", 1)[1])
+        assert "No police partnerships" in requests.get(f"http://127.0.0.1:{port}/api/newsletters", timeout=5).text
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "Stopped." in err
 
 
 # --- in the browser -----------------------------------------------------------------------------------------------

@@ -18,10 +18,9 @@ from actionmail.cli import main, reports_errors
 from actionmail.cli.sending import _planned, send_test_copy
 from actionmail.errors import UsageError, shown
 from actionmail.preview import Hooks, PreviewServer, Workspace
+from actionmail.preview.server import is_loopback
 from actionmail.render import Rendered
 from actionmail.variants import Edition, VariantKey
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def headers(edition: Edition, key: VariantKey, rendered: Rendered, values: Mapping[str, str | None]) -> dict[str, str]:
@@ -79,7 +78,7 @@ def preview_command(path: Path | None, host: str, port: int, no_open: bool) -> N
     logger = logging.getLogger("actionmail.preview")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    if host not in LOOPBACK:
+    if not is_loopback(host):
         click.echo(
             f"Warning: serving on {host}: anyone who can reach this machine can see these newsletters, and send "
             "test copies if a provider is set",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import html
+import ipaddress
 import json
 import logging
 import re
@@ -46,6 +47,14 @@ KEEPALIVE_SECONDS = 15.0
 # watchfiles says nothing when its watch is set up; it does yield an empty set after this many milliseconds
 # without a change, which can only come once it is watching.
 WATCH_TIMEOUT_MS = 100
+
+
+def is_loopback(host: str) -> bool:
+    """Does serving on ``host`` keep the preview on this machine?"""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # another name: it may well reach beyond this machine
 
 
 def emulate_dark(page: str) -> str:
@@ -110,8 +119,8 @@ class PreviewServer(ThreadingHTTPServer):
         self.port = self.server_address[1]
         # Only the names this server answers to: a web page elsewhere can't reach it through a DNS name of its own
         # that it points at 127.0.0.1 (DNS rebinding). With --host the organizer chose to expose it; any name goes.
-        loopback = host in ("127.0.0.1", "localhost", "::1")
-        self.allowed_hosts = {f"{h}:{self.port}" for h in ("127.0.0.1", "localhost", "[::1]")} if loopback else None
+        names = {host if ":" not in host else f"[{host}]", "127.0.0.1", "localhost", "[::1]"}
+        self.allowed_hosts = {f"{name}:{self.port}" for name in names} if is_loopback(host) else None
 
     @property
     def url(self) -> str:

@@ -8,6 +8,7 @@ Everything here is plain data in, JSON-ready dicts and strings out; the HTTP sid
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,6 +21,8 @@ from actionmail.config import SETTINGS_FILE, Settings, find_root, load_settings
 from actionmail.errors import ActionmailError, InvalidInput, Problem, UsageError, shown
 from actionmail.render import Rendered, sample_values
 from actionmail.variants import Edition, VariantKey
+
+logger = logging.getLogger(__name__)
 
 Values = Mapping[str, str | None]
 # The headers a send would give this variant's message (actionmail.delivery knows them; the CLI passes this in,
@@ -98,7 +101,10 @@ class Workspace:
 
     def _scan(self) -> list[Entry]:
         shared = self._shared_inputs()
-        files = [p for p in check.collect(self.targets) if p.resolve() not in shared]
+        try:
+            files = [p for p in check.collect(self.targets) if p.resolve() not in shared]
+        except UsageError:  # the directory was deleted or renamed while the preview runs: nothing to list
+            return []
         bases = {p.resolve() for p in files}
         entries = [
             Entry(shown(p), p)
@@ -216,6 +222,9 @@ class Workspace:
                 row["subject"] = edition.newsletters[edition.default_language].subject
             except InvalidInput as e:
                 row["subject"], row["problems"] = None, len(e.problems)
+            except Exception:  # a bug of ours in one newsletter must not hide the others
+                logger.exception("loading %s failed", entry.id)
+                row["subject"], row["problems"] = None, 1
             rows.append(row)
         return rows
 
