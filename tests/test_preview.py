@@ -130,6 +130,8 @@ def test_a_member_sees_their_own_variant_name_and_link(server: PreviewServer, mo
     assert view["variant"] == "en:3"
     assert view["headers"]["To"] == "Ana Pérez <ana@example.org>"
     assert "/unsubscribe/preview" not in view["html"]  # signed for her, as a send would
+    sheet = {v["id"]: v["members"] for v in get(server, "/api/sheet", id=SEED_ID).json()["variants"]}
+    assert sheet == {"en:1": 0, "en:2": 0, "en:3": 1, "en:4": 0, "en:5": 0, "en:6": 0, "en:7": 0, "en:": 0}
     missing = get(server, "/api/view", id=SEED_ID, member="nobody@example.org")
     assert missing.status_code == 400 and "no such member" in missing.json()["error"]
 
@@ -498,3 +500,25 @@ def test_send_me_a_test_from_the_page(smtp: SMTPServer, page: Page) -> None:
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator("#send-result")).to_contain_text("Sent a test copy of en · district unknown to me@example.org")
     assert [d.rcpt_tos for d in smtp.delivered] == [["me@example.org"]]
+
+
+@pytest.mark.browser
+def test_a_members_copy_and_the_email_alone_in_a_tab(page: Page) -> None:
+    with audience.Store.open(Path("actionmail.db")) as store:
+        store.add("ana@example.org", first_name="Ana", district="3", known_districts=["3"])
+    open_seed(page)
+    page.get_by_label("As member").fill("ana@example.org")
+    page.locator("#member-go").click()
+    expect(page.locator("#variant")).to_have_value("en:3")
+    expect(page.locator("#variant")).to_be_disabled()
+    phone = page.frame_locator("#frame-phone").locator("body")
+    expect(phone).not_to_contain_text("Lisa Herbold")
+    expect(phone).to_contain_text("Kshama Sawant")
+    with page.expect_popup() as popup:
+        page.locator("#open-tab").click()
+    alone = popup.value
+    expect(alone.locator("h1")).to_have_text(HEADLINE)
+    expect(alone.locator("body")).to_contain_text("Kshama Sawant")
+    edit(Path(SEED_ID), f"headline: {HEADLINE}", f"headline: {HEADLINE}, now")
+    expect(alone.locator("h1")).to_have_text(f"{HEADLINE}, now")  # it reloaded itself
+    alone.close()
