@@ -230,6 +230,10 @@ def test_no_input_stops_the_server(server: PreviewServer) -> None:
     assert eventually(lambda: shows("officials.yaml"))
     officials.write_bytes(good[officials])
     assert eventually(lambda: get(server, "/api/view", id=SEED_ID).status_code == 200)
+    settings.unlink()  # the built-in defaults apply
+    assert eventually(lambda: "Your organization" in get(server, "/api/view", id=SEED_ID).json()["headers"]["From"])
+    settings.write_bytes(good[settings])
+    assert eventually(lambda: "Seattle" in get(server, "/api/view", id=SEED_ID).json()["headers"]["From"])
     shutil.move("newsletters", "elsewhere")
     assert eventually(lambda: get(server, "/api/newsletters").json()["newsletters"] == [])
     assert get(server, "/api/view", id=SEED_ID).status_code == 404

@@ -90,6 +90,7 @@ class Workspace:
         # same newsletter at once would only do the work twice.
         self._lock = threading.RLock()
         self._cache = _Cache()
+        self._saves = 0  # how many times files were saved: what was computed before a save is stale
         self.entries = self._scan()
         if not self.entries:
             raise UsageError(
@@ -120,12 +121,11 @@ class Workspace:
         raise NotFound(f"{entry_id}: not a newsletter in this preview")
 
     def _settings(self) -> Settings:
-        if self.root is None:
-            return Settings()
+        path = None if self.root is None else self.root / SETTINGS_FILE
         try:
-            return load_settings(self.root / SETTINGS_FILE)
-        except InvalidInput:
-            return Settings()  # broken settings: watch the default places; the page shows the problem
+            return Settings() if path is None else load_settings(path)
+        except (InvalidInput, OSError):
+            return Settings()  # broken or gone: watch the default places; the page shows the problem
 
     def _shared_inputs(self) -> set[Path]:
         """The files every newsletter depends on: the settings and the officials."""
@@ -151,6 +151,7 @@ class Workspace:
         shared_files = self._shared_inputs()
         templates = self.template_dir()
         with self._lock:
+            self._saves += 1
             shared = any(p in shared_files or p.is_relative_to(templates) for p in paths)
             before = [e.id for e in self.entries]
             self.entries = self._scan()
@@ -185,8 +186,8 @@ class Workspace:
         return cached
 
     def rendered(self, entry: Entry, key: VariantKey) -> Rendered:
-        edition = self.edition(entry)
-        with self._lock:
+        with self._lock:  # the edition and its rendering together: a save in between would cache a stale one
+            edition = self.edition(entry)
             cached = self._cache.rendered.get((entry.path, key))
             if cached is None:
                 try:
@@ -201,14 +202,14 @@ class Workspace:
     def problems(self, entry: Entry) -> list[Problem]:
         """What `actionmail check` says about this newsletter."""
         with self._lock:
-            cache = self._cache
-            if entry.path in cache.checks:
-                return cache.checks[entry.path]
+            if entry.path in self._cache.checks:
+                return self._cache.checks[entry.path]
+            saves = self._saves
         # Outside the lock: check renders every variant, and the page's frames shouldn't wait for it.
         problems = check.check_files([entry.path])
         with self._lock:
-            if cache is self._cache and entry.path not in self._cache.checks:  # nothing changed meanwhile
-                cache.checks[entry.path] = problems
+            if self._saves == saves:  # else it may have checked the file as it was before a save
+                self._cache.checks[entry.path] = problems
         return problems
 
     # What the page asks for
