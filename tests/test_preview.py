@@ -274,6 +274,20 @@ def test_only_this_machine_may_ask(server: PreviewServer) -> None:
     assert form.status_code == 403  # a form from another site can't make it send mail
 
 
+def test_bad_requests_are_answered_not_fatal(server: PreviewServer) -> None:
+    def send_test(body: bytes) -> requests.Response:
+        headers = {"Content-Type": "application/json"}
+        return requests.post(base(server) + "/api/send-test", data=body, headers=headers, timeout=5)
+
+    assert send_test(b"{not json").status_code == 400
+    assert send_test(b"[1, 2]").json()["error"].startswith("send-test takes a JSON object")
+    assert get(server, "/api/view", id="../../etc/passwd").status_code == 404
+    assert get(server, "/static/../workspace.py").status_code == 404
+    assert get(server, "/nowhere").status_code == 404
+    assert requests.delete(base(server) + "/", timeout=5).status_code == 501  # not a method it knows
+    assert get(server, "/api/view", id=SEED_ID).status_code == 200
+
+
 def test_send_me_a_test_only_with_a_provider_that_delivers(server: PreviewServer) -> None:
     assert get(server, "/api/view", id=SEED_ID).json()["send_test"] is False  # the outbox
     refused = requests.post(base(server) + "/api/send-test", json={"id": SEED_ID, "to": "me@example.org"}, timeout=5)

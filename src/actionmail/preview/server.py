@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import watchfiles
 
-from actionmail.errors import ActionmailError, InvalidInput
+from actionmail.errors import ActionmailError, InvalidInput, UsageError
 from actionmail.preview.workspace import Change, NotFound, Workspace, problem_json
 
 logger = logging.getLogger(__name__)
@@ -318,7 +318,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._json({"error": "send-test takes JSON from the preview page"}, HTTPStatus.FORBIDDEN)
             return
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise UsageError('send-test takes a JSON object: {"id": …, "variant": …, "member": …, "to": …}')
         message = self.server.workspace.send_test(
             str(body.get("id", "")), body.get("variant"), body.get("member"), str(body.get("to", ""))
         )
@@ -326,7 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _event_stream(self) -> None:
         events = self.server.events
-        last = int(self.headers.get("Last-Event-ID") or events.number)
+        last_id = self.headers.get("Last-Event-ID", "")
+        last = int(last_id) if last_id.isdigit() else events.number
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
