@@ -451,9 +451,10 @@ def test_variant_picker_and_the_sheet_of_every_variant(page: Page) -> None:
     expect(cards).to_have_count(8)  # districts 1–7 and district unknown
     expect(page.locator("#sheet article[data-variant='en:3'] .names")).to_contain_text("Kshama Sawant (206) 684-8803")
     expect(page.locator("#sheet article[data-variant='en:1'] .names")).not_to_contain_text("Sawant")
-    expect(page.frame_locator("#sheet article[data-variant='en:3'] iframe").locator("body")).to_contain_text(
-        "Kshama Sawant"
-    )
+    district_3 = page.frame_locator("#sheet article[data-variant='en:3'] iframe")
+    expect(district_3.locator("[data-whom]")).to_contain_text("Kshama Sawant")  # marked, and scrolled to
+    expect(district_3.locator("[data-whom]")).to_be_in_viewport()
+    expect(district_3.locator("[data-whom]")).not_to_contain_text("Lisa Herbold")
     shot(page, "every-variant")
 
 

@@ -165,10 +165,35 @@ async function loadSheet() {
     const members = variant.members === null ? "" : ` · ${variant.members.toLocaleString()} members`;
     const src = "/email?" + new URLSearchParams({ id: state.id, variant: variant.id, frame: "1",
       dark: state.dark ? "1" : "0", load: String(state.loads) });
+    const frame = el("iframe", { src, width: "375", title: "Email: " + variant.label, loading: "lazy" });
+    frame.addEventListener("load", () => showWhom(frame, variant.names));
     sheet.append(el("article", { "data-variant": variant.id },
       el("h3", { text: variant.label + members }),
       el("p", { class: "names", text: variant.names || "names the same officials as every other variant" }),
-      el("iframe", { src, width: "375", title: "Email: " + variant.label, loading: "lazy" })));
+      frame));
+  }
+}
+
+// In each variant's frame, scroll to where it names whom only it names ("Kshama Sawant (206) 684-8803" → the
+// paragraph with "Kshama Sawant"), and mark it: that is the part to compare across variants.
+function showWhom(frame, names) {
+  const whom = (names || "").split(";")[0].replace(/\s*\(.*$/, "").split(":")[0].trim().toLowerCase();
+  const body = frame.contentDocument && frame.contentDocument.body;
+  if (!whom || !body) return;
+  const walker = frame.contentDocument.createTreeWalker(body, NodeFilter.SHOW_ELEMENT);
+  let found = null;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (/^(P|LI|H2|H3|H4|TD)$/.test(node.tagName) && node.textContent.toLowerCase().includes(whom)) {
+      found = node;
+      break;
+    }
+  }
+  if (found) {
+    found.style.outline = "3px solid #f0b400";
+    found.dataset.whom = "";
+    // The frame's own scroll only (scrollIntoView would scroll the page around the frame too).
+    const view = frame.contentWindow;
+    view.scrollTo(0, found.getBoundingClientRect().top + view.scrollY - frame.clientHeight / 3);
   }
 }
 
