@@ -180,14 +180,17 @@ function showWhom(frame, names) {
   const whom = (names || "").split(";")[0].replace(/\s*\(.*$/, "").split(":")[0].trim().toLowerCase();
   const body = frame.contentDocument && frame.contentDocument.body;
   if (!whom || !body) return;
-  const walker = frame.contentDocument.createTreeWalker(body, NodeFilter.SHOW_ELEMENT);
-  let found = null;
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (/^(P|LI|H2|H3|H4|TD)$/.test(node.tagName) && node.textContent.toLowerCase().includes(whom)) {
-      found = node;
-      break;
+  // The innermost element of the first that names them, preferring one that starts with the name (a heading, an
+  // entry in a list of officials) to one that mentions it in passing.
+  const innermost = (matches) => {
+    const walker = frame.contentDocument.createTreeWalker(body, NodeFilter.SHOW_ELEMENT);
+    let found = null;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if ((found === null || found.contains(node)) && matches(node.textContent.trim().toLowerCase())) found = node;
     }
-  }
+    return found && found.closest("p, li, h2, h3, h4");
+  };
+  const found = innermost((text) => text.startsWith(whom)) || innermost((text) => text.includes(whom));
   if (found) {
     found.style.outline = "3px solid #f0b400";
     found.dataset.whom = "";
