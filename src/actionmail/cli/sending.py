@@ -62,7 +62,8 @@ def send(
         ledger = delivery.Ledger(audience.database_path(project))
         try:
             plan = delivery.prepare(edition, store, ledger, segment, send_at)
-            if problems := check.size_problems(file, plan.rendered.values()):  # … and here, in what it renders
+            # … and here, in what it renders
+            if problems := check.errors(check.size_problems(file, plan.rendered.values())):
                 raise InvalidInput(problems)
             if test_to is not None:
                 _send_test(plan, provider, test_to, as_email)
