@@ -257,13 +257,14 @@ def test_a_template_mistake_is_shown_for_every_newsletter(server: PreviewServer)
 
 def test_check_results_and_the_size_meter(server: PreviewServer) -> None:
     view = get(server, "/api/view", id=SEED_ID).json()
-    assert view["size"] == {"bytes": len(view["html"].encode()), "clip": 100 * 1024}
+    assert view["size"] == {"bytes": len(view["html"].encode()), "clip": 100 * 1024, "warning": 75 * 1024}
     assert get(server, "/api/check", id=SEED_ID).json() == {"problems": []}
     edit(Path(SEED_ID), "background: |\n", "background: |\n" + "  Too long to read in Gmail. " * 4000 + "\n")
     assert eventually(lambda: get(server, "/api/check", id=SEED_ID).json()["problems"])
     problems = get(server, "/api/check", id=SEED_ID).json()["problems"]
     assert len(problems) == 8  # each district's version, and district unknown
     assert all("Gmail clips emails over about 102 KB" in p["text"] and p["file"] == SEED_ID for p in problems)
+    assert {p["severity"] for p in problems} == {"error"}
     assert get(server, "/api/view", id=SEED_ID).json()["size"]["bytes"] > 100 * 1024
 
 
@@ -478,6 +479,10 @@ def test_size_meter_check_results_and_dark_mode(page: Page) -> None:
     page.get_by_label("Dark mode").check()
     page.wait_for_function(f"{background} === 'rgb(22, 24, 27)'")  # the template's dark background, #16181b
     shot(page, "dark")
+    edit(Path(SEED_ID), "background: |\n", "background: |\n" + "  Too long to read in Gmail. " * 2000 + "\n")
+    expect(page.locator("#check-summary")).to_have_text("8 warnings")  # 75 to 100 KB: close to the clip
+    expect(page.locator("#check-list li.warning")).to_have_count(8)
+    assert 75 * 1024 < page.evaluate("document.getElementById('size').value") <= 100 * 1024
 
 
 @pytest.mark.browser

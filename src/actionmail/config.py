@@ -89,6 +89,16 @@ class SendSettings(Model):
     rate: Annotated[float, Field(gt=0)] | None = Field(None, description="At most this many messages a second.")
 
 
+class CheckSettings(Model):
+    sending_domain: Text | None = Field(
+        None, description="The domain mail is sent from (SPF/DKIM); the From address must be on it. Default: From's."
+    )
+    verified_within_days: Annotated[int, Field(ge=1)] = Field(
+        365, description="Warn about an official whose details were last verified longer ago than this."
+    )
+    spamassassin: bool = Field(True, description="Score each newsletter with SpamAssassin when it is installed.")
+
+
 class Settings(Model):
     officials: Text = Field("officials.yaml", description="The directory of officials, relative to this file.")
     templates: Text = Field("templates", description="Your own templates, which override the built-ins file by file.")
@@ -98,6 +108,7 @@ class Settings(Model):
     social: list[Social] = []
     audience: Audience = Audience()
     send: SendSettings = SendSettings()
+    check: CheckSettings = CheckSettings()
     providers: dict[str, dict[str, Any]] = Field(
         {}, description="[providers.NAME]: each provider's own settings, checked when it is used."
     )

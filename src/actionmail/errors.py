@@ -30,6 +30,13 @@ class ExitCode(enum.IntEnum):
     PARTIAL_FAILURE = 3
 
 
+class Severity(enum.StrEnum):
+    """An error stops a send (and fails `check`); a warning is worth a look, and fails `check --strict`."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with one input file."""
@@ -39,13 +46,14 @@ class Problem:
     key: str
     what: str
     fix: str
+    severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         parts = [where]
         if self.key:
             parts.append(self.key)
-        parts.append(self.what)
+        parts.append(f"warning: {self.what}" if self.severity is Severity.WARNING else self.what)
         if self.fix:
             parts.append(self.fix)
         return ": ".join(parts)

@@ -104,7 +104,8 @@ def _planned(
         ledger = delivery.Ledger(database)
         try:
             plan = delivery.prepare(edition, store, ledger, segment, send_at)
-            if problems := check.size_problems(edition.path, plan.rendered.values()):
+            # … and here, in what it renders: a variant Gmail would clip (nearly clipping is a warning, not a stop)
+            if problems := check.errors(check.size_problems(edition.path, plan.rendered.values())):
                 raise InvalidInput(problems)
             yield store, ledger, plan
         finally:

@@ -263,7 +263,7 @@ class Workspace:
             "text": email.text,
             "mjml": rendered.mjml,
             "headers": headers,
-            "size": {"bytes": size, "clip": check.CLIP_BYTES},
+            "size": {"bytes": size, "clip": check.CLIP_BYTES, "warning": check.CLIP_WARNING_BYTES},
             "send_test": self.hooks.send_test is not None and self.hooks.send_test_enabled(edition),
         }
 
@@ -335,8 +335,7 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "text": str(problem),
         "file": problem.file,
         "line": problem.line,
-        # check may grade its problems (errors and warnings); show the grade where there is one.
-        "severity": str(getattr(problem, "severity", "error")),
+        "severity": str(problem.severity),
     }
 
 

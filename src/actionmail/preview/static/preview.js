@@ -135,6 +135,7 @@ async function loadView() {
   const kb = (bytes) => (bytes / 1000).toFixed(1);
   $("#size").value = body.size.bytes;
   $("#size").max = body.size.clip;
+  $("#size").high = body.size.warning;
   $("#size-text").textContent = `${kb(body.size.bytes)} KB of the ${kb(body.size.clip)} KB where Gmail clips`;
   $("#send-test").hidden = !body.send_test;
   document.body.dataset.loads = String(state.loads);
@@ -152,8 +153,12 @@ async function loadCheck() {
     return;
   }
   for (const problem of body.problems) list.append(el("li", { class: problem.severity, text: problem.text }));
-  const n = body.problems.length;
-  $("#check-summary").textContent = n ? `${n} problem${n === 1 ? "" : "s"}` : "no problems";
+  const count = (severity, noun) => {
+    const n = body.problems.filter((p) => p.severity === severity).length;
+    return n ? `${n} ${noun}${n === 1 ? "" : "s"}` : "";
+  };
+  const found = [count("error", "error"), count("warning", "warning")].filter(Boolean);
+  $("#check-summary").textContent = found.length ? found.join(", ") : "no problems";
 }
 
 async function loadSheet() {
