@@ -139,7 +139,12 @@ async function loadView() {
   $("#size-text").textContent = `${kb(body.size.bytes)} KB of the ${kb(body.size.clip)} KB where Gmail clips`;
   $("#send-test").hidden = !body.send_test;
   document.body.dataset.loads = String(state.loads);
-  loadCheck();
+  // The check renders every variant: ask for it once the frames have their email, so they don't wait behind it.
+  const framed = [...document.querySelectorAll(".frames figure:not([hidden]) iframe")];
+  const loaded = framed.map((frame) => new Promise((done) => frame.addEventListener("load", done, { once: true })));
+  Promise.race([Promise.all(loaded), new Promise((done) => setTimeout(done, 1000))]).then(() => {
+    if (mine === state.loads) loadCheck();
+  });
   if (state.tab === "sheet") loadSheet();
 }
 
@@ -289,10 +294,12 @@ function listen() {
   });
   events.addEventListener("change", async (event) => {
     const change = JSON.parse(event.data);
-    const shown = change.shared || change.ids.includes(state.id);
-    const listed = loadList();
-    if (shown) loadView();
-    if ((await listed) && !shown) loadView(); // the newsletter shown went away: show another
+    if (change.shared || change.ids.includes(state.id)) {
+      await loadView(); // first what the organizer is looking at, then the list
+      loadList();
+    } else if (await loadList()) {
+      loadView(); // the newsletter shown went away: show another
+    }
   });
 }
 
