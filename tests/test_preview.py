@@ -103,6 +103,13 @@ def test_the_list_is_newest_first_and_a_translation_is_previewed_with_its_newsle
     assert spanish["subject"] == "No a la vigilancia facial"
 
 
+def test_one_file_alone(newsletters: Path) -> None:
+    workspace = Workspace([Path(SEED_ID)], HOOKS)
+    assert [e.id for e in workspace.entries] == [SEED_ID]
+    assert workspace.watched() == [newsletters.parent.resolve(), newsletters.resolve()]  # the project, the file's
+    assert workspace.view(SEED_ID, None, None)["subject"] == HEADLINE
+
+
 def test_a_variant_names_its_own_councilmember(server: PreviewServer) -> None:
     view = get(server, "/api/view", id=SEED_ID, variant="en:3").json()
     assert view["label"] == "en · district 3"

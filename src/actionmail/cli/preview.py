@@ -93,3 +93,5 @@ def preview_command(path: Path | None, host: str, port: int, no_open: bool) -> N
         server.serve()
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
+    finally:
+        logger.removeHandler(handler)
