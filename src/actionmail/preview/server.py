@@ -16,9 +16,9 @@ import ipaddress
 import json
 import logging
 import re
+import socket
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from http import HTTPStatus
@@ -110,10 +110,11 @@ class PreviewServer(ThreadingHTTPServer):
         self.workspace = workspace
         self.events = Events()
         self.debounce_ms, self.step_ms = debounce_ms, step_ms
-        self.on_change: Callable[[Change, float], None] = lambda change, seconds: None
         self._stop = threading.Event()
         self.watching = threading.Event()
         self._workers: list[threading.Thread] = []
+        if ":" in host:  # an IPv6 address such as ::1
+            self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
         self.host = host
         self.port = self.server_address[1]
@@ -124,7 +125,8 @@ class PreviewServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://{'localhost' if self.host in ('127.0.0.1', 'localhost') else self.host}:{self.port}/"
+        host = "localhost" if self.host in ("127.0.0.1", "localhost") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
 
     def serve(self) -> None:
         """Serve and watch until interrupted (Ctrl-C), then stop both."""
@@ -202,13 +204,11 @@ class PreviewServer(ThreadingHTTPServer):
 
     def saved(self, paths: list[Path]) -> Change:
         """Files were saved: forget what they make stale and tell the pages which views to reload."""
-        started = time.perf_counter()
         change = self.workspace.changed(paths)
         if change:
             self.events.publish({"ids": sorted(change.ids), "shared": change.shared, "listing": change.listing})
             names = "every newsletter" if change.shared else ", ".join(sorted(change.ids)) or "the list"
             logger.info("changed: %s; reloading %s", ", ".join(p.name for p in paths), names)
-        self.on_change(change, time.perf_counter() - started)
         return change
 
 
