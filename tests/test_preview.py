@@ -330,6 +330,14 @@ def test_send_me_a_test_goes_the_way_send_to_goes(smtp: SMTPServer, server: Prev
     assert b"Kshama Sawant" in html and b"live.js" not in html
 
 
+def test_the_preview_never_imports_a_provider() -> None:
+    """The house boundary: what sends mail comes in from the command line, as hooks."""
+    code = "import sys, actionmail.preview; print(sorted(m for m in sys.modules if m.startswith('actionmail')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "actionmail.preview.server" in loaded
+    assert "actionmail.providers" not in loaded and "actionmail.delivery" not in loaded
+
+
 # --- the command line ---------------------------------------------------------------------------------------------
 
 
