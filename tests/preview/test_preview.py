@@ -1,91 +1,41 @@
-"""`actionmail preview`: the real server on a free port, against a copy of the example project, watching it.
+"""`actionmail preview` over HTTP: its JSON API, the emails it serves, its event stream; and the command itself.
 
-HTTP-level tests read the JSON API, the served emails and the event stream; the browser tests drive the page in
-real headless Chromium (/usr/bin/chromium) and keep screenshots in tests/artifacts/preview-*.png. Files are edited
-on disk, as an organizer's editor would, and the real watcher (watchfiles) picks the changes up.
+The page in a browser: test_preview_browser.py. The server, the project and the helpers: conftest.py.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from actionmail import audience
 from actionmail.cli import main
 from actionmail.cli.preview import HOOKS
 from actionmail.preview import PreviewServer, Workspace
 from tests.conftest import ROOT, SEED
-from tests.fakes.smtp import SMTPServer, free_port
-
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]  # fmt: skip
-OTHER = ROOT / "newsletters" / "2019-09-16-climate-strike-green-new-deal-budget.yaml"
-SEED_ID = f"newsletters/{SEED.name}"
-OTHER_ID = f"newsletters/{OTHER.name}"
-SUBJECT = "subject: No police partnerships on facial recognition in Seattle"
-HEADLINE = "No police partnerships on facial recognition in Seattle"
-
-
-@pytest.fixture
-def newsletters(project: Path) -> Path:
-    shutil.copy(SEED, project / "newsletters")
-    shutil.copy(OTHER, project / "newsletters")
-    return project / "newsletters"
-
-
-@pytest.fixture
-def server(newsletters: Path) -> Iterator[PreviewServer]:
-    preview = PreviewServer(Workspace([Path("newsletters")], HOOKS), "127.0.0.1", 0)
-    preview.start()
-    yield preview
-    preview.close()
-
-
-def base(server: PreviewServer) -> str:
-    return f"http://127.0.0.1:{server.port}"
-
-
-def get(server: PreviewServer, path: str, **params: str) -> requests.Response:
-    return requests.get(base(server) + path, params=params, timeout=10)
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def line_of(path: Path, text: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 3.0) -> Any:
-    """Poll ``check`` until it returns something true (the watcher is another thread)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.02)
-
+from tests.fakes.smtp import SMTPServer
+from tests.preview.conftest import (
+    HEADLINE,
+    OTHER_ID,
+    SEED_ID,
+    SUBJECT,
+    base,
+    edit,
+    eventually,
+    get,
+    line_of,
+)
 
 # --- over HTTP ----------------------------------------------------------------------------------------------------
 
@@ -302,19 +252,6 @@ def test_send_me_a_test_only_with_a_provider_that_delivers(server: PreviewServer
     assert refused.status_code == 400 and "[send] provider" in refused.json()["error"]
 
 
-@pytest.fixture
-def smtp(newsletters: Path) -> Iterator[SMTPServer]:
-    """A real SMTP server on 127.0.0.1, and the project set to send through it."""
-    handler = SMTPServer()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    with Path("actionmail.toml").open("a") as f:
-        f.write(f'\n[send]\nprovider = "smtp"\n\n[providers.smtp]\nhost = "127.0.0.1"\nport = {controller.port}\n'
-                'security = "none"\n')  # fmt: skip
-    yield handler
-    controller.stop()
-
-
 def test_send_me_a_test_goes_the_way_send_to_goes(smtp: SMTPServer, server: PreviewServer) -> None:
     assert get(server, "/api/view", id=SEED_ID).json()["send_test"] is True
     response = requests.post(
@@ -375,189 +312,3 @@ def test_the_command_serves_until_interrupted(newsletters: Path) -> None:
         _, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "Stopped." in err
-
-
-# --- in the browser -----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser, server: PreviewServer) -> Iterator[Page]:
-    page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    page.goto(base(server) + "/")
-    expect(page.locator("#status")).to_have_text("live")
-    yield page
-    page.close()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"preview-{name}.png"), full_page=True)
-
-
-def open_seed(page: Page) -> None:
-    """Choose the seed in the list (the other one, newer, is shown first) and wait until it is shown."""
-    page.locator(f"#newsletters button[data-id='{SEED_ID}']").click()
-    expect(page.locator("#title")).to_have_text(HEADLINE)
-    expect(page.frame_locator("#frame-phone").locator("h1")).to_have_text(HEADLINE)
-
-
-@pytest.mark.browser
-def test_the_page_lists_newsletters_and_frames_them_at_two_widths(page: Page) -> None:
-    expect(page.locator("#newsletters button")).to_have_count(2)
-    expect(page.locator("#newsletters button").first).to_contain_text("Strike for the climate")
-    open_seed(page)
-    phone, desktop = page.frame_locator("#frame-phone"), page.frame_locator("#frame-desktop")
-    expect(phone.locator("h1")).to_have_text(HEADLINE)
-    widths = page.evaluate(
-        "['phone', 'desktop'].map(w => document.getElementById('frame-' + w).contentWindow.innerWidth)"
-    )
-    assert widths == [375, 600]
-    assert desktop.locator("h1").is_visible()
-    expect(page.locator("#send-test")).to_be_hidden()  # the outbox delivers nothing to try
-    shot(page, "side-by-side")
-    page.get_by_label("Phone 375").check()
-    expect(page.locator("#frame-phone")).to_be_visible()
-    expect(page.locator("#frame-desktop")).to_be_hidden()
-    page.get_by_label("Wide 900").check()
-    expect(page.locator("#frame-wide")).to_be_visible()
-    expect(page.locator("#frame-phone")).to_be_hidden()
-    assert page.evaluate("document.getElementById('frame-wide').contentWindow.innerWidth") == 900
-
-
-@pytest.mark.browser
-def test_tabs_show_text_html_mjml_and_headers(page: Page) -> None:
-    open_seed(page)
-    page.get_by_role("tab", name="Plain text").click()
-    expect(page.locator("#text")).to_be_visible()
-    expect(page.locator("#text")).to_contain_text("Tell our City Leaders to ban police partnerships")
-    expect(page.locator("#tab-email")).to_be_hidden()
-    page.get_by_role("tab", name="HTML source").click()
-    expect(page.locator("#html")).to_contain_text(re.compile("^<!doctype html>", re.IGNORECASE))
-    page.get_by_role("tab", name="MJML").click()
-    expect(page.locator("#mjml")).to_contain_text("<mjml")
-    page.get_by_role("tab", name="Headers").click()
-    expect(page.locator("#headers")).to_contain_text("List-Unsubscribe")
-    expect(page.locator("#headers")).to_contain_text("Call Mayor Durkan and the City Council today")
-    shot(page, "headers")
-
-
-@pytest.mark.browser
-def test_variant_picker_and_the_sheet_of_every_variant(page: Page) -> None:
-    open_seed(page)
-    phone = page.frame_locator("#frame-phone").locator("body")
-    expect(phone).to_contain_text("Lisa Herbold")  # district unknown: every district's councilmember
-    page.locator("#variant").select_option("en:3")
-    expect(phone).not_to_contain_text("Lisa Herbold")
-    expect(phone).to_contain_text("Kshama Sawant")
-    assert "variant=en%3A3" in page.evaluate("location.hash")
-    page.locator("#variant").select_option("en:1")
-    expect(page.frame_locator("#frame-phone").locator("body")).not_to_contain_text("Kshama Sawant")
-    page.get_by_role("tab", name="Every variant").click()
-    cards = page.locator("#sheet article")
-    expect(cards).to_have_count(8)  # districts 1–7 and district unknown
-    expect(page.locator("#sheet article[data-variant='en:3'] .names")).to_contain_text("Kshama Sawant (206) 684-8803")
-    expect(page.locator("#sheet article[data-variant='en:1'] .names")).not_to_contain_text("Sawant")
-    district_3 = page.frame_locator("#sheet article[data-variant='en:3'] iframe")
-    expect(district_3.locator("[data-whom]")).to_contain_text("Kshama Sawant")  # marked, and scrolled to
-    expect(district_3.locator("[data-whom]")).to_be_in_viewport()
-    expect(district_3.locator("[data-whom]")).not_to_contain_text("Lisa Herbold")
-    shot(page, "every-variant")
-
-
-@pytest.mark.browser
-def test_size_meter_check_results_and_dark_mode(page: Page) -> None:
-    open_seed(page)
-    expect(page.locator("#check-summary")).to_have_text("no problems")
-    size = page.evaluate("document.getElementById('size').value")
-    served = page.evaluate(
-        "(id) => fetch('/email?' + new URLSearchParams({id, frame: '1'})).then(r => r.arrayBuffer()).then(b => b.byteLength)",
-        SEED_ID,
-    )
-    assert size == served
-    expect(page.locator("#size-text")).to_have_text(f"{served / 1000:.1f} KB of the 102.4 KB where Gmail clips")
-    # The email's background as Chromium painted it (null while the frame is loading).
-    background = """(() => {
-      const body = document.getElementById('frame-phone').contentDocument?.querySelector('.am-body');
-      return body ? getComputedStyle(body).backgroundColor : null;
-    })()"""
-    assert page.evaluate(background) == "rgb(244, 244, 244)"  # colors.background, #f4f4f4
-    page.get_by_label("Dark mode").check()
-    page.wait_for_function(f"{background} === 'rgb(22, 24, 27)'")  # the template's dark background, #16181b
-    shot(page, "dark")
-    edit(Path(SEED_ID), "background: |\n", "background: |\n" + "  Too long to read in Gmail. " * 2000 + "\n")
-    expect(page.locator("#check-summary")).to_have_text("8 warnings")  # 75 to 100 KB: close to the clip
-    expect(page.locator("#check-list li.warning")).to_have_count(8)
-    assert 75 * 1024 < page.evaluate("document.getElementById('size').value") <= 100 * 1024
-
-
-@pytest.mark.browser
-def test_live_edit_break_and_recover(page: Page) -> None:
-    open_seed(page)
-    page.locator("#variant").select_option("en:3")
-    edit(Path(SEED_ID), SUBJECT, SUBJECT + " — today")
-    expect(page.locator("#title")).to_have_text("No police partnerships on facial recognition in Seattle — today")
-    edit(Path("officials.yaml"), "206-684-8803", "206-684-8899")
-    expect(page.frame_locator("#frame-phone").locator("body")).to_contain_text("(206) 684-8899")
-    shot(page, "edited")
-    edit(Path(SEED_ID), "headline:", "hedline:")
-    line = line_of(Path(SEED_ID), "hedline:")
-    expect(page.locator("#problems")).to_be_visible()
-    expect(page.locator("#problem-list")).to_contain_text(f"{SEED_ID}:{line}: hedline: unknown key")
-    shot(page, "broken")
-    edit(Path(SEED_ID), "hedline:", "headline:")
-    expect(page.locator("#problems")).to_be_hidden()
-    expect(page.frame_locator("#frame-phone").locator("h1")).to_be_visible()
-    shot(page, "recovered")
-
-
-@pytest.mark.browser
-def test_only_the_views_of_what_changed_reload(page: Page) -> None:
-    open_seed(page)
-    page.evaluate("document.getElementById('frame-phone').contentWindow.kept = true")
-    edit(Path(OTHER_ID), 'subject: "Strike for the climate', 'subject: "Walk out for the climate')
-    expect(page.locator("#newsletters")).to_contain_text("Walk out for the climate")
-    assert page.evaluate("document.getElementById('frame-phone').contentWindow.kept") is True
-    edit(Path(SEED_ID), SUBJECT, SUBJECT + " — today")
-    page.wait_for_function("document.getElementById('frame-phone').contentWindow.kept !== true")
-
-
-@pytest.mark.browser
-def test_send_me_a_test_from_the_page(smtp: SMTPServer, page: Page) -> None:
-    open_seed(page)
-    expect(page.locator("#send-test")).to_be_visible()
-    page.locator("#send-to").fill("me@example.org")
-    page.get_by_role("button", name="Send", exact=True).click()
-    expect(page.locator("#send-result")).to_contain_text("Sent a test copy of en · district unknown to me@example.org")
-    assert [d.rcpt_tos for d in smtp.delivered] == [["me@example.org"]]
-
-
-@pytest.mark.browser
-def test_a_members_copy_and_the_email_alone_in_a_tab(page: Page) -> None:
-    with audience.Store.open(Path("actionmail.db")) as store:
-        store.add("ana@example.org", first_name="Ana", district="3", known_districts=["3"])
-    open_seed(page)
-    page.get_by_label("As member").fill("ana@example.org")
-    page.locator("#member-go").click()
-    expect(page.locator("#variant")).to_have_value("en:3")
-    expect(page.locator("#variant")).to_be_disabled()
-    phone = page.frame_locator("#frame-phone").locator("body")
-    expect(phone).not_to_contain_text("Lisa Herbold")
-    expect(phone).to_contain_text("Kshama Sawant")
-    with page.expect_popup() as popup:
-        page.locator("#open-tab").click()
-    alone = popup.value
-    expect(alone.locator("h1")).to_have_text(HEADLINE)
-    expect(alone.locator("body")).to_contain_text("Kshama Sawant")
-    edit(Path(SEED_ID), f"headline: {HEADLINE}", f"headline: {HEADLINE}, now")
-    expect(alone.locator("h1")).to_have_text(f"{HEADLINE}, now")  # it reloaded itself
-    alone.close()
