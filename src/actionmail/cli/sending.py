@@ -58,13 +58,8 @@ def send(
     project = edition.project
     provider = providers.build(project, provider_name)
     send_at = _send_at(project, at)
-    with audience.Store.open(audience.database_path(project)) as store:
-        ledger = delivery.Ledger(audience.database_path(project))
-        try:
-            plan = delivery.prepare(edition, store, ledger, segment, send_at)
-            # … and here, in what it renders
-            if problems := check.errors(check.size_problems(file, plan.rendered.values())):
-                raise InvalidInput(problems)
+    try:
+        with _planned(edition, segment, send_at) as (store, ledger, plan):
             if test_to is not None:
                 _send_test(plan, provider, test_to, as_email)
                 return
@@ -85,9 +80,8 @@ def send(
                     new_version=new_version, resend_uncertain=resend_uncertain,
                     progress=bar.update, on_start=lambda total: setattr(bar, "total", total),
                 )  # fmt: skip
-        finally:
-            ledger.close()
-            provider.close()
+    finally:
+        provider.close()
     summary = ", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
     summary = summary or "nobody left to send to (an earlier version reached everyone)"
     click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
@@ -100,6 +94,24 @@ def send(
         sys.exit(ExitCode.PARTIAL_FAILURE)
 
 
+@contextlib.contextmanager
+def _planned(
+    edition: variants.Edition, segment: str | None, send_at: dt.datetime | None
+) -> Iterator[tuple[audience.Store, delivery.Ledger, delivery.Plan]]:
+    """The send worked out (delivery.prepare), refused if Gmail would clip any variant."""
+    database = audience.database_path(edition.project)
+    with audience.Store.open(database) as store:
+        ledger = delivery.Ledger(database)
+        try:
+            plan = delivery.prepare(edition, store, ledger, segment, send_at)
+            # … and here, in what it renders: a variant Gmail would clip (nearly clipping is a warning, not a stop)
+            if problems := check.errors(check.size_problems(edition.path, plan.rendered.values())):
+                raise InvalidInput(problems)
+            yield store, ledger, plan
+        finally:
+            ledger.close()
+
+
 def _send_test(plan: delivery.Plan, provider: providers.Provider, address: str, as_email: str | None) -> None:
     edition, project = plan.edition, plan.edition.project
     values: Mapping[str, str | None] = sample_values(project)
@@ -108,8 +120,19 @@ def _send_test(plan: delivery.Plan, provider: providers.Provider, address: str, 
         member = _member(project, as_email)
         key = edition.key_for(member)
         values = variants.reader_values(member, project, _secret_or_none())
+    click.echo(send_test_copy(plan, provider, address, key, values))
+
+
+def send_test_copy(
+    plan: delivery.Plan,
+    provider: providers.Provider,
+    address: str,
+    key: variants.VariantKey,
+    values: Mapping[str, str | None],
+) -> str:
+    """One [TEST] copy of a variant to ``address``: `send --to`, and the preview's "Send me a test"."""
     message_id = delivery.send_test(plan, provider, address, values, key)
-    click.echo(f"Sent a test copy of {edition.label(key)} to {address} through {provider.name} ({message_id})")
+    return f"Sent a test copy of {plan.edition.label(key)} to {address} through {provider.name} ({message_id})"
 
 
 def _send_at(project: Project, at: str | None) -> dt.datetime | None:

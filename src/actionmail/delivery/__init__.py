@@ -249,14 +249,23 @@ def _job(
     return Job(batch, tuple(members))
 
 
-def sample_headers(plan: Plan) -> dict[str, str]:
-    """The headers of the first message a send would make, for ``--dry-run`` (with a stand-in recipient)."""
-    if not plan.audience:
-        return {}
-    key = next(iter(plan.audience))
+def sample_headers(
+    plan: Plan,
+    key: VariantKey | None = None,
+    values: Mapping[str, str | None] | None = None,
+    address: str = "member@example.org",
+    name: str | None = "A Member",
+) -> dict[str, str]:
+    """The headers of the first message a send would make, for ``--dry-run`` (with a stand-in recipient);
+    or of ``key``'s message to ``address`` with these merge ``values``, for the preview."""
+    if key is None:
+        if not plan.audience:
+            return {}
+        key = next(iter(plan.audience))
     env = envelope(plan.edition.project, plan.issue, "(dry run)", plan.send_at)
-    values = {"unsubscribe_url": plan.edition.project.settings.email.unsubscribe_url.format(token="TOKEN")}
-    recipient = Recipient("1", "member@example.org", "A Member", values)
+    if values is None:
+        values = {"unsubscribe_url": plan.edition.project.settings.email.unsubscribe_url.format(token="TOKEN")}
+    recipient = Recipient("1", address, name, values)
     subject, html, text = plan.rendered[key].merges
     batch = Batch("dry-run", env, subject, html, text, [recipient])
     return {
