@@ -20,6 +20,7 @@ import lxml.html
 
 from actionmail import load as yaml_source
 from actionmail import variants
+from actionmail.check.accessibility import accessibility
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
 from actionmail.newsletter import Newsletter, load_newsletter
@@ -74,7 +75,7 @@ def size(draft: Draft) -> Iterator[Problem]:
 
 
 # Each check is a function of a Draft; they run in this order and their problems are reported together.
-CHECKS: list[Check] = [size]
+CHECKS: list[Check] = [size, accessibility]
 
 
 def load(path: Path) -> tuple[Project, Newsletter]:

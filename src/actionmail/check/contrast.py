@@ -1,0 +1,235 @@
+"""Colour contrast of the email's text against its background, from the HTML's inlined styles (WCAG 2, AA).
+
+The rendered HTML has its CSS inlined (css-inline), so each element's ``style`` attribute, plus the ``bgcolor``
+of table cells, is what an email client paints in light mode. :func:`painted_text` walks the document once, top
+down, carrying the colour, background, font size and weight each element inherits, and yields every run of
+visible text with the colours it is painted in. What it does not see: ``<style>`` blocks that were not inlined
+(the dark-mode media query; tests/test_browser.py measures dark mode in Chromium), background images, and
+positioning. It is what a mail client shows; a browser-based audit (tests/test_axe.py) is the second opinion.
+
+tinycss2 parses the style attributes and every CSS colour form (#hex, rgb(), hsl(), names). The contrast
+formula is ours: it is a few lines of WCAG 2's definition, and the libraries that have it are either a 3 MB
+colour-science package (coloraide, 100 ms to import, for five lines) or unmaintained since 2015
+(wcag-contrast-ratio).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import lxml.html
+import tinycss2
+import tinycss2.color3
+
+RGB = tuple[float, float, float]  # sRGB channels, 0 to 1
+
+BLACK: RGB = (0.0, 0.0, 0.0)
+WHITE: RGB = (1.0, 1.0, 1.0)
+LINK_BLUE: RGB = (0.0, 0.0, 0xEE / 255)  # browsers' default link colour, when a link has none of its own
+
+AA_NORMAL = 4.5
+AA_LARGE = 3.0  # for large text: at least 24px, or 18.66px (14pt) and bold
+
+
+def luminance(color: RGB) -> float:
+    """Relative luminance (WCAG 2)."""
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in color)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def ratio(a: RGB, b: RGB) -> float:
+    """Contrast ratio (WCAG 2), from 1 (none) to 21 (black on white)."""
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def parse(value: str) -> RGB | None:
+    """An opaque CSS colour as RGB, or None (not a colour, or ``currentColor``)."""
+    color = tinycss2.color3.parse_color(value)
+    if color is None or isinstance(color, str):
+        return None
+    return (_clip(color.red), _clip(color.green), _clip(color.blue))
+
+
+def to_hex(color: RGB) -> str:
+    return "#" + "".join(f"{round(c * 255):02x}" for c in color)
+
+
+def required(size: float, bold: bool) -> float:
+    """The contrast WCAG AA asks of text of this size (px) and weight."""
+    return AA_LARGE if size >= 24 or (bold and size >= 18.66) else AA_NORMAL
+
+
+def fix_towards(color: RGB, other: RGB, needed: float) -> RGB | None:
+    """The nearest colour to ``color``, darker or lighter (away from ``other``), with enough contrast; or None."""
+    target = BLACK if luminance(color) <= luminance(other) else WHITE
+    for step in range(1, 51):
+        t = step / 50
+        candidate: RGB = tuple(c + (e - c) * t for c, e in zip(color, target, strict=True))  # type: ignore[assignment]
+        # Compare the colour as it would be written (#rrggbb), not the unrounded one.
+        candidate = parse(to_hex(candidate)) or candidate
+        if ratio(candidate, other) >= needed:
+            return candidate
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A run of visible text as painted: its colours, size and weight."""
+
+    sample: str  # the element's own text, shortened
+    color: RGB
+    background: RGB
+    size: float  # px
+    bold: bool
+    element: lxml.html.HtmlElement
+
+    @property
+    def contrast(self) -> float:
+        return ratio(self.color, self.background)
+
+    @property
+    def required(self) -> float:
+        return required(self.size, self.bold)
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """What one style attribute says that matters here, parsed once per distinct attribute."""
+
+    color: tuple[RGB, float] | None  # colour and alpha
+    background: tuple[RGB, float] | None
+    font_size: str | None
+    font_weight: str | None
+    hidden: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Inherited:
+    color: RGB
+    background: RGB
+    size: float
+    bold: bool
+
+
+_SKIP = frozenset({"head", "script", "style", "template", "title"})
+_BOLD_TAGS = frozenset({"b", "strong", "th", "h1", "h2", "h3", "h4", "h5", "h6"})
+# Browsers' default heading sizes, in em, for headings without a font-size of their own.
+_HEADING_EM = {"h1": 2.0, "h2": 1.5, "h3": 1.17, "h4": 1.0, "h5": 0.83, "h6": 0.67}
+_KEYWORD_PX = {"xx-small": 9, "x-small": 10, "small": 13, "medium": 16, "large": 18, "x-large": 24, "xx-large": 32}
+
+
+def painted_text(document: lxml.html.HtmlElement) -> Iterator[Text]:
+    """Every run of visible text in ``document``, in document order, with the colours it is painted in."""
+    out: list[Text] = []
+    body = document.find("body")
+    _walk(body if body is not None else document, _Inherited(BLACK, WHITE, 16.0, False), out)
+    return iter(out)
+
+
+def _walk(element: lxml.html.HtmlElement, parent: _Inherited, out: list[Text]) -> None:
+    tag = element.tag
+    if not isinstance(tag, str) or tag in _SKIP:
+        return  # comments (Outlook's conditional blocks) and what is never painted
+    style = _style(element.get("style") or "")
+    if style.hidden or element.get("hidden") is not None:
+        return
+    size = _font_size(style.font_size, parent.size, tag)
+    bold = _bold(style.font_weight, parent.bold, tag)
+    background = parent.background
+    if style.background is not None:
+        background = _over(*style.background, background)
+    elif (bgcolor := element.get("bgcolor")) and (color := parse(bgcolor)):
+        background = color
+    if style.color is not None:
+        color = _over(*style.color, background)
+    elif tag == "font" and (attribute := parse(element.get("color") or "")):
+        color = attribute
+    elif tag == "a":
+        color = LINK_BLUE
+    else:
+        color = parent.color
+    here = _Inherited(color, background, size, bold)
+    own = " ".join(t.strip() for t in (element.text, *(child.tail for child in element)) if t and t.strip())
+    if own and size > 0:
+        sample = own if len(own) <= 40 else own[:39] + "…"
+        out.append(Text(sample, color, background, size, bold, element))
+    for child in element:
+        _walk(child, here, out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _style(attribute: str) -> _Style:
+    values: dict[str, str] = {}
+    important: set[str] = set()
+    for declaration in tinycss2.parse_blocks_contents(attribute, skip_whitespace=True, skip_comments=True):
+        if declaration.type != "declaration":
+            continue
+        name = declaration.lower_name
+        if name in important and not declaration.important:
+            continue
+        values[name] = tinycss2.serialize(declaration.value).strip()
+        if declaration.important:
+            important.add(name)
+    background = _color_with_alpha(values["background-color"]) if "background-color" in values else None
+    if background is None and "background" in values:
+        # The shorthand: its colour is one of its parts, beside images, positions and repeats.
+        parts = tinycss2.parse_component_value_list(values["background"], skip_comments=True)
+        background = next((c for part in parts if (c := _color_with_alpha(part)) is not None), None)
+    hidden = (
+        values.get("display", "").lower() == "none"
+        or values.get("visibility", "").lower() in ("hidden", "collapse")
+        or _number(values.get("opacity", "1")) == 0
+    )
+    color = _color_with_alpha(values["color"]) if "color" in values else None
+    return _Style(color, background, values.get("font-size"), values.get("font-weight"), hidden)
+
+
+def _color_with_alpha(value: object) -> tuple[RGB, float] | None:
+    color = tinycss2.color3.parse_color(value)
+    if color is None or isinstance(color, str):
+        return None
+    return (_clip(color.red), _clip(color.green), _clip(color.blue)), color.alpha
+
+
+def _over(color: RGB, alpha: float, below: RGB) -> RGB:
+    """``color`` at ``alpha`` painted over ``below``."""
+    return tuple(c * alpha + b * (1 - alpha) for c, b in zip(color, below, strict=True))  # type: ignore[return-value]
+
+
+def _font_size(value: str | None, inherited: float, tag: str) -> float:
+    if value is None:
+        return inherited * _HEADING_EM.get(tag, 1.0)
+    value = value.lower().removesuffix("!important").strip()
+    if value in _KEYWORD_PX:
+        return float(_KEYWORD_PX[value])
+    for unit, factor in (("px", 1.0), ("pt", 96 / 72), ("rem", 16.0), ("em", inherited), ("%", inherited / 100)):
+        if value.endswith(unit) and (number := _number(value.removesuffix(unit))) is not None:
+            return number * factor
+    return inherited  # smaller, larger, calc(), …: rare in email; keep what the parent has
+
+
+def _bold(value: str | None, inherited: bool, tag: str) -> bool:
+    if value is None:
+        return inherited or tag in _BOLD_TAGS
+    value = value.lower().strip()
+    if value in ("bold", "bolder"):
+        return True
+    if value in ("normal", "lighter"):
+        return False
+    number = _number(value)
+    # 600 and up, as axe-core counts bold, so the two audits agree.
+    return number >= 600 if number is not None else inherited
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _clip(channel: float) -> float:
+    return min(max(channel, 0.0), 1.0)
