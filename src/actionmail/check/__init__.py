@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import lxml.html
 
 from actionmail import load as yaml_source
 from actionmail import variants
-from actionmail.check.accessibility import accessibility
+from actionmail.check import accessibility, spam
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
 from actionmail.newsletter import Newsletter, load_newsletter
@@ -75,7 +75,12 @@ def size(draft: Draft) -> Iterator[Problem]:
 
 
 # Each check is a function of a Draft; they run in this order and their problems are reported together.
-CHECKS: list[Check] = [size, accessibility]
+CHECKS: list[Check] = [size, accessibility.accessibility]
+
+BatchCheck = Callable[[Sequence[Draft]], Iterable[Problem]]
+# Checks that take every draft of a run at once, for tools that are slow to start: SpamAssassin loads its rules
+# once for all the newsletters (about a second), not once each. They run after the checks above.
+BATCH_CHECKS: list[BatchCheck] = [spam.spam]
 
 
 def load(path: Path) -> tuple[Project, Newsletter]:
@@ -101,6 +106,7 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None) -> list[
     """Every problem in these newsletter files, errors and warnings, in file and line order."""
     problems: list[Problem] = []
     projects: dict[Path | None, Project] = {}
+    drafts: list[Draft] = []
     for path in files:
         try:
             root = find_root(path)
@@ -110,10 +116,12 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None) -> list[
             newsletter = load_newsletter(path, project.officials, project.settings.organization.country)
             draft = make_draft(path, project, newsletter, today=today)
             problems += [p for check in CHECKS for p in check(draft) if p not in problems]
+            drafts.append(draft)
             if variants.translations(path):
                 variants.load_edition(path)  # the translations agree with this file on language and date
         except InvalidInput as e:
             problems += [p for p in e.problems if p not in problems]
+    problems += [p for batch_check in BATCH_CHECKS for p in batch_check(drafts) if p not in problems]
     return problems
 
 
