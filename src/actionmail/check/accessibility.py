@@ -29,12 +29,12 @@ import lxml.html
 from actionmail.check import contrast
 from actionmail.errors import Problem, Severity, shown
 from actionmail.load import Loc
+from actionmail.render import RTL_LANGUAGES
 
 if TYPE_CHECKING:
     from actionmail.check import Draft
     from actionmail.render import Rendered
 
-RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur"})  # as render/ writes dir; a language outside it is ltr
 _WORDS = re.compile(r"\W+")
 
 
@@ -95,28 +95,19 @@ def _images(draft: Draft, document: lxml.html.HtmlElement) -> Iterator[Problem]:
         alt = image.get("alt")
         src = image.get("src") or ""
         if alt is None:
-            yield _image_problem(
+            yield _in_template(
                 draft,
-                src,
                 f"the image {src} has no alt text: readers who don't see images get nothing, or its file name",
                 'describe it in alt, or write alt="" if it is only decoration',
             )
         elif not alt.strip():
             link = next(image.iterancestors("a"), None)
             if link is not None and not _name(link):
-                yield _image_problem(
+                yield _in_template(
                     draft,
-                    src,
                     f"the image {src} is all there is in a link, and its alt is empty: the link has no name",
                     "describe where the link goes in the image's alt",
                 )
-
-
-def _image_problem(draft: Draft, src: str, what: str, fix: str) -> Problem:
-    logo = draft.project.settings.organization.logo
-    if logo is not None and src == logo.url:
-        return _in_settings(draft, ("organization", "logo", "alt"), what, fix)
-    return _in_template(draft, what, fix)
 
 
 def _links(draft: Draft, sources: _Sources, document: lxml.html.HtmlElement) -> Iterator[Problem]:

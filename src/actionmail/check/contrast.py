@@ -39,6 +39,7 @@ def luminance(color: RGB) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+@functools.lru_cache(maxsize=1024)
 def ratio(a: RGB, b: RGB) -> float:
     """Contrast ratio (WCAG 2), from 1 (none) to 21 (black on white)."""
     light, dark = sorted((luminance(a), luminance(b)), reverse=True)
@@ -133,31 +134,55 @@ def _walk(element: lxml.html.HtmlElement, parent: _Inherited, out: list[Text]) -
     tag = element.tag
     if not isinstance(tag, str) or tag in _SKIP:
         return  # comments (Outlook's conditional blocks) and what is never painted
-    style = _style(element.get("style") or "")
-    if style.hidden or element.get("hidden") is not None:
+    here = _inherit(
+        parent,
+        tag,
+        element.get("style") or "",
+        element.get("bgcolor"),
+        element.get("color") if tag == "font" else None,
+        element.get("hidden") is not None,
+    )
+    if here is None:
         return
+    at = len(out)
+    pieces = [element.text] if element.text else []
+    for child in element:  # each child once: making lxml's Python proxies is most of the cost here
+        _walk(child, here, out)
+        if child.tail:
+            pieces.append(child.tail)
+    own = " ".join(p.strip() for p in pieces if not p.isspace())
+    if own and here.size > 0:
+        sample = own if len(own) <= 40 else own[:39] + "…"
+        out.insert(at, Text(sample, here.color, here.background, here.size, here.bold, element))
+
+
+@functools.lru_cache(maxsize=8192)
+def _inherit(
+    parent: _Inherited, tag: str, attribute: str, bgcolor: str | None, font_color: str | None, hidden: bool
+) -> _Inherited | None:
+    """What an element paints with, from its parent's and its own attributes; None if it is hidden.
+
+    Cached: the variants of a newsletter repeat the same few dozen elements, and so do newsletters.
+    """
+    style = _style(attribute)
+    if style.hidden or hidden:
+        return None
     size = _font_size(style.font_size, parent.size, tag)
     bold = _bold(style.font_weight, parent.bold, tag)
     background = parent.background
     if style.background is not None:
         background = _over(*style.background, background)
-    elif (bgcolor := element.get("bgcolor")) and (color := parse(bgcolor)):
+    elif bgcolor and (color := parse(bgcolor)):
         background = color
     if style.color is not None:
         color = _over(*style.color, background)
-    elif tag == "font" and (attribute := parse(element.get("color") or "")):
-        color = attribute
+    elif font_color and (attribute_color := parse(font_color)):
+        color = attribute_color
     elif tag == "a":
         color = LINK_BLUE
     else:
         color = parent.color
-    here = _Inherited(color, background, size, bold)
-    own = " ".join(t.strip() for t in (element.text, *(child.tail for child in element)) if t and t.strip())
-    if own and size > 0:
-        sample = own if len(own) <= 40 else own[:39] + "…"
-        out.append(Text(sample, color, background, size, bold, element))
-    for child in element:
-        _walk(child, here, out)
+    return _Inherited(color, background, size, bold)
 
 
 @functools.lru_cache(maxsize=4096)
