@@ -219,14 +219,21 @@ def test_contrast_ratio(foreground: str, background: str, expected: float) -> No
     assert round(contrast.ratio(a, b), 2) == expected
 
 
-def test_hidden_text_is_not_measured() -> None:
-    """The preheader is white on white, hidden: it must not count. Visible text with the same colours must."""
+def test_what_is_measured() -> None:
+    """Hidden text (the preheader is white on white) and text over a background image are not measured; visible
+    text is, in its inherited colours, with a translucent colour blended over its background."""
     document = lxml.html.document_fromstring(
         '<html><body style="background-color:#fff"><div style="display:none;color:#fff">Preheader</div>'
         '<p style="color:#fefefe">Shown <span style="opacity:0">gone</span></p>'
         '<table><tr><td bgcolor="#000000"><span style="color:rgba(255,255,255,0.5)">Half white</span></td></tr></table>'
+        '<div style="background:url(https://example.org/dark.jpg) #ffffff;color:#fff">Over a photo'
+        '<p style="background-color:#ffffff">On white again</p></div>'
         "</body></html>"
     )
     measured = [(t.sample, contrast.to_hex(t.color), contrast.to_hex(t.background)) for t in
                 contrast.painted_text(document)]  # fmt: skip
-    assert measured == [("Shown", "#fefefe", "#ffffff"), ("Half white", "#808080", "#000000")]
+    assert measured == [
+        ("Shown", "#fefefe", "#ffffff"),
+        ("Half white", "#808080", "#000000"),
+        ("On white again", "#ffffff", "#ffffff"),
+    ]

@@ -4,8 +4,9 @@ The rendered HTML has its CSS inlined (css-inline), so each element's ``style`` 
 of table cells, is what an email client paints in light mode. :func:`painted_text` walks the document once, top
 down, carrying the colour, background, font size and weight each element inherits, and yields every run of
 visible text with the colours it is painted in. What it does not see: ``<style>`` blocks that were not inlined
-(the dark-mode media query; tests/test_browser.py measures dark mode in Chromium), background images, and
-positioning. It is what a mail client shows; a browser-based audit (tests/test_axe.py) is the second opinion.
+(the dark-mode media query; tests/test_browser.py measures dark mode in Chromium), and positioning; text over a
+background image is left out, since the image's colours are unknown. A browser-based audit in the tests
+(tests/test_axe.py) is the second opinion.
 
 tinycss2 parses the style attributes and every CSS colour form (#hex, rgb(), hsl(), names). The contrast
 formula is ours: it is a few lines of WCAG 2's definition, and the libraries that have it are either a 3 MB
@@ -105,6 +106,7 @@ class _Style:
     font_size: str | None
     font_weight: str | None
     hidden: bool
+    image: bool  # a background image: what is behind the text is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class _Inherited:
     background: RGB
     size: float
     bold: bool
+    over_image: bool = False  # text over a background image: not measured
 
 
 _SKIP = frozenset({"head", "script", "style", "template", "title"})
@@ -141,6 +144,7 @@ def _walk(element: lxml.html.HtmlElement, parent: _Inherited, out: list[Text]) -
         element.get("bgcolor"),
         element.get("color") if tag == "font" else None,
         element.get("hidden") is not None,
+        element.get("background") is not None,  # the old HTML attribute: a background image
     )
     if here is None:
         return
@@ -151,14 +155,20 @@ def _walk(element: lxml.html.HtmlElement, parent: _Inherited, out: list[Text]) -
         if child.tail:
             pieces.append(child.tail)
     own = " ".join(p.strip() for p in pieces if not p.isspace())
-    if own and here.size > 0:
+    if own and here.size > 0 and not here.over_image:
         sample = own if len(own) <= 40 else own[:39] + "…"
         out.insert(at, Text(sample, here.color, here.background, here.size, here.bold, element))
 
 
 @functools.lru_cache(maxsize=8192)
 def _inherit(
-    parent: _Inherited, tag: str, attribute: str, bgcolor: str | None, font_color: str | None, hidden: bool
+    parent: _Inherited,
+    tag: str,
+    attribute: str,
+    bgcolor: str | None,
+    font_color: str | None,
+    hidden: bool,
+    image: bool,
 ) -> _Inherited | None:
     """What an element paints with, from its parent's and its own attributes; None if it is hidden.
 
@@ -182,7 +192,11 @@ def _inherit(
         color = LINK_BLUE
     else:
         color = parent.color
-    return _Inherited(color, background, size, bold)
+    # Text over a background image is not measured: the image's colours are unknown. An element's own image
+    # covers its own background colour (the fallback); a solid background further in covers the image.
+    solid = (style.background is not None and style.background[1] >= 1) or (bool(bgcolor) and style.background is None)
+    over_image = style.image or image or (parent.over_image and not solid)
+    return _Inherited(color, background, size, bold, over_image)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -209,7 +223,8 @@ def _style(attribute: str) -> _Style:
         or _number(values.get("opacity", "1")) == 0
     )
     color = _color_with_alpha(values["color"]) if "color" in values else None
-    return _Style(color, background, values.get("font-size"), values.get("font-weight"), hidden)
+    image = "url(" in values.get("background", "") or "url(" in values.get("background-image", "")
+    return _Style(color, background, values.get("font-size"), values.get("font-weight"), hidden, image)
 
 
 def _color_with_alpha(value: object) -> tuple[RGB, float] | None:
