@@ -35,9 +35,12 @@ if TYPE_CHECKING:
 WARN_ABOVE = 2.0  # well under SpamAssassin's own 5.0: mailbox providers' filters are stricter than its defaults
 TOP_RULES = 3
 MESSAGES_PER_RUN = 8  # below this many messages a second run costs more start-up than it saves
-# Per-rule points in a header of our own; _TESTSSCORES_ is SpamAssassin's template tag for "RULE=points,…".
-_ARGUMENTS = ["-L", "-x", "--mbox", "--cf=use_bayes 0", "--cf=bayes_auto_learn 0",
+# report_safe 0: a message over SpamAssassin's threshold comes back as it went in, headers added, rather than
+# wrapped as an attachment of a report. The per-rule points go in a header of our own (_TESTSSCORES_ is
+# SpamAssassin's template tag for "RULE=points,…").
+_ARGUMENTS = ["-L", "-x", "--mbox", "--cf=use_bayes 0", "--cf=bayes_auto_learn 0", "--cf=report_safe 0",
               "--cf=add_header all Tests _TESTSSCORES(,)_"]  # fmt: skip
+INDEX_HEADER = "X-Actionmail-Index"
 _SCORE = re.compile(r"\bscore=(-?\d+(?:\.\d+)?)")
 
 
@@ -87,8 +90,9 @@ def _run(executable: str, messages: Sequence[bytes], timeout: float | None) -> l
     with tempfile.TemporaryDirectory(prefix="actionmail-spam-") as directory:
         inbox = Path(directory) / "in.mbox"
         box = mailbox.mbox(inbox)
-        for message in messages:
-            box.add(message)
+        for index, message in enumerate(messages):
+            # SpamAssassin returns the messages of an mbox sorted by date, not as given: number them.
+            box.add(f"{INDEX_HEADER}: {index}\n".encode() + message)
         box.close()
         try:
             with inbox.open("rb") as stdin:
@@ -111,12 +115,13 @@ def _run(executable: str, messages: Sequence[bytes], timeout: float | None) -> l
         outbox.write_bytes(result.stdout)
         replies = mailbox.mbox(outbox, create=False)
         try:
-            scores = [_parse(message) for message in replies]
+            scores = {str(reply.get(INDEX_HEADER, "")).strip(): _parse(reply) for reply in replies}
         finally:
             replies.close()
-    if len(scores) != len(messages):
-        raise SpamAssassinFailed(f"spamassassin returned {len(scores)} messages for {len(messages)}")
-    return scores
+    try:
+        return [scores[str(index)] for index in range(len(messages))]
+    except KeyError:
+        raise SpamAssassinFailed(f"spamassassin returned {len(scores)} of the {len(messages)} messages") from None
 
 
 def _parse(message: mailbox.mboxMessage) -> Score:
