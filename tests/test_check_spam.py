@@ -48,7 +48,6 @@ def test_examples_score_low() -> None:
     scores = spam.score([message(path) for path in EXAMPLES])
     assert len(scores) == len(EXAMPLES)
     assert all(s.points <= spam.WARN_ABOVE for s in scores), scores
-    assert list(spam.spam([draft(path) for path in EXAMPLES])) == []
 
 
 @needs_spamassassin
@@ -69,12 +68,17 @@ def test_spammy_newsletter_gets_a_warning_with_its_rules(project: Path) -> None:
 
 @needs_spamassassin
 def test_many_messages_are_scored_in_order(project: Path) -> None:
-    """Enough messages for more than one SpamAssassin run: each score still belongs to its own message."""
-    clean = message(EXAMPLES[0])
-    spammy = message(write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY))
-    messages = [clean] * 9 + [spammy] + [clean] * 6
-    scores = spam.score(messages)
-    assert [s.points > spam.WARN_ABOVE for s in scores] == [m is spammy for m in messages]
+    """Messages shared between two runs come back each with its own score, though SpamAssassin sorts an mbox by
+    date: here the spammy message is the newer and comes first in its run."""
+    clean = re.sub(rb"\nDate: [^\n]+", b"\nDate: Thu, 01 Aug 2019 06:00:00 +0000", message(EXAMPLES[0]))
+    spammy = re.sub(
+        rb"\nDate: [^\n]+",
+        b"\nDate: Fri, 02 Aug 2019 06:00:00 +0000",
+        message(write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY)),
+    )
+    messages = [clean, clean, spammy, clean]
+    scores = spam.score(messages, runs=2)
+    assert [s.points > spam.WARN_ABOVE for s in scores] == [False, False, True, False]
 
 
 def test_the_setting_turns_it_off(project: Path) -> None:
