@@ -11,7 +11,7 @@ import pytest
 
 from actionmail import check, delivery
 from actionmail.check import spam
-from actionmail.errors import Severity
+from actionmail.errors import Problem, Severity
 from tests.conftest import EXAMPLES, write
 
 needs_spamassassin = pytest.mark.skipif(
@@ -38,6 +38,12 @@ def draft(path: Path) -> check.Draft:
     return check.make_draft(path, project, newsletter)
 
 
+def warnings(path: Path) -> list[Problem]:
+    """The spam check's problems for one newsletter, as `check` gets them."""
+    taken = spam.sample(draft(path))
+    return list(spam.spam([taken])) if taken else []
+
+
 def message(path: Path) -> bytes:
     d = draft(path)
     return delivery.sample_message(d.project, path.stem, d.rendered[0]).as_bytes()
@@ -53,7 +59,7 @@ def test_examples_score_low() -> None:
 @needs_spamassassin
 def test_spammy_newsletter_gets_a_warning_with_its_rules(project: Path) -> None:
     path = write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY)
-    [problem] = spam.spam([draft(path)])
+    [problem] = warnings(path)
     assert problem.severity is Severity.WARNING
     assert (problem.file, problem.line) == ("newsletters/2019-08-01-prize.yaml", None)
     # The score and rule weights are Debian's rules' to decide; the shape of the message is ours.
@@ -64,6 +70,14 @@ def test_spammy_newsletter_gets_a_warning_with_its_rules(project: Path) -> None:
     ), str(problem)
     assert "DEAR_FRIEND" in problem.what
     assert problem.fix.startswith("reword what those rules match")
+
+
+@needs_spamassassin
+def test_check_scores_every_newsletter_in_one_go(project: Path) -> None:
+    clean = write(project / "newsletters", "2019-08-01-clean.yaml", (EXAMPLES[0]).read_text(encoding="utf-8"))
+    spammy = write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY)
+    found = [p for p in check.check_files([clean, spammy]) if "SpamAssassin" in p.what]
+    assert [(p.file, p.severity) for p in found] == [("newsletters/2019-08-01-prize.yaml", Severity.WARNING)]
 
 
 @needs_spamassassin
@@ -81,11 +95,13 @@ def test_many_messages_are_scored_in_order(project: Path) -> None:
     assert [s.points > spam.WARN_ABOVE for s in scores] == [False, False, True, False]
 
 
+@needs_spamassassin  # without it, nothing is scored anyway
 def test_the_setting_turns_it_off(project: Path) -> None:
     with (project / "actionmail.toml").open("a", encoding="utf-8") as settings:
         settings.write("\n[check]\nspamassassin = false\n")
     path = write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY)
-    assert list(spam.spam([draft(path)])) == []
+    assert spam.sample(draft(path)) is None
+    assert warnings(path) == []
 
 
 def test_a_failing_spamassassin_is_reported_not_raised(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +111,7 @@ def test_a_failing_spamassassin_is_reported_not_raised(project: Path, monkeypatc
     broken.chmod(0o755)
     monkeypatch.setenv("PATH", str(broken.parent))
     path = write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY)
-    assert [str(p) for p in spam.spam([draft(path)])] == [
+    assert [str(p) for p in warnings(path)] == [
         "newsletters/2019-08-01-prize.yaml: warning: the spam score was not checked: spamassassin exited with 1: "
         "cannot load rules"
     ]
@@ -105,4 +121,5 @@ def test_without_spamassassin_nothing_is_scored(project: Path, monkeypatch: pyte
     monkeypatch.setenv("PATH", str(project))  # no spamassassin on it
     path = write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY)
     assert spam.command() is None
-    assert list(spam.spam([draft(path)])) == []
+    assert spam.sample(draft(path)) is None
+    assert warnings(path) == []

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import lxml.html
 
@@ -77,10 +77,23 @@ def size(draft: Draft) -> Iterator[Problem]:
 # Each check is a function of a Draft; they run in this order and their problems are reported together.
 CHECKS: list[Check] = [size, accessibility.accessibility]
 
-BatchCheck = Callable[[Sequence[Draft]], Iterable[Problem]]
-# Checks that take every draft of a run at once, for tools that are slow to start: SpamAssassin loads its rules
-# once for all the newsletters (about a second), not once each. They run after the checks above.
-BATCH_CHECKS: list[BatchCheck] = [spam.spam]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BatchCheck(Generic[T]):
+    """A check that runs once over every newsletter of a run, for tools that are slow to start: SpamAssassin
+    loads its rules once for all the newsletters (about a second), not once each.
+
+    ``take`` keeps what the check needs of each draft (the drafts themselves are not kept: a directory may hold a
+    year of newsletters); ``run`` then finds the problems in all of it, after the checks above.
+    """
+
+    take: Callable[[Draft], T | None]
+    run: Callable[[Sequence[T]], Iterable[Problem]]
+
+
+BATCH_CHECKS: list[BatchCheck[Any]] = [BatchCheck(spam.sample, spam.spam)]
 
 
 def load(path: Path) -> tuple[Project, Newsletter]:
@@ -106,7 +119,7 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None) -> list[
     """Every problem in these newsletter files, errors and warnings, in file and line order."""
     problems: list[Problem] = []
     projects: dict[Path | None, Project] = {}
-    drafts: list[Draft] = []
+    taken: list[list[Any]] = [[] for _ in BATCH_CHECKS]
     for path in files:
         try:
             root = find_root(path)
@@ -116,12 +129,15 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None) -> list[
             newsletter = load_newsletter(path, project.officials, project.settings.organization.country)
             draft = make_draft(path, project, newsletter, today=today)
             problems += [p for check in CHECKS for p in check(draft) if p not in problems]
-            drafts.append(draft)
+            for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
+                if (item := batch_check.take(draft)) is not None:
+                    kept.append(item)
             if variants.translations(path):
                 variants.load_edition(path)  # the translations agree with this file on language and date
         except InvalidInput as e:
             problems += [p for p in e.problems if p not in problems]
-    problems += [p for batch_check in BATCH_CHECKS for p in batch_check(drafts) if p not in problems]
+    for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
+        problems += [p for p in batch_check.run(kept) if p not in problems]
     return problems
 
 

@@ -137,22 +137,35 @@ def _parse(message: mailbox.mboxMessage) -> Score:
     return Score(float(found[1]), tuple(sorted(rules, key=lambda r: -r[1])))
 
 
-def spam(drafts: Sequence[Draft]) -> Iterator[Problem]:
+@dataclass(frozen=True)
+class Sample:
+    """What the spam check keeps of a draft until every newsletter of the run is in: the file and the message."""
+
+    file: str
+    message: bytes
+
+
+def sample(draft: Draft) -> Sample | None:
+    """The message to score for ``draft``, or None when scoring is off or SpamAssassin is missing."""
+    if not draft.project.settings.check.spamassassin or not draft.rendered or command() is None:
+        return None
+    return Sample(draft.file, delivery.sample_message(draft.project, draft.path.stem, draft.rendered[0]).as_bytes())
+
+
+def spam(samples: Sequence[Sample]) -> Iterator[Problem]:
     """A warning for each newsletter SpamAssassin scores above 2.0, with the rules that weigh most."""
-    drafts = [d for d in drafts if d.project.settings.check.spamassassin and d.rendered]
-    if not drafts or command() is None:
+    if not samples:
         return
-    messages = [delivery.sample_message(d.project, d.path.stem, d.rendered[0]).as_bytes() for d in drafts]
     try:
-        scores = score(messages)
+        scores = score([s.message for s in samples])
     except SpamAssassinFailed as e:
-        yield Problem(drafts[0].file, None, "", f"the spam score was not checked: {e}", "", Severity.WARNING)
+        yield Problem(samples[0].file, None, "", f"the spam score was not checked: {e}", "", Severity.WARNING)
         return
-    for draft, result in zip(drafts, scores, strict=True):
+    for taken, result in zip(samples, scores, strict=True):
         if result.points > WARN_ABOVE:
             rules = ", ".join(f"{name} ({points:.1f})" for name, points in result.top())
             yield Problem(
-                draft.file,
+                taken.file,
                 None,
                 "",
                 f"SpamAssassin scores the email {result.points:.1f} (above {WARN_ABOVE:g}), mostly for {rules}",
