@@ -101,6 +101,14 @@ CASES = [
     ),
     pytest.param({"background": "Read [the story](https://example.org/ring) today."}, [], id="link-with-text"),
     pytest.param(
+        {"background": "Read [the story](https://example.org/ring).\nps: Read [](https://example.org/ring) again."},
+        [
+            "newsletters/day.yaml:7: ps: the link to https://example.org/ring has no text: a screen reader reads out "
+            "its address instead: write what the link is about between the brackets: [text](address)"
+        ],
+        id="link-without-text-where-the-address-is-also-linked-with-text",
+    ),
+    pytest.param(
         # #777777 on white is 4.48:1 (WebAIM's contrast checker says the same): just under AA for body text.
         {"colors": 'text = "#777777"\n'},
         [

@@ -116,7 +116,7 @@ def _links(draft: Draft, sources: _Sources, document: lxml.html.HtmlElement) -> 
         if href is None or _name(link) or link.find(".//img") is not None:  # an image link: see _images
             continue
         what = f"the link to {href} has no text: a screen reader reads out its address instead"
-        loc = sources.find(href)
+        loc = sources.empty_link(href)
         if loc is not None:
             yield draft.problem(loc, what, "write what the link is about between the brackets: [text](address)")
         else:
@@ -232,6 +232,14 @@ class _Sources:
         found = [(len(haystack), loc) for loc, haystack, _ in self.strings
                  if len(haystack) >= 8 and f" {haystack} " in f" {words} "]  # fmt: skip
         return max(found, key=lambda f: f[0])[1] if found else None
+
+    def empty_link(self, href: str) -> Loc | None:
+        """Where a Markdown link to ``href`` has no text (``[](…)``), else wherever the address is."""
+        empty = re.compile(r"\[\s*\]\(\s*<?" + re.escape(href))
+        for loc, _, source in self.strings:
+            if empty.search(source):
+                return loc
+        return self.find(href)
 
     def heading(self, text: str) -> Loc | None:
         """A Markdown heading (``## …``) with these words, else wherever the words are."""
