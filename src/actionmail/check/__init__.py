@@ -4,7 +4,8 @@
 model (with its officials); one that validates is rendered in every variant — every district, and readers whose
 district is unknown — and handed, as a :class:`Draft`, to each check in :data:`CHECKS`. A check is a plain
 function from a draft to the problems it finds, errors or warnings (:class:`~actionmail.errors.Severity`), each
-pointing at the file and, where it comes from the YAML, the line and key.
+pointing at the file and, where it comes from the YAML, the line and key. A check whose tool is slow to start
+(SpamAssassin) is a :class:`BatchCheck`, run once for all the files, in :data:`BATCH_CHECKS`.
 """
 
 from __future__ import annotations

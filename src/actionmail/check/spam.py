@@ -6,10 +6,10 @@ newsletter, since the district versions differ in a name and a phone number. Spa
 tests off (``-L``: no DNS blocklists, no Razor), with the rules Debian ships, its Bayes filter off and its
 per-user files in a temporary home, so a score depends only on the message.
 
-Cost: SpamAssassin spends about a second loading its rules, then about 0.15 s a message. So every newsletter of
-one ``check`` is scored in **one** run over an mbox of all their messages, not one run each. Scoring is on
-while ``[check] spamassassin`` is true (the default) and the ``spamassassin`` command is found; see
-docs/spam-and-accessibility.md for the numbers.
+Cost: SpamAssassin spends about a second loading its rules, then a few tenths of a second a message. So the
+newsletters of one ``check`` are scored together, in one run over an mbox of their messages (or one run per
+core, with 8 messages or more each), never one run each. Scoring is on while ``[check] spamassassin`` is true (the
+default) and the ``spamassassin`` command is found; docs/spam-and-accessibility.md has the numbers.
 """
 
 from __future__ import annotations
