@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from actionmail import check
+from actionmail.check import contrast
 from actionmail.render import render, sample_values
 from tests.conftest import EXAMPLES, SEED
 
@@ -53,15 +54,21 @@ def browser() -> Iterator[Browser]:
 
 
 def audit(browser: Browser, html: str, width: int, scheme: str = "light") -> list[dict[str, Any]]:
-    """axe-core's violations for ``html`` as Chromium lays it out at ``width``."""
+    """axe-core's violations for ``html`` as Chromium lays it out at ``width``; each node also gets its "text"."""
     page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)  # type: ignore[arg-type]
     try:
         # Offline, as in test_browser.py: an email must read without fetching anything.
         page.route("**/*", lambda route: route.abort())
         page.set_content(html, wait_until="load")
         page.add_script_tag(path=str(AXE))
-        result: dict[str, Any] = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        return list(result["violations"])
+        violations: list[dict[str, Any]] = page.evaluate("""async () => {
+          const result = await axe.run(document, {resultTypes: ['violations']});
+          for (const v of result.violations)
+            for (const node of v.nodes)
+              node.text = (document.querySelector(node.target[0]) || {textContent: ''}).textContent.trim();
+          return result.violations;
+        }""")
+        return violations
     finally:
         page.close()
 
@@ -98,3 +105,19 @@ def test_the_audit_catches_what_it_should(browser: Browser) -> None:
     assert broken.count("#aaaaaa") > 1 and '<html lang="en"' not in broken
     found = {v["id"] for v in audit(browser, broken, PHONE) if v["impact"] in SERIOUS}
     assert {"html-has-lang", "color-contrast"} <= found, found
+
+
+def test_the_static_contrast_check_agrees_with_axe(browser: Browser, project: Path) -> None:
+    """A light brand colour: the texts the static check (actionmail check) finds too faint are those axe-core,
+    measuring what Chromium painted, finds too faint."""
+    settings = project / "actionmail.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace('brand = "#1f4e79"', 'brand = "#4a90d9"'))
+    path = project / "newsletters" / SEED.name
+    path.write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    loaded, newsletter = check.load(path)
+    draft = check.make_draft(path, loaded, newsletter)
+    static = {t.sample for t in contrast.painted_text(draft.documents[0]) if t.contrast < t.required}
+    html = draft.rendered[0].personalize(sample_values(loaded)).html
+    [violation] = [v for v in audit(browser, html, DESKTOP) if v["id"] == "color-contrast"]
+    painted = {node["text"] for node in violation["nodes"]}
+    assert static and static == painted
