@@ -45,15 +45,17 @@ actions:
 TEMPLATE = (templates.builtin_templates() / "email.mjml").read_text(encoding="utf-8")
 MJML_OPEN = '<mjml lang="{{ language }}" dir="{{ direction }}">'
 BODY_OPEN = '<mj-body background-color="{{ colors.background }}" width="600px" css-class="am-body">'
+DARK_TEXT = ".am-body td { color: #e8eaed !important; }"  # the end of the dark-mode rule for text
 
 
 def problems(
     project: Path, *, background: str = "Ring sells cameras to police.", colors: str = "", body: str = "",
-    mjml: str = MJML_OPEN,
+    mjml: str = MJML_OPEN, dark: str = DARK_TEXT,
 ) -> list[str]:  # fmt: skip
     (project / "actionmail.toml").write_text(SETTINGS + colors, encoding="utf-8")
-    if body or mjml != MJML_OPEN:
+    if body or mjml != MJML_OPEN or dark != DARK_TEXT:
         template = TEMPLATE.replace(MJML_OPEN, mjml).replace(BODY_OPEN, f"{BODY_OPEN}\n{body}")
+        template = template.replace(DARK_TEXT, dark)
         (project / "templates").mkdir(exist_ok=True)
         write(project / "templates", "email.mjml", template)
     path = write(project / "newsletters", "day.yaml", NEWSLETTER.format(background=background))
@@ -62,7 +64,8 @@ def problems(
 
 
 def raw(html: str) -> str:
-    return f"<mj-section><mj-column><mj-raw>{html}</mj-raw></mj-column></mj-section>"
+    # In <mj-body>, not <mj-column>: mjml-python closes one <div> too many after an <mj-raw> in a column.
+    return f"<mj-raw>{html}</mj-raw>"
 
 
 def image(attributes: str) -> str:
@@ -127,6 +130,18 @@ CASES = [
         ],
         id="brand-colour-too-light",
     ),
+    pytest.param(
+        {"dark": ".am-body td { color: #6b6b6b !important; }"},
+        [
+            'templates/email.mjml: in dark mode, "Test Org" is #6b6b6b on #0f1113, a contrast of 3.55:1; WCAG AA asks '
+            "for 4.5:1 at 15px bold: change the colour in its dark-mode CSS, @media (prefers-color-scheme: dark)",
+            'templates/email.mjml: in dark mode, "Ring sells cameras to police." is #6b6b6b on #16181b, a contrast of '
+            "3.34:1; WCAG AA asks for 4.5:1 at 17px: change the colour in its dark-mode CSS, @media "
+            "(prefers-color-scheme: dark)",
+        ],
+        id="dark-mode-text-too-faint",
+    ),
+    pytest.param({"dark": ".am-body td { color: #9aa0a6 !important; }"}, [], id="dark-mode-text-light-enough"),
     pytest.param(
         {"mjml": "<mjml>"},
         [

@@ -11,8 +11,8 @@ is what tests/test_axe.py calls serious or critical:
 - one ``<h1>``, and no heading level skipped (h2 then h4) — warnings: the text is still read, but the outline
   that screen-reader users navigate by is wrong;
 - layout tables say ``role="presentation"`` — warning: otherwise each is announced as a table of rows;
-- text has WCAG AA contrast against its background (4.5:1; 3:1 for large text) — error (see
-  :mod:`actionmail.check.contrast` for what the static reading covers: light mode, the inlined styles).
+- text has WCAG AA contrast against its background (4.5:1; 3:1 for large text), in light mode and in the
+  template's dark mode — error (see :mod:`actionmail.check.contrast` for what the static reading covers).
 
 Each problem points where it can be fixed: the YAML line a heading or link came from, the ``actionmail.toml``
 line of a colour, or the project's own template; a problem in the built-in template points at the newsletter.
@@ -58,8 +58,18 @@ def accessibility(draft: Draft) -> Iterator[Problem]:
         for text in contrast.painted_text(document):
             if text.contrast < text.required:
                 low.setdefault((text.color, text.background, text.required), text)
+    # Dark mode, from the template's own dark-mode CSS: read on one variant, since the CSS is the template's and
+    # the variants differ only in their text. A pair that fails in light mode too is reported once.
+    dark: dict[tuple[contrast.RGB, contrast.RGB, float], contrast.Text] = {}
+    if draft.documents and contrast.has_dark_mode(draft.documents[0]):
+        for text in contrast.painted_text(draft.documents[0], dark=True):
+            key = (text.color, text.background, text.required)
+            if text.contrast < text.required and key not in low:
+                dark.setdefault(key, text)
     for text in low.values():
         yield _contrast_problem(draft, text)
+    for text in dark.values():
+        yield _contrast_problem(draft, text, dark=True)
 
 
 def _language(draft: Draft, version: Rendered, document: lxml.html.HtmlElement) -> Iterator[Problem]:
@@ -187,10 +197,10 @@ def _tables(draft: Draft, document: lxml.html.HtmlElement) -> Iterator[Problem]:
         )
 
 
-def _contrast_problem(draft: Draft, text: contrast.Text) -> Problem:
+def _contrast_problem(draft: Draft, text: contrast.Text, *, dark: bool = False) -> Problem:
     fg, bg = contrast.to_hex(text.color), contrast.to_hex(text.background)
     what = (
-        f'"{text.sample}" is {fg} on {bg}, a contrast of {text.contrast:.2f}:1; '
+        f'{"in dark mode, " if dark else ""}"{text.sample}" is {fg} on {bg}, a contrast of {text.contrast:.2f}:1; '
         f"WCAG AA asks for {text.required:g}:1 at {text.size:g}px{' bold' if text.bold else ''}"
     )
     colors = draft.project.settings.colors.model_dump()
@@ -201,7 +211,8 @@ def _contrast_problem(draft: Draft, text: contrast.Text) -> Problem:
     candidates = [(k, True) for k in foreground] + [(k, False) for k in background]
     candidates.sort(key=lambda c: ("colors", c[0]) not in written)
     if not candidates:
-        return _in_template(draft, what, "change the colour in the template")
+        where = "its dark-mode CSS, @media (prefers-color-scheme: dark)" if dark else "the template"
+        return _in_template(draft, what, f"change the colour in {where}")
     key, is_foreground = candidates[0]
     mine, other = (text.color, text.background) if is_foreground else (text.background, text.color)
     darker = contrast.luminance(mine) <= contrast.luminance(other)

@@ -3,12 +3,15 @@
 The rendered HTML has its CSS inlined (css-inline), so each element's ``style`` attribute, plus the ``bgcolor``
 of table cells, is what an email client paints in light mode. :func:`painted_text` walks the document once, top
 down, carrying the colour, background, font size and weight each element inherits, and yields every run of
-visible text with the colours it is painted in. What it does not see: ``<style>`` blocks that were not inlined
-(the dark-mode media query; tests/test_browser.py measures dark mode in Chromium), and positioning; text over a
-background image is left out, since the image's colours are unknown. A browser-based audit in the tests
-(tests/test_axe.py) is the second opinion.
+visible text with the colours it is painted in. In dark mode (``dark=True``) the rules of the email's
+``@media (prefers-color-scheme: dark)`` block, which stay in a ``<style>`` as clients need them, are matched to
+elements (cssselect) and laid over the inlined styles in cascade order. What it does not see: positioning, other
+media queries, and what a mail client does to colours on its own (Gmail's apps invert some); text over a
+background image is left out, since the image's colours are unknown. In the tests, axe-core in Chromium is the
+second opinion (tests/test_axe.py), and agrees on what is too faint, light and dark.
 
-tinycss2 parses the style attributes and every CSS colour form (#hex, rgb(), hsl(), names). The contrast
+tinycss2 parses the style attributes, the style blocks and every CSS colour form (#hex, rgb(), hsl(), names). The
+contrast
 formula is ours: it is a few lines of WCAG 2's definition, and the libraries that have it are either a 3 MB
 colour-science package (coloraide, 100 ms to import, for five lines) or unmaintained since 2015
 (wcag-contrast-ratio).
@@ -17,9 +20,13 @@ colour-science package (coloraide, 100 ms to import, for five lines) or unmainta
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import cssselect
+import lxml.cssselect
+import lxml.etree
 import lxml.html
 import tinycss2
 import tinycss2.color3
@@ -118,6 +125,10 @@ class _Inherited:
     over_image: bool = False  # text over a background image: not measured
 
 
+DARK_CANVAS: RGB = (0x12 / 255, 0x12 / 255, 0x12 / 255)  # Chromium's page in dark mode, for a page that allows it
+_ROOT = _Inherited(BLACK, WHITE, 16.0, False)
+_DARK_QUERY = re.compile(r"prefers-color-scheme\s*:\s*dark", re.IGNORECASE)
+_TRANSLATOR = lxml.cssselect.LxmlHTMLTranslator()
 _SKIP = frozenset({"head", "script", "style", "template", "title"})
 _BOLD_TAGS = frozenset({"b", "strong", "th", "h1", "h2", "h3", "h4", "h5", "h6"})
 # Browsers' default heading sizes, in em, for headings without a font-size of their own.
@@ -125,22 +136,112 @@ _HEADING_EM = {"h1": 2.0, "h2": 1.5, "h3": 1.17, "h4": 1.0, "h5": 0.83, "h6": 0.
 _KEYWORD_PX = {"xx-small": 9, "x-small": 10, "small": 13, "medium": 16, "large": 18, "x-large": 24, "xx-large": 32}
 
 
-def painted_text(document: lxml.html.HtmlElement) -> Iterator[Text]:
-    """Every run of visible text in ``document``, in document order, with the colours it is painted in."""
+def painted_text(document: lxml.html.HtmlElement, *, dark: bool = False) -> Iterator[Text]:
+    """Every run of visible text in ``document``, in document order, with the colours it is painted in.
+
+    ``dark``: as painted when the reader's system is in dark mode — the rules of the document's
+    ``@media (prefers-color-scheme: dark)`` blocks applied over the inlined styles, on a dark canvas where the
+    document says it supports dark mode (``<meta name="color-scheme" content="light dark">``).
+    """
     out: list[Text] = []
     body = document.find("body")
-    _walk(body if body is not None else document, _Inherited(BLACK, WHITE, 16.0, False), out)
+    extra = _dark_styles(document) if dark else {}
+    supports_dark = any("dark" in c for c in document.xpath("//meta[@name='color-scheme']/@content"))
+    root = _Inherited(WHITE, DARK_CANVAS, 16.0, False) if dark and supports_dark else _ROOT
+    _walk(body if body is not None else document, root, out, extra)
     return iter(out)
 
 
-def _walk(element: lxml.html.HtmlElement, parent: _Inherited, out: list[Text]) -> None:
+def has_dark_mode(document: lxml.html.HtmlElement) -> bool:
+    """Whether the document has CSS of its own for dark mode."""
+    return any(_dark_rules(style.text or "") for style in document.iter("style"))
+
+
+@functools.lru_cache(maxsize=256)
+def _dark_rules(css: str) -> tuple[tuple[str, str, str], ...]:
+    """The rules inside a style block's ``@media (prefers-color-scheme: dark)``: (selectors, normal declarations,
+    !important declarations). Parsed once per distinct block: every variant carries the same."""
+    rules = []
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if (
+            rule.type == "at-rule"
+            and rule.lower_at_keyword == "media"
+            and rule.content is not None
+            and _DARK_QUERY.search(tinycss2.serialize(rule.prelude))
+        ):
+            for inner in tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True):
+                if inner.type == "qualified-rule":
+                    normal, important = _split_important(tinycss2.serialize(inner.content))
+                    rules.append((tinycss2.serialize(inner.prelude), normal, important))
+    return tuple(rules)
+
+
+def _dark_styles(document: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, tuple[str, str]]:
+    """The declarations dark mode adds to each element it touches: (normal ones, !important ones), each in
+    cascade order (specificity, then order of appearance).
+
+    Spliced around the element's own style attribute — normal rules before it (inline wins over them), important
+    ones after (they win over inline) — so the one style parser reads the cascade.
+    """
+    rules = [rule for style in document.iter("style") for rule in _dark_rules(style.text or "")]
+    matched: list[tuple[tuple[int, int, int], int, lxml.html.HtmlElement, str, str]] = []
+    for order, (selectors, normal, important) in enumerate(rules):
+        for selector, specificity in _selectors(selectors):
+            matched += [(specificity, order, element, normal, important) for element in selector(document)]
+    extra: dict[lxml.html.HtmlElement, tuple[str, str]] = {}
+    for _, _, element, normal, important in sorted(matched, key=lambda m: (m[0], m[1])):
+        before, after = extra.get(element, ("", ""))
+        extra[element] = (f"{before};{normal}", f"{after};{important}")
+    return extra
+
+
+@functools.lru_cache(maxsize=1024)
+def _selectors(text: str) -> list[tuple[lxml.etree.XPath, tuple[int, int, int]]]:
+    """Each selector of a comma-separated list, compiled, with its specificity; those cssselect can't read (a
+    pseudo-class such as :hover, which no static reading can match anyway) are left out."""
+    out = []
+    try:
+        parsed = cssselect.parse(text)
+    except cssselect.SelectorError:
+        return []
+    for selector in parsed:
+        try:
+            out.append((lxml.etree.XPath(_TRANSLATOR.selector_to_xpath(selector)), selector.specificity()))
+        except cssselect.ExpressionError:
+            continue
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _split_important(declarations: str) -> tuple[str, str]:
+    normal: list[str] = []
+    important: list[str] = []
+    for declaration in tinycss2.parse_blocks_contents(declarations, skip_whitespace=True, skip_comments=True):
+        if declaration.type == "declaration":
+            text = f"{declaration.name}: {tinycss2.serialize(declaration.value).strip()}"
+            if declaration.important:
+                important.append(f"{text} !important")
+            else:
+                normal.append(text)
+    return ";".join(normal), ";".join(important)
+
+
+def _walk(
+    element: lxml.html.HtmlElement,
+    parent: _Inherited,
+    out: list[Text],
+    extra: dict[lxml.html.HtmlElement, tuple[str, str]],
+) -> None:
     tag = element.tag
     if not isinstance(tag, str) or tag in _SKIP:
         return  # comments (Outlook's conditional blocks) and what is never painted
+    style = element.get("style") or ""
+    if extra and (added := extra.get(element)):
+        style = f"{added[0]};{style};{added[1]}"
     here = _inherit(
         parent,
         tag,
-        element.get("style") or "",
+        style,
         element.get("bgcolor"),
         element.get("color") if tag == "font" else None,
         element.get("hidden") is not None,
@@ -151,7 +252,7 @@ def _walk(element: lxml.html.HtmlElement, parent: _Inherited, out: list[Text]) -
     at = len(out)
     pieces = [element.text] if element.text else []
     for child in element:  # each child once: making lxml's Python proxies is most of the cost here
-        _walk(child, here, out)
+        _walk(child, here, out, extra)
         if child.tail:
             pieces.append(child.tail)
     own = " ".join(p.strip() for p in pieces if not p.isspace())
