@@ -361,8 +361,8 @@ def _bold(value: str | None, inherited: bool, tag: str) -> bool:
     if value in ("normal", "lighter"):
         return False
     number = _number(value)
-    # 600 and up, as axe-core counts bold, so the two audits agree.
-    return number >= 600 if number is not None else inherited
+    # 700 and up, as axe-core counts bold (its boldValue), so the two audits agree.
+    return number >= 700 if number is not None else inherited
 
 
 def _number(text: str) -> float | None:
