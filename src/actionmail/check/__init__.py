@@ -4,22 +4,24 @@
 model (with its officials); one that validates is rendered in every variant — every district, and readers whose
 district is unknown — and handed, as a :class:`Draft`, to each check in :data:`CHECKS`. A check is a plain
 function from a draft to the problems it finds, errors or warnings (:class:`~actionmail.errors.Severity`), each
-pointing at the file and, where it comes from the YAML, the line and key.
+pointing at the file and, where it comes from the YAML, the line and key. A check whose tool is slow to start
+(SpamAssassin) is a :class:`BatchCheck`, run once for all the files, in :data:`BATCH_CHECKS`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import lxml.html
 
 from actionmail import load as yaml_source
 from actionmail import variants
+from actionmail.check import accessibility, spam
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
 from actionmail.newsletter import Newsletter, load_newsletter
@@ -74,7 +76,25 @@ def size(draft: Draft) -> Iterator[Problem]:
 
 
 # Each check is a function of a Draft; they run in this order and their problems are reported together.
-CHECKS: list[Check] = [size]
+CHECKS: list[Check] = [size, accessibility.accessibility]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BatchCheck(Generic[T]):
+    """A check that runs once over every newsletter of a run, for tools that are slow to start: SpamAssassin
+    loads its rules once for all the newsletters (about a second), not once each.
+
+    ``take`` keeps what the check needs of each draft (the drafts themselves are not kept: a directory may hold a
+    year of newsletters); ``run`` then finds the problems in all of it, after the checks above.
+    """
+
+    take: Callable[[Draft], T | None]
+    run: Callable[[Sequence[T]], Iterable[Problem]]
+
+
+BATCH_CHECKS: list[BatchCheck[Any]] = [BatchCheck(spam.sample, spam.spam)]
 
 
 def load(path: Path) -> tuple[Project, Newsletter]:
@@ -100,6 +120,7 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None) -> list[
     """Every problem in these newsletter files, errors and warnings, in file and line order."""
     problems: list[Problem] = []
     projects: dict[Path | None, Project] = {}
+    taken: list[list[Any]] = [[] for _ in BATCH_CHECKS]
     for path in files:
         try:
             root = find_root(path)
@@ -109,10 +130,15 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None) -> list[
             newsletter = load_newsletter(path, project.officials, project.settings.organization.country)
             draft = make_draft(path, project, newsletter, today=today)
             problems += [p for check in CHECKS for p in check(draft) if p not in problems]
+            for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
+                if (item := batch_check.take(draft)) is not None:
+                    kept.append(item)
             if variants.translations(path):
                 variants.load_edition(path)  # the translations agree with this file on language and date
         except InvalidInput as e:
             problems += [p for p in e.problems if p not in problems]
+    for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
+        problems += [p for p in batch_check.run(kept) if p not in problems]
     return problems
 
 
