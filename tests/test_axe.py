@@ -9,12 +9,11 @@ opinion, with real layout and computed styles, in light and dark mode.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from actionmail import check
 from actionmail.check import contrast
@@ -25,9 +24,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]  # fmt: skip
 PHONE, DESKTOP = 375, 600
 SERIOUS = ("serious", "critical")
 
@@ -41,16 +37,10 @@ def variants(path: Path) -> list[str | None]:
 CASES = [(path, district, width) for path in EXAMPLES for district in variants(path) for width in (PHONE, DESKTOP)]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+@pytest.fixture(autouse=True, scope="module")
+def axe_installed() -> None:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `npm ci --prefix tests/axe`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def audit(browser: Browser, html: str, width: int, scheme: str = "light") -> list[dict[str, Any]]:

@@ -13,20 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from actionmail import check
 from actionmail.config import Logo, Project
 from actionmail.newsletter import Newsletter
 from actionmail.render import render, sample_values
+from tests.conftest import ARTIFACTS, ROOT
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]  # fmt: skip
+
 NEWSLETTERS = sorted((ROOT / "newsletters").glob("*.yaml"))
 PHONE, DESKTOP = 375, 600
 CASES = [(path, width) for path in NEWSLETTERS for width in (PHONE, DESKTOP)]
@@ -40,16 +37,6 @@ class Email:
 
     def js(self, expression: str) -> Any:
         return self.page.evaluate(expression)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def open_email(browser: Browser, html: str, width: int) -> Page:
