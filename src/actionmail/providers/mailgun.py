@@ -19,6 +19,7 @@ import requests
 from pydantic import AfterValidator, Field
 
 from actionmail.fields import error
+from actionmail.merge import Slots
 from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings
 from actionmail.providers.http import HTTPProvider, HTTPSettings
 
@@ -75,21 +76,21 @@ class Mailgun(HTTPProvider):
             data.append(("o:deliverytime", email.utils.format_datetime(envelope.send_at.astimezone(dt.UTC), True)))
 
         # Every recipient's entry must carry every key, or Mailgun leaves the placeholder in their message.
-        headers = {r.key: batch.headers(r) for r in batch.recipients}
-        names = list(dict.fromkeys(name for each in headers.values() for name in each))
-        varying = [n for n in names if len({each.get(n, "") for each in headers.values()}) > 1]
+        recipients = batch.recipients
+        headers = [batch.headers(r) for r in recipients]
+        names = list(dict.fromkeys(name for each in headers for name in each))
+        first = headers[0] if headers else {}
+        varying = [n for n in names if any(each.get(n, "") != first.get(n, "") for each in headers)]
         for name in names:
-            if name in varying:
-                data.append((f"h:{name}", f"%recipient.h:{name}%"))
-            else:
-                data.append((f"h:{name}", next(iter(headers.values()))[name]))
+            data.append((f"h:{name}", f"%recipient.h:{name}%" if name in varying else first.get(name, "")))
 
+        slots = Slots((("s", batch.subject), ("h", batch.html), ("t", batch.text)))
+        keys = [(f"h:{name}", name) for name in varying]
         variables = {}
-        for r in batch.recipients:
-            mine = {f"s{i}": v for i, v in enumerate(batch.subject.slot_values(r.values))}
-            mine |= {f"h{i}": v for i, v in enumerate(batch.html.slot_values(r.values))}
-            mine |= {f"t{i}": v for i, v in enumerate(batch.text.slot_values(r.values))}
-            mine |= {f"h:{name}": headers[r.key].get(name, "") for name in varying}
+        for r, each in zip(recipients, headers, strict=True):
+            mine = slots.values(r.values)
+            for key, name in keys:
+                mine[key] = each.get(name, "")
             variables[r.email] = mine  # keyed by the bare address of each `to` (doc)
         # Sent even when empty: without it, every recipient would see all the others in To (doc warning).
         data.append(("recipient-variables", json.dumps(variables, ensure_ascii=False)))
