@@ -217,13 +217,10 @@ def _jobs(
             job = _job(plan, store, engine, env, secret, label, [r.subscriber_id for r in group], batch_id)
             if job:
                 yield job
-    rows = ledger.pending(send.id, [State.QUEUED, State.FAILED])
-    for label, group in itertools.groupby(rows, key=lambda r: r.variant):
-        ids = (r.subscriber_id for r in group)
-        while chunk := list(itertools.islice(ids, provider.max_batch)):
-            job = _job(plan, store, engine, env, secret, label, chunk, None)
-            if job:
-                yield job
+    for label, ids in ledger.batches(send.id, [State.QUEUED, State.FAILED], provider.max_batch):
+        job = _job(plan, store, engine, env, secret, label, ids, None)
+        if job:
+            yield job
 
 
 def _job(

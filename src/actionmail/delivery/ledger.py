@@ -150,12 +150,7 @@ class Ledger:
         write), and so that a million recipients never sit in memory.
         """
         marks = ", ".join("?" * len(states))
-        with self._lock:
-            variants = [v for (v,) in self._db.execute(
-                f"SELECT DISTINCT variant FROM deliveries WHERE send_id = ? AND state IN ({marks}) ORDER BY variant",
-                (send_id, *states),
-            )]  # fmt: skip
-        for variant in variants:
+        for variant in self._variants(send_id, states):
             after = -1
             while True:
                 with self._lock:
@@ -172,6 +167,33 @@ class Ledger:
                 rows.sort(key=lambda r: (r[4] or "", r[0]))
                 for sid, email, label, state, batch, reason in rows:
                     yield Row(sid, email, label, State(state), batch, reason)
+
+    def batches(self, send_id: int, states: Sequence[State], size: int) -> Iterator[tuple[str, list[int]]]:
+        """The subscriber ids in ``states``, variant by variant, by id, ``size`` at a time: the batches a send
+        makes of its queue. Each batch is one short read, as in :meth:`pending`; ids alone, since a send reads
+        every recipient through here (rows with their state and reason cost several times more to make)."""
+        marks = ", ".join("?" * len(states))
+        sql = (
+            "SELECT subscriber_id FROM deliveries WHERE send_id = ? AND subscriber_id > ? AND variant = ? "
+            f"AND state IN ({marks}) ORDER BY subscriber_id LIMIT ?"
+        )
+        for variant in self._variants(send_id, states):
+            after = -1
+            while True:
+                with self._lock:
+                    ids = [i for (i,) in self._db.execute(sql, (send_id, after, variant, *states, size))]
+                if not ids:
+                    break
+                after = ids[-1]
+                yield variant, ids
+
+    def _variants(self, send_id: int, states: Sequence[State]) -> list[str]:
+        marks = ", ".join("?" * len(states))
+        with self._lock:
+            return [v for (v,) in self._db.execute(
+                f"SELECT DISTINCT variant FROM deliveries WHERE send_id = ? AND state IN ({marks}) ORDER BY variant",
+                (send_id, *states),
+            )]  # fmt: skip
 
     def mark(
         self,
