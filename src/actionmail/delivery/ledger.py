@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -171,21 +172,25 @@ class Ledger:
     def batches(self, send_id: int, states: Sequence[State], size: int) -> Iterator[tuple[str, list[int]]]:
         """The subscriber ids in ``states``, variant by variant, by id, ``size`` at a time: the batches a send
         makes of its queue. Each batch is one short read, as in :meth:`pending`; ids alone, since a send reads
-        every recipient through here (rows with their state and reason cost several times more to make)."""
+        every recipient through here (rows with their state and reason cost several times more to make).
+
+        On a connection of its own (WAL: reads never wait for writes), so that the send's next batch is never
+        held up behind the ledger lock while the threads sending earlier ones write their outcomes.
+        """
         marks = ", ".join("?" * len(states))
         sql = (
             "SELECT subscriber_id FROM deliveries WHERE send_id = ? AND subscriber_id > ? AND variant = ? "
             f"AND state IN ({marks}) ORDER BY subscriber_id LIMIT ?"
         )
-        for variant in self._variants(send_id, states):
-            after = -1
-            while True:
-                with self._lock:
-                    ids = [i for (i,) in self._db.execute(sql, (send_id, after, variant, *states, size))]
-                if not ids:
-                    break
-                after = ids[-1]
-                yield variant, ids
+        reader = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        try:
+            for variant in self._variants(send_id, states):
+                after = -1
+                while ids := [i for (i,) in reader.execute(sql, (send_id, after, variant, *states, size))]:
+                    after = ids[-1]
+                    yield variant, ids
+        finally:
+            reader.close()
 
     def _variants(self, send_id: int, states: Sequence[State]) -> list[str]:
         marks = ", ".join("?" * len(states))
@@ -207,28 +212,33 @@ class Ledger:
         provider_ids: dict[int, str] | None = None,
     ) -> None:
         """Move these recipients to ``state`` in one transaction."""
-        now = _now()
-        attempt = 1 if state == State.IN_FLIGHT else 0
         ids = list(subscriber_ids)
+        if not ids:
+            return
         update = (
             "UPDATE deliveries SET state = ?, batch = coalesce(?, batch), provider = coalesce(?, provider), "
             "provider_id = ?, reason = ?, attempts = attempts + ?, updated_at = ? WHERE send_id = ? AND "
         )
         same = (state, batch, provider)
+        attempt = 1 if state == State.IN_FLIGHT else 0
+        now = _now()
+        message_ids = set((provider_ids or {}).values())
+        if len(message_ids) <= 1 and (not provider_ids or set(provider_ids) == set(ids)):
+            # The same values for all (a batch marked in flight, or accepted under the one message id Mailgun
+            # gives a whole call): one statement, the ids as one JSON parameter, committed on its own (autocommit
+            # makes a lone statement a transaction). One call into SQLite, not four (BEGIN, two UPDATEs, COMMIT):
+            # each returns to Python through the GIL, which the thread building the next batch holds for up to
+            # sys.getswitchinterval() (5 ms) at a time, and the ledger lock was held all the while.
+            message_id = next(iter(message_ids), None)
+            where = "subscriber_id IN (SELECT value FROM json_each(?))"
+            values = (*same, message_id, reason, attempt, now, send_id, json.dumps(ids))
+            with self._lock:
+                self._db.execute(update + where, values)
+            return
+        by_id = provider_ids or {}
+        rows = [(*same, by_id.get(i), reason, attempt, now, send_id, i) for i in ids]
         with self._transaction() as db:
-            message_ids = set((provider_ids or {}).values())
-            if len(message_ids) <= 1 and (not provider_ids or set(provider_ids) == set(ids)):
-                # The same values for all (a batch marked in flight, or accepted under the one message id
-                # Mailgun gives a whole call): one statement per 500 members, not one per member.
-                message_id = next(iter(message_ids), None)
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start : start + 500]
-                    where = f"subscriber_id IN ({', '.join('?' * len(chunk))})"
-                    db.execute(update + where, (*same, message_id, reason, attempt, now, send_id, *chunk))
-            else:
-                by_id = provider_ids or {}
-                rows = [(*same, by_id.get(i), reason, attempt, now, send_id, i) for i in ids]
-                db.executemany(update + "subscriber_id = ?", rows)
+            db.executemany(update + "subscriber_id = ?", rows)
 
     def counts(self, send_id: int) -> dict[State, int]:
         with self._lock:
