@@ -26,7 +26,7 @@ from actionmail.errors import UsageError
 from actionmail.merge import Merge
 from actionmail.providers.base import Batch, Envelope, Provider, Recipient
 from actionmail.render import Rendered
-from actionmail.variants import Edition, VariantKey, plan_counts, reader_values
+from actionmail.variants import Edition, ReaderValues, VariantKey, plan_counts
 
 __all__ = ["Ledger", "Outcome", "Pace", "Plan", "State", "execute", "prepare", "sample_headers", "send_test"]
 
@@ -238,10 +238,8 @@ def _job(
     if not members:
         return None
     subject, html, text = plan.rendered[_key(label)].merges
-    project = plan.edition.project
-    recipients = [
-        Recipient(str(m.id), m.email, m.name or None, reader_values(m, project, secret)) for m in members.values()
-    ]
+    values = ReaderValues(plan.edition.project, secret)
+    recipients = [Recipient(str(m.id), m.email, m.name or None, values(m)) for m in members.values()]
     batch = Batch(batch_id or uuid.uuid4().hex, env, subject, html, text, recipients)
     return Job(batch, tuple(members))
 
