@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import email.utils
 import json
 import multiprocessing
 import os
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = Path("/tmp/actionmail-bench")
 SEED = ROOT / "newsletters" / "2019-08-01-no-police-facial-recognition.yaml"
 API_KEY = "bench-key-not-secret"
+ADDRESS = re.compile(r'[^\s<>,"]+@[^\s<>,"]+')
 
 
 def serve(port_queue: multiprocessing.Queue, latency: float, counter: multiprocessing.Value) -> None:  # type: ignore[type-arg]
@@ -49,8 +49,12 @@ def serve(port_queue: multiprocessing.Queue, latency: float, counter: multiproce
             ok = self.headers.get("Authorization") == expected
             form = _form(self.headers["Content-Type"], body)
             variables = json.loads(form["recipient-variables"][0])
-            to = [address for _, address in email.utils.getaddresses(form["to"])]
-            ok = ok and len(to) <= 1000 and len(variables) == len(to)
+            # The addresses in `to` by a pattern, not email.utils.getaddresses: that took 9 ms of CPU a call, on
+            # the same two cores as the sender, and its calls queued behind each other in this process, adding
+            # up to 40 ms to the latency of a call that came in with three others. (The members' names here
+            # have no '@'.)
+            to = ADDRESS.findall(form["to"][0])
+            ok = ok and len(to) <= 1000 and set(to) == set(variables)
             time.sleep(latency)
             with counter.get_lock():
                 counter.value += len(to)
