@@ -109,16 +109,21 @@ class Engine:
         self.limiter = RateLimiter(pace.rate)
         self.outcome = Outcome()
         self._stop = threading.Event()
+        # At most `concurrency` batches between their in-flight mark and the provider's answer. Twice as many
+        # threads: while one records the outcome of its call (a ledger write of a thousand rows, some
+        # milliseconds), another's call is already under way; the limit is on calls, not on threads.
+        self._calls = threading.BoundedSemaphore(pace.concurrency)
 
     def run(self, jobs: Iterator[Job], progress: Callable[[int], None] = lambda n: None) -> Outcome:
-        """Send every job, ``concurrency`` at a time; stop early on a permanent failure."""
-        with ThreadPoolExecutor(max_workers=self.pace.concurrency, thread_name_prefix="send") as pool:
+        """Send every job, ``concurrency`` calls at a time; stop early on a permanent failure."""
+        workers = self.pace.concurrency * 2
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send") as pool:
             running: set[Future[int]] = set()
             try:
                 for job in jobs:
                     if self._stop.is_set():
                         break
-                    if len(running) >= self.pace.concurrency * 2:  # bounded: a million never sit in memory
+                    if len(running) >= workers:  # bounded: a million never sit in memory
                         done, running = wait(running, return_when=FIRST_COMPLETED)
                         for future in done:
                             progress(future.result())
@@ -139,32 +144,41 @@ class Engine:
     def _deliver(self, job: Job) -> int:
         """Send one batch, record what happened; returns how many recipients it settled."""
         ids = list(job.ids)
-        if self._stop.is_set():
-            return 0
-        self.ledger.mark(self.send_id, ids, State.IN_FLIGHT, batch=job.batch.id, provider=self.provider.name)
-        try:
-            result = self._call(job.batch)
-        except MissingCredentials as e:
+        with self._calls:
+            if self._stop.is_set():
+                return 0
+            self.ledger.mark(self.send_id, ids, State.IN_FLIGHT, batch=job.batch.id, provider=self.provider.name)
+            try:
+                answer: BatchResult | ActionmailError = self._call(job.batch)
+            except (MissingCredentials, ProviderError) as e:
+                answer = e
+        # The call is over (its rows are in flight in the ledger until the outcome below is written, so a crash
+        # now leaves them uncertain, as a crash during the call would): the next call may start meanwhile.
+        if isinstance(answer, BatchResult):
+            return self._record(ids, answer)
+        if isinstance(answer, MissingCredentials):
             # Raised before any request is made (a provider reads its secret first): nothing went out.
             self._stop.set()
-            self.outcome.stopped = self.outcome.stopped or e
+            self.outcome.stopped = self.outcome.stopped or answer
             self.ledger.mark(self.send_id, ids, State.QUEUED)
             return 0
-        except ProviderError as e:
-            if not e.transient:
-                self._stop.set()
-                self.outcome.stopped = self.outcome.stopped or e
-                self.ledger.mark(self.send_id, ids, State.FAILED, reason=str(e))
-                self.outcome.add(State.FAILED, len(ids))
-            elif e.maybe_sent:
-                # Kept with its batch id: an idempotent provider gets the same call again on the next run,
-                # and recognises it; any other is resent only when asked to.
-                self.ledger.mark(self.send_id, ids, State.UNCERTAIN, reason=f"may have been sent: {e}")
-                self.outcome.add(State.UNCERTAIN, len(ids))
-            else:
-                self.ledger.mark(self.send_id, ids, State.FAILED, reason=str(e))
-                self.outcome.add(State.FAILED, len(ids))
-            return len(ids)
+        assert isinstance(answer, ProviderError)
+        if not answer.transient:
+            self._stop.set()
+            self.outcome.stopped = self.outcome.stopped or answer
+            self.ledger.mark(self.send_id, ids, State.FAILED, reason=str(answer))
+            self.outcome.add(State.FAILED, len(ids))
+        elif answer.maybe_sent:
+            # Kept with its batch id: an idempotent provider gets the same call again on the next run, and
+            # recognises it; any other is resent only when asked to.
+            self.ledger.mark(self.send_id, ids, State.UNCERTAIN, reason=f"may have been sent: {answer}")
+            self.outcome.add(State.UNCERTAIN, len(ids))
+        else:
+            self.ledger.mark(self.send_id, ids, State.FAILED, reason=str(answer))
+            self.outcome.add(State.FAILED, len(ids))
+        return len(ids)
+
+    def _record(self, ids: list[int], result: BatchResult) -> int:
         by_key = {str(i): i for i in ids}
         accepted = [by_key[k] for k in result.accepted if k in by_key]
         rejected = {by_key[k]: reason for k, reason in result.rejected.items() if k in by_key}
