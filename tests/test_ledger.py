@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import collections
 import random
+import sqlite3
 from pathlib import Path
 
-from actionmail.audience import Store
+import pytest
+
+from actionmail.audience import Store, schema
 from actionmail.delivery import Ledger, State
 
 VARIANTS = ["en|", "en|3", "es|", "es|7"]
@@ -63,3 +66,32 @@ def test_marking_a_batch_moves_exactly_its_rows(tmp_path: Path) -> None:
             assert (row.state, row.batch, row.variant) == (State.ACCEPTED, "b1", variant)
         else:
             assert (row.state, row.batch) == (state, None)
+
+
+def test_a_ledger_from_before_the_rows_were_ordered_by_variant_comes_along(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.db"
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])  # the ledger as it was first made
+        rows = queue(path, 300, seed=7)
+    ledger = Ledger(path)
+    before = {row.subscriber_id: row for row in ledger.pending(1, list(State), page=10_000)}
+    ledger.close()
+
+    Store.open(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (len(schema.MIGRATIONS),)
+    primary_key = sorted((pk, name) for _, name, _, _, _, pk in db.execute("PRAGMA table_info(deliveries)") if pk)
+    assert [name for _, name in primary_key] == ["send_id", "variant", "subscriber_id"]
+    with pytest.raises(sqlite3.IntegrityError):  # still one row per member per send, whatever the variant
+        db.execute(
+            "INSERT INTO deliveries (send_id, subscriber_id, email, variant, state, updated_at) "
+            "VALUES (1, ?, 'x@example.org', 'other|', 'queued', 'now')",
+            (next(iter(rows)),),
+        )
+    db.close()
+    ledger = Ledger(path)
+    after = {row.subscriber_id: row for row in ledger.pending(1, list(State), page=10_000)}
+    ledger.close()
+    assert after == before and len(after) == 300

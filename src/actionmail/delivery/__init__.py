@@ -210,7 +210,7 @@ def _jobs(
     secret: bytes,
 ) -> Iterator[Job]:
     """Batches to send: first, for an idempotent provider, the uncertain ones again under their own ids;
-    then the queued and failed ones, in batches of one variant and as many as the provider takes."""
+    then the queued and failed ones, one variant at a time, in batches of what the provider takes."""
     if provider.idempotent:
         rows = ledger.pending(send.id, [State.UNCERTAIN], page=1_000_000)  # one page: batches stay whole
         for (label, batch_id), group in itertools.groupby(rows, key=lambda r: (r.variant, r.batch)):

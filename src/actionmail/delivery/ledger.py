@@ -170,35 +170,27 @@ class Ledger:
                     yield Row(sid, email, label, State(state), batch, reason)
 
     def batches(self, send_id: int, states: Sequence[State], size: int) -> Iterator[tuple[str, list[int]]]:
-        """The subscriber ids in ``states`` as the batches a send makes of its queue: ``size`` of one variant at a
-        time (and what is left of each variant at the end), in order of subscriber id.
+        """The subscriber ids in ``states`` as the batches a send makes of its queue: variant by variant, by id,
+        ``size`` at a time. Each batch is one short read of adjacent rows (the table is ordered by variant,
+        then subscriber), as in :meth:`pending`; ids alone, since a send reads every recipient through here.
 
-        The queue is read once, a page at a time, each page one short read as in :meth:`pending`, and ids are
-        set aside by variant until there are ``size`` of one: reading each variant's ids on its own walked every
-        row of the send once per variant (10% of building the batches, over the seed's eight). Ids alone, since
-        a send reads every recipient through here. On a connection of its own (WAL: reads never wait for
-        writes), so that the next batch is never held up behind the ledger lock while the threads sending
-        earlier ones write their outcomes.
+        On a connection of its own (WAL: reads never wait for writes), so that the next batch is never held up
+        behind the ledger lock while the threads sending earlier ones write their outcomes.
         """
         marks = ", ".join("?" * len(states))
         sql = (
-            "SELECT subscriber_id, variant FROM deliveries WHERE send_id = ? AND subscriber_id > ? "
+            "SELECT subscriber_id FROM deliveries WHERE send_id = ? AND variant = ? AND subscriber_id > ? "
             f"AND state IN ({marks}) ORDER BY subscriber_id LIMIT ?"
         )
-        filling: dict[str, list[int]] = {}
         reader = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         try:
-            after = -1
-            while rows := reader.execute(sql, (send_id, after, *states, size)).fetchall():
-                after = rows[-1][0]
-                for subscriber_id, variant in rows:
-                    ids = filling.setdefault(variant, [])
-                    ids.append(subscriber_id)
-                    if len(ids) == size:
-                        yield variant, filling.pop(variant)
+            for variant in self._variants(send_id, states):
+                after = -1
+                while ids := [i for (i,) in reader.execute(sql, (send_id, variant, after, *states, size))]:
+                    after = ids[-1]
+                    yield variant, ids
         finally:
             reader.close()
-        yield from sorted(filling.items())
 
     def _variants(self, send_id: int, states: Sequence[State]) -> list[str]:
         marks = ", ".join("?" * len(states))
@@ -238,10 +230,9 @@ class Ledger:
             # each returns to Python through the GIL, which the thread building the next batch holds for up to
             # sys.getswitchinterval() (5 ms) at a time, and the ledger lock was held all the while.
             message_id = next(iter(message_ids), None)
-            where = "subscriber_id IN (SELECT value FROM json_each(?))"
             values = (*same, message_id, reason, attempt, now, send_id, json.dumps(ids))
             with self._lock:
-                self._db.execute(update + where, values)
+                self._db.execute(update + "subscriber_id IN (SELECT value FROM json_each(?))", values)
             return
         by_id = provider_ids or {}
         rows = [(*same, by_id.get(i), reason, attempt, now, send_id, i) for i in ids]
