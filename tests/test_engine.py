@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import collections
+import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +87,28 @@ def test_concurrency_caps_the_calls_under_way(tmp_path: Path, concurrency: int) 
     assert outcome.accepted == sendable and counts[State.ACCEPTED] == before[State.ACCEPTED] + sendable
     assert counts[State.QUEUED] == counts[State.FAILED] == 0
     assert counts[State.IN_FLIGHT] == before[State.IN_FLIGHT]  # an earlier run's, untouched: not this queue
+
+
+def test_an_outcome_that_cannot_be_written_stops_the_send(tmp_path: Path) -> None:
+    """Outcomes are written by a thread of their own: its failure must end the send, not vanish with it."""
+
+    class Full(Ledger):
+        def mark(self, send_id: int, subscriber_ids: Sequence[int], state: State, **kwargs: Any) -> None:
+            if state == State.ACCEPTED:
+                raise sqlite3.OperationalError("database or disk is full")
+            super().mark(send_id, subscriber_ids, state, **kwargs)
+
+    rows = queue(tmp_path / "ledger.db", 100, seed=8)
+    ledger = Full(tmp_path / "ledger.db")
+    engine = Engine(Slow(), ledger, 1, Pace(concurrency=2))
+    jobs = (
+        Job(batch([Recipient(str(i), f"m{i}@example.org", None, {}) for i in ids], uuid.uuid4().hex), tuple(ids))
+        for _, ids in ledger.batches(1, [State.QUEUED, State.FAILED], 10)
+    )
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        engine.run(jobs)
+    counts = ledger.counts(1)
+    ledger.close()
+    before = collections.Counter(state for _, state in rows.values())
+    assert counts[State.ACCEPTED] == before[State.ACCEPTED]
+    assert counts[State.IN_FLIGHT] > before[State.IN_FLIGHT]  # sent, not recorded: uncertain on the next run

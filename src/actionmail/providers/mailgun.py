@@ -77,20 +77,16 @@ class Mailgun(HTTPProvider):
 
         # Every recipient's entry must carry every key, or Mailgun leaves the placeholder in their message.
         recipients = batch.recipients
-        headers = [batch.headers(r) for r in recipients]
-        names = list(dict.fromkeys(name for each in headers for name in each))
-        first = headers[0] if headers else {}
-        varying = [n for n in names if any(each.get(n, "") != first.get(n, "") for each in headers)]
-        for name in names:
-            data.append((f"h:{name}", f"%recipient.h:{name}%" if name in varying else first.get(name, "")))
-
+        unsubscribe = [batch.list_unsubscribe(r) for r in recipients]
+        varying = len(set(unsubscribe)) > 1  # one recipient (or one address twice): a plain header
+        data.append(("h:List-Unsubscribe", "%recipient.h:List-Unsubscribe%" if varying else unsubscribe[0]))
+        data += [(f"h:{name}", value) for name, value in batch.shared_headers().items()]
         slots = Slots((("s", batch.subject), ("h", batch.html), ("t", batch.text)))
-        keys = [(f"h:{name}", name) for name in varying]
         variables = {}
-        for r, each in zip(recipients, headers, strict=True):
+        for r, header in zip(recipients, unsubscribe, strict=True):
             mine = slots.values(r.values)
-            for key, name in keys:
-                mine[key] = each.get(name, "")
+            if varying:
+                mine["h:List-Unsubscribe"] = header
             variables[r.email] = mine  # keyed by the bare address of each `to` (doc)
         # Sent even when empty: without it, every recipient would see all the others in To (doc warning).
         data.append(("recipient-variables", json.dumps(variables, ensure_ascii=False)))
