@@ -18,6 +18,7 @@ Exactly once, and nobody lost:
 from __future__ import annotations
 
 import collections
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -121,6 +122,12 @@ class Engine:
     def run(self, jobs: Iterator[Job], progress: Callable[[int], None] = lambda n: None) -> Outcome:
         """Send every job, ``concurrency`` at a time; stop early on a permanent failure."""
         self._recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send-ledger")
+        # The thread building batches is busy with Python most of the time; a sending thread whose answer has
+        # come back waits for it to let go of the GIL, up to the switch interval, on each return from the network
+        # or SQLite, several times a call. 1 ms instead of 5: bench/send_throughput.py --count 100000 was faster
+        # in 8 of 10 paired runs, median 5.0 s against 5.8 s (a shared machine, load 6). Restored afterwards.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, 0.001))
         try:
             with ThreadPoolExecutor(max_workers=self.pace.concurrency, thread_name_prefix="send") as pool:
                 running: set[Future[int]] = set()
@@ -142,6 +149,7 @@ class Engine:
                     raise
         finally:
             self._recorder.shutdown(wait=True)  # every outcome written before the counts are read
+            sys.setswitchinterval(switch)
         self._recorded(wait_all=True)
         return self.outcome
 
