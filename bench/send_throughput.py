@@ -84,12 +84,12 @@ def _form(content_type: str, body: bytes) -> dict[str, list[str]]:
     return fields
 
 
-def database(count: int) -> Path:
+def database(count: int, work: Path) -> Path:
     """A subscriber database of ``count`` generated members, built once and copied for each run."""
-    WORK.mkdir(exist_ok=True)
-    built = WORK / f"send-members-{count}.db"
+    work.mkdir(exist_ok=True)
+    built = work / f"send-members-{count}.db"
     if not built.exists():
-        csv = WORK / f"members-{count}.csv"
+        csv = work / f"members-{count}.csv"
         if not csv.exists():
             generate = [sys.executable, ROOT / "bench" / "generate_members.py", "--count", str(count), "--seed", "1"]
             subprocess.run([*generate, "--output", str(csv)], check=True)
@@ -97,7 +97,7 @@ def database(count: int) -> Path:
 
         with Store.open(built) as store:
             store.import_csv(csv, known_districts=[str(d) for d in range(1, 8)])
-    run = WORK / f"send-run-{count}.db"
+    run = work / f"send-run-{count}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{run}{suffix}").unlink(missing_ok=True)
     shutil.copy(built, run)
@@ -134,18 +134,21 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=4)
+    # Another directory for another version's databases: a run of the code at main against this bench (its
+    # lean server), PYTHONPATH=/tmp/main/src, needs databases at main's schema version.
+    parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--child", nargs=2)
     args = parser.parse_args()
     if args.child:
         child(Path(args.child[0]), int(args.child[1]))
         return
-    run_db = database(args.count)
+    run_db = database(args.count, args.work)
     ports: multiprocessing.Queue[int] = multiprocessing.Queue()
     counter = multiprocessing.Value("q", 0)
     server = multiprocessing.Process(target=serve, args=(ports, args.latency, counter), daemon=True)
     server.start()
     port = ports.get(timeout=10)
-    project = WORK / f"send-project-{args.count}"
+    project = args.work / f"send-project-{args.count}"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir()
     shutil.copy(ROOT / "officials.yaml", project)
