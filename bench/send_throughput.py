@@ -40,6 +40,7 @@ def serve(port_queue: multiprocessing.Queue, latency: float, counter: multiproce
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, *args: object) -> None:
             pass
