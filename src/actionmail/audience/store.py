@@ -167,7 +167,8 @@ class Store:
             "s.language, json(s.fields))) FROM subscribers s WHERE s.id IN (SELECT value FROM json_each(?)) "
             f"AND +s.status = 'active' AND {_NOT_SUPPRESSED}"
         )
-        (found,) = self._db.execute(sql, (orjson.dumps(list(ids)),)).fetchone()
+        # The ids as text: SQLite 3.45 and later read a BLOB given to a JSON function as its binary JSONB.
+        (found,) = self._db.execute(sql, (orjson.dumps(list(ids)).decode(),)).fetchone()
         return {
             sid: Addressee(
                 sid, address, first, last, district, zip_code, language,
