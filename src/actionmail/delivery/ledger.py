@@ -231,8 +231,8 @@ class Ledger:
             # The same values for all (a batch marked in flight, or accepted under the one message id Mailgun
             # gives a whole call): one statement, the ids as one JSON parameter, committed on its own (autocommit
             # makes a lone statement a transaction). One call into SQLite, not four (BEGIN, two UPDATEs, COMMIT):
-            # each returns to Python through the GIL, which the thread building the next batch holds for up to
-            # sys.getswitchinterval() (5 ms) at a time, and the ledger lock was held all the while.
+            # each returns to Python through the GIL, which the thread building the next batch holds for up to the
+            # switch interval at a time (see Engine.run), and the ledger lock was held all the while.
             message_id = next(iter(message_ids), None)
             values = (*same, message_id, reason, attempt, now, send_id, json.dumps(ids))
             with self._lock:
