@@ -66,15 +66,17 @@ def main() -> None:
         delivery._enqueue(plan, store, ledger, send)
         env = delivery.envelope(edition.project, plan.issue, str(send.id))
         eng = engine.Engine(provider, ledger, send.id, delivery.Pace())
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         recipients = 0
         for job in delivery._jobs(plan, store, ledger, provider, eng, send, env, b"k" * 32):
             provider.send(job.batch)
             recipients += len(job.batch.recipients)
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         ledger.close()
+    # CPU time beside the wall clock: on a shared machine the wall clock also counts waiting for a core.
     print(json.dumps({"recipients": recipients, "variants": len(plan.audience), "seconds": seconds,
-                      "recipients_per_second": recipients / seconds}))  # fmt: skip
+                      "recipients_per_second": recipients / seconds, "cpu_seconds": cpu_seconds,
+                      "recipients_per_cpu_second": recipients / cpu_seconds}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -241,3 +241,27 @@ def test_an_event_older_than_a_resubscription_is_stale(store: Store) -> None:
     assert (report.stale, report.members_stopped, store.count()) == (1, 0, 1)
     report = store.suppress_events([SuppressEvent("ana@example.org", Status.BOUNCED)])  # now
     assert (report.stale, report.members_stopped, store.count()) == (0, 1, 0)
+
+
+def test_sendable_gives_the_active_unsuppressed_members_asked_for_with_their_fields(store: Store) -> None:
+    ana, _ = store.add("ana@example.org", first_name="Ana", last_name="Pérez", district="3", fields={"team": "phones"})
+    bob, _ = store.add("bob@example.org", zip="98101", language="es")
+    gone, _ = store.add("gone@example.org")
+    store.unsubscribe("gone@example.org")
+    other, _ = store.add("other@example.org")  # not asked for
+    store.unsubscribe("suppressed@example.org")
+    back, _ = store.add("suppressed@example.org")  # added after its address was suppressed: not active
+    carl, _ = store.add("carl@example.org")
+    # Active, yet on the suppression list (as a provider's list, imported by hand, could leave it): not sent to.
+    store._db.execute(
+        "INSERT INTO suppressions (email_key, reason, at, source) VALUES ('carl@example.org', 'bounced', ?, 'x')",
+        (dt.datetime.now(dt.UTC).isoformat(),),
+    )
+
+    found = store.sendable([ana.id, bob.id, gone.id, back.id, carl.id, 9999])
+
+    assert set(found) == {ana.id, bob.id}
+    assert tuple(found[ana.id]) == (ana.id, "ana@example.org", "Ana", "Pérez", "3", None, None, {"team": "phones"})
+    assert found[ana.id].name == "Ana Pérez" and found[bob.id].name == ""
+    assert (found[bob.id].zip, found[bob.id].language, dict(found[bob.id].fields)) == ("98101", "es", {})
+    assert other.id not in found

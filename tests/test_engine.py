@@ -1,9 +1,24 @@
-"""Parts of the send engine that are about time, tested on a clock we control."""
+"""Parts of the send engine that are about time, tested on a clock we control; and how many calls it makes at once."""
 
 from __future__ import annotations
 
-from actionmail.delivery.engine import RateLimiter
+import collections
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actionmail.delivery import Ledger, Pace, State
+from actionmail.delivery.engine import Engine, Job, RateLimiter
+from actionmail.providers.base import Batch, BatchResult, Provider, ProviderSettings, Recipient
 from tests.conftest import Clock
+from tests.contract import batch
+from tests.test_ledger import queue
 
 
 def test_rate_caps_messages_per_second() -> None:
@@ -29,3 +44,71 @@ def test_no_rate_means_no_waiting() -> None:
     for _ in range(100):
         limiter.acquire(1000)
     assert clock.slept == []
+
+
+class Slow(Provider):
+    """Takes 20 ms a call, and counts how many calls are under way at once."""
+
+    name = "slow"
+    max_batch = 10
+
+    def __init__(self) -> None:
+        super().__init__(ProviderSettings())
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+
+    def send(self, batch: Batch) -> BatchResult:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.02)
+        with self.lock:
+            self.now -= 1
+        return BatchResult(accepted={r.key: f"<{batch.id}>" for r in batch.recipients})
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_concurrency_caps_the_calls_under_way(tmp_path: Path, concurrency: int) -> None:
+    rows = queue(tmp_path / "ledger.db", 400, seed=6)
+    ledger = Ledger(tmp_path / "ledger.db")
+    provider = Slow()
+    engine = Engine(provider, ledger, 1, Pace(concurrency=concurrency))
+    jobs = (
+        Job(batch([Recipient(str(i), f"m{i}@example.org", None, {}) for i in ids], uuid.uuid4().hex), tuple(ids))
+        for _, ids in ledger.batches(1, [State.QUEUED, State.FAILED], provider.max_batch)
+    )
+    outcome = engine.run(jobs)
+    counts = ledger.counts(1)
+    ledger.close()
+
+    assert provider.most == concurrency
+    sendable = sum(state in (State.QUEUED, State.FAILED) for _, state in rows.values())
+    before = collections.Counter(state for _, state in rows.values())
+    assert outcome.accepted == sendable and counts[State.ACCEPTED] == before[State.ACCEPTED] + sendable
+    assert counts[State.QUEUED] == counts[State.FAILED] == 0
+    assert counts[State.IN_FLIGHT] == before[State.IN_FLIGHT]  # an earlier run's, untouched: not this queue
+
+
+def test_an_outcome_that_cannot_be_written_stops_the_send(tmp_path: Path) -> None:
+    """Outcomes are written by a thread of their own: its failure must end the send, not vanish with it."""
+
+    class Full(Ledger):
+        def mark(self, send_id: int, subscriber_ids: Sequence[int], state: State, **kwargs: Any) -> None:
+            if state == State.ACCEPTED:
+                raise sqlite3.OperationalError("database or disk is full")
+            super().mark(send_id, subscriber_ids, state, **kwargs)
+
+    rows = queue(tmp_path / "ledger.db", 100, seed=8)
+    ledger = Full(tmp_path / "ledger.db")
+    engine = Engine(Slow(), ledger, 1, Pace(concurrency=2))
+    jobs = (
+        Job(batch([Recipient(str(i), f"m{i}@example.org", None, {}) for i in ids], uuid.uuid4().hex), tuple(ids))
+        for _, ids in ledger.batches(1, [State.QUEUED, State.FAILED], 10)
+    )
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        engine.run(jobs)
+    counts = ledger.counts(1)
+    ledger.close()
+    before = collections.Counter(state for _, state in rows.values())
+    assert counts[State.ACCEPTED] == before[State.ACCEPTED]
+    assert counts[State.IN_FLIGHT] > before[State.IN_FLIGHT]  # sent, not recorded: uncertain on the next run

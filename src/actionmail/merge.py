@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 PER_READER = ("first_name", "last_name", "email", "zip", "unsubscribe_url")
@@ -106,3 +106,26 @@ class Merge:
                 out.append(fallback)  # already escaped: it was rendered with the template
             out.append(piece)
         return "".join(out)
+
+
+class Slots:
+    """The slots of several texts under one set of keys, a prefix and the slot number (``h0``), for providers
+    that carry each recipient's values as one mapping (Mailgun's recipient-variables): worked out once per batch,
+    then :meth:`values` once per recipient, the loop most of a batch's cost is in."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, texts: Iterable[tuple[str, Merge]]) -> None:
+        self._table = [
+            (f"{prefix}{i}", name, fallback, merge.escape)
+            for prefix, merge in texts
+            for i, (name, fallback) in enumerate(merge.slots)
+        ]
+
+    def values(self, values: Mapping[str, str | None]) -> dict[str, str]:
+        """One recipient's value for each key: as :meth:`Merge.slot_values` gives them, in one pass."""
+        escape = html.escape
+        return {
+            key: ((escape(value) if escaped else value) if (value := values.get(name)) else fallback)
+            for key, name, fallback, escaped in self._table
+        }

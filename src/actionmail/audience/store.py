@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self, TextIO
 
+import orjson
+
 from actionmail.audience import schema, upsert
 from actionmail.audience.model import (
     Addressee,
@@ -156,19 +158,24 @@ class Store:
 
     def sendable(self, ids: Sequence[int]) -> dict[int, Addressee]:
         """Those of these members a send may reach now (active, not suppressed), by id: a send's last check."""
-        found: dict[int, Addressee] = {}
-        columns = "s.id, s.email, s.first_name, s.last_name, s.district, s.zip, s.language, s.fields"
-        for start in range(0, len(ids), 500):  # SQLite's limit on parameters is generous, but not unlimited
-            chunk = list(ids[start : start + 500])
-            marks = ", ".join("?" * len(chunk))
-            # "+s.status": without it SQLite walks the status index over every active member, once per chunk,
-            # instead of looking each id up (measured: 38 µs a member against 2).
-            where = f"s.id IN ({marks}) AND +s.status = 'active' AND {_NOT_SUPPRESSED}"
-            sql = f"SELECT {columns} FROM subscribers s WHERE {where}"
-            for sid, address, first, last, district, zip_code, language, fields in self._db.execute(sql, chunk):
-                custom = _NO_FIELDS if fields == "{}" else types.MappingProxyType(json.loads(fields))
-                found[sid] = Addressee(sid, address, first, last, district, zip_code, language, custom)
-        return found
+        # "+s.status": without it SQLite walks the status index over every active member instead of looking each
+        # id up (measured: 38 µs a member against 2). The batch comes back as one JSON array made by SQLite, not a
+        # row at a time: each row costs a return to Python through the GIL, which the sending threads are asking
+        # for meanwhile, and the array with orjson costs less to read (1.3 ms for 1,000 against 1.8).
+        sql = (
+            "SELECT json_group_array(json_array(s.id, s.email, s.first_name, s.last_name, s.district, s.zip, "
+            "s.language, json(s.fields))) FROM subscribers s WHERE s.id IN (SELECT value FROM json_each(?)) "
+            f"AND +s.status = 'active' AND {_NOT_SUPPRESSED}"
+        )
+        # The ids as text: SQLite 3.45 and later read a BLOB given to a JSON function as its binary JSONB.
+        (found,) = self._db.execute(sql, (orjson.dumps(list(ids)).decode(),)).fetchone()
+        return {
+            sid: Addressee(
+                sid, address, first, last, district, zip_code, language,
+                types.MappingProxyType(fields) if fields else _NO_FIELDS,
+            )
+            for sid, address, first, last, district, zip_code, language, fields in orjson.loads(found)
+        }  # fmt: skip
 
     def send_filter(self, segment: Segment | None = None) -> tuple[str, list[str]]:
         """The WHERE clause (over ``subscribers s``) and parameters that select :meth:`subscribers`: for a

@@ -28,7 +28,7 @@ from actionmail.merge import Merge
 from actionmail.providers import mime
 from actionmail.providers.base import Batch, Envelope, Provider, Recipient
 from actionmail.render import Rendered
-from actionmail.variants import Edition, VariantKey, plan_counts, reader_values
+from actionmail.variants import Edition, ReaderValues, VariantKey, plan_counts
 
 __all__ = [
     "Ledger",
@@ -230,13 +230,10 @@ def _jobs(
             job = _job(plan, store, engine, env, secret, label, [r.subscriber_id for r in group], batch_id)
             if job:
                 yield job
-    rows = ledger.pending(send.id, [State.QUEUED, State.FAILED])
-    for label, group in itertools.groupby(rows, key=lambda r: r.variant):
-        ids = (r.subscriber_id for r in group)
-        while chunk := list(itertools.islice(ids, provider.max_batch)):
-            job = _job(plan, store, engine, env, secret, label, chunk, None)
-            if job:
-                yield job
+    for label, ids in ledger.batches(send.id, [State.QUEUED, State.FAILED], provider.max_batch):
+        job = _job(plan, store, engine, env, secret, label, ids, None)
+        if job:
+            yield job
 
 
 def _job(
@@ -254,10 +251,8 @@ def _job(
     if not members:
         return None
     subject, html, text = plan.rendered[_key(label)].merges
-    project = plan.edition.project
-    recipients = [
-        Recipient(str(m.id), m.email, m.name or None, reader_values(m, project, secret)) for m in members.values()
-    ]
+    values = ReaderValues(plan.edition.project, secret)
+    recipients = [Recipient(str(m.id), m.email, m.name or None, values(m)) for m in members.values()]
     batch = Batch(batch_id or uuid.uuid4().hex, env, subject, html, text, recipients)
     return Job(batch, tuple(members))
 

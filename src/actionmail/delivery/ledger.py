@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+import orjson
 
 
 class State(StrEnum):
@@ -150,12 +153,7 @@ class Ledger:
         write), and so that a million recipients never sit in memory.
         """
         marks = ", ".join("?" * len(states))
-        with self._lock:
-            variants = [v for (v,) in self._db.execute(
-                f"SELECT DISTINCT variant FROM deliveries WHERE send_id = ? AND state IN ({marks}) ORDER BY variant",
-                (send_id, *states),
-            )]  # fmt: skip
-        for variant in variants:
+        for variant in self._variants(send_id, states):
             after = -1
             while True:
                 with self._lock:
@@ -173,6 +171,39 @@ class Ledger:
                 for sid, email, label, state, batch, reason in rows:
                     yield Row(sid, email, label, State(state), batch, reason)
 
+    def batches(self, send_id: int, states: Sequence[State], size: int) -> Iterator[tuple[str, list[int]]]:
+        """The subscriber ids in ``states`` as the batches a send makes of its queue: variant by variant, by id,
+        ``size`` at a time. Each batch is one short read of adjacent rows (the table is ordered by variant,
+        then subscriber), as in :meth:`pending`; ids alone, since a send reads every recipient through here.
+
+        On a connection of its own (WAL: reads never wait for writes), so that the next batch is never held up
+        behind the ledger lock while the threads sending earlier ones write their outcomes.
+        """
+        marks = ", ".join("?" * len(states))
+        # As one JSON array, not a row at a time: each row would be a return to Python through the GIL.
+        sql = (
+            "SELECT json_group_array(subscriber_id) FROM (SELECT subscriber_id FROM deliveries WHERE send_id = ? "
+            f"AND variant = ? AND subscriber_id > ? AND state IN ({marks}) ORDER BY subscriber_id LIMIT ?)"
+        )
+        reader = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        try:
+            for variant in self._variants(send_id, states):
+                after = -1
+                while ids := orjson.loads(reader.execute(sql, (send_id, variant, after, *states, size)).fetchone()[0]):
+                    ids.sort()  # an aggregate's order is not promised, though SQLite keeps the subquery's
+                    after = ids[-1]
+                    yield variant, ids
+        finally:
+            reader.close()
+
+    def _variants(self, send_id: int, states: Sequence[State]) -> list[str]:
+        marks = ", ".join("?" * len(states))
+        with self._lock:
+            return [v for (v,) in self._db.execute(
+                f"SELECT DISTINCT variant FROM deliveries WHERE send_id = ? AND state IN ({marks}) ORDER BY variant",
+                (send_id, *states),
+            )]  # fmt: skip
+
     def mark(
         self,
         send_id: int,
@@ -185,28 +216,32 @@ class Ledger:
         provider_ids: dict[int, str] | None = None,
     ) -> None:
         """Move these recipients to ``state`` in one transaction."""
-        now = _now()
-        attempt = 1 if state == State.IN_FLIGHT else 0
         ids = list(subscriber_ids)
+        if not ids:
+            return
         update = (
             "UPDATE deliveries SET state = ?, batch = coalesce(?, batch), provider = coalesce(?, provider), "
             "provider_id = ?, reason = ?, attempts = attempts + ?, updated_at = ? WHERE send_id = ? AND "
         )
         same = (state, batch, provider)
+        attempt = 1 if state == State.IN_FLIGHT else 0
+        now = _now()
+        message_ids = set((provider_ids or {}).values())
+        if len(message_ids) <= 1 and (not provider_ids or set(provider_ids) == set(ids)):
+            # The same values for all (a batch marked in flight, or accepted under the one message id Mailgun
+            # gives a whole call): one statement, the ids as one JSON parameter, committed on its own (autocommit
+            # makes a lone statement a transaction). One call into SQLite, not four (BEGIN, two UPDATEs, COMMIT):
+            # each returns to Python through the GIL, which the thread building the next batch holds for up to the
+            # switch interval at a time (see Engine.run), and the ledger lock was held all the while.
+            message_id = next(iter(message_ids), None)
+            values = (*same, message_id, reason, attempt, now, send_id, json.dumps(ids))
+            with self._lock:
+                self._db.execute(update + "subscriber_id IN (SELECT value FROM json_each(?))", values)
+            return
+        by_id = provider_ids or {}
+        rows = [(*same, by_id.get(i), reason, attempt, now, send_id, i) for i in ids]
         with self._transaction() as db:
-            message_ids = set((provider_ids or {}).values())
-            if len(message_ids) <= 1 and (not provider_ids or set(provider_ids) == set(ids)):
-                # The same values for all (a batch marked in flight, or accepted under the one message id
-                # Mailgun gives a whole call): one statement per 500 members, not one per member.
-                message_id = next(iter(message_ids), None)
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start : start + 500]
-                    where = f"subscriber_id IN ({', '.join('?' * len(chunk))})"
-                    db.execute(update + where, (*same, message_id, reason, attempt, now, send_id, *chunk))
-            else:
-                by_id = provider_ids or {}
-                rows = [(*same, by_id.get(i), reason, attempt, now, send_id, i) for i in ids]
-                db.executemany(update + "subscriber_id = ?", rows)
+            db.executemany(update + "subscriber_id = ?", rows)
 
     def counts(self, send_id: int) -> dict[State, int]:
         with self._lock:

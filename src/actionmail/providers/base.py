@@ -73,16 +73,20 @@ class Batch:
 
     def headers(self, recipient: Recipient) -> dict[str, str]:
         """The headers every message carries for this recipient (RFC 2369, RFC 8058, RFC 2919)."""
+        return {"List-Unsubscribe": self.list_unsubscribe(recipient), **self.shared_headers()}
+
+    def list_unsubscribe(self, recipient: Recipient) -> str:
+        """The one header of :meth:`headers` that is the recipient's own: their link, and the mailto."""
         url = recipient.values.get("unsubscribe_url") or ""
         unsubscribe = f"<{url}>"
         if self.envelope.unsubscribe_mailto:
             token = url.rstrip("/").rsplit("/", 1)[-1]
             unsubscribe += f", <mailto:{self.envelope.unsubscribe_mailto}?subject=unsubscribe%20{token}>"
-        return {
-            "List-Unsubscribe": unsubscribe,
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": self.envelope.list_id,
-        }
+        return unsubscribe
+
+    def shared_headers(self) -> dict[str, str]:
+        """The headers of :meth:`headers` that are the same for every recipient."""
+        return {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": self.envelope.list_id}
 
     def content(self, recipient: Recipient) -> tuple[str, str, str]:
         """(subject, html, text) filled in for one recipient, for providers that take whole messages."""

