@@ -33,6 +33,7 @@ from actionmail.render import sample_values
 @click.option("--rate", metavar="N/s", help="At most N messages a second, e.g. 50/s.")
 @click.option("--new-version", is_flag=True, help="Send a changed newsletter to those who didn't get the old one.")
 @click.option("--resend-uncertain", is_flag=True, help="Send again to those an interrupted call may have reached.")
+@click.option("--force", is_flag=True, help="Send despite errors `check` finds (an invalid file is never sent).")
 @reports_errors
 def send(
     file: Path,
@@ -47,12 +48,16 @@ def send(
     rate: str | None,
     new_version: bool,
     resend_uncertain: bool,
+    force: bool,
 ) -> None:
     """Send a newsletter FILE to every active member (or a segment), exactly once each.
 
     Every recipient's progress is kept in the ledger (in the subscriber database): run the same command again
     after a crash or an outage and it continues with whoever has not been reached. Exits 3 when some
     recipients failed or may not have been reached (see `actionmail status`).
+
+    Before anything is sent, it runs every check of `actionmail check` and shows what they find: errors stop
+    the send (--force sends anyway), warnings don't. --dry-run and --to show them and go on.
     """
     edition = variants.load_edition(file)  # every problem `check` finds in the files stops the send here …
     project = edition.project
@@ -62,9 +67,8 @@ def send(
         ledger = delivery.Ledger(audience.database_path(project))
         try:
             plan = delivery.prepare(edition, store, ledger, segment, send_at)
-            # … and here, in what it renders
-            if problems := check.errors(check.size_problems(file, plan.rendered.values())):
-                raise InvalidInput(problems)
+            # … and here, every other check, on the variants the plan has rendered
+            _check(plan, blocking=test_to is None and not dry_run and not force)
             if test_to is not None:
                 _send_test(plan, provider, test_to, as_email)
                 return
@@ -98,6 +102,15 @@ def send(
     if left:
         click.echo(f"{left:,} not reached: see `actionmail status {file}`", err=True)
         sys.exit(ExitCode.PARTIAL_FAILURE)
+
+
+def _check(plan: delivery.Plan, *, blocking: bool) -> None:
+    problems = check.check_edition(plan.edition, plan.rendered, today=dt.date.today())
+    errors = check.errors(problems)
+    if errors and blocking:
+        raise InvalidInput(problems)
+    for problem in problems:
+        click.echo(str(problem), err=True)
 
 
 def _send_test(plan: delivery.Plan, provider: providers.Provider, address: str, as_email: str | None) -> None:
