@@ -33,7 +33,7 @@ def members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # Every send of the 2019 example today warns, once, that its date has passed (see the test of it below); the
 # other tests here are about what follows, so they read the output without that line.
 STALE = (
-    f"newsletters/{SEED.name}:12: date: warning: the newsletter's date, 2019-08-01, has passed: its countdowns and "
+    f"newsletters/{SEED.name}:13: date: warning: the newsletter's date, 2019-08-01, has passed: its countdowns and "
     "deadlines were checked as of that day: set 'date:' to the day it goes out, and check it again\n"
 )
 
@@ -54,7 +54,7 @@ def test_check_errors_stop_a_send_unless_forced(members: Path) -> None:
     text = SEED.read_text().replace(guide, "")
     write(members / "newsletters", SEED.name, text)
     lost = (
-        f"newsletters/{SEED.name}:70: bonus[0].why: 'You can find it at' ends without the link it promises: lost "
+        f"newsletters/{SEED.name}:71: bonus[0].why: 'You can find it at' ends without the link it promises: lost "
         "in copy-paste?: put the link back: … at [the page's name](https://…)"
     )
     code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")

@@ -80,7 +80,7 @@ def collect(paths: Iterable[Path]) -> list[Path]:
 
 
 def check_files(files: Iterable[Path], *, today: dt.date | None = None, online_check: bool = False) -> list[Problem]:
-    """Every problem in these newsletter files, errors and warnings, in the order found.
+    """Every problem in these newsletter files, errors and warnings: file by file, in line order.
 
     ``today``: see :class:`Draft`; left out, each newsletter is judged as of its own date. ``online_check``:
     also fetch every distinct web address the newsletters link to (:mod:`actionmail.check.online`).
@@ -96,7 +96,7 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None, online_c
             project = projects[root]
             newsletter = load_newsletter(path, project.officials, project.settings.organization.country)
             draft = make_draft(path, project, newsletter, today=today)
-            _add(problems, run(draft))
+            _add(problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
             drafts.append(draft)
             if variants.translations(path):
                 variants.load_edition(path)  # the translations agree with this file on language and date
@@ -123,7 +123,8 @@ def check_edition(
         versions = [rendered.get(variants.VariantKey(language, d)) or edition.render(variants.VariantKey(language, d))
                     for d in [None, *districts]]  # fmt: skip
         data, lines = yaml_source.read_yaml(path)
-        _add(problems, run(Draft(path, edition.project, newsletter, data, lines, versions, today)))
+        draft = Draft(path, edition.project, newsletter, data, lines, versions, today)
+        _add(problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
     return problems
 
 

@@ -19,24 +19,25 @@ from actionmail.newsletter import Action, GroupTarget, OfficialTarget
 # --- Leftover placeholders ------------------------------------------------------------------------------
 
 # Merge fields ({first_name|friend}) and caller placeholders ([YOUR NAME]) are meant to be there; these are not.
+_FINISH = "finish or remove it"
+_MERGE = "write the merge field as {first_name|friend}"
 _LEFTOVERS = [
-    (re.compile(r"\b(?:TK)+\b"), "'TK' (to come) is left in the text"),
-    (re.compile(r"\b(?:TODO|FIXME)\b"), "'{0}' is left in the text"),
-    (re.compile(r"\bX{3,}\b"), "'{0}' is left in the text"),
-    (re.compile(r"\{\{|\}\}|\{%|%\}"), "'{0}' is left in the text: template code, not a merge field"),
-    (re.compile(r"\[\[|\]\]"), "'{0}' is left in the text: a wiki-style link or an unfilled placeholder"),
-    (re.compile(r"%recipient\.[\w.]*%?"), "'{0}' is another provider's merge field"),
-    (re.compile(r"\*\|[A-Z0-9_:]+\|\*"), "'{0}' is a Mailchimp merge tag"),
-    (re.compile(r"lorem ipsum", re.IGNORECASE), "'{0}' is left in the text"),
+    (re.compile(r"\b(?:TK)+\b"), "'TK' (to come) is left in the text", _FINISH),
+    (re.compile(r"\b(?:TODO|FIXME)\b"), "'{0}' is left in the text", _FINISH),
+    (re.compile(r"\bX{3,}\b"), "'{0}' is left in the text", _FINISH),
+    (re.compile(r"\{\{|\}\}|\{%|%\}"), "'{0}' is left in the text: template code, not a merge field", _FINISH),
+    (re.compile(r"\[\[|\]\]"), "'{0}' is left in the text: a wiki-style link or an unfilled placeholder", _FINISH),
+    (re.compile(r"%recipient\.[\w.]*%?"), "'{0}' is another provider's merge field", _MERGE),
+    (re.compile(r"\*\|[A-Z0-9_:]+\|\*"), "'{0}' is a Mailchimp merge tag", _MERGE),
+    (re.compile(r"lorem ipsum", re.IGNORECASE), "'{0}' is left in the text", _FINISH),
 ]
 
 
 def placeholders(draft: Draft) -> Iterator[Problem]:
     """Leftovers of drafting: TK, TODO, template braces, another tool's merge tags."""
     for loc, value in draft.strings():
-        for pattern, what in _LEFTOVERS:
+        for pattern, what, fix in _LEFTOVERS:
             if match := pattern.search(value):
-                fix = "write the merge field as {first_name|friend}" if "merge" in what else "finish or remove it"
                 yield draft.problem(loc, what.format(match[0]), fix, near=match[0])
 
 

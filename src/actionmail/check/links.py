@@ -71,6 +71,7 @@ def links(draft: Draft) -> Iterator[Problem]:
                 f"{href} is linked as {names}",
                 "check that each link has the right address (links to the same page read better with one name)",
                 Severity.WARNING,
+                near=href,
             )
 
 
@@ -78,12 +79,7 @@ def _link(draft: Draft, href: str, text: str) -> Iterator[Problem]:
     where = draft.find_url(href) or draft.find(href) if href else (draft.find(text) if text else None)
     shown = f"'{text}'" if text else "a link"
     if not href or href == "#":
-        yield draft.problem(
-            where,
-            f"{shown} has no address",
-            "put the address back: [link text](https://…)",
-            near=text,
-        )
+        yield draft.problem(where, f"{shown} has no address", "put the address back: [link text](https://…)", near=text)
         return
     parts = urllib.parse.urlsplit(href)
     scheme = parts.scheme.lower()
@@ -92,18 +88,22 @@ def _link(draft: Draft, href: str, text: str) -> Iterator[Problem]:
             where,
             f"{shown} goes to '{href}', which is not a whole address: it goes nowhere from an inbox",
             "write the whole address, starting with https://",
+            near=href,
         )
     elif scheme == "data":
-        yield draft.problem(where, f"{shown} is a data: URI", "link to a page on the web, with https://")
+        yield draft.problem(where, f"{shown} is a data: URI", "link to a page on the web, with https://", near=href)
     elif scheme == "http":
         yield draft.problem(
             where,
             f"{shown} goes to {href}, which is not secure (http:)",
             "use https:// (most sites have it; check that the page opens)",
             Severity.WARNING,
+            near=href,
         )
     elif scheme not in _SCHEMES_OK:
-        yield draft.problem(where, f"{shown} goes to {href}", "links in an email must be https:, mailto: or tel:")
+        yield draft.problem(
+            where, f"{shown} goes to {href}", "links in an email must be https:, mailto: or tel:", near=href
+        )
     host = (parts.hostname or "").lower().removeprefix("www.")
     if host in SHORTENERS:
         yield draft.problem(
@@ -112,6 +112,7 @@ def _link(draft: Draft, href: str, text: str) -> Iterator[Problem]:
             "it leads",
             "link to the page itself",
             Severity.WARNING,
+            near=href,
         )
     if text.strip(" .:!").casefold() in GENERIC_TEXT:
         yield draft.problem(
@@ -119,6 +120,7 @@ def _link(draft: Draft, href: str, text: str) -> Iterator[Problem]:
             f"the link text '{text}' doesn't say where the link goes",
             "say what the reader gets there, e.g. [Read Motherboard's investigation](https://…)",
             Severity.WARNING,
+            near=href,
         )
 
 
