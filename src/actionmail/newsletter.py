@@ -360,6 +360,11 @@ class Newsletter(Model):
 def load_newsletter(path: Path, officials: Directory, region: str = "US") -> Newsletter:
     """Read and validate one newsletter file; raise InvalidInput listing every problem in it."""
     data, lines = load.read_yaml(path)
+    return validate_newsletter(path, data, lines, officials, region)
+
+
+def validate_newsletter(path: Path, data: Any, lines: load.Lines, officials: Directory, region: str) -> Newsletter:
+    """Validate a newsletter already read with :func:`actionmail.load.read_yaml` (checks keep what was read)."""
     if not isinstance(data, dict):
         raise InvalidInput.one(path, "not a newsletter", "start the file with 'date:', 'subject:' and so on", line=1)
     issue_date = data.get("date")

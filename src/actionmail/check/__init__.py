@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from actionmail import load as yaml_source
 from actionmail import variants
@@ -20,7 +21,7 @@ from actionmail.check import content, deliverability, links, online
 from actionmail.check.draft import Draft
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
-from actionmail.newsletter import Newsletter, load_newsletter
+from actionmail.newsletter import Newsletter, load_newsletter, validate_newsletter
 from actionmail.render import Rendered, render, slug_for
 
 __all__ = ["CHECKS", "Draft", "check_edition", "check_files", "collect", "errors", "load", "make_draft"]
@@ -94,8 +95,10 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None, online_c
             if root not in projects:
                 projects[root] = load_project(path)
             project = projects[root]
-            newsletter = load_newsletter(path, project.officials, project.settings.organization.country)
-            draft = make_draft(path, project, newsletter, today=today)
+            data, lines = yaml_source.read_yaml(path)
+            region = project.settings.organization.country
+            newsletter = validate_newsletter(path, data, lines, project.officials, region)
+            draft = make_draft(path, project, newsletter, today=today, source=(data, lines))
             _add(problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
             drafts.append(draft)
             if variants.translations(path):
@@ -137,9 +140,19 @@ def _add(problems: list[Problem], new: Iterable[Problem]) -> None:
             seen.add(problem)
 
 
-def make_draft(path: Path, project: Project, newsletter: Newsletter, *, today: dt.date | None = None) -> Draft:
-    """Read and render ``newsletter``: the district-unknown version, and each district's when the email names one."""
-    data, lines = yaml_source.read_yaml(path)
+def make_draft(
+    path: Path,
+    project: Project,
+    newsletter: Newsletter,
+    *,
+    today: dt.date | None = None,
+    source: tuple[Any, yaml_source.Lines] | None = None,
+) -> Draft:
+    """Render ``newsletter``: the district-unknown version, and each district's when the email names one.
+
+    ``source`` is the file as :func:`actionmail.load.read_yaml` read it, when the caller has it.
+    """
+    data, lines = source or yaml_source.read_yaml(path)
     districts = project.officials.districts if variants.uses_district(newsletter, project) else []
     rendered = [render(newsletter, project, district=d, slug=slug(path)) for d in [None, *districts]]
     return Draft(path, project, newsletter, data, lines, rendered, today)

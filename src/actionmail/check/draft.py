@@ -19,6 +19,9 @@ from actionmail.errors import Problem, Severity, shown
 from actionmail.newsletter import Newsletter
 from actionmail.render import Rendered
 
+# A URL in Markdown text: a link's (URL), or an autolink's <URL>.
+_LINKED = re.compile(r"\(([^()\s]+)\)|<([^<>\s]+)>")
+
 
 @dataclass
 class Draft:
@@ -49,22 +52,29 @@ class Draft:
 
     def strings(self) -> Iterator[tuple[yaml_source.Loc, str]]:
         """Every string in the YAML with its key path."""
-        return yaml_source.strings(self.data)
+        return iter(self._strings)
+
+    @functools.cached_property
+    def _strings(self) -> list[tuple[yaml_source.Loc, str]]:
+        return list(yaml_source.strings(self.data))
 
     def find(self, text: str) -> yaml_source.Loc | None:
         """The key path of the first string in the YAML that contains ``text`` (e.g. a URL seen in the HTML)."""
-        return next((loc for loc, value in self.strings() if text and text in value), None)
+        return next((loc for loc, value in self._strings if text and text in value), None)
 
     def find_url(self, url: str) -> yaml_source.Loc | None:
-        """The key path of the value that gives this URL: a ``url:`` or a Markdown link ``[text](URL)``."""
-        return next(
-            (
-                loc
-                for loc, value in self.strings()
-                if url and (value == url or f"({url})" in value or f"<{url}>" in value)
-            ),
-            None,
-        )
+        """The key path of the value that gives this URL: a ``url:``, or a Markdown link ``[text](URL)``."""
+        return self._urls.get(url)
+
+    @functools.cached_property
+    def _urls(self) -> dict[str, yaml_source.Loc]:
+        # Built once: the links check looks up every link of every variant.
+        urls: dict[str, yaml_source.Loc] = {}
+        for loc, value in self._strings:
+            urls.setdefault(value.strip(), loc)
+            for match in _LINKED.finditer(value):
+                urls.setdefault(match[1] or match[2], loc)
+        return urls
 
     def problem(
         self,
