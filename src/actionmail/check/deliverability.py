@@ -18,8 +18,8 @@ from actionmail.render import UNSUBSCRIBE_URL
 
 # Gmail shows about 70–78 characters of a subject on a wide screen; under 10 says too little to be opened.
 SUBJECT_MIN, SUBJECT_MAX = 10, 78
-# Domains reserved for examples (RFC 2606): mail from them is refused or lost.
-_EXAMPLE_DOMAINS = ("example.org", "example.com", "example.net", "example.edu", "localhost", "invalid", "test")
+# Domains reserved for examples and tests (RFC 2606): mail from them is refused or lost.
+_EXAMPLE_DOMAINS = ("example.org", "example.com", "example.net", "example", "localhost", "invalid", "test")
 
 
 def _settings_problem(
