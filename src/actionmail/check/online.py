@@ -31,7 +31,7 @@ from actionmail.errors import Problem, Severity
 TIMEOUT = 10.0  # seconds, per request
 WORKERS = 8
 CACHE_TTL = 24 * 3600  # seconds an address that answered well is not asked again
-USER_AGENT = f"actionmail/{__version__} (link check; +https://github.com/)"
+USER_AGENT = f"actionmail/{__version__} (link check)"
 
 
 @dataclass(frozen=True)
