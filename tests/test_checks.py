@@ -127,6 +127,11 @@ CASES = {
         f"{F}:10: background: 'find the voters guide at' ends without the link it promises: lost in "
         "copy-paste?: put the link back: … at [the page's name](https://…)",
     ),
+    "links-listed-after-here": Case(
+        "  Vote by Tuesday, August 6.",
+        "  Find the voters guides here:\n\n  - [The Fuse guide](https://example.org/guide)",
+        None,
+    ),
     "link-after-at": Case(
         "  Vote by Tuesday, August 6.",
         "  You can find the voters guide at\n  [the Fuse guide](https://example.org/guide).",

@@ -127,6 +127,7 @@ def _link(draft: Draft, href: str, text: str) -> Iterator[Problem]:
 # A paragraph that ends by promising a link: "you can find it at", "request a replacement at:", "visit", "aquí:".
 _PROMISE = re.compile(r"(?:^|\s)(?:at|here:|visit|en|aquí:|visite|via|vía)\s*[:.…]?$", re.IGNORECASE)
 _EMPHASIS = re.compile(r"[*_\s]+$")
+_LINK = re.compile(r"\]\(|https?://|<mailto:")
 
 
 def lost_links(draft: Draft) -> Iterator[Problem]:
@@ -135,7 +136,8 @@ def lost_links(draft: Draft) -> Iterator[Problem]:
     for loc, value in draft.strings():
         if loc and loc[-1] in ("url", "hotline", "number"):
             continue
-        for paragraph in re.split(r"\n\s*\n", value):
+        paragraphs = re.split(r"\n\s*\n", value)
+        for index, paragraph in enumerate(paragraphs):
             opened = _unclosed_parenthesis(paragraph)
             if opened is not None:
                 before = " ".join(paragraph[:opened].split()[-3:])
@@ -146,7 +148,9 @@ def lost_links(draft: Draft) -> Iterator[Problem]:
                     near=f"{paragraph[:opened].split()[-1] if paragraph[:opened].split() else ''} (",
                 )
             end = _EMPHASIS.sub("", paragraph)
-            if len(end.split()) >= 3 and _PROMISE.search(end):
+            # "Sign up here:" followed by a list of links keeps its promise in the next paragraph.
+            following = paragraphs[index + 1] if index + 1 < len(paragraphs) else ""
+            if len(end.split()) >= 3 and _PROMISE.search(end) and not _LINK.search(following):
                 tail = " ".join(end.split()[-5:])
                 yield draft.problem(
                     loc,
