@@ -7,6 +7,7 @@ import email.policy
 import shutil
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -314,3 +315,34 @@ def test_one_send_at_a_time(members: Path) -> None:
     )
     assert not (members / "outbox").exists()
     assert invoke("send", f"newsletters/{SEED.name}", "--yes")[0] == 0  # and once it is over, sends go again
+
+
+def test_a_send_checks_what_it_has_rendered_without_rendering_it_again(
+    members: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actionmail import variants
+
+    renders: list[variants.VariantKey] = []
+    original = variants.Edition.render
+
+    def counted(self: variants.Edition, key: variants.VariantKey) -> Any:
+        renders.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(variants.Edition, "render", counted)
+    code, _ = invoke("send", f"newsletters/{SEED.name}", "--dry-run")
+    assert code == 0
+    assert len(renders) == len(set(renders)) == 8  # each variant once: districts 1-7 and the fallback
+
+
+def test_a_send_checks_each_translation(members: Path) -> None:
+    spanish = SEED.read_text().replace("language: en", "language: es").replace("Vote Today!", "Vote hoy TK")
+    write(members / "newsletters", f"{SEED.stem}.es.yaml", spanish)
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert (code, output) == (
+        2,
+        STALE.replace(SEED.name, f"{SEED.stem}.es.yaml")
+        + f"newsletters/{SEED.stem}.es.yaml:62: bonus[0].title: 'TK' (to come) is left in the text: finish or "
+        "remove it\n",
+    )
+    assert not (members / "outbox").exists()

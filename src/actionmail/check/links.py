@@ -127,7 +127,8 @@ def _link(draft: Draft, href: str, text: str) -> Iterator[Problem]:
 # A paragraph that ends by promising a link: "you can find it at", "request a replacement at:", "visit", "aquí:".
 _PROMISE = re.compile(r"(?:^|\s)(?:at|here:|visit|en|aquí:|visite|via|vía)\s*[:.…]?$", re.IGNORECASE)
 _EMPHASIS = re.compile(r"[*_\s]+$")
-_LINK = re.compile(r"\]\(|https?://|<mailto:")
+# A paragraph that starts with a link, as a list item or not: "- [The guide](https://…)", "<https://…>".
+_STARTS_WITH_LINK = re.compile(r"^\s*(?:(?:[-*+]|\d{1,2}[.)])\s+)?(?:\*\*|\*|_)?(?:\[|<?https?://|<mailto:)")
 
 
 def lost_links(draft: Draft) -> Iterator[Problem]:
@@ -150,7 +151,7 @@ def lost_links(draft: Draft) -> Iterator[Problem]:
             end = _EMPHASIS.sub("", paragraph)
             # "Sign up here:" followed by a list of links keeps its promise in the next paragraph.
             following = paragraphs[index + 1] if index + 1 < len(paragraphs) else ""
-            if len(end.split()) >= 3 and _PROMISE.search(end) and not _LINK.search(following):
+            if len(end.split()) >= 3 and _PROMISE.search(end) and not _STARTS_WITH_LINK.match(following):
                 tail = " ".join(end.split()[-5:])
                 yield draft.problem(
                     loc,
