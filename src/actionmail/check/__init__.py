@@ -5,26 +5,39 @@ model (with its officials); one that validates is rendered in every variant — 
 names a per-district group, and readers whose district is unknown — and handed, as a :class:`Draft`, to each
 check in :data:`CHECKS`. A check is a plain function from a draft to the problems it finds, errors or warnings
 (:class:`~actionmail.errors.Severity`), each pointing at the file and, where it comes from the YAML, the line
-and key. docs/checks.md lists them all.
+and key. A check whose tool is slow to start (SpamAssassin) is a :class:`BatchCheck`, run once for all the
+files, in :data:`BATCH_CHECKS`. docs/checks.md lists them all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from actionmail import load as yaml_source
 from actionmail import variants
-from actionmail.check import content, deliverability, links, online
+from actionmail.check import accessibility, content, deliverability, links, online, spam
 from actionmail.check.draft import Draft
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
 from actionmail.newsletter import Newsletter, load_newsletter, validate_newsletter
 from actionmail.render import Rendered, render, slug_for
 
-__all__ = ["CHECKS", "Draft", "check_edition", "check_files", "collect", "errors", "load", "make_draft"]
+__all__ = [
+    "BATCH_CHECKS",
+    "CHECKS",
+    "BatchCheck",
+    "Draft",
+    "check_edition",
+    "check_files",
+    "collect",
+    "errors",
+    "load",
+    "make_draft",
+]
 
 # Gmail hides everything after about 102 KB of HTML behind "[Message clipped]", the unsubscribe link included.
 CLIP_BYTES = 100 * 1024
@@ -58,7 +71,26 @@ CHECKS: list[Check] = [
     deliverability.postal_address,
     deliverability.unsubscribe,
     deliverability.sender,
+    accessibility.accessibility,
 ]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BatchCheck(Generic[T]):
+    """A check that runs once over every newsletter of a run, for tools that are slow to start: SpamAssassin
+    loads its rules once for all the newsletters (about a second), not once each.
+
+    ``take`` keeps what the check needs of each draft (the drafts themselves are not kept: a directory may hold a
+    year of newsletters); ``run`` then finds the problems in all of it, after the checks above.
+    """
+
+    take: Callable[[Draft], T | None]
+    run: Callable[[Sequence[T]], Iterable[Problem]]
+
+
+BATCH_CHECKS: list[BatchCheck[Any]] = [BatchCheck(spam.sample, spam.spam)]
 
 
 def load(path: Path) -> tuple[Project, Newsletter]:
@@ -88,7 +120,8 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None, online_c
     """
     problems: list[Problem] = []
     projects: dict[Path | None, Project] = {}
-    drafts: list[Draft] = []
+    taken: list[list[Any]] = [[] for _ in BATCH_CHECKS]
+    urls: list[Draft] = []  # for --online: the drafts (their links), only when asked
     for path in files:
         try:
             root = find_root(path)
@@ -100,13 +133,19 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None, online_c
             newsletter = validate_newsletter(path, data, lines, project.officials, region)
             draft = make_draft(path, project, newsletter, today=today, source=(data, lines))
             _add(problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
-            drafts.append(draft)
+            for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
+                if (item := batch_check.take(draft)) is not None:
+                    kept.append(item)
+            if online_check:
+                urls.append(draft)
             if variants.translations(path):
                 variants.load_edition(path)  # the translations agree with this file on language and date
         except InvalidInput as e:
             _add(problems, e.problems)
+    for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
+        _add(problems, batch_check.run(kept))
     if online_check:
-        _add(problems, online.reachability(drafts))
+        _add(problems, online.reachability(urls))
     return problems
 
 

@@ -63,12 +63,10 @@ def send(
     project = edition.project
     provider = providers.build(project, provider_name)
     send_at = _send_at(project, at)
-    with audience.Store.open(audience.database_path(project)) as store:
-        ledger = delivery.Ledger(audience.database_path(project))
-        try:
-            plan = delivery.prepare(edition, store, ledger, segment, send_at)
-            # … and here, every other check, on the variants the plan has rendered
-            _check(plan, blocking=test_to is None and not dry_run and not force)
+    try:
+        # … and here, every other check, on the variants the plan renders
+        blocking = test_to is None and not dry_run and not force
+        with _planned(edition, segment, send_at, blocking=blocking) as (store, ledger, plan):
             if test_to is not None:
                 _send_test(plan, provider, test_to, as_email)
                 return
@@ -89,9 +87,8 @@ def send(
                     new_version=new_version, resend_uncertain=resend_uncertain,
                     progress=bar.update, on_start=lambda total: setattr(bar, "total", total),
                 )  # fmt: skip
-        finally:
-            ledger.close()
-            provider.close()
+    finally:
+        provider.close()
     summary = ", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
     summary = summary or "nobody left to send to (an earlier version reached everyone)"
     click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
@@ -104,13 +101,30 @@ def send(
         sys.exit(ExitCode.PARTIAL_FAILURE)
 
 
-def _check(plan: delivery.Plan, *, blocking: bool) -> None:
-    problems = check.check_edition(plan.edition, plan.rendered, today=dt.date.today())
-    errors = check.errors(problems)
-    if errors and blocking:
-        raise InvalidInput(problems)
-    for problem in problems:
-        click.echo(str(problem), err=True)
+@contextlib.contextmanager
+def _planned(
+    edition: variants.Edition,
+    segment: str | None,
+    send_at: dt.datetime | None,
+    *,
+    blocking: bool,
+    show: bool = True,
+) -> Iterator[tuple[audience.Store, delivery.Ledger, delivery.Plan]]:
+    """The send worked out (delivery.prepare) and checked: errors refuse it when ``blocking``; with ``show``, what
+    the checks found is printed (the preview has its own place for it)."""
+    database = audience.database_path(edition.project)
+    with audience.Store.open(database) as store:
+        ledger = delivery.Ledger(database)
+        try:
+            plan = delivery.prepare(edition, store, ledger, segment, send_at)
+            problems = check.check_edition(edition, plan.rendered, today=dt.date.today())
+            if blocking and check.errors(problems):
+                raise InvalidInput(problems)
+            for problem in problems if show else []:
+                click.echo(str(problem), err=True)
+            yield store, ledger, plan
+        finally:
+            ledger.close()
 
 
 def _send_test(plan: delivery.Plan, provider: providers.Provider, address: str, as_email: str | None) -> None:
@@ -121,8 +135,19 @@ def _send_test(plan: delivery.Plan, provider: providers.Provider, address: str, 
         member = _member(project, as_email)
         key = edition.key_for(member)
         values = variants.reader_values(member, project, _secret_or_none())
+    click.echo(send_test_copy(plan, provider, address, key, values))
+
+
+def send_test_copy(
+    plan: delivery.Plan,
+    provider: providers.Provider,
+    address: str,
+    key: variants.VariantKey,
+    values: Mapping[str, str | None],
+) -> str:
+    """One [TEST] copy of a variant to ``address``: `send --to`, and the preview's "Send me a test"."""
     message_id = delivery.send_test(plan, provider, address, values, key)
-    click.echo(f"Sent a test copy of {edition.label(key)} to {address} through {provider.name} ({message_id})")
+    return f"Sent a test copy of {plan.edition.label(key)} to {address} through {provider.name} ({message_id})"
 
 
 def _send_at(project: Project, at: str | None) -> dt.datetime | None:

@@ -15,6 +15,7 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from email.message import EmailMessage
 
 import filelock
 
@@ -24,11 +25,23 @@ from actionmail.delivery.engine import Engine, Job, Outcome, Pace
 from actionmail.delivery.ledger import Ledger, SendRecord, State
 from actionmail.errors import UsageError
 from actionmail.merge import Merge
+from actionmail.providers import mime
 from actionmail.providers.base import Batch, Envelope, Provider, Recipient
 from actionmail.render import Rendered
 from actionmail.variants import Edition, VariantKey, plan_counts, reader_values
 
-__all__ = ["Ledger", "Outcome", "Pace", "Plan", "State", "execute", "prepare", "sample_headers", "send_test"]
+__all__ = [
+    "Ledger",
+    "Outcome",
+    "Pace",
+    "Plan",
+    "State",
+    "execute",
+    "prepare",
+    "sample_headers",
+    "sample_message",
+    "send_test",
+]
 
 
 @dataclass(frozen=True)
@@ -249,23 +262,46 @@ def _job(
     return Job(batch, tuple(members))
 
 
-def sample_headers(plan: Plan) -> dict[str, str]:
-    """The headers of the first message a send would make, for ``--dry-run`` (with a stand-in recipient)."""
-    if not plan.audience:
-        return {}
-    key = next(iter(plan.audience))
+def sample_headers(
+    plan: Plan,
+    key: VariantKey | None = None,
+    values: Mapping[str, str | None] | None = None,
+    address: str = "member@example.org",
+    name: str | None = "A Member",
+) -> dict[str, str]:
+    """The headers of the first message a send would make, for ``--dry-run`` (with a stand-in recipient);
+    or of ``key``'s message to ``address`` with these merge ``values``, for the preview."""
+    if key is None:
+        if not plan.audience:
+            return {}
+        key = next(iter(plan.audience))
     env = envelope(plan.edition.project, plan.issue, "(dry run)", plan.send_at)
-    values = {"unsubscribe_url": plan.edition.project.settings.email.unsubscribe_url.format(token="TOKEN")}
-    recipient = Recipient("1", "member@example.org", "A Member", values)
+    recipient = _stand_in(plan.edition.project)
+    if values is not None:
+        recipient = Recipient("1", address, name, values)
     subject, html, text = plan.rendered[key].merges
     batch = Batch("dry-run", env, subject, html, text, [recipient])
     return {
         "From": env.from_,
         "To": batch.to(recipient),
         **({"Reply-To": env.reply_to} if env.reply_to else {}),
-        "Subject": subject.fill(values),
+        "Subject": subject.fill(recipient.values),
         **batch.headers(recipient),
     }
+
+
+def sample_message(project: Project, issue: str, rendered: Rendered) -> EmailMessage:
+    """The whole message a send of ``rendered`` would make for a stand-in member, every header included, as the
+    outbox and SMTP build theirs: what a spam filter would score (see actionmail.check.spam)."""
+    env = envelope(project, issue, "(check)")
+    recipient = _stand_in(project)
+    subject, html, text = rendered.merges
+    return mime.message(Batch("check", env, subject, html, text, [recipient]), recipient)
+
+
+def _stand_in(project: Project) -> Recipient:
+    values = {"unsubscribe_url": project.settings.email.unsubscribe_url.format(token="TOKEN")}
+    return Recipient("1", "member@example.org", "A Member", values)
 
 
 def send_test(plan: Plan, provider: Provider, address: str, values: Mapping[str, str | None], key: VariantKey) -> str:

@@ -24,6 +24,8 @@ from actionmail.render.html import compile_mjml
 # Values that differ per reader stay in the output as merge fields (see actionmail.merge); Rendered.personalize
 # fills them. Everything else is rendered once per variant.
 UNSUBSCRIBE_URL = "{unsubscribe_url}"
+# Languages written right to left: the email's dir. The others are left to right.
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def render(newsletter: Newsletter, project: Project, *, district: str | None = N
         "colors": project.settings.colors,
         "social": project.settings.social,
         "unsubscribe_url": UNSUBSCRIBE_URL,
-        "direction": "rtl" if language in ("ar", "he", "fa", "ur") else "ltr",
+        "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
         "preheader_padding": "&#847;&zwnj;&nbsp;" * 60,
     }
     try:

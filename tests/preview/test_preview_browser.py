@@ -1,0 +1,209 @@
+"""`actionmail preview` in real headless Chromium (/usr/bin/chromium; skipped where it is missing): the page,
+its widths, tabs, variants, sheet, size meter, check results and dark mode, and saves reaching it. Screenshots
+are kept in tests/artifacts/preview-*.png.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from actionmail import audience
+from actionmail.preview import PreviewServer
+from tests.conftest import ROOT
+from tests.fakes.smtp import SMTPServer
+from tests.preview.conftest import (
+    HEADLINE,
+    OTHER_ID,
+    SEED_ID,
+    SUBJECT,
+    base,
+    edit,
+    line_of,
+)
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: PreviewServer) -> Iterator[Page]:
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto(base(server) + "/")
+    expect(page.locator("#status")).to_have_text("live")
+    yield page
+    page.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"preview-{name}.png"), full_page=True)
+
+
+def open_seed(page: Page) -> None:
+    """Choose the seed in the list (the other one, newer, is shown first) and wait until it is shown."""
+    page.locator(f"#newsletters button[data-id='{SEED_ID}']").click()
+    expect(page.locator("#title")).to_have_text(HEADLINE)
+    expect(page.frame_locator("#frame-phone").locator("h1")).to_have_text(HEADLINE)
+
+
+def test_the_page_lists_newsletters_and_frames_them_at_two_widths(page: Page) -> None:
+    expect(page.locator("#newsletters button")).to_have_count(2)
+    expect(page.locator("#newsletters button").first).to_contain_text("Strike for the climate")
+    open_seed(page)
+    phone, desktop = page.frame_locator("#frame-phone"), page.frame_locator("#frame-desktop")
+    expect(phone.locator("h1")).to_have_text(HEADLINE)
+    widths = page.evaluate(
+        "['phone', 'desktop'].map(w => document.getElementById('frame-' + w).contentWindow.innerWidth)"
+    )
+    assert widths == [375, 600]
+    assert desktop.locator("h1").is_visible()
+    expect(page.locator("#send-test")).to_be_hidden()  # the outbox delivers nothing to try
+    shot(page, "side-by-side")
+    page.get_by_label("Phone 375").check()
+    expect(page.locator("#frame-phone")).to_be_visible()
+    expect(page.locator("#frame-desktop")).to_be_hidden()
+    page.get_by_label("Wide 900").check()
+    expect(page.locator("#frame-wide")).to_be_visible()
+    expect(page.locator("#frame-phone")).to_be_hidden()
+    assert page.evaluate("document.getElementById('frame-wide').contentWindow.innerWidth") == 900
+
+
+def test_tabs_show_text_html_mjml_and_headers(page: Page) -> None:
+    open_seed(page)
+    page.get_by_role("tab", name="Plain text").click()
+    expect(page.locator("#text")).to_be_visible()
+    expect(page.locator("#text")).to_contain_text("Tell our City Leaders to ban police partnerships")
+    expect(page.locator("#tab-email")).to_be_hidden()
+    page.get_by_role("tab", name="HTML source").click()
+    expect(page.locator("#html")).to_contain_text(re.compile("^<!doctype html>", re.IGNORECASE))
+    page.get_by_role("tab", name="MJML").click()
+    expect(page.locator("#mjml")).to_contain_text("<mjml")
+    page.get_by_role("tab", name="Headers").click()
+    expect(page.locator("#headers")).to_contain_text("List-Unsubscribe")
+    expect(page.locator("#headers")).to_contain_text("Call Mayor Durkan and the City Council today")
+    shot(page, "headers")
+
+
+def test_variant_picker_and_the_sheet_of_every_variant(page: Page) -> None:
+    open_seed(page)
+    phone = page.frame_locator("#frame-phone").locator("body")
+    expect(phone).to_contain_text("Lisa Herbold")  # district unknown: every district's councilmember
+    page.locator("#variant").select_option("en:3")
+    expect(phone).not_to_contain_text("Lisa Herbold")
+    expect(phone).to_contain_text("Kshama Sawant")
+    assert "variant=en%3A3" in page.evaluate("location.hash")
+    page.locator("#variant").select_option("en:1")
+    expect(page.frame_locator("#frame-phone").locator("body")).not_to_contain_text("Kshama Sawant")
+    page.get_by_role("tab", name="Every variant").click()
+    cards = page.locator("#sheet article")
+    expect(cards).to_have_count(8)  # districts 1–7 and district unknown
+    expect(page.locator("#sheet article[data-variant='en:3'] .names")).to_contain_text("Kshama Sawant (206) 684-8803")
+    expect(page.locator("#sheet article[data-variant='en:1'] .names")).not_to_contain_text("Sawant")
+    district_3 = page.frame_locator("#sheet article[data-variant='en:3'] iframe")
+    expect(district_3.locator("[data-whom]")).to_contain_text("Kshama Sawant")  # marked, and scrolled to
+    expect(district_3.locator("[data-whom]")).to_be_in_viewport()
+    expect(district_3.locator("[data-whom]")).not_to_contain_text("Lisa Herbold")
+    shot(page, "every-variant")
+
+
+def test_size_meter_check_results_and_dark_mode(page: Page) -> None:
+    open_seed(page)
+    expect(page.locator("#check-summary")).to_have_text("no problems")
+    size = page.evaluate("document.getElementById('size').value")
+    served = page.evaluate(
+        "(id) => fetch('/email?' + new URLSearchParams({id, frame: '1'})).then(r => r.arrayBuffer()).then(b => b.byteLength)",
+        SEED_ID,
+    )
+    assert size == served
+    expect(page.locator("#size-text")).to_have_text(f"{served / 1000:.1f} KB of the 102.4 KB where Gmail clips")
+    # The email's background as Chromium painted it (null while the frame is loading).
+    background = """(() => {
+      const body = document.getElementById('frame-phone').contentDocument?.querySelector('.am-body');
+      return body ? getComputedStyle(body).backgroundColor : null;
+    })()"""
+    assert page.evaluate(background) == "rgb(244, 244, 244)"  # colors.background, #f4f4f4
+    page.get_by_label("Dark mode").check()
+    page.wait_for_function(f"{background} === 'rgb(22, 24, 27)'")  # the template's dark background, #16181b
+    shot(page, "dark")
+    edit(Path(SEED_ID), "background: |\n", "background: |\n" + "  Too long to read in Gmail. " * 2000 + "\n")
+    expect(page.locator("#check-summary")).to_have_text("8 warnings")  # 75 to 100 KB: close to the clip
+    expect(page.locator("#check-list li.warning")).to_have_count(8)
+    assert 75 * 1024 < page.evaluate("document.getElementById('size').value") <= 100 * 1024
+
+
+def test_live_edit_break_and_recover(page: Page) -> None:
+    open_seed(page)
+    page.locator("#variant").select_option("en:3")
+    edit(Path(SEED_ID), SUBJECT, SUBJECT + " — today")
+    expect(page.locator("#title")).to_have_text("No police partnerships on facial recognition in Seattle — today")
+    edit(Path("officials.yaml"), "206-684-8803", "206-684-8899")
+    expect(page.frame_locator("#frame-phone").locator("body")).to_contain_text("(206) 684-8899")
+    shot(page, "edited")
+    edit(Path(SEED_ID), "headline:", "hedline:")
+    line = line_of(Path(SEED_ID), "hedline:")
+    expect(page.locator("#problems")).to_be_visible()
+    expect(page.locator("#problem-list")).to_contain_text(f"{SEED_ID}:{line}: hedline: unknown key")
+    shot(page, "broken")
+    edit(Path(SEED_ID), "hedline:", "headline:")
+    expect(page.locator("#problems")).to_be_hidden()
+    expect(page.frame_locator("#frame-phone").locator("h1")).to_be_visible()
+    shot(page, "recovered")
+
+
+def test_only_the_views_of_what_changed_reload(page: Page) -> None:
+    open_seed(page)
+    page.evaluate("document.getElementById('frame-phone').contentWindow.kept = true")
+    edit(Path(OTHER_ID), 'subject: "Strike for the climate', 'subject: "Walk out for the climate')
+    expect(page.locator("#newsletters")).to_contain_text("Walk out for the climate")
+    assert page.evaluate("document.getElementById('frame-phone').contentWindow.kept") is True
+    edit(Path(SEED_ID), SUBJECT, SUBJECT + " — today")
+    page.wait_for_function("document.getElementById('frame-phone').contentWindow.kept !== true")
+
+
+def test_send_me_a_test_from_the_page(smtp: SMTPServer, page: Page) -> None:
+    open_seed(page)
+    expect(page.locator("#send-test")).to_be_visible()
+    page.locator("#send-to").fill("me@example.org")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#send-result")).to_contain_text("Sent a test copy of en · district unknown to me@example.org")
+    assert [d.rcpt_tos for d in smtp.delivered] == [["me@example.org"]]
+
+
+def test_a_members_copy_and_the_email_alone_in_a_tab(page: Page) -> None:
+    with audience.Store.open(Path("actionmail.db")) as store:
+        store.add("ana@example.org", first_name="Ana", district="3", known_districts=["3"])
+    open_seed(page)
+    page.get_by_label("As member").fill("ana@example.org")
+    page.locator("#member-go").click()
+    expect(page.locator("#variant")).to_have_value("en:3")
+    expect(page.locator("#variant")).to_be_disabled()
+    phone = page.frame_locator("#frame-phone").locator("body")
+    expect(phone).not_to_contain_text("Lisa Herbold")
+    expect(phone).to_contain_text("Kshama Sawant")
+    with page.expect_popup() as popup:
+        page.locator("#open-tab").click()
+    alone = popup.value
+    expect(alone.locator("h1")).to_have_text(HEADLINE)
+    expect(alone.locator("body")).to_contain_text("Kshama Sawant")
+    edit(Path(SEED_ID), f"headline: {HEADLINE}", f"headline: {HEADLINE}, now")
+    expect(alone.locator("h1")).to_have_text(f"{HEADLINE}, now")  # it reloaded itself
+    alone.close()
