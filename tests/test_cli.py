@@ -83,7 +83,21 @@ def test_new_scaffolds_a_valid_file(project: Path) -> None:
     )
     text = (project / "newsletters" / "2026-12-01-fund-the-buses.yaml").read_text()
     assert text.startswith("# The daily action for 2026-12-01.") and 'subject: "TODO: Fund the buses!"' in text
-    assert invoke("check", "newsletters") == (0, "1 newsletter checked: no problems\n")
+    # Valid, but not ready to send: check finds every TODO left to fill in.
+    code, output = invoke("check", "newsletters")
+    assert code == 2 and output.splitlines() == [
+        f"newsletters/2026-12-01-fund-the-buses.yaml:{line}: {key}: 'TODO' is left in the text: finish or remove it"
+        for line, key in [
+            (4, "subject"),
+            (5, "preheader"),
+            (6, "headline"),
+            (9, "background"),
+            (14, "actions[0].title"),
+            (16, "actions[0].why"),
+            (27, "actions[0].script.text"),
+            (29, "actions[0].script.voicemail"),
+        ]
+    ] + ["1 newsletter checked: 8 errors"]
     assert invoke("new", "--date", "2026-12-01", "--title", "Fund the buses!") == (
         2,
         "Error: newsletters/2026-12-01-fund-the-buses.yaml already exists: edit it, or pass a different --title\n",

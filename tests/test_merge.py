@@ -63,6 +63,6 @@ def test_a_misspelt_merge_field_is_an_error_with_its_line(project: Path) -> None
     result = CliRunner().invoke(main, ["check", "newsletters"])
     assert result.exit_code == 2
     assert result.output.splitlines()[0] == (
-        f"newsletters/{SEED.name}:12: preheader: unknown merge field {{frist_name}}: did you mean {{first_name}}? "
+        f"newsletters/{SEED.name}:15: preheader: unknown merge field {{frist_name}}: did you mean {{first_name}}? "
         "(a fallback follows a bar: {first_name|friend})"
     )

@@ -55,7 +55,24 @@ def run_check(project: Path, settings: str = SETTINGS, officials: str = OFFICIAL
 
 
 def test_valid_project(project: Path) -> None:
-    assert run_check(project) == (0, ["1 newsletter checked: no problems"])
+    # What every message needs besides (see docs/checks.md): a postal address, and a real From.
+    settings = SETTINGS.replace("[colors]", 'postal_address = "PO Box 1, Seattle, WA 98101"\n\n[colors]')
+    settings += '\n[email]\nfrom = "Test Org <action@testorg.org>"\n'
+    assert run_check(project, settings) == (0, ["1 newsletter checked: no problems"])
+
+
+def test_a_valid_project_without_an_address_or_a_from_cannot_send(project: Path) -> None:
+    assert run_check(project) == (
+        2,
+        [
+            "actionmail.toml: email.from: From action@example.org is an example address: mail from it is refused: "
+            'set from = "Your organization <action@your-domain.org>" under [email]',
+            "actionmail.toml:1: organization.postal_address: no postal address: the law (CAN-SPAM) and mailbox "
+            'providers want one in every message: add postal_address = "street or PO box, city, state, zip" under '
+            "[organization]",
+            "1 newsletter checked: 2 errors",
+        ],
+    )
 
 
 def test_secrets_are_refused_in_settings(project: Path) -> None:

@@ -147,7 +147,7 @@ def test_seed_countdown_and_deadline() -> None:
 
 def test_text_part_quotes_the_script_and_spells_out_urls() -> None:
     _, _, result = rendered(SEED)
-    assert "> Hi, I've heard that Amazon has partnered with over 200 police" in result.text
+    assert "> Hi, my name is [YOUR NAME] and I live in [ZIP]. I've heard that" in result.text
     assert (
         "(https://www.vice.com/en/article/j5wyjy/amazon-told-police-it-has-partnered-with-200-law-enforcement-agencies)"
         in result.text

@@ -7,6 +7,7 @@ import email.policy
 import shutil
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -30,9 +31,40 @@ def members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return project
 
 
+# Every send of the 2019 example today warns, once, that its date has passed (see the test of it below); the
+# other tests here are about what follows, so they read the output without that line.
+STALE = (
+    f"newsletters/{SEED.name}:13: date: warning: the newsletter's date, 2019-08-01, has passed: its countdowns and "
+    "deadlines were checked as of that day: set 'date:' to the day it goes out, and check it again\n"
+)
+
+
 def invoke(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.output
+    return result.exit_code, result.output.replace(STALE, "", 1)
+
+
+def test_a_send_after_the_newsletters_date_shows_the_checks_warning_and_goes_on(members: Path) -> None:
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+    assert result.exit_code == 0
+    assert result.output == STALE + f"Send 1 of {SEED.stem} through outbox: accepted 1,000\n"
+
+
+def test_check_errors_stop_a_send_unless_forced(members: Path) -> None:
+    guide = "\n      [the Fuse Progressive Voters Guide for Seattle](https://progressivevotersguide.com/washington/2019/primary/city/seattle/)."
+    text = SEED.read_text().replace(guide, "")
+    write(members / "newsletters", SEED.name, text)
+    lost = (
+        f"newsletters/{SEED.name}:71: bonus[0].why: 'You can find it at' ends without the link it promises: lost "
+        "in copy-paste?: put the link back: … at [the page's name](https://…)"
+    )
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert (code, output) == (2, lost + "\n")
+    assert not (members / "outbox").exists()
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--dry-run")
+    assert code == 0 and output.startswith(lost + "\nDry run: ")
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes", "--force")
+    assert (code, output) == (0, lost + f"\nSend 1 of {SEED.stem} through outbox: accepted 1,000\n")
 
 
 def outbox(project: Path) -> list[Path]:
@@ -262,9 +294,10 @@ def test_an_email_gmail_would_clip_is_not_sent(members: Path) -> None:
     write(members / "newsletters", SEED.name, text)
     code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
     assert code == 2
-    assert output.splitlines()[0].startswith(f"newsletters/{SEED.name}: the district 1 version is ")
-    assert len(output.splitlines()) == 8  # every variant: districts 1-7 and the fallback
-    assert "KB; Gmail clips emails over about 102 KB, hiding the unsubscribe link" in output
+    assert output.splitlines()[0].startswith(f"newsletters/{SEED.name}: the HTML is ")
+    assert output.splitlines()[1].startswith(f"newsletters/{SEED.name}: the district 1 version is ")
+    # every variant: the fallback and districts 1-7
+    assert output.count("KB; Gmail clips emails over about 102 KB, hiding the unsubscribe link") == 8
     assert not (members / "outbox").exists()
 
 
@@ -282,3 +315,34 @@ def test_one_send_at_a_time(members: Path) -> None:
     )
     assert not (members / "outbox").exists()
     assert invoke("send", f"newsletters/{SEED.name}", "--yes")[0] == 0  # and once it is over, sends go again
+
+
+def test_a_send_checks_what_it_has_rendered_without_rendering_it_again(
+    members: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actionmail import variants
+
+    renders: list[variants.VariantKey] = []
+    original = variants.Edition.render
+
+    def counted(self: variants.Edition, key: variants.VariantKey) -> Any:
+        renders.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(variants.Edition, "render", counted)
+    code, _ = invoke("send", f"newsletters/{SEED.name}", "--dry-run")
+    assert code == 0
+    assert len(renders) == len(set(renders)) == 8  # each variant once: districts 1-7 and the fallback
+
+
+def test_a_send_checks_each_translation(members: Path) -> None:
+    spanish = SEED.read_text().replace("language: en", "language: es").replace("Vote Today!", "Vote hoy TK")
+    write(members / "newsletters", f"{SEED.stem}.es.yaml", spanish)
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert (code, output) == (
+        2,
+        STALE.replace(SEED.name, f"{SEED.stem}.es.yaml")
+        + f"newsletters/{SEED.stem}.es.yaml:62: bonus[0].title: 'TK' (to come) is left in the text: finish or "
+        "remove it\n",
+    )
+    assert not (members / "outbox").exists()

@@ -162,7 +162,7 @@ def test_summary_line_counts_problems(project: Path) -> None:
     write(project / "newsletters", "day.yaml", VALID.replace("date: 2019-08-01", "date: 2019-02-30"))
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 2
-    assert result.output.splitlines()[-1] == "1 newsletter checked: 1 problem"
+    assert result.output.splitlines()[-1] == "1 newsletter checked: 1 error"
 
 
 def test_yaml_times_and_answers_stay_as_written(project: Path) -> None:

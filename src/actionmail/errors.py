@@ -48,6 +48,17 @@ class Problem:
     fix: str
     severity: Severity = Severity.ERROR
 
+    def as_dict(self) -> dict[str, str | int | None]:
+        """For ``check --format json``: a stable form that tools can read (docs/checks.md documents it)."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "key": self.key,
+            "severity": str(self.severity),
+            "message": self.what,
+            "fix": self.fix,
+        }
+
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         parts = [where]

@@ -40,7 +40,11 @@ def _as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-Name = Annotated[str, BeforeValidator(_as_text), StringConstraints(strip_whitespace=True, min_length=1)]
+Name = Annotated[
+    str,
+    BeforeValidator(_as_text, json_schema_input_type=str | int),
+    StringConstraints(strip_whitespace=True, min_length=1),
+]
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -103,7 +107,7 @@ def _check_phone(value: Any, info: ValidationInfo) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-Phone = Annotated[str, BeforeValidator(_as_text), AfterValidator(_check_phone)]
+Phone = Annotated[str, BeforeValidator(_as_text, json_schema_input_type=str | int), AfterValidator(_check_phone)]
 
 
 def _check_timezone(value: str) -> str:

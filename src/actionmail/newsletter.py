@@ -360,6 +360,11 @@ class Newsletter(Model):
 def load_newsletter(path: Path, officials: Directory, region: str = "US") -> Newsletter:
     """Read and validate one newsletter file; raise InvalidInput listing every problem in it."""
     data, lines = load.read_yaml(path)
+    return validate_newsletter(path, data, lines, officials, region)
+
+
+def validate_newsletter(path: Path, data: Any, lines: load.Lines, officials: Directory, region: str) -> Newsletter:
+    """Validate a newsletter already read with :func:`actionmail.load.read_yaml` (checks keep what was read)."""
     if not isinstance(data, dict):
         raise InvalidInput.one(path, "not a newsletter", "start the file with 'date:', 'subject:' and so on", line=1)
     issue_date = data.get("date")
@@ -380,3 +385,38 @@ def load_newsletter(path: Path, officials: Directory, region: str = "US") -> New
     if problems:
         raise InvalidInput(problems)
     return newsletter
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a newsletter file, for editors (``# yaml-language-server: $schema=…``).
+
+    pydantic writes it from the model; what it can't know is added here: the shorthands the loader accepts
+    before validating (a bare date for a deadline, a string for a script or an official target, one script
+    instead of a list) and times written as people write them ("20:00", "8 pm"), which are not the RFC 3339
+    times that the "time" format means. References to officials and groups are checked by `actionmail check`.
+    """
+    schema = Newsletter.model_json_schema(by_alias=True)
+    defs = schema["$defs"]
+    defs["Deadline"] = {"anyOf": [{"type": "string", "format": "date"}, defs["Deadline"]],
+                        "description": defs["Deadline"].pop("description", "")}  # fmt: skip
+    defs["Script"] = {"anyOf": [{"type": "string", "minLength": 1}, defs["Script"]],
+                      "description": defs["Script"].pop("description", "")}  # fmt: skip
+    action = defs["Action"]["properties"]
+    action["script"] = {"anyOf": [{"$ref": "#/$defs/Script"}, action["script"]], "default": []}
+    targets = action["targets"]["items"]
+    targets["anyOf"] = [{"type": "string", "description": "An official's id: the same as {official: ID}."},
+                        *targets.pop("oneOf")]  # fmt: skip
+    _loosen_times(schema)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "actionmail newsletter", **schema}
+
+
+def _loosen_times(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("format") == "time":
+            del node["format"]
+            node["description"] = "A time of day, like '20:00' or '8 pm'."
+        for value in node.values():
+            _loosen_times(value)
+    elif isinstance(node, list):
+        for value in node:
+            _loosen_times(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from actionmail.config import find_root, load_project
 from actionmail.errors import UsageError
 from actionmail.render import templates
+
+SCHEMA_FILE = "schema/newsletter.json"
 
 
 def slugify(title: str) -> str:
@@ -26,7 +29,12 @@ def new_newsletter(directory: Path, date: dt.date, title: str = "") -> Path:
     project = load_project(directory if directory.exists() else Path.cwd())
     search_path = tuple(p for p in (project.template_dir, templates.builtin_templates()) if p.is_dir())
     env = templates.environment(search_path, project.settings.organization.language)
-    text = env.get_template("new.yaml").render(date=date, title=title, has_project=find_root(Path.cwd()) is not None)
+    # Editors validate and complete the file against the schema when it names one (see `actionmail schema`).
+    schema = project.root / SCHEMA_FILE
+    relative = os.path.relpath(schema, directory.resolve()) if schema.is_file() else None
+    text = env.get_template("new.yaml").render(
+        date=date, title=title, has_project=find_root(Path.cwd()) is not None, schema=relative
+    )
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path

@@ -146,11 +146,11 @@ def load_edition(path: Path) -> Edition:
             newsletters[language], paths[language] = translated, other
     if problems:
         raise InvalidInput(problems)
-    uses_district = any(_uses_district(n, project) for n in newsletters.values())
-    return Edition(path, project, default, newsletters, paths, uses_district)
+    by_district = any(uses_district(n, project) for n in newsletters.values())
+    return Edition(path, project, default, newsletters, paths, by_district)
 
 
-def _uses_district(newsletter: Newsletter, project: Project) -> bool:
+def uses_district(newsletter: Newsletter, project: Project) -> bool:
     per_district = {g.id for g in project.officials.groups if g.per_district}
     actions = [*newsletter.actions, *newsletter.bonus]
     if any(isinstance(t, GroupTarget) and t.group in per_district for a in actions for t in a.targets):

@@ -1,31 +1,43 @@
 """Check: load newsletters, validate them, render every variant, and look for what volunteers miss.
 
 `actionmail check` runs this, and `send` refuses while errors remain. A newsletter is first validated against the
-model (with its officials); one that validates is rendered in every variant — every district, and readers whose
-district is unknown — and handed, as a :class:`Draft`, to each check in :data:`CHECKS`. A check is a plain
-function from a draft to the problems it finds, errors or warnings (:class:`~actionmail.errors.Severity`), each
-pointing at the file and, where it comes from the YAML, the line and key. A check whose tool is slow to start
-(SpamAssassin) is a :class:`BatchCheck`, run once for all the files, in :data:`BATCH_CHECKS`.
+model (with its officials); one that validates is rendered in every variant — every district, when the email
+names a per-district group, and readers whose district is unknown — and handed, as a :class:`Draft`, to each
+check in :data:`CHECKS`. A check is a plain function from a draft to the problems it finds, errors or warnings
+(:class:`~actionmail.errors.Severity`), each pointing at the file and, where it comes from the YAML, the line
+and key. A check whose tool is slow to start (SpamAssassin) is a :class:`BatchCheck`, run once for all the
+files, in :data:`BATCH_CHECKS`. docs/checks.md lists them all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import lxml.html
-
 from actionmail import load as yaml_source
 from actionmail import variants
-from actionmail.check import accessibility, spam
+from actionmail.check import accessibility, content, deliverability, links, online, spam
+from actionmail.check.draft import Draft
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
-from actionmail.newsletter import Newsletter, load_newsletter
+from actionmail.newsletter import Newsletter, load_newsletter, validate_newsletter
 from actionmail.render import Rendered, render, slug_for
+
+__all__ = [
+    "BATCH_CHECKS",
+    "CHECKS",
+    "BatchCheck",
+    "Draft",
+    "check_edition",
+    "check_files",
+    "collect",
+    "errors",
+    "load",
+    "make_draft",
+]
 
 # Gmail hides everything after about 102 KB of HTML behind "[Message clipped]", the unsubscribe link included.
 CLIP_BYTES = 100 * 1024
@@ -33,39 +45,6 @@ CLIP_BYTES = 100 * 1024
 CLIP_WARNING_BYTES = 75 * 1024
 
 slug = slug_for
-
-
-@dataclass
-class Draft:
-    """One newsletter as a check sees it: its file, the YAML as written, the model, and every rendered variant."""
-
-    path: Path
-    project: Project
-    newsletter: Newsletter
-    data: Any  # the YAML as parsed, before validation
-    lines: yaml_source.Lines  # key path → line, for pointing at where a problem comes from
-    rendered: list[Rendered]
-    today: dt.date = field(default_factory=dt.date.today)
-
-    @property
-    def file(self) -> str:
-        return shown(self.path)
-
-    def line(self, loc: yaml_source.Loc) -> int | None:
-        return yaml_source.line_for(loc, self.lines)
-
-    def strings(self) -> Iterator[tuple[yaml_source.Loc, str]]:
-        """Every string in the YAML with its key path."""
-        return yaml_source.strings(self.data)
-
-    def problem(self, loc: yaml_source.Loc, what: str, fix: str, severity: Severity = Severity.ERROR) -> Problem:
-        return Problem(self.file, self.line(loc) if loc else None, yaml_source.dotted(loc), what, fix, severity)
-
-    @functools.cached_property
-    def documents(self) -> list[lxml.html.HtmlElement]:
-        """Each variant's HTML, parsed (in the order of :attr:`rendered`)."""
-        return [lxml.html.document_fromstring(version.html) for version in self.rendered]
-
 
 Check = Callable[[Draft], Iterable[Problem]]
 
@@ -76,7 +55,24 @@ def size(draft: Draft) -> Iterator[Problem]:
 
 
 # Each check is a function of a Draft; they run in this order and their problems are reported together.
-CHECKS: list[Check] = [size, accessibility.accessibility]
+CHECKS: list[Check] = [
+    size,
+    links.links,
+    links.lost_links,
+    content.placeholders,
+    content.weekdays,
+    content.dates,
+    content.officials,
+    content.phones,
+    content.scripts,
+    content.voting,
+    deliverability.subject,
+    deliverability.preheader,
+    deliverability.postal_address,
+    deliverability.unsubscribe,
+    deliverability.sender,
+    accessibility.accessibility,
+]
 
 T = TypeVar("T")
 
@@ -116,36 +112,89 @@ def collect(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def check_files(files: Iterable[Path], *, today: dt.date | None = None) -> list[Problem]:
-    """Every problem in these newsletter files, errors and warnings, in file and line order."""
+def check_files(files: Iterable[Path], *, today: dt.date | None = None, online_check: bool = False) -> list[Problem]:
+    """Every problem in these newsletter files, errors and warnings: file by file, in line order.
+
+    ``today``: see :class:`Draft`; left out, each newsletter is judged as of its own date. ``online_check``:
+    also fetch every distinct web address the newsletters link to (:mod:`actionmail.check.online`).
+    """
     problems: list[Problem] = []
     projects: dict[Path | None, Project] = {}
     taken: list[list[Any]] = [[] for _ in BATCH_CHECKS]
+    urls: list[Draft] = []  # for --online: the drafts (their links), only when asked
     for path in files:
         try:
             root = find_root(path)
             if root not in projects:
                 projects[root] = load_project(path)
             project = projects[root]
-            newsletter = load_newsletter(path, project.officials, project.settings.organization.country)
-            draft = make_draft(path, project, newsletter, today=today)
-            problems += [p for check in CHECKS for p in check(draft) if p not in problems]
+            data, lines = yaml_source.read_yaml(path)
+            region = project.settings.organization.country
+            newsletter = validate_newsletter(path, data, lines, project.officials, region)
+            draft = make_draft(path, project, newsletter, today=today, source=(data, lines))
+            _add(problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
             for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
                 if (item := batch_check.take(draft)) is not None:
                     kept.append(item)
+            if online_check:
+                urls.append(draft)
             if variants.translations(path):
                 variants.load_edition(path)  # the translations agree with this file on language and date
         except InvalidInput as e:
-            problems += [p for p in e.problems if p not in problems]
+            _add(problems, e.problems)
     for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
-        problems += [p for p in batch_check.run(kept) if p not in problems]
+        _add(problems, batch_check.run(kept))
+    if online_check:
+        _add(problems, online.reachability(urls))
     return problems
 
 
-def make_draft(path: Path, project: Project, newsletter: Newsletter, *, today: dt.date | None = None) -> Draft:
-    data, lines = yaml_source.read_yaml(path)
-    rendered = [render(newsletter, project, district=d, slug=slug(path)) for d in [None, *project.officials.districts]]
-    return Draft(path, project, newsletter, data, lines, rendered, **({"today": today} if today else {}))
+def run(draft: Draft) -> list[Problem]:
+    """Every check on one draft."""
+    return [problem for check in CHECKS for problem in check(draft)]
+
+
+def check_edition(
+    edition: variants.Edition, rendered: Mapping[variants.VariantKey, Rendered], *, today: dt.date | None = None
+) -> list[Problem]:
+    """Every check on an edition about to be sent, reusing the variants the send has rendered."""
+    problems: list[Problem] = []
+    for language, newsletter in edition.newsletters.items():
+        path = edition.paths[language]
+        districts = sorted(edition.districts, key=lambda d: variants.VariantKey(language, d).sort_key())
+        versions = [rendered.get(variants.VariantKey(language, d)) or edition.render(variants.VariantKey(language, d))
+                    for d in [None, *districts]]  # fmt: skip
+        data, lines = yaml_source.read_yaml(path)
+        draft = Draft(path, edition.project, newsletter, data, lines, versions, today)
+        _add(problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
+    return problems
+
+
+def _add(problems: list[Problem], new: Iterable[Problem]) -> None:
+    # Each variant is checked, and most problems are the same in all of them: report each once.
+    seen = set(problems)
+    for problem in new:
+        if problem not in seen:
+            problems.append(problem)
+            seen.add(problem)
+
+
+def make_draft(
+    path: Path,
+    project: Project,
+    newsletter: Newsletter,
+    *,
+    today: dt.date | None = None,
+    source: tuple[Any, yaml_source.Lines] | None = None,
+) -> Draft:
+    """Render ``newsletter``: the district-unknown version, and each district's when the email names one.
+
+    ``source`` is the file as :func:`actionmail.load.read_yaml` read it, when the caller has it.
+    """
+    data, lines = source or yaml_source.read_yaml(path)
+    districts = project.officials.districts if variants.uses_district(newsletter, project) else []
+    rendered = [render(newsletter, project, district=d, slug=slug(path)) for d in [None, *districts]]
+    return Draft(path, project, newsletter, data, lines, rendered, today)
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from actionmail import delivery
 from actionmail.errors import ActionmailError, Problem, Severity
 
 if TYPE_CHECKING:
@@ -149,6 +148,10 @@ def sample(draft: Draft) -> Sample | None:
     """The message to score for ``draft``, or None when scoring is off or SpamAssassin is missing."""
     if not draft.project.settings.check.spamassassin or not draft.rendered or command() is None:
         return None
+    # Imported here, not at the top: check is imported by the preview, which must never load the send engine and
+    # its providers (tests/preview/test_preview.py holds it to that); only a run that scores spam needs them.
+    from actionmail import delivery
+
     return Sample(draft.file, delivery.sample_message(draft.project, draft.path.stem, draft.rendered[0]).as_bytes())
 
 

@@ -1,7 +1,7 @@
 """The command line: each command parses its options, calls one library function, and prints.
 
 This package is the one place that turns an :class:`~actionmail.errors.ActionmailError` into output and an exit
-code (:func:`reports_errors`). Here: render, variants, check, new, secret-key; `subscribers` and `send`/`status`
+code (:func:`reports_errors`). Here: render, variants, check, schema, new, secret-key; `subscribers` and `send`/`status`
 have modules of their own.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ import click
 from actionmail import __version__, audience, check, scaffold, tokens, variants
 from actionmail.config import Project
 from actionmail.errors import ActionmailError, ExitCode, InvalidInput, UsageError, shown
+from actionmail.newsletter import json_schema
 from actionmail.render import sample_values, templates
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -185,25 +187,63 @@ def variants_command(file: Path, segment: str | None, render_dir: Path | None) -
 
 @main.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--strict", is_flag=True, help="Fail (exit 2) on warnings too, not only on errors.")
+@click.option("--online", is_flag=True, help="Also check that every web address linked to answers (uses the network).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a list of {file, line, key, severity, message, fix} on standard output.",
+)
 @reports_errors
-def check_command(paths: tuple[Path, ...]) -> None:
-    """Validate newsletters: every file given, or every .yaml file in the directories given.
+def check_command(paths: tuple[Path, ...], strict: bool, online: bool, output_format: str) -> None:
+    """Check newsletters for what volunteers miss: every file given, or every .yaml file in the directories given.
 
-    Without arguments, checks newsletters/ in the current directory. Exits 0 when all is well and 2 when
-    anything needs fixing, with one line per problem: FILE:LINE: key: what is wrong: how to fix.
+    Without arguments, checks newsletters/ in the current directory. Validates each file, renders every version
+    of it, and looks for lost links, leftovers, wrong weekdays, past deadlines, officials out of office and more
+    (docs/checks.md lists them). One line per problem: FILE:LINE: key: what is wrong: how to fix. Exits 2 when
+    there are errors (or, with --strict, warnings), else 0.
     """
     files = check.collect(list(paths) or [Path("newsletters")])
-    problems = check.check_files(files)
-    for problem in problems:
-        click.echo(str(problem), err=True)
+    problems = check.check_files(files, online_check=online)
+    if output_format == "json":
+        click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
+    else:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+    errors = len(check.errors(problems))
+    warnings = len(problems) - errors
     noun = "newsletter" if len(files) == 1 else "newsletters"
-    if problems:
-        click.echo(
-            f"{len(files)} {noun} checked: {len(problems)} problem{'s' if len(problems) != 1 else ''}",
-            err=True,
-        )
+    counts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((errors, "error"), (warnings, "warning")) if n]
+    summary = f"{len(files)} {noun} checked: {', '.join(counts) or 'no problems'}"
+    click.echo(summary, err=bool(problems) or output_format == "json")
+    if errors or (strict and warnings):
         sys.exit(ExitCode.INVALID_INPUT)
-    click.echo(f"{len(files)} {noun} checked: no problems")
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write it to this file (e.g. schema/newsletter.json) instead of standard output.",
+)
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of the newsletter format, for editors' completion and validation.
+
+    Put "# yaml-language-server: $schema=../schema/newsletter.json" at the top of a newsletter file (the
+    path is relative to it) and editors with the YAML language server (VS Code's YAML extension, and others)
+    complete keys and flag mistakes as you type.
+    """
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}", err=True)
 
 
 @main.command()

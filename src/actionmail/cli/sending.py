@@ -33,6 +33,7 @@ from actionmail.render import sample_values
 @click.option("--rate", metavar="N/s", help="At most N messages a second, e.g. 50/s.")
 @click.option("--new-version", is_flag=True, help="Send a changed newsletter to those who didn't get the old one.")
 @click.option("--resend-uncertain", is_flag=True, help="Send again to those an interrupted call may have reached.")
+@click.option("--force", is_flag=True, help="Send despite errors `check` finds (an invalid file is never sent).")
 @reports_errors
 def send(
     file: Path,
@@ -47,19 +48,25 @@ def send(
     rate: str | None,
     new_version: bool,
     resend_uncertain: bool,
+    force: bool,
 ) -> None:
     """Send a newsletter FILE to every active member (or a segment), exactly once each.
 
     Every recipient's progress is kept in the ledger (in the subscriber database): run the same command again
     after a crash or an outage and it continues with whoever has not been reached. Exits 3 when some
     recipients failed or may not have been reached (see `actionmail status`).
+
+    Before anything is sent, it runs every check of `actionmail check` and shows what they find: errors stop
+    the send (--force sends anyway), warnings don't. --dry-run and --to show them and go on.
     """
     edition = variants.load_edition(file)  # every problem `check` finds in the files stops the send here …
     project = edition.project
     provider = providers.build(project, provider_name)
     send_at = _send_at(project, at)
     try:
-        with _planned(edition, segment, send_at) as (store, ledger, plan):
+        # … and here, every other check, on the variants the plan renders
+        blocking = test_to is None and not dry_run and not force
+        with _planned(edition, segment, send_at, blocking=blocking) as (store, ledger, plan):
             if test_to is not None:
                 _send_test(plan, provider, test_to, as_email)
                 return
@@ -96,17 +103,25 @@ def send(
 
 @contextlib.contextmanager
 def _planned(
-    edition: variants.Edition, segment: str | None, send_at: dt.datetime | None
+    edition: variants.Edition,
+    segment: str | None,
+    send_at: dt.datetime | None,
+    *,
+    blocking: bool,
+    show: bool = True,
 ) -> Iterator[tuple[audience.Store, delivery.Ledger, delivery.Plan]]:
-    """The send worked out (delivery.prepare), refused if Gmail would clip any variant."""
+    """The send worked out (delivery.prepare) and checked: errors refuse it when ``blocking``; with ``show``, what
+    the checks found is printed (the preview has its own place for it)."""
     database = audience.database_path(edition.project)
     with audience.Store.open(database) as store:
         ledger = delivery.Ledger(database)
         try:
             plan = delivery.prepare(edition, store, ledger, segment, send_at)
-            # … and here, in what it renders: a variant Gmail would clip (nearly clipping is a warning, not a stop)
-            if problems := check.errors(check.size_problems(edition.path, plan.rendered.values())):
+            problems = check.check_edition(edition, plan.rendered, today=dt.date.today())
+            if blocking and check.errors(problems):
                 raise InvalidInput(problems)
+            for problem in problems if show else []:
+                click.echo(str(problem), err=True)
             yield store, ledger, plan
         finally:
             ledger.close()
