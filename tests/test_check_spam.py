@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from actionmail import check, delivery
 from actionmail.check import spam
+from actionmail.cli import main
 from actionmail.errors import Problem, Severity
 from tests.conftest import EXAMPLES, write
 
@@ -80,6 +82,18 @@ def test_check_scores_every_newsletter_in_one_go(project: Path) -> None:
     spammy = write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY)
     found = [p for p in check.check_files([clean, spammy]) if "SpamAssassin" in p.what]
     assert [(p.file, p.severity) for p in found] == [("newsletters/2019-08-01-prize.yaml", Severity.WARNING)]
+
+
+@needs_spamassassin
+def test_check_no_spam_leaves_it_out(project: Path) -> None:
+    """`check --no-spam`, and the preview, which checks after every save: SpamAssassin takes seconds a run."""
+    write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY)
+    scored = CliRunner().invoke(main, ["check", "newsletters/2019-08-01-prize.yaml"])
+    unscored = CliRunner().invoke(main, ["check", "--no-spam", "newsletters/2019-08-01-prize.yaml"])
+    [warning, summary] = scored.output.splitlines()
+    assert "warning: SpamAssassin scores the email" in warning
+    assert summary == "1 newsletter checked: 1 warning"
+    assert unscored.output == "1 newsletter checked: no problems\n"
 
 
 @needs_spamassassin

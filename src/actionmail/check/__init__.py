@@ -112,15 +112,20 @@ def collect(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def check_files(files: Iterable[Path], *, today: dt.date | None = None, online_check: bool = False) -> list[Problem]:
+def check_files(
+    files: Iterable[Path], *, today: dt.date | None = None, online_check: bool = False, spam_score: bool = True
+) -> list[Problem]:
     """Every problem in these newsletter files, errors and warnings: file by file, in line order.
 
     ``today``: see :class:`Draft`; left out, each newsletter is judged as of its own date. ``online_check``:
     also fetch every distinct web address the newsletters link to (:mod:`actionmail.check.online`).
+    ``spam_score``: run :data:`BATCH_CHECKS` (SpamAssassin, where installed and not turned off in the settings),
+    which take seconds rather than milliseconds.
     """
     problems: list[Problem] = []
     projects: dict[Path | None, Project] = {}
-    taken: list[list[Any]] = [[] for _ in BATCH_CHECKS]
+    batch_checks = BATCH_CHECKS if spam_score else []
+    taken: list[list[Any]] = [[] for _ in batch_checks]
     urls: list[Draft] = []  # for --online: the drafts (their links), only when asked
     for path in files:
         try:
@@ -133,7 +138,7 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None, online_c
             newsletter = validate_newsletter(path, data, lines, project.officials, region)
             draft = make_draft(path, project, newsletter, today=today, source=(data, lines))
             _add(problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
-            for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
+            for batch_check, kept in zip(batch_checks, taken, strict=True):
                 if (item := batch_check.take(draft)) is not None:
                     kept.append(item)
             if online_check:
@@ -142,7 +147,7 @@ def check_files(files: Iterable[Path], *, today: dt.date | None = None, online_c
                 variants.load_edition(path)  # the translations agree with this file on language and date
         except InvalidInput as e:
             _add(problems, e.problems)
-    for batch_check, kept in zip(BATCH_CHECKS, taken, strict=True):
+    for batch_check, kept in zip(batch_checks, taken, strict=True):
         _add(problems, batch_check.run(kept))
     if online_check:
         _add(problems, online.reachability(urls))

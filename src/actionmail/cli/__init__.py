@@ -190,6 +190,12 @@ def variants_command(file: Path, segment: str | None, render_dir: Path | None) -
 @click.option("--strict", is_flag=True, help="Fail (exit 2) on warnings too, not only on errors.")
 @click.option("--online", is_flag=True, help="Also check that every web address linked to answers (uses the network).")
 @click.option(
+    "--spam/--no-spam",
+    default=True,
+    show_default=True,
+    help="Score each newsletter with SpamAssassin, where installed: a few seconds, the rest takes milliseconds.",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
@@ -198,7 +204,7 @@ def variants_command(file: Path, segment: str | None, render_dir: Path | None) -
     help="json: a list of {file, line, key, severity, message, fix} on standard output.",
 )
 @reports_errors
-def check_command(paths: tuple[Path, ...], strict: bool, online: bool, output_format: str) -> None:
+def check_command(paths: tuple[Path, ...], strict: bool, online: bool, spam: bool, output_format: str) -> None:
     """Check newsletters for what volunteers miss: every file given, or every .yaml file in the directories given.
 
     Without arguments, checks newsletters/ in the current directory. Validates each file, renders every version
@@ -207,7 +213,7 @@ def check_command(paths: tuple[Path, ...], strict: bool, online: bool, output_fo
     there are errors (or, with --strict, warnings), else 0.
     """
     files = check.collect(list(paths) or [Path("newsletters")])
-    problems = check.check_files(files, online_check=online)
+    problems = check.check_files(files, online_check=online, spam_score=spam)
     if output_format == "json":
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:

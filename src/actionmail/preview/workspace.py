@@ -200,13 +200,14 @@ class Workspace:
         return cached
 
     def problems(self, entry: Entry) -> list[Problem]:
-        """What `actionmail check` says about this newsletter."""
+        """What `actionmail check --no-spam` says about this newsletter: SpamAssassin takes seconds a run, too long
+        to wait for after every save (and to start again on each)."""
         with self._lock:
             if entry.path in self._cache.checks:
                 return self._cache.checks[entry.path]
             saves = self._saves
         # Outside the lock: check renders every variant, and the page's frames shouldn't wait for it.
-        problems = check.check_files([entry.path])
+        problems = check.check_files([entry.path], spam_score=False)
         with self._lock:
             if self._saves == saves:  # else it may have checked the file as it was before a save
                 self._cache.checks[entry.path] = problems
