@@ -26,7 +26,10 @@ SEED = ROOT / "newsletters" / "2019-08-01-no-police-facial-recognition.yaml"
 class Stop(requests.adapters.BaseAdapter):
     """Prepares nothing itself: requests has already encoded the body when send() is reached."""
 
+    sent = 0  # bytes of the bodies, all calls
+
     def send(self, request: requests.PreparedRequest, *args: object, **kwargs: object) -> requests.Response:
+        Stop.sent += len(request.body or b"")
         response = requests.Response()
         response.status_code = 200
         response._content = b'{"id": "<bench@mg.example.org>", "message": "Queued. Thank you."}'
@@ -67,16 +70,18 @@ def main() -> None:
         env = delivery.envelope(edition.project, plan.issue, str(send.id))
         eng = engine.Engine(provider, ledger, send.id, delivery.Pace())
         start, cpu = time.perf_counter(), time.process_time()
-        recipients = 0
+        recipients = calls = 0
         for job in delivery._jobs(plan, store, ledger, provider, eng, send, env, b"k" * 32):
             provider.send(job.batch)
             recipients += len(job.batch.recipients)
+            calls += 1
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         ledger.close()
     # CPU time beside the wall clock: on a shared machine the wall clock also counts waiting for a core.
     print(json.dumps({"recipients": recipients, "variants": len(plan.audience), "seconds": seconds,
                       "recipients_per_second": recipients / seconds, "cpu_seconds": cpu_seconds,
-                      "recipients_per_cpu_second": recipients / cpu_seconds}))  # fmt: skip
+                      "recipients_per_cpu_second": recipients / cpu_seconds,
+                      "body_bytes_per_call": Stop.sent // calls}))  # fmt: skip
 
 
 if __name__ == "__main__":

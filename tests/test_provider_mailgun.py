@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import json
@@ -82,7 +83,8 @@ def test_one_call_carries_every_recipients_values(setup: Setup) -> None:
     assert request.headers["content-type"].startswith("multipart/form-data; boundary=")  # the documented body
     form = request.form()
     assert form["subject"] == ["%recipient.s0%, call the mayor"]
-    assert "Hi %recipient.h0% &amp; co," in form["html"][0] and 'href="%recipient.h1%"' in form["html"][0]
+    # The link is the same escaped or not for everyone: the HTML uses the text's key for it; not so the name.
+    assert "Hi %recipient.h0% &amp; co," in form["html"][0] and 'href="%recipient.t1%"' in form["html"][0]
     assert form["text"][0].startswith("Hi %recipient.t0%,\n")
     assert form["h:List-Unsubscribe"] == ["%recipient.h:List-Unsubscribe%"]
     assert form["h:List-Unsubscribe-Post"] == ["List-Unsubscribe=One-Click"]
@@ -93,13 +95,27 @@ def test_one_call_carries_every_recipients_values(setup: Setup) -> None:
     assert "o:deliverytime" not in form
     variables = json.loads(form["recipient-variables"][0])
     assert list(variables) == [p.email for p in people]
-    assert {frozenset(v) for v in variables.values()} == {
-        frozenset({"s0", "h0", "h1", "t0", "t1", "h:List-Unsubscribe"})
-    }
+    assert {frozenset(v) for v in variables.values()} == {frozenset({"s0", "h0", "t0", "t1", "h:List-Unsubscribe"})}
     # Fallbacks and HTML escaping are done before Mailgun sees the values.
     assert variables["r0@example.org"]["s0"] == "Friend" and variables["r0@example.org"]["h0"] == "friend"
     assert variables["r1@example.org"]["h0"] == "Zoë &lt;Q&gt;" and variables["r1@example.org"]["t0"] == "Zoë <Q>"
     assert SECRET not in request.body.decode()
+
+
+def test_a_link_that_escaping_changes_for_anyone_keeps_its_own_html_key(setup: Setup) -> None:
+    people = recipients(3)
+    link = "https://example.org/u?id=2&t=x"  # "&amp;" in HTML
+    people[2] = dataclasses.replace(people[2], values={**people[2].values, "unsubscribe_url": link})
+    setup.make().send(batch(people))
+    form = setup.fake.requests[0].form()
+    assert 'href="%recipient.h1%"' in form["html"][0]
+    variables = json.loads(form["recipient-variables"][0])
+    assert variables["r2@example.org"]["h1"] == "https://example.org/u?id=2&amp;t=x"
+    assert variables["r1@example.org"]["h1"] == variables["r1@example.org"]["t1"]
+    delivered = {d.to: d for d in setup.fake.delivered}
+    assert 'href="https://example.org/u?id=2&amp;t=x"' in delivered["r2@example.org"].html
+    assert "Unsubscribe: https://example.org/u?id=2&t=x\n" in delivered["r2@example.org"].text
+    assert 'href="https://example.org/unsubscribe/1.tok1"' in delivered["r1@example.org"].html
 
 
 def test_one_recipient_gets_plain_headers(setup: Setup) -> None:

@@ -59,10 +59,11 @@ class Mailgun(HTTPProvider):
     def send(self, batch: Batch) -> BatchResult:
         auth = ("api", self.secret(VARIABLE))  # HTTP Basic, user "api" (doc); read when sending, not before
         envelope = batch.envelope
+        variables, shared = _variables(batch)
         data: list[tuple[str, str]] = [
             ("from", envelope.from_),
             ("subject", batch.subject.native(lambda i: f"%recipient.s{i}%")),
-            ("html", batch.html.native(lambda i: f"%recipient.h{i}%")),
+            ("html", batch.html.native(lambda i: f"%recipient.{shared.get(i, f'h{i}')}%")),
             ("text", batch.text.native(lambda i: f"%recipient.t{i}%")),
             ("o:tag", envelope.tag),
             ("v:send_id", envelope.send_id),  # comes back in webhooks as user-variables
@@ -76,18 +77,13 @@ class Mailgun(HTTPProvider):
             data.append(("o:deliverytime", email.utils.format_datetime(envelope.send_at.astimezone(dt.UTC), True)))
 
         # Every recipient's entry must carry every key, or Mailgun leaves the placeholder in their message.
-        recipients = batch.recipients
-        unsubscribe = [batch.list_unsubscribe(r) for r in recipients]
+        unsubscribe = [batch.list_unsubscribe(r) for r in batch.recipients]
         varying = len(set(unsubscribe)) > 1  # one recipient (or one address twice): a plain header
         data.append(("h:List-Unsubscribe", "%recipient.h:List-Unsubscribe%" if varying else unsubscribe[0]))
         data += [(f"h:{name}", value) for name, value in batch.shared_headers().items()]
-        slots = Slots((("s", batch.subject), ("h", batch.html), ("t", batch.text)))
-        variables = {}
-        for r, header in zip(recipients, unsubscribe, strict=True):
-            mine = slots.values(r.values)
-            if varying:
+        if varying:
+            for mine, header in zip(variables.values(), unsubscribe, strict=True):
                 mine["h:List-Unsubscribe"] = header
-            variables[r.email] = mine  # keyed by the bare address of each `to` (doc)
         # Sent even when empty: without it, every recipient would see all the others in To (doc warning).
         # orjson: UTF-8 JSON as json.dumps(ensure_ascii=False) writes it, compact, in 0.06 ms for a thousand
         # recipients, where json took 1.2 ms and the encoding to UTF-8 0.2 more (13% of building a batch).
@@ -134,6 +130,27 @@ class Mailgun(HTTPProvider):
                 when = when.replace(tzinfo=dt.UTC)
             return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
         return super().retry_after(response)
+
+
+def _variables(batch: Batch) -> tuple[dict[str, dict[str, str]], dict[int, str]]:
+    """Each recipient's values, keyed by their bare address (as each `to` is, doc); and the HTML slots that use a
+    text slot's key instead of their own, by slot number.
+
+    The HTML and the text copy of a field carry the same value wherever escaping changes nothing, as for the
+    unsubscribe link: sent once under the text's key, it takes ~85 bytes a recipient off each call (of ~450).
+    Only where it holds for every recipient of the batch, since the HTML is one text for all of them.
+    """
+    slots = Slots((("s", batch.subject), ("h", batch.html), ("t", batch.text)))
+    variables = {r.email: slots.values(r.values) for r in batch.recipients}
+    text = {slot: f"t{j}" for j, slot in enumerate(batch.text.slots)}
+    shared = {}
+    for i, slot in enumerate(batch.html.slots):
+        key, other = f"h{i}", text.get(slot)
+        if other and all(mine[key] == mine[other] for mine in variables.values()):
+            shared[i] = other
+            for mine in variables.values():
+                del mine[key]
+    return variables, shared
 
 
 def _message(response: requests.Response) -> str:
