@@ -52,6 +52,14 @@ def test_valid_file_passes(project: Path) -> None:
             id="yaml-syntax",
         ),
         pytest.param(
+            "subject: Call the mayor about Ring",
+            'subject: "Call the mayor about Ring',
+            # The parser stops on line 8, where the next quote closes the runaway string: the mistake is on line 2.
+            "newsletters/day.yaml:2: YAML syntax error: the quote opened on line 2 closes only on line 8: close the "
+            "quote on line 2, or remove it",
+            id="yaml-unclosed-quote",
+        ),
+        pytest.param(
             "    script:",
             "   script:",
             "newsletters/day.yaml:14: YAML syntax error: did not find expected '-' indicator: check the indentation, "

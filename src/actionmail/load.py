@@ -53,17 +53,18 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
         # For an unclosed quote or bracket, point at where it opens, not at the end of the file where the parser
         # gave up; for anything else (a bad indent inside a block), the problem's own line is the right one.
         what = f"YAML syntax error: {e.problem}"
+        fix = "check the indentation, and put quotes around text that contains ': ' or starts with [ { * & ! |"
         at = e.problem_mark.line + 1 if e.problem_mark else None
         unclosed = e.context and ("quoted scalar" in e.context or "flow" in e.context)
         if e.context_mark and unclosed and e.context_mark.line + 1 != at:
             what = f"YAML syntax error: {e.context}, {e.problem} (on line {at})"
             at = e.context_mark.line + 1
-        raise InvalidInput.one(
-            path,
-            what,
-            "check the indentation, and put quotes around text that contains ': ' or starts with [ { * & ! |",
-            line=at,
-        ) from None
+        elif quote := _runaway_quote(text, e):
+            opened, closed = quote
+            what = f"YAML syntax error: the quote opened on line {opened} closes only on line {closed}"
+            fix = f"close the quote on line {opened}, or remove it"
+            at = opened
+        raise InvalidInput.one(path, what, fix, line=at) from None
     finally:
         loader.dispose()
     if node is None:
@@ -74,6 +75,30 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
     if problems:
         raise InvalidInput(problems)
     return data, lines
+
+
+def _runaway_quote(text: str, error: yaml.MarkedYAMLError) -> tuple[int, int] | None:
+    """Where a quote left unclosed runs to, when that is what broke the file: (line opened, line closed).
+
+    A missing closing quote is read as a string that runs on to the next quote, lines later, and the parser
+    fails just after it, far from the mistake. The tokens before the error show it: a quoted string spanning
+    lines that ends on the line where parsing stopped.
+    """
+    if error.problem_mark is None:
+        return None
+    stopped = error.problem_mark.line
+    last: tuple[int, int] | None = None
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if token.start_mark.line > stopped:
+                break
+            if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
+                last = (token.start_mark.line, token.end_mark.line)
+    except yaml.YAMLError:
+        pass  # the scanner stops at the same mistake; the tokens before it are what matter
+    if last and last[0] != last[1] and last[1] == stopped:
+        return last[0] + 1, last[1] + 1
+    return None
 
 
 def _construct(
