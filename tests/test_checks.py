@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from actionmail import check, load
+from actionmail.check import links
 from actionmail.cli import main
 from actionmail.newsletter import json_schema
 from tests.conftest import ROOT, SEED, write
@@ -120,6 +121,19 @@ CASES = {
         f"{F}:7: background: 'investigation by Motherboard (' opens a parenthesis that nothing closes: a link lost "
         "in copy-paste?: put the link back as [text](https://…), or close the parenthesis",
     ),
+    "lost-link-bare-text": Case(
+        "[investigation by Motherboard](https://www.vice.com/en/article/ring).",
+        "[investigation by Motherboard].",
+        f"{F}:7: background: warning: '[investigation by Motherboard]' is link text with no address after it: a "
+        "link lost in copy-paste?: put the address back: [investigation by Motherboard](https://…), or take away "
+        "the brackets",
+    ),
+    "reference-link": Case(
+        "[investigation by Motherboard](https://www.vice.com/en/article/ring).",
+        "[investigation by Motherboard].\n\n  [investigation by Motherboard]: https://www.vice.com/en/article/ring",
+        None,
+    ),
+    "caller-placeholder-in-brackets": Case("[YOUR NAME]", "[YOUR FULL NAME]", None),
     "parenthesis-closed": Case("Vote by Tuesday, August 6.", "Vote by Tuesday, August 6 (the primary).", None),
     "lost-link-at": Case(
         "  Vote by Tuesday, August 6.",
@@ -329,6 +343,11 @@ def test_a_newsletter_sent_after_its_date_warns_once(project: Path) -> None:
     )
     assert run(project, CLEAN, today=dt.date(2019, 8, 2)) == [expected]
     assert run(project, CLEAN, today=dt.date(2019, 8, 1)) == []
+
+
+def test_the_bare_link_text_check_knows_every_markdown_key() -> None:
+    source = (ROOT / "src" / "actionmail" / "newsletter.py").read_text(encoding="utf-8")
+    assert set(re.findall(r"^    (\w+): Markdown\b", source, re.MULTILINE)) == links.MARKDOWN_KEYS
 
 
 def test_the_seed_with_its_links_lost_as_in_the_original_copy_fails(project: Path) -> None:

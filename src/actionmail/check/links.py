@@ -131,12 +131,31 @@ _EMPHASIS = re.compile(r"[*_\s]+$")
 _STARTS_WITH_LINK = re.compile(r"^\s*(?:(?:[-*+]|\d{1,2}[.)])\s+)?(?:\*\*|\*|_)?(?:\[|<?https?://|<mailto:)")
 
 
+# "[the guide]" with no "(https://…)" after it: Markdown link text whose address was lost. Not "[text](…)",
+# "[text][ref]" or a reference definition "[text]: …"; not a caller placeholder in capitals ("[YOUR NAME]").
+# Only where Markdown makes "[text](…)" a link: elsewhere (a headline, a script) brackets are just brackets. The
+# newsletter's Markdown keys (`Markdown` in newsletter.py; a test keeps the two together).
+MARKDOWN_KEYS = frozenset({"background", "description", "ps", "sign_off", "why"})
+_BARE_LINK_TEXT = re.compile(r"(?<![\]!])\[([^\[\]\n]*[a-záéíóúñ][^\[\]\n]*)\](?![(\[:])")
+
+
 def lost_links(draft: Draft) -> Iterator[Problem]:
-    """Text whose link was lost in copy-paste: an opening parenthesis with nothing in it, or a sentence that ends
-    at "find it at" or "request a replacement at", with nothing after."""
+    """Text whose link was lost in copy-paste: an opening parenthesis with nothing in it, a sentence that ends
+    at "find it at" or "request a replacement at" with nothing after, or link text in brackets with no address."""
     for loc, value in draft.strings():
         if loc and loc[-1] in ("url", "hotline", "number"):
             continue
+        markdown = bool(loc) and loc[-1] in MARKDOWN_KEYS
+        for bare in _BARE_LINK_TEXT.finditer(value) if markdown else ():
+            if f"[{bare[1]}]:" in value:  # a shortcut reference link: "[text]" defined as "[text]: https://…"
+                continue
+            yield draft.problem(
+                loc,
+                f"'[{bare[1]}]' is link text with no address after it: a link lost in copy-paste?",
+                f"put the address back: [{bare[1]}](https://…), or take away the brackets",
+                Severity.WARNING,
+                near=bare[0],
+            )
         paragraphs = re.split(r"\n\s*\n", value)
         for index, paragraph in enumerate(paragraphs):
             opened = _unclosed_parenthesis(paragraph)
