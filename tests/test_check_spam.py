@@ -97,6 +97,15 @@ def test_check_no_spam_leaves_it_out(project: Path) -> None:
 
 
 @needs_spamassassin
+def test_send_scores_it_too(project: Path) -> None:
+    """`send` runs every check of `check` before anything goes out, the spam score included."""
+    write(project / "newsletters", "2019-08-01-prize.yaml", SPAMMY)
+    result = CliRunner().invoke(main, ["send", "--dry-run", "newsletters/2019-08-01-prize.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "newsletters/2019-08-01-prize.yaml: warning: SpamAssassin scores the email" in result.output
+
+
+@needs_spamassassin
 def test_many_messages_are_scored_in_order(project: Path) -> None:
     """Messages shared between two runs come back each with its own score, though SpamAssassin sorts an mbox by
     date: here the spammy message is the newer and comes first in its run."""

@@ -122,10 +122,8 @@ def check_files(
     ``spam_score``: run :data:`BATCH_CHECKS` (SpamAssassin, where installed and not turned off in the settings),
     which take seconds rather than milliseconds.
     """
-    problems: list[Problem] = []
+    checking = _Run(spam_score)
     projects: dict[Path | None, Project] = {}
-    batch_checks = BATCH_CHECKS if spam_score else []
-    taken: list[list[Any]] = [[] for _ in batch_checks]
     urls: list[Draft] = []  # for --online: the drafts (their links), only when asked
     for path in files:
         try:
@@ -137,18 +135,14 @@ def check_files(
             region = project.settings.organization.country
             newsletter = validate_newsletter(path, data, lines, project.officials, region)
             draft = make_draft(path, project, newsletter, today=today, source=(data, lines))
-            _add(problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
-            for batch_check, kept in zip(batch_checks, taken, strict=True):
-                if (item := batch_check.take(draft)) is not None:
-                    kept.append(item)
+            checking.add(draft)
             if online_check:
                 urls.append(draft)
             if variants.translations(path):
                 variants.load_edition(path)  # the translations agree with this file on language and date
         except InvalidInput as e:
-            _add(problems, e.problems)
-    for batch_check, kept in zip(batch_checks, taken, strict=True):
-        _add(problems, batch_check.run(kept))
+            _add(checking.problems, e.problems)
+    problems = checking.finish()
     if online_check:
         _add(problems, online.reachability(urls))
     return problems
@@ -160,19 +154,44 @@ def run(draft: Draft) -> list[Problem]:
 
 
 def check_edition(
-    edition: variants.Edition, rendered: Mapping[variants.VariantKey, Rendered], *, today: dt.date | None = None
+    edition: variants.Edition,
+    rendered: Mapping[variants.VariantKey, Rendered],
+    *,
+    today: dt.date | None = None,
+    spam_score: bool = True,
 ) -> list[Problem]:
-    """Every check on an edition about to be sent, reusing the variants the send has rendered."""
-    problems: list[Problem] = []
+    """Every check on an edition about to be sent, as `check` makes them, reusing the variants the send has
+    rendered."""
+    checking = _Run(spam_score)
     for language, newsletter in edition.newsletters.items():
         path = edition.paths[language]
         districts = sorted(edition.districts, key=lambda d: variants.VariantKey(language, d).sort_key())
         versions = [rendered.get(variants.VariantKey(language, d)) or edition.render(variants.VariantKey(language, d))
                     for d in [None, *districts]]  # fmt: skip
         data, lines = yaml_source.read_yaml(path)
-        draft = Draft(path, edition.project, newsletter, data, lines, versions, today)
-        _add(problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
-    return problems
+        checking.add(Draft(path, edition.project, newsletter, data, lines, versions, today))
+    return checking.finish()
+
+
+class _Run:
+    """One run of the checks over several newsletters: each draft's checks as it comes, then the batch checks
+    over what they took of every draft."""
+
+    def __init__(self, spam_score: bool) -> None:
+        self.problems: list[Problem] = []
+        self._batch_checks = BATCH_CHECKS if spam_score else []
+        self._taken: list[list[Any]] = [[] for _ in self._batch_checks]
+
+    def add(self, draft: Draft) -> None:
+        _add(self.problems, sorted(run(draft), key=lambda p: (p.file, p.line or 0)))
+        for batch_check, kept in zip(self._batch_checks, self._taken, strict=True):
+            if (item := batch_check.take(draft)) is not None:
+                kept.append(item)
+
+    def finish(self) -> list[Problem]:
+        for batch_check, kept in zip(self._batch_checks, self._taken, strict=True):
+            _add(self.problems, batch_check.run(kept))
+        return self.problems
 
 
 def _add(problems: list[Problem], new: Iterable[Problem]) -> None:

@@ -110,14 +110,16 @@ def _planned(
     blocking: bool,
     show: bool = True,
 ) -> Iterator[tuple[audience.Store, delivery.Ledger, delivery.Plan]]:
-    """The send worked out (delivery.prepare) and checked: errors refuse it when ``blocking``; with ``show``, what
-    the checks found is printed (the preview has its own place for it)."""
+    """The send worked out (delivery.prepare) and checked — every check of `actionmail check`, SpamAssassin's
+    included: errors refuse it when ``blocking``; with ``show``, what the checks found is printed. Neither (the
+    preview's test copy: the page shows its checks itself), and nothing is checked."""
     database = audience.database_path(edition.project)
     with audience.Store.open(database) as store:
         ledger = delivery.Ledger(database)
         try:
             plan = delivery.prepare(edition, store, ledger, segment, send_at)
-            problems = check.check_edition(edition, plan.rendered, today=dt.date.today())
+            checked = blocking or show
+            problems = check.check_edition(edition, plan.rendered, today=dt.date.today()) if checked else []
             if blocking and check.errors(problems):
                 raise InvalidInput(problems)
             for problem in problems if show else []:
