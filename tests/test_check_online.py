@@ -165,9 +165,9 @@ def test_an_unreachable_address_is_an_error(project: Path, site: Site, tmp_path:
 def test_check_online_on_the_command_line(project: Path, site: Site) -> None:
     draft_linking(project, site, ["/missing"])
     base = f"http://127.0.0.1:{site.server_address[1]}"
-    offline = CliRunner().invoke(main, ["check"])
+    offline = CliRunner().invoke(main, ["check", "--as-of", "2019-08-01"])
     assert offline.exit_code == 0 and "answered" not in offline.output  # --online is what asks
-    result = CliRunner().invoke(main, ["check", "--online"])
+    result = CliRunner().invoke(main, ["check", "--online", "--as-of", "2019-08-01"])
     assert result.exit_code == 2
     assert (
         f"newsletters/day.yaml:6: background: {base}/missing answered 404 Not Found ('Page 0'): correct the "
@@ -203,7 +203,7 @@ def test_offline_is_said_once_instead_of_every_link_broken(project: Path, site: 
 def test_offline_on_the_command_line(project: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     draft_linking(project, site, ["/a", "/b"], base=f"http://127.0.0.1:{closed_port()}")
     monkeypatch.setattr(online, "PROBES", (("127.0.0.1", closed_port()),))
-    result = CliRunner().invoke(main, ["check", "--online"])
+    result = CliRunner().invoke(main, ["check", "--online", "--as-of", "2019-08-01"])
     assert result.exit_code == 0
     assert "could not be reached" not in result.output
     assert result.output.count("seems to be offline") == 1

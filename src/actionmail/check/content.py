@@ -207,21 +207,24 @@ def _actions(draft: Draft) -> Iterator[tuple[yaml_source.Loc, Action, Any]]:
 
 
 def dates(draft: Draft) -> Iterator[Problem]:
-    """A registration deadline already past on the send date; a newsletter sent after its own date.
+    """A newsletter going out after its own date; a registration deadline before it.
 
-    The send date is the newsletter's ``date``, the day it says it goes out. Deadlines, election days and
-    events before it are refused when the file is read; what is left here is a registration deadline that has
-    passed (readers can't act on it). When `send` runs on a later day, one warning says so: the countdowns
-    ("in 5 days") and every check here were made as of the newsletter's date, and the fix is to change it.
+    Deadlines, election days and events before the newsletter's date are refused when the file is read. When
+    the day it goes out (``draft.today``: today for `check`, the send's day for `send`) is later, one warning
+    says so, naming the dates that will have passed by then: readers can't act on those (the send prints them
+    without a countdown). Each registration deadline before the newsletter's date is a warning of its own.
     """
-    issued = draft.newsletter.date
-    if draft.today and draft.today > issued:
-        yield draft.problem(
-            ("date",),
-            f"the newsletter's date, {issued}, has passed: its countdowns and deadlines were checked as of that day",
-            "set 'date:' to the day it goes out, and check it again",
-            Severity.WARNING,
-        )
+    issued, today = draft.newsletter.date, draft.today
+    if today and today > issued:
+        past = [f"{what} ({day})" for what, day in _days(draft) if day < today]
+        # The day itself is left out: it is today, or --at's, which the reader knows (and tests can't pin).
+        what = f"the newsletter's date, {issued}, is before the day it goes out"
+        if past:
+            shown = past if len(past) <= 3 else [*past[:2], f"{len(past) - 2} more dates"]
+            what += (
+                f": {_listed(shown)} will have passed, and readers can't act on {'it' if len(past) == 1 else 'them'}"
+            )
+        yield draft.problem(("date",), what, "set 'date:' to the day it goes out, and check it again", Severity.WARNING)
     for loc, action, _ in _actions(draft):
         election = action.election
         if election and election.registration_deadline and election.registration_deadline < issued:
@@ -232,6 +235,27 @@ def dates(draft: Draft) -> Iterator[Problem]:
                 "drop it, or tell readers how to register late",
                 Severity.WARNING,
             )
+
+
+def _days(draft: Draft) -> Iterator[tuple[str, dt.date]]:
+    """Every day the newsletter asks readers to act by or on, with what it is."""
+    for _, action, _ in _actions(draft):
+        if action.deadline:
+            yield f"the deadline of '{action.title}'", action.deadline.date
+        if election := action.election:
+            yield "election day", election.day
+            if election.return_by and election.return_by.date != election.day:
+                yield "the ballot deadline", election.return_by.date
+            if election.registration_deadline:
+                yield "the registration deadline", election.registration_deadline
+        for event in action.events:
+            yield f"'{event.title}'", event.date
+    for event in draft.newsletter.events:
+        yield f"'{event.title}'", event.date
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # --- Officials ------------------------------------------------------------------------------------------
