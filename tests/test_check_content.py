@@ -44,6 +44,11 @@ LEFTOVERS = {
         "  Read the guide at [INSERT LINK].",
         f"{F}:8: background: '[INSERT LINK]' is a placeholder left in the text: {BRACKETS}",
     ),
+    "team-lead": (
+        BACKGROUND,
+        "  Your [TEAM LEAD] will call you.",
+        f"{F}:8: background: '[TEAM LEAD]' is a placeholder left in the text: {BRACKETS}",
+    ),
     "name-of-team-lead": (
         BACKGROUND,
         "  Your team lead, [NAME OF TEAM LEAD], will call you.",
@@ -128,6 +133,9 @@ PROSE = {
     "may-in-prose": (BACKGROUND, "  You may call twice; March with us on Saturday."),
     "a-reference-link": (BACKGROUND, "  Read [the FAQ][faq].\n\n  [faq]: https://example.org/faq"),
     "placeholders-in-a-script": (SCRIPT, "My zip is [ZIP]; please tell [NAME OF STAFFER] I called."),
+    "a-note-on-a-link": (BACKGROUND, "  Read [the bill](https://example.org/bill.pdf) [PDF]."),
+    "a-name": (BACKGROUND, "  Join the Malcolm X March in May."),
+    "a-list-tag": (HEADLINE, "headline: '[SEATTLE INDIVISIBLE] No police partnerships on facial recognition'"),
 }
 
 
@@ -184,10 +192,13 @@ NO_AREA_CODE = (
 )
 
 
-@pytest.mark.parametrize("number", ["684-4000", "684.4000"])
-def test_a_phone_number_without_its_area_code(project: Path, number: str) -> None:
-    text = edited(SCRIPT, f"Please ban police partnerships with Ring. Call me back at {number}.")
-    assert problems(project, text) == [NO_AREA_CODE.replace("684-4000", number)]
+@pytest.mark.parametrize(
+    ("written", "number"),
+    [("at 684-4000", "684-4000"), ("at 684.4000", "684.4000"), ("(the main line) 684-4000", "684-4000")],
+)
+def test_a_phone_number_without_its_area_code(project: Path, written: str, number: str) -> None:
+    text = edited(SCRIPT, f"Please ban police partnerships with Ring. Call me back {written}, or at {number}.")
+    assert problems(project, text) == [NO_AREA_CODE.replace("684-4000", number)]  # each number once
 
 
 @pytest.mark.parametrize(

@@ -38,9 +38,9 @@ _LEFTOVERS = [
     (re.compile(r"\b(?:TB[DAC]|POR (?:DEFINIR|CONFIRMAR))\b"), "'{0}' is left in the text", _FINISH),
     (re.compile(r"\bX{3,}\b"), "'{0}' is left in the text", _FINISH),
     # A date not filled in: "December XX", "Dec. ??", "the XXth of May", "el XX de diciembre". X in capitals:
-    # "XX" alone is a Roman numeral (Title XX).
+    # "XX" alone is a Roman numeral (Title XX), and "Malcolm X March" is a name.
     (re.compile(rf"(?i:\b(?:{_MONTHS})\.?)\s+(?:X{{1,2}}|\?{{1,3}}|_{{2,}}|#+)(?:st|nd|rd|th)?(?!\w)"
-                rf"|\bX{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+|de\s+)?(?i:(?:{_MONTHS})\b)"),
+                rf"|\bXX(?:st|nd|rd|th)?\s+(?:of\s+|de\s+)?(?i:(?:{_MONTHS})\b)"),
      "'{0}': the date is not filled in", _FINISH),
     # A time or a number not filled in: "XX:00", "7/XX", "$XX", "XX%", "XX pm", "the XXth", "20XX", "555-XXXX".
     (re.compile(r"\b(?=[\d:/]*X)[\dX]{1,4}(?:[:/][\dX]{1,4})+\b|\$X+(?:[,.]X+)*\b|\bX{2,}\s?%"
@@ -67,7 +67,16 @@ _LEFTOVERS = [
 
 # Text in brackets that is not a link ("[RSVP](https://…)", "[RSVP][1]", "[RSVP]: https://…").
 BRACKETED = re.compile(r"(?<![\]!\w])\[([^\[\]\n]*)\](?![(\[:])")
-# A subject's tag, "[ACTION ALERT] Call the mayor", is bracketed capitals on purpose: unless it names a placeholder.
+# Bracketed capitals written on purpose, anywhere: a note on a link ("[PDF]"), a label ("[UPDATE]").
+_TAGS = frozenset(
+    [
+        "pdf", "video", "audio", "podcast", "photos", "slides", "live", "paywall", "update", "updated", "new",
+        "breaking", "urgent", "action alert", "alert", "reminder", "correction", "today", "tonight", "tomorrow",
+        "en español", "in english", "es", "en", "actualización", "urgente", "nuevo", "en vivo",
+    ]
+)  # fmt: skip
+# A subject's tag, "[ACTION ALERT] Call the mayor", "[SEATTLE INDIVISIBLE] …", is bracketed capitals on purpose:
+# unless it names a placeholder.
 _TAGGED_KEYS = frozenset({"subject", "preheader", "headline", "title"})
 _PLACEHOLDER_WORD = re.compile(rf"\b(?:{_TO_COME}|YOUR|SU|TU)\b")
 # A writer's note to self, in any case and anywhere: "[Insert link here]", "[link]", "[TBD]".
@@ -92,6 +101,8 @@ def placeholder_in_brackets(loc: yaml_source.Loc, value: str, match: re.Match[st
         return True
     letters = [c for c in inside if c.isalpha()]
     if spoken(loc) or len(letters) < 2 or not all(c.isupper() for c in letters):
+        return False
+    if " ".join(inside.split()).casefold() in _TAGS:
         return False
     tag = bool(loc) and loc[-1] in _TAGGED_KEYS and not value[: match.start()].strip()
     return not tag or bool(_PLACEHOLDER_WORD.search(inside))
@@ -312,7 +323,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOCAL_PHONE = re.compile(r"(?<![\w/.$,+-])\d{3}[.-]\d{4}(?![\w/%-]|[.,]\d)")
 # What comes before it that makes it something else: an area code ("(206) 684-4000", "206-684-4000"), or the
 # start of a range ("from 200-1000", "entre 200-1000"); a range's end after it ("200-1000 to 2000").
-_AREA_CODE_OR_RANGE = re.compile(r"(?:[\d)]\s?[.-]?\s?|\b(?i:from|between|entre|de)\s)$")
+_AREA_CODE_OR_RANGE = re.compile(r"(?:(?:\d|\(\d{2,4}\))\s?[.-]?\s?|\b(?i:from|between|entre|de)\s)$")
 _RANGE_AFTER = re.compile(r"\s(?i:to|a|or|o)\s+\d")
 
 
@@ -325,8 +336,15 @@ def phones(draft: Draft) -> Iterator[Problem]:
     for loc, value in draft.strings():
         if loc and loc[-1] in ("number", "hotline", "url"):
             continue
+        seen: set[str] = set()  # each number once per text, however often it is written
         for match in _LOCAL_PHONE.finditer(value):
-            if _AREA_CODE_OR_RANGE.search(value, 0, match.start()) or _RANGE_AFTER.match(value, match.end()):
+            if match[0] in seen:
+                continue
+            seen.add(match[0])
+            # Only the few characters before it: a search to the start of a long text for each number would be
+            # quadratic in it.
+            before = max(0, match.start() - 10)
+            if _AREA_CODE_OR_RANGE.search(value, before, match.start()) or _RANGE_AFTER.match(value, match.end()):
                 continue
             number = phonenumbers.parse(match[0], region)
             if phonenumbers.is_possible_number_with_reason(number) == _LOCAL_ONLY:
@@ -339,8 +357,9 @@ def phones(draft: Draft) -> Iterator[Problem]:
                 )
         for match in _PHONE.finditer(value):
             text = match[0]
-            if _ISO_DATE.fullmatch(text):
+            if _ISO_DATE.fullmatch(text) or text in seen:
                 continue
+            seen.add(text)
             try:
                 valid = phonenumbers.is_valid_number(phonenumbers.parse(text, region))
             except phonenumbers.NumberParseException:
