@@ -346,8 +346,11 @@ def phones(draft: Draft) -> Iterator[Problem]:
             before = max(0, match.start() - 10)
             if _AREA_CODE_OR_RANGE.search(value, before, match.start()) or _RANGE_AFTER.match(value, match.end()):
                 continue
-            number = phonenumbers.parse(match[0], region)
-            if phonenumbers.is_possible_number_with_reason(number) == _LOCAL_ONLY:
+            try:
+                local = phonenumbers.is_possible_number_with_reason(phonenumbers.parse(match[0], region))
+            except phonenumbers.NumberParseException:
+                continue  # not a number in this region at all: the check below judges it
+            if local == _LOCAL_ONLY:
                 yield draft.problem(
                     loc,
                     f"'{match[0]}' has no area code: readers can dial it only from inside the area, and mobile "
