@@ -151,7 +151,11 @@ def test_an_unreachable_address_is_an_error(project: Path, site: Site, tmp_path:
     port = closed.server_address[1]
     closed.server_close()  # nothing listens on this port now
     draft = draft_linking(project, site, ["/page"], base=f"http://127.0.0.1:{port}")
-    problems = [str(p) for p in online.reachability([draft], timeout=2, cache=tmp_path / "links.json")]
+    # No link answers, but the machine is online: the probe (here the site, standing in for example.com) answers.
+    answering = [("127.0.0.1", site.server_address[1])]
+    problems = [
+        str(p) for p in online.reachability([draft], timeout=2, cache=tmp_path / "links.json", probes=answering)
+    ]
     assert problems[0] == (
         f"newsletters/day.yaml:6: background: http://127.0.0.1:{port}/page could not be reached (connection error) "
         "('Page 0'): correct the address, or link to another page"
@@ -161,12 +165,52 @@ def test_an_unreachable_address_is_an_error(project: Path, site: Site, tmp_path:
 def test_check_online_on_the_command_line(project: Path, site: Site) -> None:
     draft_linking(project, site, ["/missing"])
     base = f"http://127.0.0.1:{site.server_address[1]}"
-    offline = CliRunner().invoke(main, ["check"])
+    offline = CliRunner().invoke(main, ["check", "--as-of", "2019-08-01"])
     assert offline.exit_code == 0 and "answered" not in offline.output  # --online is what asks
-    result = CliRunner().invoke(main, ["check", "--online"])
+    result = CliRunner().invoke(main, ["check", "--online", "--as-of", "2019-08-01"])
     assert result.exit_code == 2
     assert (
         f"newsletters/day.yaml:6: background: {base}/missing answered 404 Not Found ('Page 0'): correct the "
         "address, or link to another page\n"
     ) in result.output
     assert result.output.endswith("1 newsletter checked: 1 error, 2 warnings\n")  # the two http: links
+
+
+def closed_port() -> int:
+    closed = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = closed.server_address[1]
+    closed.server_close()  # nothing listens on this port now
+    return port
+
+
+OFFLINE = (
+    "check --online: warning: no address answered, nor did 127.0.0.1: this machine seems to be offline, so {} "
+    "addresses linked to could not be checked: connect to the internet and check again (the other checks ran)"
+)
+
+
+def test_offline_is_said_once_instead_of_every_link_broken(project: Path, site: Site, tmp_path: Path) -> None:
+    first, second = closed_port(), closed_port()
+    drafts = [
+        draft_linking(project, site, ["/a", "/b"], base=f"http://127.0.0.1:{first}"),
+        draft_linking(project, site, ["/c"], "other.yaml", base=f"http://127.0.0.1:{second}"),
+    ]
+    nothing_answers = [("127.0.0.1", closed_port())]
+    problems = online.reachability(drafts, timeout=2, cache=tmp_path / "links.json", probes=nothing_answers)
+    assert [str(p) for p in problems] == [OFFLINE.format(5)]  # /a, /b, /c and each base's /ok
+
+
+def test_offline_on_the_command_line(project: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    draft_linking(project, site, ["/a", "/b"], base=f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setattr(online, "PROBES", (("127.0.0.1", closed_port()),))
+    result = CliRunner().invoke(main, ["check", "--online", "--as-of", "2019-08-01"])
+    assert result.exit_code == 0
+    assert "could not be reached" not in result.output
+    assert result.output.count("seems to be offline") == 1
+    assert OFFLINE.format(3) + "\n" in result.output
+    assert result.output.endswith("1 newsletter checked: 4 warnings\n")  # and the three http: links
+
+
+def test_the_probe(site: Site) -> None:
+    assert online.any_answers([("127.0.0.1", closed_port()), ("127.0.0.1", site.server_address[1])], timeout=2)
+    assert not online.any_answers([("127.0.0.1", closed_port()), ("127.0.0.1", closed_port())], timeout=2)

@@ -338,8 +338,8 @@ def test_check(project: Path, case: Case) -> None:
 
 def test_a_newsletter_sent_after_its_date_warns_once(project: Path) -> None:
     expected = (
-        f"{F}:1: date: warning: the newsletter's date, 2019-08-01, has passed: its countdowns and deadlines were "
-        "checked as of that day: set 'date:' to the day it goes out, and check it again"
+        f"{F}:1: date: warning: the newsletter's date, 2019-08-01, is before the day it goes out: set 'date:' to the "
+        "day it goes out, and check it again"
     )
     assert run(project, CLEAN, today=dt.date(2019, 8, 2)) == [expected]
     assert run(project, CLEAN, today=dt.date(2019, 8, 1)) == []
@@ -463,19 +463,22 @@ TK = f"{F}:4: headline: 'TK' (to come) is left in the text: finish or remove it"
 
 def test_check_warnings_pass_unless_strict(project: Path) -> None:
     write(project / "newsletters", "day.yaml", WARNED)
-    assert invoke("check") == (0, f"{SHORT}\n1 newsletter checked: 1 warning\n")
-    assert invoke("check", "--strict") == (2, f"{SHORT}\n1 newsletter checked: 1 warning\n")
+    assert invoke("check", "--as-of", "2019-08-01") == (0, f"{SHORT}\n1 newsletter checked: 1 warning\n")
+    assert invoke("check", "--strict", "--as-of", "2019-08-01") == (2, f"{SHORT}\n1 newsletter checked: 1 warning\n")
 
 
 def test_check_errors_fail(project: Path) -> None:
     write(project / "newsletters", "day.yaml", WARNED.replace("on facial recognition", "on TK"))
     write(project / "newsletters", "other.yaml", CLEAN)
-    assert invoke("check") == (2, f"{SHORT}\n{TK}\n2 newsletters checked: 1 error, 1 warning\n")
+    assert invoke("check", "--as-of", "2019-08-01") == (
+        2,
+        f"{SHORT}\n{TK}\n2 newsletters checked: 1 error, 1 warning\n",
+    )
 
 
 def test_check_json(project: Path) -> None:
     write(project / "newsletters", "day.yaml", WARNED.replace("on facial recognition", "on TK"))
-    result = CliRunner().invoke(main, ["check", "--format", "json"])
+    result = CliRunner().invoke(main, ["check", "--format", "json", "--as-of", "2019-08-01"])
     assert result.exit_code == 2
     assert json.loads(result.stdout) == [
         {
@@ -497,13 +500,13 @@ def test_check_json(project: Path) -> None:
     ]
     assert result.stderr == "1 newsletter checked: 1 error, 1 warning\n"
     write(project / "newsletters", "day.yaml", CLEAN)
-    clean = CliRunner().invoke(main, ["check", "--format", "json"])
+    clean = CliRunner().invoke(main, ["check", "--format", "json", "--as-of", "2019-08-01"])
     assert (clean.exit_code, clean.stdout, clean.stderr) == (0, "[]\n", "1 newsletter checked: no problems\n")
 
 
 def test_check_json_reports_invalid_files_too(project: Path) -> None:
     write(project / "newsletters", "day.yaml", CLEAN.replace("headline:", "hedline:"))
-    result = CliRunner().invoke(main, ["check", "--format", "json"])
+    result = CliRunner().invoke(main, ["check", "--format", "json", "--as-of", "2019-08-01"])
     assert result.exit_code == 2
     assert [(p["line"], p["key"], p["severity"], p["message"]) for p in json.loads(result.stdout)] == [
         (4, "hedline", "error", "unknown key")

@@ -31,11 +31,12 @@ def members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return project
 
 
-# Every send of the 2019 example today warns, once, that its date has passed (see the test of it below); the
-# other tests here are about what follows, so they read the output without that line.
+# Every send of the 2019 example today warns, once, that its date has passed, and its election day with it (see
+# the test of it below); the other tests here are about what follows, so they read the output without that line.
 STALE = (
-    f"newsletters/{SEED.name}:13: date: warning: the newsletter's date, 2019-08-01, has passed: its countdowns and "
-    "deadlines were checked as of that day: set 'date:' to the day it goes out, and check it again\n"
+    f"newsletters/{SEED.name}:13: date: warning: the newsletter's date, 2019-08-01, is before the day it goes out: "
+    "election day (2019-08-06) will have passed, and readers can't act on it: set 'date:' to the day it goes out, "
+    "and check it again\n"
 )
 
 

@@ -32,7 +32,7 @@ actions:
 
 def check(project: Path, text: str) -> tuple[int, list[str]]:
     write(project / "newsletters", "day.yaml", text)
-    result = CliRunner().invoke(main, ["check", "newsletters/day.yaml"])
+    result = CliRunner().invoke(main, ["check", "newsletters/day.yaml", "--as-of", "2019-08-01"])
     lines = result.output.splitlines()
     return result.exit_code, lines[:-1] if lines and "checked" in lines[-1] else lines
 
@@ -168,7 +168,7 @@ def test_every_problem_is_reported_at_once(project: Path) -> None:
 
 def test_summary_line_counts_problems(project: Path) -> None:
     write(project / "newsletters", "day.yaml", VALID.replace("date: 2019-08-01", "date: 2019-02-30"))
-    result = CliRunner().invoke(main, ["check"])
+    result = CliRunner().invoke(main, ["check", "--as-of", "2019-08-01"])
     assert result.exit_code == 2
     assert result.output.splitlines()[-1] == "1 newsletter checked: 1 error"
 
@@ -214,7 +214,7 @@ def test_not_a_mapping(project: Path) -> None:
 
 def test_not_utf8(project: Path) -> None:
     (project / "newsletters" / "day.yaml").write_bytes(VALID.replace("Ring", "R\xefng").encode("latin-1"))
-    result = CliRunner().invoke(main, ["check", "newsletters/day.yaml"])
+    result = CliRunner().invoke(main, ["check", "newsletters/day.yaml", "--as-of", "2019-08-01"])
     assert result.exit_code == 2
     assert result.output.splitlines()[0] == "newsletters/day.yaml:2: not UTF-8 text: save the file as UTF-8"
 

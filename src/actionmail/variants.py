@@ -10,8 +10,11 @@ reader — their name, their unsubscribe link — is filled into the rendered va
 from __future__ import annotations
 
 import collections
+import dataclasses
+import datetime as dt
 import functools
 import re
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +71,9 @@ class Edition:
     newsletters: Mapping[str, Newsletter]
     paths: Mapping[str, Path]
     uses_district: bool  # does any version name a per-district group or write {district}?
+    # The day the email goes out, when a send is on a later day than the newsletter's date: every variant's
+    # countdowns are counted from it (see :meth:`going_out_on`). None: as of the newsletter's date.
+    sent_on: dt.date | None = None
 
     @functools.cached_property
     def districts(self) -> frozenset[str]:
@@ -92,7 +98,25 @@ class Edition:
         return f"{key.language} · " + ("district unknown" if self.uses_district else "all districts")
 
     def render(self, key: VariantKey) -> Rendered:
-        return render(self.newsletters[key.language], self.project, district=key.district, slug=slug_for(self.path))
+        newsletter = self.newsletters[key.language]
+        return render(newsletter, self.project, district=key.district, slug=slug_for(self.path), today=self.sent_on)
+
+    def going_out_on(self, day: dt.date) -> Edition:
+        """This edition as it goes out on ``day``: "in 5 days" counted from that day, not from the newsletter's
+        date, and no countdown to a day already past then. A send renders its variants once, from this."""
+        return dataclasses.replace(self, sent_on=day if day != self.date else None)
+
+    @property
+    def date(self) -> dt.date:
+        """The newsletter's date (its translations have the same: :func:`load_edition` makes sure)."""
+        return self.newsletters[self.default_language].date
+
+
+def send_day(project: Project, at: dt.datetime | None = None) -> dt.date:
+    """The day an email sent now (or at ``at``) goes out, in the organization's time zone: the day its readers'
+    countdowns are counted from, and its dates judged by."""
+    zone = zoneinfo.ZoneInfo(project.settings.organization.timezone)
+    return (at or dt.datetime.now(dt.UTC)).astimezone(zone).date()
 
 
 def translations(path: Path) -> dict[str, Path]:

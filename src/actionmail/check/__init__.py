@@ -31,6 +31,7 @@ __all__ = [
     "CHECKS",
     "BatchCheck",
     "Draft",
+    "Today",
     "check_edition",
     "check_files",
     "collect",
@@ -112,12 +113,18 @@ def collect(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+# The day a newsletter goes out, as a check judges it: a day, or the day for its project (variants.send_day:
+# today in the organization's time zone, as `actionmail check` judges).
+Today = dt.date | Callable[[Project], dt.date] | None
+
+
 def check_files(
-    files: Iterable[Path], *, today: dt.date | None = None, online_check: bool = False, spam_score: bool = True
+    files: Iterable[Path], *, today: Today = None, online_check: bool = False, spam_score: bool = True
 ) -> list[Problem]:
     """Every problem in these newsletter files, errors and warnings: file by file, in line order.
 
-    ``today``: see :class:`Draft`; left out, each newsletter is judged as of its own date. ``online_check``:
+    ``today``: the day they go out (see :class:`Draft`), or a function of the project that gives it; left out,
+    each newsletter is judged as of its own date (the preview's way). ``online_check``:
     also fetch every distinct web address the newsletters link to (:mod:`actionmail.check.online`).
     ``spam_score``: run :data:`BATCH_CHECKS` (SpamAssassin, where installed and not turned off in the settings),
     which take seconds rather than milliseconds.
@@ -134,7 +141,8 @@ def check_files(
             data, lines = yaml_source.read_yaml(path)
             region = project.settings.organization.country
             newsletter = validate_newsletter(path, data, lines, project.officials, region)
-            draft = make_draft(path, project, newsletter, today=today, source=(data, lines))
+            day = today(project) if callable(today) else today
+            draft = make_draft(path, project, newsletter, today=day, source=(data, lines))
             checking.add(draft)
             if online_check:
                 urls.append(draft)
@@ -161,7 +169,9 @@ def check_edition(
     spam_score: bool = True,
 ) -> list[Problem]:
     """Every check on an edition about to be sent, as `check` makes them, reusing the variants the send has
-    rendered."""
+    rendered. ``today``, the day it goes out, is by default the day the edition is rendered for
+    (:meth:`~actionmail.variants.Edition.going_out_on`)."""
+    today = today or edition.sent_on
     checking = _Run(spam_score)
     for language, newsletter in edition.newsletters.items():
         path = edition.paths[language]

@@ -21,24 +21,114 @@ from actionmail.newsletter import Action, GroupTarget, OfficialTarget
 # Merge fields ({first_name|friend}) and caller placeholders ([YOUR NAME]) are meant to be there; these are not.
 _FINISH = "finish or remove it"
 _MERGE = "write the merge field as {first_name|friend}"
+_LINK = "put the link in: [the page's name](https://…)"
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|"
+    "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
+)
+# What a writer's placeholder names: "[INSERT LINK]", "[NAME OF TEAM LEAD]", "[DATE]", "ADD LINK".
+_TO_COME = (
+    "INSERT|ADD|PASTE|LINK|URL|NAME|DATE|TIME|DAY|PLACE|LOCATION|VENUE|ADDRESS|PHONE|NUMBER|EMAIL|TITLE|"
+    "PHOTO|IMAGE|HERE|TBD|TBA|PLACEHOLDER|ENLACE|NOMBRE|FECHA|HORA|LUGAR|DIRECCI[OÓ]N|TEL[EÉ]FONO"
+)
 _LEFTOVERS = [
     (re.compile(r"\b(?:TK)+\b"), "'TK' (to come) is left in the text", _FINISH),
     (re.compile(r"\b(?:TODO|FIXME)\b"), "'{0}' is left in the text", _FINISH),
+    (re.compile(r"\b(?:TB[DAC]|POR (?:DEFINIR|CONFIRMAR))\b"), "'{0}' is left in the text", _FINISH),
     (re.compile(r"\bX{3,}\b"), "'{0}' is left in the text", _FINISH),
+    # A date not filled in: "December XX", "Dec. ??", "the XXth of May", "el XX de diciembre". X in capitals:
+    # "XX" alone is a Roman numeral (Title XX), and "Malcolm X March" is a name.
+    (re.compile(rf"(?i:\b(?:{_MONTHS})\.?)\s+(?:X{{1,2}}|\?{{1,3}}|_{{2,}}|#+)(?:st|nd|rd|th)?(?!\w)"
+                rf"|\bXX(?:st|nd|rd|th)?\s+(?:of\s+|de\s+)?(?i:(?:{_MONTHS})\b)"),
+     "'{0}': the date is not filled in", _FINISH),
+    # A time or a number not filled in: "XX:00", "7/XX", "$XX", "XX%", "XX pm", "the XXth", "20XX", "555-XXXX".
+    (re.compile(r"\b(?=[\d:/]*X)[\dX]{1,4}(?:[:/][\dX]{1,4})+\b|\$X+(?:[,.]X+)*\b|\bX{2,}\s?%"
+                r"|\bX{1,2}\s?(?i:[ap]\.?m)\b\.?|\bX{1,2}(?:st|nd|rd|th)\b|\b\d+-?X{2,}\b"),
+     "'{0}': a number is not filled in", _FINISH),
+    # Question marks standing for what isn't known yet: "at ??? pm", "call ??". "What??" is prose.
+    (re.compile(r"\?{3,}|(?<![\w?!])\?\?(?![\w?])"), "'{0}' is left in the text", _FINISH),
+    # "INSERT LINK HERE", "ADD LINK", "URL HERE" in capitals; "insert link", "insert the link here" in any case
+    # ("paste the link into your browser" is prose).
+    (re.compile(rf"\b(?:INSERT|ADD|PASTE)\s+(?:(?:THE|A|AN)\s+)?(?:{_TO_COME})\b|\b(?:LINK|URL)\s+HERE\b"
+                r"|(?i:\binsert\s+(?:link|url|photo|image|date|time)\b"
+                r"|\b(?:insert|paste)\s+(?:(?:the|a|an)\s+)?(?:link|url)\s+here\b)"),
+     "'{0}' is left in the text", _LINK),
+    # "<link>", "(url)": the word where the link should be. Not "[text](link)", a link with a bad address,
+    # which the links check reports as such.
+    (re.compile(r"(?<!\])[<(]\s*(?i:link|url|enlace|link here|url here|insert link)\s*[>)]"),
+     "'{0}' is left in the text where a link should be", _LINK),
     (re.compile(r"\{\{|\}\}|\{%|%\}"), "'{0}' is left in the text: template code, not a merge field", _FINISH),
     (re.compile(r"\[\[|\]\]"), "'{0}' is left in the text: a wiki-style link or an unfilled placeholder", _FINISH),
     (re.compile(r"%recipient\.[\w.]*%?"), "'{0}' is another provider's merge field", _MERGE),
     (re.compile(r"\*\|[A-Z0-9_:]+\|\*"), "'{0}' is a Mailchimp merge tag", _MERGE),
     (re.compile(r"lorem ipsum", re.IGNORECASE), "'{0}' is left in the text", _FINISH),
-]
+]  # fmt: skip
+
+# Text in brackets that is not a link ("[RSVP](https://…)", "[RSVP][1]", "[RSVP]: https://…").
+BRACKETED = re.compile(r"(?<![\]!\w])\[([^\[\]\n]*)\](?![(\[:])")
+# Bracketed capitals written on purpose, anywhere: a note on a link ("[PDF]"), a label ("[UPDATE]").
+_TAGS = frozenset(
+    [
+        "pdf", "video", "audio", "podcast", "photos", "slides", "live", "paywall", "update", "updated", "new",
+        "breaking", "urgent", "action alert", "alert", "reminder", "correction", "today", "tonight", "tomorrow",
+        "en español", "in english", "es", "en", "actualización", "urgente", "nuevo", "en vivo",
+    ]
+)  # fmt: skip
+# A subject's tag, "[ACTION ALERT] Call the mayor", "[SEATTLE INDIVISIBLE] …", is bracketed capitals on purpose:
+# unless it names a placeholder.
+_TAGGED_KEYS = frozenset({"subject", "preheader", "headline", "title"})
+_PLACEHOLDER_WORD = re.compile(rf"\b(?:{_TO_COME}|YOUR|SU|TU)\b")
+# A writer's note to self, in any case and anywhere: "[Insert link here]", "[link]", "[TBD]".
+_WRITERS_PLACEHOLDER = re.compile(r"\s*(?i:insert|paste|add\s+(?:a\s+|the\s+)?link|link|url|enlace|tbd|tba)\b")
+
+
+def spoken(loc: yaml_source.Loc) -> bool:
+    """A call script, or the message an email action has the reader send: the text the reader says or sends,
+    where "[YOUR NAME]" is the reader's to fill."""
+    return "script" in loc or "message" in loc
+
+
+def placeholder_in_brackets(loc: yaml_source.Loc, value: str, match: re.Match[str]) -> bool:
+    """Is this bracketed text (a :data:`BRACKETED` match in ``value``) a writer's placeholder left in?
+
+    "[INSERT LINK]", "[NAME OF TEAM LEAD]", "[Insert link here]": capitals in brackets are the caller's
+    placeholders only where someone reads the text aloud or sends it; anywhere else, and a writer's note to self
+    ("[insert …]") anywhere, they are the writer's, not filled in.
+    """
+    inside = match[1]
+    if _WRITERS_PLACEHOLDER.match(inside):
+        return True
+    letters = [c for c in inside if c.isalpha()]
+    if spoken(loc) or len(letters) < 2 or not all(c.isupper() for c in letters):
+        return False
+    if " ".join(inside.split()).casefold() in _TAGS:
+        return False
+    tag = bool(loc) and loc[-1] in _TAGGED_KEYS and not value[: match.start()].strip()
+    return not tag or bool(_PLACEHOLDER_WORD.search(inside))
 
 
 def placeholders(draft: Draft) -> Iterator[Problem]:
-    """Leftovers of drafting: TK, TODO, template braces, another tool's merge tags."""
+    """Leftovers of drafting: TK, TODO, TBD, "December XX", "???", "[INSERT LINK]", "<link>", template braces,
+    another tool's merge tags."""
     for loc, value in draft.strings():
+        found: list[tuple[int, int]] = []  # what is reported, so that "[INSERT LINK]" is one problem, not two
+        for match in BRACKETED.finditer(value):
+            if placeholder_in_brackets(loc, value, match):
+                found.append(match.span())
+                yield draft.problem(
+                    loc,
+                    f"'{match[0]}' is a placeholder left in the text",
+                    "fill it in (capitals in brackets are for the caller to fill only in a script or a message)",
+                    near=match[0],
+                )
+                break
         for pattern, what, fix in _LEFTOVERS:
-            if match := pattern.search(value):
-                yield draft.problem(loc, what.format(match[0]), fix, near=match[0])
+            for match in pattern.finditer(value):
+                if not any(start <= match.start() < end for start, end in found):
+                    found.append(match.span())
+                    yield draft.problem(loc, what.format(match[0]), fix, near=match[0])
+                    break
 
 
 # --- Weekdays next to dates -----------------------------------------------------------------------------
@@ -128,21 +218,24 @@ def _actions(draft: Draft) -> Iterator[tuple[yaml_source.Loc, Action, Any]]:
 
 
 def dates(draft: Draft) -> Iterator[Problem]:
-    """A registration deadline already past on the send date; a newsletter sent after its own date.
+    """A newsletter going out after its own date; a registration deadline before it.
 
-    The send date is the newsletter's ``date``, the day it says it goes out. Deadlines, election days and
-    events before it are refused when the file is read; what is left here is a registration deadline that has
-    passed (readers can't act on it). When `send` runs on a later day, one warning says so: the countdowns
-    ("in 5 days") and every check here were made as of the newsletter's date, and the fix is to change it.
+    Deadlines, election days and events before the newsletter's date are refused when the file is read. When
+    the day it goes out (``draft.today``: today for `check`, the send's day for `send`) is later, one warning
+    says so, naming the dates that will have passed by then: readers can't act on those (the send prints them
+    without a countdown). Each registration deadline before the newsletter's date is a warning of its own.
     """
-    issued = draft.newsletter.date
-    if draft.today and draft.today > issued:
-        yield draft.problem(
-            ("date",),
-            f"the newsletter's date, {issued}, has passed: its countdowns and deadlines were checked as of that day",
-            "set 'date:' to the day it goes out, and check it again",
-            Severity.WARNING,
-        )
+    issued, today = draft.newsletter.date, draft.today
+    if today and today > issued:
+        past = [f"{what} ({day})" for what, day in _days(draft) if day < today]
+        # The day itself is left out: it is today, or --at's, which the reader knows (and tests can't pin).
+        what = f"the newsletter's date, {issued}, is before the day it goes out"
+        if past:
+            shown = past if len(past) <= 3 else [*past[:2], f"{len(past) - 2} more dates"]
+            what += (
+                f": {_listed(shown)} will have passed, and readers can't act on {'it' if len(past) == 1 else 'them'}"
+            )
+        yield draft.problem(("date",), what, "set 'date:' to the day it goes out, and check it again", Severity.WARNING)
     for loc, action, _ in _actions(draft):
         election = action.election
         if election and election.registration_deadline and election.registration_deadline < issued:
@@ -153,6 +246,27 @@ def dates(draft: Draft) -> Iterator[Problem]:
                 "drop it, or tell readers how to register late",
                 Severity.WARNING,
             )
+
+
+def _days(draft: Draft) -> Iterator[tuple[str, dt.date]]:
+    """Every day the newsletter asks readers to act by or on, with what it is."""
+    for _, action, _ in _actions(draft):
+        if action.deadline:
+            yield f"the deadline of '{action.title}'", action.deadline.date
+        if election := action.election:
+            yield "election day", election.day
+            if election.return_by and election.return_by.date != election.day:
+                yield "the ballot deadline", election.return_by.date
+            if election.registration_deadline:
+                yield "the registration deadline", election.registration_deadline
+        for event in action.events:
+            yield f"'{event.title}'", event.date
+    for event in draft.newsletter.events:
+        yield f"'{event.title}'", event.date
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # --- Officials ------------------------------------------------------------------------------------------
@@ -205,6 +319,12 @@ def officials(draft: Draft) -> Iterator[Problem]:
 # the mistyped ones this looks for.
 _PHONE = re.compile(r"(?<![\w/.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{2,4}[\s.-]\d{1,5}(?![\w/-])")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A local number without its area code: "684-4000", "684.4000".
+_LOCAL_PHONE = re.compile(r"(?<![\w/.$,+-])\d{3}[.-]\d{4}(?![\w/%-]|[.,]\d)")
+# What comes before it that makes it something else: an area code ("(206) 684-4000", "206-684-4000"), or the
+# start of a range ("from 200-1000", "entre 200-1000"); a range's end after it ("200-1000 to 2000").
+_AREA_CODE_OR_RANGE = re.compile(r"(?:(?:\d|\(\d{2,4}\))\s?[.-]?\s?|\b(?i:from|between|entre|de)\s)$")
+_RANGE_AFTER = re.compile(r"\s(?i:to|a|or|o)\s+\d")
 
 
 def phones(draft: Draft) -> Iterator[Problem]:
@@ -216,33 +336,67 @@ def phones(draft: Draft) -> Iterator[Problem]:
     for loc, value in draft.strings():
         if loc and loc[-1] in ("number", "hotline", "url"):
             continue
+        seen: set[str] = set()  # each number once per text, however often it is written
+        for match in _LOCAL_PHONE.finditer(value):
+            if match[0] in seen:
+                continue
+            seen.add(match[0])
+            # Only the few characters before it: a search to the start of a long text for each number would be
+            # quadratic in it.
+            before = max(0, match.start() - 10)
+            if _AREA_CODE_OR_RANGE.search(value, before, match.start()) or _RANGE_AFTER.match(value, match.end()):
+                continue
+            try:
+                local = phonenumbers.is_possible_number_with_reason(phonenumbers.parse(match[0], region))
+            except phonenumbers.NumberParseException:
+                continue  # not a number in this region at all: the check below judges it
+            if local == _LOCAL_ONLY:
+                yield draft.problem(
+                    loc,
+                    f"'{match[0]}' has no area code: readers can dial it only from inside the area, and mobile "
+                    "phones often can't",
+                    f"write it with its area code, like {_example(region)}",
+                    near=match[0],
+                )
         for match in _PHONE.finditer(value):
             text = match[0]
-            if _ISO_DATE.fullmatch(text):
+            if _ISO_DATE.fullmatch(text) or text in seen:
                 continue
+            seen.add(text)
             try:
                 valid = phonenumbers.is_valid_number(phonenumbers.parse(text, region))
             except phonenumbers.NumberParseException:
                 valid = False
             if not valid:
-                example = phonenumbers.format_number(
-                    phonenumbers.example_number(region) or phonenumbers.parse("+12066844000"),
-                    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
-                )
                 yield draft.problem(
                     loc,
                     f"'{text}' is not a valid phone number in {region}",
-                    f"check the digits; write it with its area code, like {example}",
+                    f"check the digits; write it with its area code, like {_example(region)}",
                     near=text,
                 )
+
+
+_LOCAL_ONLY = phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
+
+
+def _example(region: str) -> str:
+    return phonenumbers.format_number(
+        phonenumbers.example_number(region) or phonenumbers.parse("+12066844000"),
+        phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    )
 
 
 # --- Call scripts ---------------------------------------------------------------------------------------
 
 # About 30 seconds spoken, at the 150 words a minute of conversational speech.
 SCRIPT_WORDS = 75
-# A placeholder the caller fills: [YOUR NAME], [ZIP], {NAME}; or the reader's own name as a merge field.
-_CALLER = re.compile(r"\[[^\]]*[A-ZÁÉÍÓÚÑ][^\]]*\]|\{[A-Z][A-Z _]*\}|\{first_name[|}]")
+# A placeholder the caller fills: [YOUR NAME], [ZIP], {NAME}, <your name>, (name), a blank (____), "my name is X",
+# "I live in City, State", NAME or ZIP in capitals; or the reader's own name as a merge field.
+_CALLER = re.compile(
+    r"\[[^\]]*[A-ZÁÉÍÓÚÑ][^\]]*\]|\{[A-Z][A-Z _]*\}|\{first_name[|}]|_{3,}|[<(](?i:your |su |tu )?(?i:name|nombre)[>)]"
+    r"|\b(?i:my name is|I'm|I am|this is|me llamo|soy)\s+(?:X|N|NAME|YOUR NAME|SU NOMBRE)\b"
+    r"|\b(?:City|Town|Ciudad),\s*(?:State|ST|Estado)\b|\b(?:NAME|ZIP|ZIP CODE|CITY|NOMBRE|CÓDIGO POSTAL)\b"
+)
 _WORD = re.compile(r"\w")
 
 

@@ -8,7 +8,10 @@ settings in ``actionmail.toml``; problems with those point there.
 from __future__ import annotations
 
 import email.utils
+import functools
 from collections.abc import Iterator
+
+from publicsuffixlist import PublicSuffixList
 
 from actionmail import load as yaml_source
 from actionmail.check.draft import Draft
@@ -20,6 +23,29 @@ from actionmail.render import UNSUBSCRIBE_URL
 SUBJECT_MIN, SUBJECT_MAX = 10, 78
 # Domains reserved for examples and tests (RFC 2606): mail from them is refused or lost.
 _EXAMPLE_DOMAINS = ("example.org", "example.com", "example.net", "example", "localhost", "invalid", "test")
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    # The list bundled with the package (publicsuffixlist is re-released as the list changes); nothing is
+    # fetched at run time.
+    return PublicSuffixList()
+
+
+def organizational_domain(domain: str) -> str:
+    """The domain a registrant holds: one label under its public suffix (RFC 7489 section 3.2).
+
+    news.example.org → example.org, mail.example.co.uk → example.co.uk, a.b.github.io → b.github.io. A domain
+    that is itself a public suffix (or not under one) is its own.
+    """
+    domain = domain.lower().strip(".")
+    return _public_suffixes().privatesuffix(domain) or domain
+
+
+def aligned(from_domain: str, sending_domain: str) -> bool:
+    """DMARC's relaxed alignment: the From domain and the domain that signs the mail (SPF/DKIM) have the same
+    organizational domain — news.example.org and mg.example.org align, example.org and example.net don't."""
+    return organizational_domain(from_domain) == organizational_domain(sending_domain)
 
 
 def _settings_problem(
@@ -133,10 +159,7 @@ def sender(draft: Draft) -> Iterator[Problem]:
             'set from = "Your organization <action@your-domain.org>" under [email]',
         )
     sending = (settings.check.sending_domain or "").lower().strip(".")
-    # DMARC's relaxed alignment: the From domain and the sending (SPF/DKIM) domain share their organizational
-    # domain. Taken here as one being the other or a subdomain of it; telling that siblings such as
-    # a.example.org and b.example.org align would take the public suffix list.
-    if sending and not (domain == sending or domain.endswith("." + sending) or sending.endswith("." + domain)):
+    if sending and not aligned(domain, sending):
         yield _settings_problem(
             draft,
             ("email", "from"),

@@ -27,8 +27,9 @@ _LINKED = re.compile(r"\(([^()\s]+)\)|<([^<>\s]+)>")
 class Draft:
     """One newsletter as a check sees it: its file, the YAML as written, the model, and every rendered variant.
 
-    Everything is judged as of the newsletter's ``date``, the day it says it goes out. ``today`` is set by
-    `send`, which checks on the day it sends: a newsletter dated earlier is then worth a warning.
+    Everything is judged as of the newsletter's ``date``, the day it says it goes out. ``today`` is the day it
+    really goes out, when known: `send`'s day (today, or ``--at``'s, in the organization's time zone), or today
+    for `check`. A newsletter dated earlier is then worth a warning, naming the dates that have passed by then.
     """
 
     path: Path

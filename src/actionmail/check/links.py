@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Iterator
+from typing import Any
 
 from actionmail import merge
+from actionmail.check import content
 from actionmail.check.draft import Draft
 from actionmail.errors import Problem, Severity
+from actionmail.render import markdown
 
 # Public URL shorteners. Spam filters distrust them (they hide the destination, and spammers rotate them), and a
 # reader can't see where the link leads. A hand-kept list: no maintained library publishes one.
@@ -43,7 +46,7 @@ _SCHEMES_OK = ("https", "mailto", "tel")
 def links(draft: Draft) -> Iterator[Problem]:
     """Empty, relative, insecure, shortened and data: links; generic link text; one URL behind different texts."""
     seen: set[tuple[str, str]] = set()
-    texts: dict[str, dict[str, str]] = {}  # URL → link text (folded) → as written, for links from the YAML
+    shown: set[tuple[str, str]] = set()  # (URL, text folded) of every link in the email
     for document in draft.documents:
         for image in document.iter("img"):
             if (image.get("src") or "").strip().lower().startswith("data:"):
@@ -58,11 +61,18 @@ def links(draft: Draft) -> Iterator[Problem]:
             if (href, text) in seen:
                 continue
             seen.add((href, text))
+            shown.add((href, text.casefold()))
             if merge.TAG.fullmatch(href):
                 continue  # a per-reader link ({unsubscribe_url}), filled in at send time; see deliverability
             yield from _link(draft, href, text)
-            if href and draft.find_url(href):
-                texts.setdefault(href, {}).setdefault(text.casefold(), text)
+    # Only the links the newsletter writes, and the email shows, are compared: the template's own (the
+    # organization's website in the header and the footer, under its name and "Our website") may go where the
+    # newsletter links too; an election's guide is not shown again where the text links to it.
+    texts: dict[str, dict[str, str]] = {}  # URL → link text (folded) → as written
+    for text, href in _written_links(draft.data):
+        text, href = " ".join(text.split()), href.strip()
+        if (href, text.casefold()) in shown:
+            texts.setdefault(href, {}).setdefault(text.casefold(), text)
     for href, written in texts.items():
         if len(written) > 1:
             names = " and ".join(f"'{t}'" for t in written.values())
@@ -73,6 +83,22 @@ def links(draft: Draft) -> Iterator[Problem]:
                 Severity.WARNING,
                 near=href,
             )
+
+
+def _written_links(data: Any, key: str | int = "") -> Iterator[tuple[str, str]]:
+    """(text, URL) of every link the newsletter's YAML writes: Markdown links in its Markdown texts, links written
+    ``{text: …, url: …}``, and survey choices ``{label: …, url: …}``."""
+    if isinstance(data, dict):
+        text = data.get("text", data.get("label"))
+        if isinstance(text, str) and isinstance(data.get("url"), str):
+            yield text, data["url"]
+        for name, value in data.items():
+            yield from _written_links(value, name)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _written_links(value, key)
+    elif isinstance(data, str) and key in MARKDOWN_KEYS:
+        yield from markdown.links(data)
 
 
 def _link(draft: Draft, href: str, text: str) -> Iterator[Problem]:
@@ -126,6 +152,14 @@ def _link(draft: Draft, href: str, text: str) -> Iterator[Problem]:
 
 # A paragraph that ends by promising a link: "you can find it at", "request a replacement at:", "visit", "aquí:".
 _PROMISE = re.compile(r"(?:^|\s)(?:at|here:|visit|en|aquí:|visite|via|vía)\s*[:.…]?$", re.IGNORECASE)
+# The same promise in mid-sentence, the link gone from between the words: "find the summary at  and share it" (two
+# spaces where the link was), "at . Then call.", "here: , then call". A space before the punctuation, or two after
+# the word, is what prose never has ("what we're looking at." is prose).
+_PROMISE_IN_SENTENCE = re.compile(
+    r"(?:^|(?<=\s))(?:(?:at|visit|en|visite|via|vía)(?:[ \t]+[,.;:!?…)](?!\S)|[ \t]{2,}(?=\w))"
+    r"|(?:here|aquí):[ \t]*[,.;!?…)](?!\S))",
+    re.IGNORECASE,
+)
 _EMPHASIS = re.compile(r"[*_\s]+$")
 # A paragraph that starts with a link, as a list item or not: "- [The guide](https://…)", "<https://…>".
 _STARTS_WITH_LINK = re.compile(r"^\s*(?:(?:[-*+]|\d{1,2}[.)])\s+)?(?:\*\*|\*|_)?(?:\[|<?https?://|<mailto:)")
@@ -148,6 +182,8 @@ def lost_links(draft: Draft) -> Iterator[Problem]:
         markdown = bool(loc) and loc[-1] in MARKDOWN_KEYS
         for bare in _BARE_LINK_TEXT.finditer(value) if markdown else ():
             if f"[{bare[1]}]:" in value:  # a shortcut reference link: "[text]" defined as "[text]: https://…"
+                continue
+            if content.placeholder_in_brackets(loc, value, bare):  # "[Insert link]": the placeholders check's
                 continue
             yield draft.problem(
                 loc,
@@ -177,6 +213,15 @@ def lost_links(draft: Draft) -> Iterator[Problem]:
                     f"'{tail}' ends without the link it promises: lost in copy-paste?",
                     "put the link back: … at [the page's name](https://…)",
                     near=tail,
+                )
+            elif match := _PROMISE_IN_SENTENCE.search(paragraph):
+                sentence = re.split(r"[.!?:;]\s|\n", paragraph[: match.start()])[-1]
+                before = " ".join(sentence.split()[-4:] + match[0].split()[:1])
+                yield draft.problem(
+                    loc,
+                    f"'{before}' is followed by no link, where it promises one: lost in copy-paste?",
+                    "put the link back: … at [the page's name](https://…)",
+                    near=before,
                 )
 
 

@@ -16,9 +16,11 @@ import contextlib
 import http
 import json
 import os
+import socket
 import tempfile
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,11 @@ from actionmail.check.draft import Draft
 from actionmail.errors import Problem, Severity
 
 TIMEOUT = 10.0  # seconds, per request
+# Asked when no address of the newsletters answered at all, to tell "these links are broken" from "this machine
+# is offline": hosts that are always up (IANA keeps them for examples and documentation), by name, so that a
+# machine whose DNS doesn't answer counts as offline too.
+PROBES: tuple[tuple[str, int], ...] = (("example.com", 443), ("www.iana.org", 443))
+PROBE_TIMEOUT = 5.0  # seconds, for the name lookup and the connection together
 WORKERS = 8
 CACHE_TTL = 24 * 3600  # seconds an address that answered well is not asked again
 USER_AGENT = f"actionmail/{__version__} (link check)"
@@ -39,6 +46,7 @@ class Answer:
     status: int | None  # the final HTTP status, after redirects; None when there was no answer
     error: str = ""  # why there was no answer
     timed_out: bool = False
+    remembered: bool = False  # from the cache, not asked this time
 
     @property
     def ok(self) -> bool:
@@ -57,8 +65,14 @@ def reachability(
     workers: int = WORKERS,
     cache: Path | None = None,
     now: float | None = None,
+    probes: Sequence[tuple[str, int]] | None = None,
 ) -> list[Problem]:
-    """A problem for each link, in each newsletter, whose address doesn't answer or answers with an error."""
+    """A problem for each link, in each newsletter, whose address doesn't answer or answers with an error.
+
+    When no address answered at all and neither do the ``probes`` (host, port; :data:`PROBES` by default), the
+    machine is offline: one warning says so, instead of an error for every link.
+    """
+    probes = PROBES if probes is None else probes
     where: dict[str, list[tuple[Draft, str]]] = {}  # URL → (draft, link text) of each newsletter linking to it
     for draft in drafts:
         for document in draft.documents:
@@ -72,6 +86,21 @@ def reachability(
                 if all(d is not draft for d, _ in entries):
                     entries.append((draft, " ".join(anchor.text_content().split())))
     answers = fetch_all(list(where), timeout=timeout, workers=workers, cache=cache or cache_file(), now=now)
+    asked = [answer for answer in answers.values() if not answer.remembered]
+    if asked and all(answer.status is None for answer in asked) and not any_answers(probes, PROBE_TIMEOUT):
+        names = " or ".join(host for host, _ in probes)
+        count = f"{len(asked)} address{'es' if len(asked) != 1 else ''}"
+        return [
+            Problem(
+                "check --online",
+                None,
+                "",
+                f"no address answered, nor did {names}: this machine seems to be offline, so {count} linked to "
+                "could not be checked",
+                "connect to the internet and check again (the other checks ran)",
+                Severity.WARNING,
+            )
+        ]
     problems = []
     for url, answer in answers.items():
         if answer.ok:
@@ -96,6 +125,33 @@ def reachability(
     return problems
 
 
+def any_answers(addresses: Sequence[tuple[str, int]], timeout: float) -> bool:
+    """Does any of these (host, port) accept a connection within ``timeout`` seconds, name lookup included?
+
+    Each is tried in a daemon thread: a name lookup has no timeout of its own, and a resolver that doesn't answer
+    would otherwise hold the check (and the interpreter's exit) for as long as it likes.
+    """
+    answered = threading.Event()
+    done = threading.Semaphore(0)
+
+    def connect(address: tuple[str, int]) -> None:
+        try:
+            with socket.create_connection(address, timeout=timeout):
+                answered.set()
+        except OSError:
+            pass
+        finally:
+            done.release()
+
+    for address in addresses:
+        threading.Thread(target=connect, args=(address,), daemon=True).start()
+    deadline = time.monotonic() + timeout
+    for _ in addresses:
+        if answered.is_set() or not done.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            break
+    return answered.is_set()
+
+
 def _reason(status: int) -> str:
     try:
         return http.HTTPStatus(status).phrase
@@ -109,7 +165,7 @@ def fetch_all(
     """Each URL's answer, asking only those not answered well within :data:`CACHE_TTL`."""
     now = time.time() if now is None else now
     remembered = _read_cache(cache)
-    answers = {url: Answer(int(remembered[url]["status"])) for url in urls
+    answers = {url: Answer(int(remembered[url]["status"]), remembered=True) for url in urls
                if url in remembered and now - remembered[url]["checked"] < CACHE_TTL}  # fmt: skip
     todo = [url for url in urls if url not in answers]
     if todo:

@@ -203,17 +203,27 @@ def variants_command(file: Path, segment: str | None, render_dir: Path | None) -
     show_default=True,
     help="json: a list of {file, line, key, severity, message, fix} on standard output.",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Judge dates as of this day, the day it goes out (default: today, in the organization's time zone).",
+)
 @reports_errors
-def check_command(paths: tuple[Path, ...], strict: bool, online: bool, spam: bool, output_format: str) -> None:
+def check_command(
+    paths: tuple[Path, ...], strict: bool, online: bool, spam: bool, output_format: str, as_of: dt.datetime | None
+) -> None:
     """Check newsletters for what volunteers miss: every file given, or every .yaml file in the directories given.
 
     Without arguments, checks newsletters/ in the current directory. Validates each file, renders every version
     of it, and looks for lost links, leftovers, wrong weekdays, past deadlines, officials out of office and more
-    (docs/checks.md lists them). One line per problem: FILE:LINE: key: what is wrong: how to fix. Exits 2 when
+    (docs/checks.md lists them); a newsletter dated before today (--as-of) is a warning. One line per problem:
+    FILE:LINE: key: what is wrong: how to fix. Exits 2 when
     there are errors (or, with --strict, warnings), else 0.
     """
     files = check.collect(list(paths) or [Path("newsletters")])
-    problems = check.check_files(files, online_check=online, spam_score=spam)
+    today: check.Today = as_of.date() if as_of else variants.send_day
+    problems = check.check_files(files, today=today, online_check=online, spam_score=spam)
     if output_format == "json":
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:

@@ -63,6 +63,7 @@ def send(
     project = edition.project
     provider = providers.build(project, provider_name)
     send_at = _send_at(project, at)
+    edition = edition.going_out_on(variants.send_day(project, send_at))  # countdowns right on the day it goes out
     try:
         # … and here, every other check, on the variants the plan renders
         blocking = test_to is None and not dry_run and not force
@@ -119,7 +120,7 @@ def _planned(
         try:
             plan = delivery.prepare(edition, store, ledger, segment, send_at)
             checked = blocking or show
-            problems = check.check_edition(edition, plan.rendered, today=dt.date.today()) if checked else []
+            problems = check.check_edition(edition, plan.rendered) if checked else []  # as of edition.sent_on
             if blocking and check.errors(problems):
                 raise InvalidInput(problems)
             for problem in problems if show else []:

@@ -6,11 +6,14 @@ strings, which is what the golden tests hold it to.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import re
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import jinja2
 
@@ -75,11 +78,24 @@ class Rendered:
         return Personalized(subject, html, text)
 
 
-def render(newsletter: Newsletter, project: Project, *, district: str | None = None, slug: str = "") -> Rendered:
-    """Render ``newsletter`` for readers in ``district`` (None: readers whose district is unknown)."""
+def render(
+    newsletter: Newsletter,
+    project: Project,
+    *,
+    district: str | None = None,
+    slug: str = "",
+    today: dt.date | None = None,
+) -> Rendered:
+    """Render ``newsletter`` for readers in ``district`` (None: readers whose district is unknown).
+
+    ``today`` is the day the email goes out, when that isn't the newsletter's date (a send on a later day): its
+    countdowns ("in 5 days") are counted from it, and a day already past then gets none. Left out, everything
+    is as of the newsletter's date, as `render` and the preview show it.
+    """
     language = newsletter.language or project.settings.organization.language
     search_path = (project.template_dir, templates.builtin_templates())
     env = templates.environment(tuple(p for p in search_path if p.is_dir()), language)
+    sent_on = today or newsletter.date
     context = {
         "n": newsletter,
         "v": view.build(newsletter, project, district, slug),
@@ -90,7 +106,12 @@ def render(newsletter: Newsletter, project: Project, *, district: str | None = N
         "unsubscribe_url": UNSUBSCRIBE_URL,
         "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
         "preheader_padding": "&#847;&zwnj;&nbsp;" * 60,
+        "sent_on": sent_on,
     }
+    if sent_on != newsletter.date:
+        # Templates write countdown(n.date, day), an organization's own copies too: counting from the send day
+        # here makes each of them right on the day the email is read.
+        context["countdown"] = functools.partial(cast(Callable[..., str], env.globals["countdown"]), today=sent_on)
     try:
         mjml = env.get_template("email.mjml").render(context)
         text = _tidy(env.get_template("email.txt").render(context))

@@ -106,9 +106,15 @@ def time_range(start: dt.time, end: dt.time | None, *, language: str) -> str:
     return str(format_interval(start, end, "hm" if twelve_hour else "Hm", locale=language))
 
 
-def countdown(start: dt.date, end: dt.date, *, language: str, gettext: Any) -> str:
-    """ "today", "tomorrow", or "in 5 days", counted from the newsletter's date."""
-    days = (end - start).days
+def countdown(start: dt.date, end: dt.date, *, language: str, gettext: Any, today: dt.date | None = None) -> str:
+    """ "today", "tomorrow", or "in 5 days" until ``end``; "" for a day already past, which gets no countdown.
+
+    Counted from ``today`` when given — the day the email goes out, when a send is on a later day than the
+    newsletter's date — else from ``start``, which templates give as the newsletter's date (``n.date``).
+    """
+    days = (end - (today or start)).days
+    if days < 0:
+        return ""
     if days == 0:
         return str(gettext("today"))
     if days == 1:
