@@ -24,6 +24,7 @@ from tests.preview.conftest import (
     base,
     edit,
     line_of,
+    opening,
 )
 
 pytestmark = pytest.mark.browser
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def page(browser: Browser, server: PreviewServer) -> Iterator[Page]:
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    page.goto(base(server) + "/")
+    page.goto(opening(server))
     expect(page.locator("#status")).to_have_text("live")
     yield page
     page.close()
@@ -192,3 +193,26 @@ def test_a_members_copy_and_the_email_alone_in_a_tab(page: Page) -> None:
     edit(Path(SEED_ID), f"headline: {HEADLINE}", f"headline: {HEADLINE}, now")
     expect(alone.locator("h1")).to_have_text(f"{HEADLINE}, now")  # it reloaded itself
     alone.close()
+
+
+def test_the_page_opens_only_with_the_address_printed(browser: Browser, server: PreviewServer) -> None:
+    """The secret the command prints becomes a cookie that the page's scripts, frames and event stream carry."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    page = context.new_page()
+    try:
+        refused = page.goto(base(server) + "/")
+        assert refused is not None and refused.status == 403
+        expect(page.locator("h1")).to_have_text("Open the address the preview printed")
+        page.goto(opening(server))
+        assert page.url == base(server) + "/"  # the secret is left out of the address bar and the history
+        expect(page.locator("#status")).to_have_text("live")  # the event stream
+        open_seed(page)  # the page's fetches, and its frames
+        (cookie,) = context.cookies()
+        assert cookie["name"] == server.access.cookie_name and cookie["value"] == server.access.token
+        assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+        assert page.evaluate("document.cookie") == ""  # no script on the page, nor in an email, can read it
+        with page.expect_popup() as popup:
+            page.locator("#open-tab").click()
+        expect(popup.value.locator("h1")).to_have_text(HEADLINE)  # the email alone in a tab
+    finally:
+        context.close()
