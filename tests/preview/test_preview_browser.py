@@ -155,6 +155,20 @@ def test_live_edit_break_and_recover(page: Page) -> None:
     shot(page, "recovered")
 
 
+def test_a_hostile_file_shows_its_problem_over_the_last_good_rendering(page: Page) -> None:
+    open_seed(page)
+    path = Path(SEED_ID)
+    good = path.read_bytes()
+    path.write_text(good.decode().replace("headline:", "head\x00line:", 1), encoding="utf-8")  # a NUL
+    expect(page.locator("#problems")).to_be_visible()
+    expect(page.locator("#problem-list")).to_contain_text(SEED_ID)
+    expect(page.locator("#error")).to_be_hidden()  # no "internal error", no traceback
+    expect(page.frame_locator("#frame-phone").locator("h1")).to_have_text(HEADLINE)  # as it was last saved right
+    shot(page, "hostile")
+    path.write_bytes(good)
+    expect(page.locator("#problems")).to_be_hidden()
+
+
 def test_only_the_views_of_what_changed_reload(page: Page) -> None:
     open_seed(page)
     page.evaluate("document.getElementById('frame-phone').contentWindow.kept = true")
