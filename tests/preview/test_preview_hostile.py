@@ -134,7 +134,7 @@ def named_pipe(path: Path) -> Iterator[None]:
             os.close(writer)
 
 
-def test_a_load_that_never_ends_holds_up_nothing_else(newsletters: Path) -> None:
+def test_a_load_that_never_ends_holds_up_nothing_else(newsletters: Path, caplog: pytest.LogCaptureFixture) -> None:
     """officials.yaml replaced by a named pipe: every load waits on it, forever. The requests give up on it, and
     what doesn't need it (the page, the list) is still served."""
     workspace = Workspace([Path("newsletters")], HOOKS)
@@ -151,6 +151,8 @@ def test_a_load_that_never_ends_holds_up_nothing_else(newsletters: Path) -> None
             assert [n["problems"] for n in listing] == [1, 1]
             assert get(server, "/").status_code == 200 and get(server, "/static/preview.js").status_code == 200
         workspace.patience = 10.0
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert f"{SEED_ID}: still loading after 2 s; the preview goes on without it" in warnings
         assert eventually(lambda: get(server, "/api/view", id=SEED_ID).status_code == 200, timeout=10)
     finally:
         server.close()

@@ -22,6 +22,7 @@ class Work(Generic[T]):
         self._done = threading.Event()
         self._value: T | None = None
         self._error: Exception | None = None
+        self.overdue = False  # a request has given up on it
         threading.Thread(target=self._run, args=(compute,), name=name, daemon=True).start()
 
     def _run(self, compute: Callable[[], T]) -> None:

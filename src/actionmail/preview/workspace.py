@@ -249,6 +249,11 @@ class Workspace:
         try:
             return work.result(self.patience if patience is None else patience)
         except TimeoutError:
+            if not work.overdue:
+                work.overdue = True
+                # It runs on (Python can't stop a thread), with its CPU and memory, until it ends or the preview
+                # stops: the terminal says so once.
+                logger.warning("%s: still loading after %g s; the preview goes on without it", entry.id, self.patience)
             raise _problem(
                 entry,
                 f"still loading after {self.patience:g} seconds: the file may be too big, or nest or repeat itself too "
