@@ -304,7 +304,8 @@ def test_the_command_serves_until_interrupted(newsletters: Path) -> None:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None and process.stderr is not None
-        assert process.stderr.readline().startswith("Warning: serving on 0.0.0.0: anyone who can reach this machine")
+        warning = process.stderr.readline()
+        assert warning.startswith("Warning: serving on 0.0.0.0: the address below and its token cross the network")
         first = process.stdout.readline()
         assert first.startswith("Previewing 2 newsletters in newsletters at http://0.0.0.0:"), first
         url = urlsplit(first.rsplit(" ", 1)[1].strip())

@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from actionmail import audience
-from actionmail.preview import PreviewServer
+from actionmail.cli.preview import HOOKS
+from actionmail.preview import PreviewServer, Workspace
 from tests.conftest import ARTIFACTS
 from tests.fakes.smtp import SMTPServer
 from tests.preview.conftest import (
@@ -230,3 +231,23 @@ def test_the_page_opens_only_with_the_address_printed(browser: Browser, server: 
         expect(popup.value.locator("h1")).to_have_text(HEADLINE)  # the email alone in a tab
     finally:
         context.close()
+
+
+def test_a_restarted_preview_asks_for_its_new_address(browser: Browser, newsletters: Path) -> None:
+    first = PreviewServer(Workspace([Path("newsletters")], HOOKS), "127.0.0.1", 0)
+    first.start()
+    page = browser.new_page()
+    try:
+        page.goto(opening(first))
+        expect(page.locator("#status")).to_have_text("live")
+        first.close()
+        again = PreviewServer(Workspace([Path("newsletters")], HOOKS), "127.0.0.1", first.port)  # a new secret
+        again.start()
+        try:
+            expect(page.locator("#status")).to_have_text("stopped: open the address actionmail preview printed")
+            page.goto(opening(again))
+            expect(page.locator("#status")).to_have_text("live")
+        finally:
+            again.close()
+    finally:
+        page.close()

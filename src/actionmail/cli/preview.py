@@ -64,6 +64,7 @@ def preview_command(path: Path | None, host: str, port: int, no_open: bool) -> N
 
     PATH is a newsletter file or a directory of them (default: newsletters/). The page shows each one at phone
     and desktop widths, its plain text, HTML, MJML and headers, every variant, its size and `check`'s findings.
+    It opens only at the address printed, with its secret ?token=… (a new one each run).
     """
     if path is None:
         path = Path("newsletters")
@@ -81,8 +82,8 @@ def preview_command(path: Path | None, host: str, port: int, no_open: bool) -> N
     logger.setLevel(logging.INFO)
     if not is_loopback(host):
         click.echo(
-            f"Warning: serving on {host}: anyone who can reach this machine can see these newsletters, and send "
-            "test copies if a provider is set",
+            f"Warning: serving on {host}: the address below and its token cross the network unencrypted, and anyone "
+            "who has them can see these newsletters and members' details, and send test copies if a provider is set",
             err=True,
         )
     count = len(workspace.entries)

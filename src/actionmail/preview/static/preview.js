@@ -289,7 +289,9 @@ function listen() {
     status.className = "status live";
   });
   events.addEventListener("error", () => {
-    status.textContent = "reconnecting…";
+    // Closed for good when the server refused it: the preview was started again, with a new secret.
+    const closed = events.readyState === EventSource.CLOSED;
+    status.textContent = closed ? "stopped: open the address actionmail preview printed" : "reconnecting…";
     status.className = "status down";
   });
   events.addEventListener("change", async (event) => {
