@@ -24,7 +24,7 @@ import requests
 from actionmail.cli.preview import HOOKS
 from actionmail.preview import PreviewServer, Workspace
 from tests.conftest import SEED
-from tests.preview.conftest import OTHER_ID, SEED_ID, eventually, get
+from tests.preview.conftest import OTHER_ID, SEED_ID, edit, eventually, get
 
 BAD_TEXT: dict[str, Callable[[str], str]] = {
     "a NUL": lambda text: text.replace("headline:", "head\x00line:", 1),
@@ -156,6 +156,19 @@ def test_a_load_that_never_ends_holds_up_nothing_else(newsletters: Path, caplog:
         assert eventually(lambda: get(server, "/api/view", id=SEED_ID).status_code == 200, timeout=10)
     finally:
         server.close()
+
+
+def test_settings_that_never_end_leave_the_watcher_watching(server: PreviewServer) -> None:
+    """actionmail.toml replaced by a named pipe: the watcher, which reads the settings to know what to watch, goes
+    on telling the page about saves."""
+    seen = server.events.number
+    with named_pipe(Path("actionmail.toml")):
+        assert eventually(lambda: server.events.number > seen, timeout=10)  # the pipe's arrival, announced
+        seen = server.events.number
+        edit(Path(OTHER_ID), 'subject: "Strike for the climate', 'subject: "Walk out for the climate')
+        assert eventually(lambda: server.events.number > seen, timeout=10)
+        assert get(server, "/api/newsletters").status_code == 200
+    assert eventually(lambda: "Walk out" in get(server, "/api/view", id=OTHER_ID).text, timeout=15)
 
 
 def test_an_alias_bomb_leaves_the_real_command_serving(newsletters: Path, tmp_path: Path) -> None:

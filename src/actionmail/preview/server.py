@@ -22,6 +22,7 @@ import io
 import ipaddress
 import json
 import logging
+import math
 import re
 import socket
 import sys
@@ -139,7 +140,7 @@ class PreviewServer(ThreadingHTTPServer):
         self.watching = threading.Event()
         self._workers: list[threading.Thread] = []
         self._slots = threading.BoundedSemaphore(self.max_connections)
-        self._turning_away = False
+        self._turned_away_at = -math.inf
         if ":" in host:  # an IPv6 address such as ::1
             self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
@@ -210,11 +211,10 @@ class PreviewServer(ThreadingHTTPServer):
             self.process_request_thread(request, client_address)
         finally:
             self._slots.release()
-            self._turning_away = False
 
     def _turn_away(self, request: socket.socket) -> None:
-        if not self._turning_away:  # once, not for each of a flood of connections
-            self._turning_away = True
+        if time.monotonic() - self._turned_away_at > 60:  # once a minute, not for each of a flood of connections
+            self._turned_away_at = time.monotonic()
             logger.warning("%d connections open at once: turning new ones away until one closes", self.max_connections)
         try:
             request.settimeout(1.0)

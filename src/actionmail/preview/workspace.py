@@ -155,10 +155,12 @@ class Workspace:
 
     def _settings(self) -> Settings:
         path = None if self.root is None else self.root / SETTINGS_FILE
+        if path is None or not path.is_file():  # a named pipe would hold up the watcher for good: not read here
+            return Settings()
         try:
-            return Settings() if path is None else load_settings(path)
-        except (InvalidInput, OSError):
-            return Settings()  # broken or gone: watch the default places; the page shows the problem
+            return load_settings(path)
+        except Exception:  # broken or gone: watch the default places; the page shows the problem
+            return Settings()
 
     def _shared_inputs(self) -> set[Path]:
         """The files every newsletter depends on: the settings and the officials."""
