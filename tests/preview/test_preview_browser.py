@@ -27,6 +27,7 @@ from tests.preview.conftest import (
     line_of,
     opening,
 )
+from tests.preview.test_preview_hostile import named_pipe
 
 pytestmark = pytest.mark.browser
 
@@ -251,3 +252,14 @@ def test_a_restarted_preview_asks_for_its_new_address(browser: Browser, newslett
             again.close()
     finally:
         page.close()
+
+
+def test_the_list_asks_again_for_what_is_still_loading(page: Page, server: PreviewServer) -> None:
+    """officials.yaml replaced by a named pipe: the list first says nothing of the newsletters it is still loading,
+    then, asked again, marks them as not loading (the page shows why when one is chosen)."""
+    open_seed(page)
+    server.workspace.patience = 1.0
+    with named_pipe(Path("officials.yaml")):
+        expect(page.locator("#newsletters li.bad")).to_have_count(2, timeout=15_000)
+        expect(page.locator("#problem-list")).to_contain_text("still loading after 1 seconds")
+    expect(page.locator("#newsletters li.bad")).to_have_count(0, timeout=15_000)

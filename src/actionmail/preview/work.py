@@ -4,6 +4,7 @@ preview (:mod:`actionmail.preview.workspace`)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -23,6 +24,7 @@ class Work(Generic[T]):
         self._value: T | None = None
         self._error: Exception | None = None
         self.overdue = False  # a request has given up on it
+        self._started = time.monotonic()
         threading.Thread(target=self._run, args=(compute,), name=name, daemon=True).start()
 
     def _run(self, compute: Callable[[], T]) -> None:
@@ -32,6 +34,13 @@ class Work(Generic[T]):
             self._error = e
         finally:
             self._done.set()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds for it to end; has it?"""
+        return self._done.wait(timeout)
+
+    def running_for(self) -> float:
+        return time.monotonic() - self._started
 
     def result(self, timeout: float | None) -> T:
         """The value, or the computation's exception; TimeoutError if it takes longer than ``timeout`` seconds."""

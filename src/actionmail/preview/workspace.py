@@ -309,7 +309,14 @@ class Workspace:
         for entry, work in zip(entries, loading, strict=True):
             row: dict[str, Any] = {"id": entry.id, "name": entry.path.stem, "date": entry.date}
             try:
-                edition = self._wait(work, entry, max(0.0, deadline - time.monotonic()))
+                done = work.wait(max(0.0, deadline - time.monotonic()))
+                if not done and not work.overdue and work.running_for() < 2 * self.patience:
+                    # Not yet, with many to load at once: the page asks again for the list. One that a view gave up
+                    # on, or that is still at it when asked again, is "still loading", below.
+                    row["subject"], row["loading"] = None, True
+                    rows.append(row)
+                    continue
+                edition = self._wait(work, entry, 0.0)
                 row["subject"] = edition.newsletters[edition.default_language].subject
             except InvalidInput as e:
                 row["subject"], row["problems"] = None, len(e.problems)

@@ -59,6 +59,9 @@ async function loadList() {
     button.addEventListener("click", () => select(item.id));
     list.append(el("li", item.problems ? { class: "bad" } : {}, button));
   }
+  // Some still loading, many newsletters at once: ask again in a moment.
+  clearTimeout(state.listAgain);
+  if (body.newsletters.some((n) => n.loading)) state.listAgain = setTimeout(loadList, 1000);
   const before = state.id;
   if (!state.id || !body.newsletters.some((n) => n.id === state.id)) {
     state.id = body.newsletters.length ? body.newsletters[0].id : null;
