@@ -7,6 +7,7 @@ The secret in Chromium (the cookie the page's scripts, frames and event stream c
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import select
@@ -101,6 +102,23 @@ def test_a_chunked_body_is_refused_not_read_as_the_next_request(server: PreviewS
     answer = exchange(server, head, b"2\r\n{}\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 501 "), answer[:300]
     assert answer.count(b"HTTP/1.1") == 1
+
+
+def test_a_refused_body_is_not_read_as_the_next_request(server: PreviewServer) -> None:
+    """A form post refused without reading it, then the page's next request on the same connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    cookie = {"Cookie": f"{server.access.cookie_name}={server.access.token}"}
+    try:
+        form = {"Content-Type": "application/x-www-form-urlencoded", **cookie}
+        connection.request("POST", "/api/send-test", body=b"to=x%40example.org&id=GET%20/", headers=form)
+        refused = connection.getresponse()
+        assert refused.status == 403
+        refused.read()
+        connection.request("GET", "/api/newsletters", headers=cookie)
+        after = connection.getresponse()
+        assert after.status == 200 and SEED_ID in after.read().decode()
+    finally:
+        connection.close()
 
 
 def closed_by_server(connection: socket.socket, trickle: bytes, seconds: float) -> bool:

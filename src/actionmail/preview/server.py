@@ -287,6 +287,7 @@ class _Handler(BaseHTTPRequestHandler):
     _reader: DeadlineReader
     _set_cookie = False  # this response lets the browser in: it carries the cookie
     _length = 0  # the request's body, in bytes
+    _body_read = False
 
     def setup(self) -> None:
         super().setup()
@@ -312,12 +313,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _dispatch(self, method: str) -> None:
-        url = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        allowed = self.server.allowed_hosts
-        if allowed is not None and self.headers.get("Host") not in allowed:
-            self._send(HTTPStatus.FORBIDDEN, "text/plain", b"unknown Host")
-            return
         try:
             lengths = self.headers.get_all("Content-Length", [])
             self._length = body_length(lengths, self.headers.get("Transfer-Encoding"))
@@ -325,8 +320,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # what follows the headers can't be told from the next request
             self._json({"error": str(e)}, e.status)
             return
-        if self._length and method != "POST":
-            self.close_connection = True  # a body nobody reads
+        self._body_read = False
+        try:
+            self._answer(method)
+        finally:
+            if self._length and not self._body_read and not self.close_connection:
+                # A body the answer didn't need (a refused request's, say): read past it to the next request.
+                self._read_body()
+
+    def _read_body(self) -> bytes | None:
+        """The request's body; None (and the connection closed) if it doesn't arrive in time."""
+        self._body_read = True
+        try:
+            return self.rfile.read(self._length)
+        except (TimeoutError, OSError):
+            self.close_connection = True
+            return None
+
+    def _answer(self, method: str) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        allowed = self.server.allowed_hosts
+        if allowed is not None and self.headers.get("Host") not in allowed:
+            self._send(HTTPStatus.FORBIDDEN, "text/plain", b"unknown Host")
+            return
         if not self._let_in(method, url.path, query):
             return
         workspace = self.server.workspace
@@ -444,11 +461,9 @@ class _Handler(BaseHTTPRequestHandler):
         ):  # fmt: skip
             self._json({"error": "send-test takes JSON from the preview page"}, HTTPStatus.FORBIDDEN)
             return
-        try:
-            data = self.rfile.read(self._length)
-        except TimeoutError:
-            self.close_connection = True  # the body never came: nobody is waiting for an answer
-            return
+        data = self._read_body()
+        if data is None:
+            return  # the body never came: nobody is waiting for an answer
         try:
             body = json.loads(data or b"{}")
         except ValueError:
