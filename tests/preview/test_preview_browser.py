@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from actionmail import audience
-from actionmail.cli.preview import HOOKS
+from actionmail.cli.preview import HOOKS, opener
 from actionmail.preview import PreviewServer, Workspace
 from tests.conftest import ARTIFACTS
 from tests.fakes.smtp import SMTPServer
@@ -220,8 +220,8 @@ def test_the_page_opens_only_with_the_address_printed(browser: Browser, server: 
         assert refused is not None and refused.status == 403
         expect(page.locator("h1")).to_have_text("Open the address the preview printed")
         page.goto(opening(server))
-        assert page.url == base(server) + "/"  # the secret is left out of the address bar and the history
         expect(page.locator("#status")).to_have_text("live")  # the event stream
+        assert "token" not in page.url  # the secret is out of the address bar and the history
         open_seed(page)  # the page's fetches, and its frames
         (cookie,) = context.cookies()
         assert cookie["name"] == server.access.cookie_name and cookie["value"] == server.access.token
@@ -263,3 +263,19 @@ def test_the_list_asks_again_for_what_is_still_loading(page: Page, server: Previ
         expect(page.locator("#newsletters li.bad")).to_have_count(2, timeout=15_000)
         expect(page.locator("#problem-list")).to_contain_text("still loading after 1 seconds")
     expect(page.locator("#newsletters li.bad")).to_have_count(0, timeout=15_000)
+
+
+def test_the_command_opens_the_page_without_the_secret_on_a_command_line(
+    browser: Browser, server: PreviewServer, tmp_path: Path
+) -> None:
+    """`actionmail preview` launches a file only its user can read, which sends the browser on to the address."""
+    opened = opener(server.url, tmp_path)
+    assert opened.stat().st_mode & 0o777 == 0o600 and server.access.token in opened.read_text()
+    page = browser.new_page()
+    try:
+        page.goto(opened.as_uri())
+        expect(page.locator("#status")).to_have_text("live")  # in, although the navigation came from a file
+        expect(page.locator("#newsletters button")).to_have_count(2)
+        assert page.url.startswith(f"http://localhost:{server.port}/") and "token" not in page.url
+    finally:
+        page.close()

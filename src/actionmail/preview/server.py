@@ -390,18 +390,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Does the request carry the secret, in its address or in the cookie? If not, it is answered here."""
         access = self.server.access
         if "token" in query and access.matches(query["token"]):
+            # Served at once, with the cookie: not redirected to the address without the secret, since a redirect
+            # of a navigation another page started (the file the command opens) would not carry a SameSite=Strict
+            # cookie. The page's script takes the secret out of the address bar.
             self._set_cookie = True
-            if method == "GET" and path == "/":
-                # The page without the secret in its address (it would stay in the history, and be shared with a
-                # copied link); the cookie keeps the browser in.
-                rest = urlencode({k: v for k, v in query.items() if k != "token"})
-                self.send_response(HTTPStatus.SEE_OTHER)
-                self.send_header("Location", "/" + (f"?{rest}" if rest else ""))
-                self.send_header("Set-Cookie", access.cookie())
-                self.send_header("Content-Length", "0")
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                return False
             return True
         if access.matches(access.from_cookies(self.headers.get("Cookie"))):
             return True

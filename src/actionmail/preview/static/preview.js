@@ -308,6 +308,10 @@ function listen() {
   });
 }
 
+// The secret in the address the preview printed is a cookie now: out of the address bar, the history, a copied link.
+if (new URLSearchParams(location.search).has("token")) {
+  history.replaceState(null, "", location.pathname + location.hash);
+}
 readHash();
 showFrames();
 loadList().then(loadView);
