@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,10 @@ HEADLINE = "headline: No police partnerships on facial recognition in Seattle"
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync"]  # fmt: skip
+
+
+# The preview's secret, as the cookie a browser gets from the address the command prints.
+COOKIE: dict[str, str] = {}
 
 
 def project(directory: Path) -> Path:
@@ -57,8 +62,10 @@ def start(directory: Path) -> tuple[subprocess.Popen[str], int]:
         text=True,
     )
     assert server.stdout is not None
-    line = server.stdout.readline()  # "Previewing 1 newsletter in newsletters at http://localhost:PORT/"
-    port = int(line.rstrip().rstrip("/").rsplit(":", 1)[1])
+    line = server.stdout.readline()  # "Previewing 1 newsletter in newsletters at http://localhost:PORT/?token=…"
+    address = urllib.parse.urlsplit(line.rsplit(" ", 1)[1].strip())
+    port = address.port or 0
+    COOKIE["Cookie"] = f"actionmail-preview-{port}={urllib.parse.parse_qs(address.query)['token'][0]}"
     time.sleep(0.5)  # the watch is set up
     return server, port
 
@@ -76,7 +83,8 @@ def read_event(stream: http.client.HTTPResponse) -> None:
 
 
 def fetch(port: int, path: str) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=COOKIE)
+    with urllib.request.urlopen(request, timeout=10) as response:
         body: str = response.read().decode()
         return body
 
@@ -85,7 +93,7 @@ def over_http(port: int, path: Path, saves: int) -> tuple[list[float], list[floa
     entry = "id=newsletters%2F" + SEED.name
     events, ready = [], []
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("GET", "/events")
+    connection.request("GET", "/events", headers=COOKIE)
     stream = connection.getresponse()
     stream.readline()
     for number in range(saves):
@@ -109,7 +117,7 @@ def in_browser(port: int, path: Path, saves: int) -> list[float]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(f"http://127.0.0.1:{port}/?token={COOKIE['Cookie'].split('=', 1)[1]}")
         page.wait_for_function("document.getElementById('status').textContent === 'live'")
         shown = "(h) => document.getElementById('frame-phone').contentDocument?.querySelector('h1')?.textContent === h"
         for number in range(saves):

@@ -48,8 +48,23 @@ def base(server: PreviewServer) -> str:
     return f"http://127.0.0.1:{server.port}"
 
 
+def opening(server: PreviewServer) -> str:
+    """The address the command prints (with 127.0.0.1 for localhost, as the other requests here use)."""
+    return f"{base(server)}/?token={server.access.token}"
+
+
+def cookies(server: PreviewServer) -> dict[str, str]:
+    """What the browser holds once it has opened the address the command printed."""
+    return {server.access.cookie_name: server.access.token}
+
+
 def get(server: PreviewServer, path: str, **params: str) -> requests.Response:
-    return requests.get(base(server) + path, params=params, timeout=10)
+    return requests.get(base(server) + path, params=params, cookies=cookies(server), timeout=10)
+
+
+def post(server: PreviewServer, path: str, **kwargs: Any) -> requests.Response:
+    kwargs.setdefault("timeout", 10)
+    return requests.post(base(server) + path, cookies=cookies(server), **kwargs)
 
 
 def edit(path: Path, old: str, new: str) -> None:

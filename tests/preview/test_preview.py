@@ -14,6 +14,7 @@ import sys
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -35,6 +36,7 @@ from tests.preview.conftest import (
     eventually,
     get,
     line_of,
+    post,
 )
 
 # --- over HTTP ----------------------------------------------------------------------------------------------------
@@ -129,7 +131,7 @@ def read_event(stream: http.client.HTTPResponse) -> dict[str, Any]:
 def test_saving_sends_an_event_naming_what_changed(server: PreviewServer) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
     try:
-        connection.request("GET", "/events")
+        connection.request("GET", "/events", headers={"Cookie": f"{server.access.cookie_name}={server.access.token}"})
         stream = connection.getresponse()
         assert stream.getheader("Content-Type") == "text/event-stream"
         assert stream.readline() == b"retry: 500\n"
@@ -228,14 +230,14 @@ def test_check_results_and_the_size_meter(server: PreviewServer) -> None:
 def test_only_this_machine_may_ask(server: PreviewServer) -> None:
     response = requests.get(base(server) + "/", headers={"Host": f"attacker.example:{server.port}"}, timeout=5)
     assert response.status_code == 403
-    form = requests.post(base(server) + "/api/send-test", data={"to": "x@example.org"}, timeout=5)
+    form = post(server, "/api/send-test", data={"to": "x@example.org"}, timeout=5)
     assert form.status_code == 403  # a form from another site can't make it send mail
 
 
 def test_bad_requests_are_answered_not_fatal(server: PreviewServer) -> None:
     def send_test(body: bytes) -> requests.Response:
         headers = {"Content-Type": "application/json"}
-        return requests.post(base(server) + "/api/send-test", data=body, headers=headers, timeout=5)
+        return post(server, "/api/send-test", data=body, headers=headers, timeout=5)
 
     assert send_test(b"{not json").status_code == 400
     assert send_test(b"[1, 2]").json()["error"].startswith("send-test takes a JSON object")
@@ -248,14 +250,14 @@ def test_bad_requests_are_answered_not_fatal(server: PreviewServer) -> None:
 
 def test_send_me_a_test_only_with_a_provider_that_delivers(server: PreviewServer) -> None:
     assert get(server, "/api/view", id=SEED_ID).json()["send_test"] is False  # the outbox
-    refused = requests.post(base(server) + "/api/send-test", json={"id": SEED_ID, "to": "me@example.org"}, timeout=5)
+    refused = post(server, "/api/send-test", json={"id": SEED_ID, "to": "me@example.org"}, timeout=5)
     assert refused.status_code == 400 and "[send] provider" in refused.json()["error"]
 
 
 def test_send_me_a_test_goes_the_way_send_to_goes(smtp: SMTPServer, server: PreviewServer) -> None:
     assert get(server, "/api/view", id=SEED_ID).json()["send_test"] is True
-    response = requests.post(
-        base(server) + "/api/send-test", json={"id": SEED_ID, "variant": "en:3", "to": "me@example.org"}, timeout=10
+    response = post(
+        server, "/api/send-test", json={"id": SEED_ID, "variant": "en:3", "to": "me@example.org"}, timeout=10
     )
     assert response.status_code == 200, response.text
     assert response.json()["message"].startswith("Sent a test copy of en · district 3 to me@example.org through smtp")
@@ -302,11 +304,16 @@ def test_the_command_serves_until_interrupted(newsletters: Path) -> None:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None and process.stderr is not None
-        assert process.stderr.readline().startswith("Warning: serving on 0.0.0.0: anyone who can reach this machine")
+        warning = process.stderr.readline()
+        assert warning.startswith("Warning: serving on 0.0.0.0: the address below and its token cross the network")
         first = process.stdout.readline()
         assert first.startswith("Previewing 2 newsletters in newsletters at http://0.0.0.0:"), first
-        port = int(first.rstrip().rstrip("/").rsplit(":", 1)[1])
-        assert "No police partnerships" in requests.get(f"http://127.0.0.1:{port}/api/newsletters", timeout=5).text
+        url = urlsplit(first.rsplit(" ", 1)[1].strip())
+        assert url.path == "/" and url.query.startswith("token=")
+        with requests.Session() as browser:  # the address printed lets a browser in, and it stays in
+            assert browser.get(f"http://127.0.0.1:{url.port}/?{url.query}", timeout=5).status_code == 200
+            assert "No police partnerships" in browser.get(f"http://127.0.0.1:{url.port}/api/newsletters").text
+        assert requests.get(f"http://127.0.0.1:{url.port}/api/newsletters", timeout=5).status_code == 403
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=10)

@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from actionmail import audience
-from actionmail.preview import PreviewServer
+from actionmail.cli.preview import HOOKS, opener
+from actionmail.preview import PreviewServer, Workspace
 from tests.conftest import ARTIFACTS
 from tests.fakes.smtp import SMTPServer
 from tests.preview.conftest import (
@@ -24,7 +25,9 @@ from tests.preview.conftest import (
     base,
     edit,
     line_of,
+    opening,
 )
+from tests.preview.test_preview_hostile import named_pipe
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +35,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def page(browser: Browser, server: PreviewServer) -> Iterator[Page]:
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    page.goto(base(server) + "/")
+    page.goto(opening(server))
     expect(page.locator("#status")).to_have_text("live")
     yield page
     page.close()
@@ -154,6 +157,20 @@ def test_live_edit_break_and_recover(page: Page) -> None:
     shot(page, "recovered")
 
 
+def test_a_hostile_file_shows_its_problem_over_the_last_good_rendering(page: Page) -> None:
+    open_seed(page)
+    path = Path(SEED_ID)
+    good = path.read_bytes()
+    path.write_text(good.decode().replace("headline:", "head\x00line:", 1), encoding="utf-8")  # a NUL
+    expect(page.locator("#problems")).to_be_visible()
+    expect(page.locator("#problem-list")).to_contain_text(SEED_ID)
+    expect(page.locator("#error")).to_be_hidden()  # no "internal error", no traceback
+    expect(page.frame_locator("#frame-phone").locator("h1")).to_have_text(HEADLINE)  # as it was last saved right
+    shot(page, "hostile")
+    path.write_bytes(good)
+    expect(page.locator("#problems")).to_be_hidden()
+
+
 def test_only_the_views_of_what_changed_reload(page: Page) -> None:
     open_seed(page)
     page.evaluate("document.getElementById('frame-phone').contentWindow.kept = true")
@@ -192,3 +209,73 @@ def test_a_members_copy_and_the_email_alone_in_a_tab(page: Page) -> None:
     edit(Path(SEED_ID), f"headline: {HEADLINE}", f"headline: {HEADLINE}, now")
     expect(alone.locator("h1")).to_have_text(f"{HEADLINE}, now")  # it reloaded itself
     alone.close()
+
+
+def test_the_page_opens_only_with_the_address_printed(browser: Browser, server: PreviewServer) -> None:
+    """The secret the command prints becomes a cookie that the page's scripts, frames and event stream carry."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    page = context.new_page()
+    try:
+        refused = page.goto(base(server) + "/")
+        assert refused is not None and refused.status == 403
+        expect(page.locator("h1")).to_have_text("Open the address the preview printed")
+        page.goto(opening(server))
+        expect(page.locator("#status")).to_have_text("live")  # the event stream
+        assert "token" not in page.url  # the secret is out of the address bar and the history
+        open_seed(page)  # the page's fetches, and its frames
+        (cookie,) = context.cookies()
+        assert cookie["name"] == server.access.cookie_name and cookie["value"] == server.access.token
+        assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+        assert page.evaluate("document.cookie") == ""  # no script on the page, nor in an email, can read it
+        with page.expect_popup() as popup:
+            page.locator("#open-tab").click()
+        expect(popup.value.locator("h1")).to_have_text(HEADLINE)  # the email alone in a tab
+    finally:
+        context.close()
+
+
+def test_a_restarted_preview_asks_for_its_new_address(browser: Browser, newsletters: Path) -> None:
+    first = PreviewServer(Workspace([Path("newsletters")], HOOKS), "127.0.0.1", 0)
+    first.start()
+    page = browser.new_page()
+    try:
+        page.goto(opening(first))
+        expect(page.locator("#status")).to_have_text("live")
+        first.close()
+        again = PreviewServer(Workspace([Path("newsletters")], HOOKS), "127.0.0.1", first.port)  # a new secret
+        again.start()
+        try:
+            expect(page.locator("#status")).to_have_text("stopped: open the address actionmail preview printed")
+            page.goto(opening(again))
+            expect(page.locator("#status")).to_have_text("live")
+        finally:
+            again.close()
+    finally:
+        page.close()
+
+
+def test_the_list_asks_again_for_what_is_still_loading(page: Page, server: PreviewServer) -> None:
+    """officials.yaml replaced by a named pipe: the list first says nothing of the newsletters it is still loading,
+    then, asked again, marks them as not loading (the page shows why when one is chosen)."""
+    open_seed(page)
+    server.workspace.patience = 1.0
+    with named_pipe(Path("officials.yaml")):
+        expect(page.locator("#newsletters li.bad")).to_have_count(2, timeout=15_000)
+        expect(page.locator("#problem-list")).to_contain_text("still loading after 1 seconds")
+    expect(page.locator("#newsletters li.bad")).to_have_count(0, timeout=15_000)
+
+
+def test_the_command_opens_the_page_without_the_secret_on_a_command_line(
+    browser: Browser, server: PreviewServer, tmp_path: Path
+) -> None:
+    """`actionmail preview` launches a file only its user can read, which sends the browser on to the address."""
+    opened = opener(server.url, tmp_path)
+    assert opened.stat().st_mode & 0o777 == 0o600 and server.access.token in opened.read_text()
+    page = browser.new_page()
+    try:
+        page.goto(opened.as_uri())
+        expect(page.locator("#status")).to_have_text("live")  # in, although the navigation came from a file
+        expect(page.locator("#newsletters button")).to_have_count(2)
+        assert page.url.startswith(f"http://localhost:{server.port}/") and "token" not in page.url
+    finally:
+        page.close()

@@ -6,8 +6,11 @@ headers of a message and for "Send me a test" (the path `send --to` takes).
 
 from __future__ import annotations
 
+import html
 import logging
+import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,6 +55,21 @@ def send_test_enabled(edition: Edition) -> bool:
 HOOKS = Hooks(headers=headers, send_test=send_test, send_test_enabled=send_test_enabled)
 
 
+def opener(url: str, directory: Path) -> Path:
+    """A page only this user can read that sends the browser on to ``url``, for opening instead of ``url``: the
+    secret in it would otherwise be on a command line (the browser's, xdg-open's), which any local user can list.
+    Jupyter does the same."""
+    page = directory / "open-preview.html"
+    address = html.escape(url)
+    page.touch(mode=0o600)
+    page.write_text(
+        f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={address}">'
+        f'<title>actionmail preview</title><a href="{address}">Open the preview</a>\n',
+        encoding="utf-8",
+    )
+    return page
+
+
 @main.command("preview")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Serve on this address (others can then see it).")
@@ -64,6 +82,7 @@ def preview_command(path: Path | None, host: str, port: int, no_open: bool) -> N
 
     PATH is a newsletter file or a directory of them (default: newsletters/). The page shows each one at phone
     and desktop widths, its plain text, HTML, MJML and headers, every variant, its size and `check`'s findings.
+    It opens only at the address printed, with its secret ?token=… (a new one each run).
     """
     if path is None:
         path = Path("newsletters")
@@ -81,18 +100,20 @@ def preview_command(path: Path | None, host: str, port: int, no_open: bool) -> N
     logger.setLevel(logging.INFO)
     if not is_loopback(host):
         click.echo(
-            f"Warning: serving on {host}: anyone who can reach this machine can see these newsletters, and send "
-            "test copies if a provider is set",
+            f"Warning: serving on {host}: the address below and its token cross the network unencrypted, and anyone "
+            "who has them can see these newsletters and members' details, and send test copies if a provider is set",
             err=True,
         )
     count = len(workspace.entries)
     click.echo(f"Previewing {count} newsletter{'s' if count != 1 else ''} in {shown(path)} at {server.url}")
     click.echo("Saving a newsletter, a template, officials.yaml or actionmail.toml updates the page. Ctrl-C stops.")
+    directory = Path(tempfile.mkdtemp(prefix="actionmail-preview-"))  # only this user's
     if not no_open:
-        click.launch(server.url)
+        click.launch(opener(server.url, directory).as_uri())
     try:
         server.serve()
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
     finally:
         logger.removeHandler(handler)
+        shutil.rmtree(directory, ignore_errors=True)

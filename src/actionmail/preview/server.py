@@ -5,37 +5,53 @@ live-reload script is added only to what this server sends a browser — never t
 sends (the workspace's renderings stay untouched; :func:`inject_live_reload` works on a copy on the way out).
 
 The standard library's ThreadingHTTPServer is enough for one organizer's browser on 127.0.0.1 and keeps the
-dependencies light; each request, and each open event stream, has its own thread.
+dependencies light; each connection, and each open event stream, has its own thread. What http.server leaves open
+is closed here (:mod:`actionmail.preview.guard` holds the parts that don't depend on it): every request needs the
+per-run secret the command printed; a request must arrive in full within :attr:`PreviewServer.request_seconds`
+(slowly or not); at most :attr:`PreviewServer.max_connections` connections, so threads, at once; Content-Length
+strictly parsed and a body of at most 64 KB; and no traceback ever goes to a browser, only to the log.
+(uvicorn, which a later ``actionmail serve`` may use, has no deadline for a request's arrival either: its
+keep-alive timer restarts on every byte.)
 """
 
 from __future__ import annotations
 
 import collections
 import html
+import io
 import ipaddress
 import json
 import logging
+import math
 import re
 import socket
 import sys
 import threading
-import traceback
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import watchfiles
 
 from actionmail.errors import ActionmailError, InvalidInput, UsageError
+from actionmail.preview.guard import (
+    FORBIDDEN_MESSAGE,
+    FORBIDDEN_PAGE,
+    Access,
+    DeadlineReader,
+    Refused,
+    body_length,
+)
 from actionmail.preview.workspace import Change, NotFound, Workspace, problem_json
 
 logger = logging.getLogger(__name__)
 
-STATIC = resources.files("actionmail.preview") / "static"
+STATIC = Path(str(resources.files("actionmail.preview") / "static"))
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css"}
 # An email's dark styles sit behind @media (prefers-color-scheme: dark), which a parent page cannot switch on for
 # an iframe. The dark view is an emulation: the email served with that condition rewritten to one that always
@@ -47,6 +63,7 @@ KEEPALIVE_SECONDS = 15.0
 # watchfiles says nothing when its watch is set up; it does yield an empty set after this many milliseconds
 # without a change, which can only come once it is watching.
 WATCH_TIMEOUT_MS = 100
+_BUSY = b"the preview has too many connections open: try again in a moment\n"
 
 
 def is_loopback(host: str) -> bool:
@@ -97,6 +114,15 @@ class Events:
 
 class PreviewServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 is fewer than a browser opens at once
+    # A request (its line, headers and body) must arrive within this many seconds of when the server starts
+    # waiting for it; a connection idle that long between requests is closed too (the browser opens another).
+    request_seconds = 10.0
+    # A browser that stops reading what the preview sends is let go after this long.
+    write_seconds = 30.0
+    # Connections served at once, each a thread: a browser opens at most 6 to a host, plus an event stream per
+    # tab. More are turned away (503) rather than each given a thread.
+    max_connections = 64
 
     def __init__(
         self,
@@ -113,20 +139,28 @@ class PreviewServer(ThreadingHTTPServer):
         self._stop = threading.Event()
         self.watching = threading.Event()
         self._workers: list[threading.Thread] = []
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        self._turned_away_at = -math.inf
         if ":" in host:  # an IPv6 address such as ::1
             self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
         self.host = host
         self.port = self.server_address[1]
+        self.access = Access(self.port)
         # Only the names this server answers to: a web page elsewhere can't reach it through a DNS name of its own
         # that it points at 127.0.0.1 (DNS rebinding). With --host the organizer chose to expose it; any name goes.
         names = {host if ":" not in host else f"[{host}]", "127.0.0.1", "localhost", "[::1]"}
         self.allowed_hosts = {f"{name}:{self.port}" for name in names} if is_loopback(host) else None
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
         host = "localhost" if self.host in ("127.0.0.1", "localhost") else self.host
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
+
+    @property
+    def url(self) -> str:
+        """The address to open: with the secret that lets the browser in."""
+        return f"{self.address}?{urlencode({'token': self.access.token})}"
 
     def serve(self) -> None:
         """Serve and watch until interrupted (Ctrl-C), then stop both."""
@@ -159,6 +193,38 @@ class PreviewServer(ThreadingHTTPServer):
         for thread in self._workers:
             if thread is not threading.current_thread():
                 thread.join(timeout=10)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Each connection in a thread of its own, as ThreadingMixIn does, but only so many at once."""
+        if not self._slots.acquire(blocking=False):
+            self._turn_away(request)
+            return
+        thread = threading.Thread(target=self._serve_connection, args=(request, client_address), daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # the system won't give another thread
+            self._slots.release()
+            self._turn_away(request)
+
+    def _serve_connection(self, request: Any, client_address: Any) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _turn_away(self, request: socket.socket) -> None:
+        if time.monotonic() - self._turned_away_at > 60:  # once a minute, not for each of a flood of connections
+            self._turned_away_at = time.monotonic()
+            logger.warning("%d connections open at once: turning new ones away until one closes", self.max_connections)
+        try:
+            request.settimeout(1.0)
+            request.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                b"Retry-After: 1\r\nContent-Length: %d\r\n\r\n%s" % (len(_BUSY), _BUSY)
+            )
+        except OSError:
+            pass
+        self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A browser that closed its connection is not an error; anything else is logged, and serving goes on."""
@@ -218,9 +284,27 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; with Nagle's algorithm the body's last packet waited for the
     # browser's delayed ACK of the headers, 40 ms on Linux, on every response.
     disable_nagle_algorithm = True
+    _reader: DeadlineReader
+    _set_cookie = False  # this response lets the browser in: it carries the cookie
+    _length = 0  # the request's body, in bytes
+    _body_read = False
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.write_seconds)
+        buffered = self.rfile
+        self._reader = DeadlineReader(self.connection, self.server.write_seconds)
+        self.rfile = io.BufferedReader(self._reader)
+        buffered.close()  # else the socket stays open after the connection is done with
+
+    def handle_one_request(self) -> None:
+        # http.server turns the TimeoutError into closing the connection.
+        self._reader.deadline = time.monotonic() + self.server.request_seconds
+        self._set_cookie = False
+        super().handle_one_request()
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug(format, *args)
+        logger.debug((format % args).replace(self.server.access.token, "…"))
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -229,11 +313,38 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _dispatch(self, method: str) -> None:
+        try:
+            lengths = self.headers.get_all("Content-Length", [])
+            self._length = body_length(lengths, self.headers.get("Transfer-Encoding"))
+        except Refused as e:
+            self.close_connection = True  # what follows the headers can't be told from the next request
+            self._json({"error": str(e)}, e.status)
+            return
+        self._body_read = False
+        try:
+            self._answer(method)
+        finally:
+            if self._length and not self._body_read and not self.close_connection:
+                # A body the answer didn't need (a refused request's, say): read past it to the next request.
+                self._read_body()
+
+    def _read_body(self) -> bytes | None:
+        """The request's body; None (and the connection closed) if it doesn't arrive in time."""
+        self._body_read = True
+        try:
+            return self.rfile.read(self._length)
+        except (TimeoutError, OSError):
+            self.close_connection = True
+            return None
+
+    def _answer(self, method: str) -> None:
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         allowed = self.server.allowed_hosts
         if allowed is not None and self.headers.get("Host") not in allowed:
             self._send(HTTPStatus.FORBIDDEN, "text/plain", b"unknown Host")
+            return
+        if not self._let_in(method, url.path, query):
             return
         workspace = self.server.workspace
         try:
@@ -266,27 +377,52 @@ class _Handler(BaseHTTPRequestHandler):
             self._json({"error": str(e)}, HTTPStatus.NOT_FOUND)
         except ActionmailError as e:
             self._json({"error": str(e)}, HTTPStatus.BAD_REQUEST)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the browser went away
+        except ConnectionError:
+            self.close_connection = True  # the browser went away
         except Exception:
-            # A bug of ours, not the organizer's: show it in the page, and keep serving.
-            logger.exception("%s %s failed", method, self.path)
-            self._json({"error": "internal error:\n" + traceback.format_exc()}, HTTPStatus.INTERNAL_SERVER_ERROR)
+            # A bug of ours, not the organizer's: logged with its traceback for the terminal, never sent to a
+            # browser (it would show the preview's insides to whoever asked); serving goes on.
+            logger.exception("%s %s failed", method, url.path)
+            message = "internal error in actionmail (the terminal running the preview shows it): please report it"
+            self._json({"error": message}, HTTPStatus.INTERNAL_SERVER_ERROR)
+
+    def _let_in(self, method: str, path: str, query: dict[str, str]) -> bool:
+        """Does the request carry the secret, in its address or in the cookie? If not, it is answered here."""
+        access = self.server.access
+        if "token" in query and access.matches(query["token"]):
+            # Served at once, with the cookie: not redirected to the address without the secret, since a redirect
+            # of a navigation another page started (the file the command opens) would not carry a SameSite=Strict
+            # cookie. The page's script takes the secret out of the address bar.
+            self._set_cookie = True
+            return True
+        if access.matches(access.from_cookies(self.headers.get("Cookie"))):
+            return True
+        if path.startswith("/api/") or path == "/events":
+            self._json({"error": FORBIDDEN_MESSAGE}, HTTPStatus.FORBIDDEN)
+        else:
+            self._send(HTTPStatus.FORBIDDEN, "text/html; charset=utf-8", FORBIDDEN_PAGE.encode())
+        return False
 
     def _send(self, status: HTTPStatus, content_type: str, body: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        self._common_headers()
         self.end_headers()
         self.wfile.write(body)
+
+    def _common_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        if self._set_cookie:
+            self.send_header("Set-Cookie", self.server.access.cookie())
 
     def _json(self, data: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
         self._send(status, "application/json", json.dumps(data).encode())
 
     def _static(self, name: str) -> None:
-        resource = STATIC / name
-        if "/" in name or name.startswith(".") or not resource.is_file():
+        root = STATIC.resolve()
+        resource = (root / name).resolve()  # a link that leads out of static/ is not one of the page's files
+        if "/" in name or name.startswith(".") or not resource.is_relative_to(root) or not resource.is_file():
             self._json({"error": f"/static/{name}: no such file"}, HTTPStatus.NOT_FOUND)
             return
         self._send(HTTPStatus.OK, _TYPES.get(Path(name).suffix, "application/octet-stream"), resource.read_bytes())
@@ -317,9 +453,11 @@ class _Handler(BaseHTTPRequestHandler):
         ):  # fmt: skip
             self._json({"error": "send-test takes JSON from the preview page"}, HTTPStatus.FORBIDDEN)
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        data = self._read_body()
+        if data is None:
+            return  # the body never came: nobody is waiting for an answer
         try:
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = json.loads(data or b"{}")
         except ValueError:
             body = None
         if not isinstance(body, dict):
@@ -335,7 +473,7 @@ class _Handler(BaseHTTPRequestHandler):
         last = int(last_id) if last_id.isdigit() else events.number
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-store")
+        self._common_headers()
         self.end_headers()
         self.close_connection = True
         self.wfile.write(b"retry: 500\n: connected\n\n")

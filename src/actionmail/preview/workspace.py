@@ -4,6 +4,12 @@ until one of their inputs changes.
 Everything here is plain data in, JSON-ready dicts and strings out; the HTTP side is in
 :mod:`actionmail.preview.server`. A newsletter that does not load is not an exception to the page: its problems
 (file, line, what, how to fix) are what the page shows, until the file is saved again.
+
+Nothing a file holds stops the preview. Each load, render and check runs as :class:`~actionmail.preview.work.Work`,
+in a thread of its own that a request waits for only so long (:attr:`Workspace.patience`): a file that sends the
+loader into a loop, or eats memory, gets "still loading" in the page while the other newsletters go on being
+served, and an exception the loader didn't expect becomes "could not load: …" (its traceback goes to the log, not
+the page). A newsletter that is a link out of the project, a directory or a named pipe is refused with a problem.
 """
 
 from __future__ import annotations
@@ -11,14 +17,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from actionmail import audience, check, tokens, variants
 from actionmail.config import SETTINGS_FILE, Settings, find_root, load_settings
 from actionmail.errors import ActionmailError, InvalidInput, Problem, UsageError, shown
+from actionmail.preview.work import Work
 from actionmail.render import Rendered, sample_values
 from actionmail.variants import Edition, VariantKey
 
@@ -34,6 +42,10 @@ SendTestHook = Callable[[Edition, VariantKey, str, Values], str]
 # A translation sits beside its newsletter as NAME.es.yaml: it is previewed with it, not listed on its own.
 _TRANSLATION = re.compile(r"^(?P<base>.+)\.(?P<language>[a-z]{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# How long a request waits for a load, render or check before it answers "still loading": a newsletter takes
+# milliseconds, the first one after a start or a template change a second or two on a slow machine.
+PATIENCE_SECONDS = 10.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,9 +82,9 @@ class Change:
 
 @dataclass
 class _Cache:
-    editions: dict[Path, Edition | InvalidInput] = field(default_factory=dict)
-    rendered: dict[tuple[Path, VariantKey], Rendered | InvalidInput] = field(default_factory=dict)
-    checks: dict[Path, list[Problem]] = field(default_factory=dict)
+    editions: dict[Path, Work[Edition]] = field(default_factory=dict)
+    rendered: dict[tuple[Path, VariantKey], Work[Rendered]] = field(default_factory=dict)
+    checks: dict[Path, Work[list[Problem]]] = field(default_factory=dict)
 
 
 class NotFound(ActionmailError):
@@ -82,15 +94,19 @@ class NotFound(ActionmailError):
 class Workspace:
     """The newsletters under preview. Thread-safe: the server's request threads and its watcher share it."""
 
-    def __init__(self, targets: Sequence[Path], hooks: Hooks) -> None:
+    def __init__(self, targets: Sequence[Path], hooks: Hooks, *, patience: float = PATIENCE_SECONDS) -> None:
         self.targets = [Path(t) for t in targets]
         self.hooks = hooks
+        self.patience = patience
         self.root = find_root(self.targets[0]) if self.targets else None
-        # One lock for loading and rendering: renders are a few milliseconds each, and two threads rendering the
-        # same newsletter at once would only do the work twice.
+        # What the preview reads: the project, or without one the directories named (each file named, its own).
+        # A newsletter that resolves outside these (a link to ~/.ssh/…) is refused, not shown.
+        self.directories = [t for t in self.targets if t.is_dir()]
+        self.roots = [(find_root(t) or (t if t in self.directories else t.parent)).resolve() for t in self.targets]
+        # Held only to look up or store Work, never while it runs: two requests for the same newsletter share one
+        # load, and a load that hangs holds up nothing else.
         self._lock = threading.RLock()
         self._cache = _Cache()
-        self._saves = 0  # how many times files were saved: what was computed before a save is stale
         self.entries = self._scan()
         if not self.entries:
             raise UsageError(
@@ -100,15 +116,32 @@ class Workspace:
 
     # The list and what changes in it
 
+    def _files(self) -> list[Path]:
+        """The newsletter files named, or in the directories named (not recursively), as ``check`` finds them; and
+        in those directories, each .yaml name that is not a file (a directory, a link to nowhere, a named pipe),
+        so that a file replaced by one shows what is wrong instead of vanishing from the list."""
+        files: list[Path] = []
+        for target in self.targets:
+            if target in self.directories:
+                try:
+                    found = sorted(target.iterdir())
+                except OSError:  # the directory was deleted or renamed while the preview runs: nothing to list
+                    continue
+                files += [
+                    p
+                    for p in found
+                    if p.suffix in (".yaml", ".yml") and (p.is_file() or not p.name.startswith((".", "#")))
+                ]  # (an editor's lock file, like Emacs' .#name.yaml, is a link to nowhere: not a newsletter)
+            elif target.exists() or target.is_symlink():
+                files.append(target)
+        return files
+
     def _scan(self) -> list[Entry]:
         shared = self._shared_inputs()
-        try:
-            files = [p for p in check.collect(self.targets) if p.resolve() not in shared]
-        except UsageError:  # the directory was deleted or renamed while the preview runs: nothing to list
-            return []
+        files = [p for p in self._files() if p.resolve() not in shared]
         bases = {p.resolve() for p in files}
         entries = [
-            Entry(shown(p), p)
+            Entry(_own_name(p), p)
             for p in files
             if not ((m := _TRANSLATION.match(p.stem)) and p.with_name(m["base"] + p.suffix).resolve() in bases)
         ]
@@ -122,10 +155,12 @@ class Workspace:
 
     def _settings(self) -> Settings:
         path = None if self.root is None else self.root / SETTINGS_FILE
+        if path is None or not path.is_file():  # a named pipe would hold up the watcher for good: not read here
+            return Settings()
         try:
-            return Settings() if path is None else load_settings(path)
-        except (InvalidInput, OSError):
-            return Settings()  # broken or gone: watch the default places; the page shows the problem
+            return load_settings(path)
+        except Exception:  # broken or gone: watch the default places; the page shows the problem
+            return Settings()
 
     def _shared_inputs(self) -> set[Path]:
         """The files every newsletter depends on: the settings and the officials."""
@@ -140,6 +175,9 @@ class Workspace:
         """The directories to watch (each not recursively: a project root may hold a virtualenv or node_modules)."""
         directories = {t.resolve() if t.is_dir() else t.resolve().parent for t in self.targets}
         directories |= {p.parent for p in self._shared_inputs()}
+        # A newsletter that is a link (to drafts/, say): where the file itself is saved, if that is in the project.
+        linked = {e.path.resolve() for e in self.entries if e.path.is_symlink()}
+        directories |= {p.parent for p in linked if any(p.is_relative_to(root) for root in self.roots)}
         templates = self.template_dir()
         if templates.is_dir():
             directories |= {templates, *(p for p in templates.rglob("*") if p.is_dir())}
@@ -147,16 +185,22 @@ class Workspace:
 
     def changed(self, paths: Iterable[Path]) -> Change:
         """Forget what ``paths`` (saved, created or deleted files) make stale, and say what that affects."""
+        paths = list(paths)
+        own = [_own(p) for p in paths]  # a link is its own file here, not the one it points to
         paths = [p.resolve() for p in paths]
         shared_files = self._shared_inputs()
         templates = self.template_dir()
         with self._lock:
-            self._saves += 1
             shared = any(p in shared_files or p.is_relative_to(templates) for p in paths)
             before = [e.id for e in self.entries]
             self.entries = self._scan()
             listing = [e.id for e in self.entries] != before
-            ids = {e.id for e in self.entries if any(_belongs(p, e.path.resolve()) for p in paths)}
+            ids = {
+                e.id
+                for e in self.entries
+                for mine in {_own(e.path), e.path.resolve()}  # a link, and the file it points to
+                if any(_belongs(p, mine) for p in own + paths)
+            }
             if shared:
                 self._cache = _Cache()
             else:
@@ -172,55 +216,107 @@ class Workspace:
 
     # Loading and rendering, cached
 
-    def edition(self, entry: Entry) -> Edition:
+    def _refused(self, entry: Entry) -> InvalidInput | None:
+        """Why this entry is not a newsletter file the preview reads, if it is not."""
+        path = entry.path
+        if path.is_symlink() and not path.exists():
+            what, fix = "a link to a file that isn't there", "put the file back, or delete the link"
+        elif path.is_dir():
+            what, fix = "a directory, not a newsletter file", "put the newsletter file back, or rename the directory"
+        elif not path.exists():
+            what, fix = "the file is gone", "put it back"
+        elif not any(path.resolve().is_relative_to(root) for root in self.roots):
+            what = "a link to a file outside the project: the preview reads only the project's own files"
+            fix = "copy the file into the project instead of linking to it"
+        elif not path.is_file():
+            what, fix = "not an ordinary file (a named pipe or a device)", "save the newsletter as an ordinary file"
+        else:
+            return None
+        return _problem(entry, what, fix)
+
+    def _edition_work(self, entry: Entry) -> Work[Edition]:
         with self._lock:
-            cached = self._cache.editions.get(entry.path)
-            if cached is None:
-                try:
-                    cached = variants.load_edition(entry.path)
-                except InvalidInput as e:
-                    cached = e
-                self._cache.editions[entry.path] = cached
-        if isinstance(cached, InvalidInput):
-            raise cached
-        return cached
+            work = self._cache.editions.get(entry.path)
+            if work is None:
+                work = self._cache.editions[entry.path] = Work(f"load {entry.id}", lambda: self._load(entry))
+            return work
+
+    def _load(self, entry: Entry) -> Edition:
+        refused = self._refused(entry)
+        if refused is not None:
+            raise refused
+        return _guarded(entry, lambda: variants.load_edition(entry.path))
+
+    def _wait(self, work: Work[T], entry: Entry, patience: float | None = None) -> T:
+        try:
+            return work.result(self.patience if patience is None else patience)
+        except TimeoutError:
+            if not work.overdue:
+                work.overdue = True
+                # It runs on (Python can't stop a thread), with its CPU and memory, until it ends or the preview
+                # stops: the terminal says so once.
+                logger.warning("%s: still loading after %g s; the preview goes on without it", entry.id, self.patience)
+            raise _problem(
+                entry,
+                f"still loading after {self.patience:g} seconds: the file may be too big, or nest or repeat itself too "
+                "deeply (YAML aliases), or one of its inputs may not be an ordinary file",
+                "fix it and save; the preview goes on showing the other newsletters",
+            ) from None
+
+    def edition(self, entry: Entry) -> Edition:
+        return self._wait(self._edition_work(entry), entry)
+
+    def _render_work(self, entry: Entry, key: VariantKey) -> Work[Rendered]:
+        with self._lock:  # the edition and its rendering from the same cache: a save in between drops both
+            work = self._cache.rendered.get((entry.path, key))
+            if work is None:
+                loading = self._edition_work(entry)
+                work = Work(
+                    f"render {entry.id} {variant_id(key)}",
+                    lambda: _guarded(entry, lambda: loading.result(None).render(key)),
+                )
+                self._cache.rendered[(entry.path, key)] = work
+            return work
 
     def rendered(self, entry: Entry, key: VariantKey) -> Rendered:
-        with self._lock:  # the edition and its rendering together: a save in between would cache a stale one
-            edition = self.edition(entry)
-            cached = self._cache.rendered.get((entry.path, key))
-            if cached is None:
-                try:
-                    cached = edition.render(key)
-                except InvalidInput as e:  # a mistake in a template
-                    cached = e
-                self._cache.rendered[(entry.path, key)] = cached
-        if isinstance(cached, InvalidInput):
-            raise cached
-        return cached
+        return self._wait(self._render_work(entry, key), entry)
 
     def problems(self, entry: Entry) -> list[Problem]:
         """What `actionmail check --no-spam` says about this newsletter: SpamAssassin takes seconds a run, too long
         to wait for after every save (and to start again on each)."""
         with self._lock:
-            if entry.path in self._cache.checks:
-                return self._cache.checks[entry.path]
-            saves = self._saves
-        # Outside the lock: check renders every variant, and the page's frames shouldn't wait for it.
-        problems = check.check_files([entry.path], spam_score=False)
-        with self._lock:
-            if self._saves == saves:  # else it may have checked the file as it was before a save
-                self._cache.checks[entry.path] = problems
-        return problems
+            work = self._cache.checks.get(entry.path)
+            if work is None:
+                # Not under the load's Work: check renders every variant, and the page's frames shouldn't wait.
+                checking = Work(
+                    f"check {entry.id}",
+                    lambda: _guarded(entry, lambda: self._check(entry)),
+                )
+                work = self._cache.checks[entry.path] = checking
+        return self._wait(work, entry)
+
+    def _check(self, entry: Entry) -> list[Problem]:
+        refused = self._refused(entry)
+        return list(refused.problems) if refused else check.check_files([entry.path], spam_score=False)
 
     # What the page asks for
 
     def listing(self) -> list[dict[str, Any]]:
+        entries = list(self.entries)
+        loading = [self._edition_work(entry) for entry in entries]  # all at once: one slow file delays no other
+        deadline = time.monotonic() + self.patience
         rows = []
-        for entry in self.entries:
+        for entry, work in zip(entries, loading, strict=True):
             row: dict[str, Any] = {"id": entry.id, "name": entry.path.stem, "date": entry.date}
             try:
-                edition = self.edition(entry)
+                done = work.wait(max(0.0, deadline - time.monotonic()))
+                if not done and not work.overdue and work.running_for() < 2 * self.patience:
+                    # Not yet, with many to load at once: the page asks again for the list. One that a view gave up
+                    # on, or that is still at it when asked again, is "still loading", below.
+                    row["subject"], row["loading"] = None, True
+                    rows.append(row)
+                    continue
+                edition = self._wait(work, entry, 0.0)
                 row["subject"] = edition.newsletters[edition.default_language].subject
             except InvalidInput as e:
                 row["subject"], row["problems"] = None, len(e.problems)
@@ -274,11 +370,14 @@ class Workspace:
 
     def sheet(self, entry_id: str) -> dict[str, Any]:
         """Every variant at once: whom each names, and how many members get it (when there is a database)."""
-        edition = self.edition(self.entry(entry_id))
+        entry = self.entry(entry_id)
+        edition = self.edition(entry)
         counts = _counts(edition)
+        keys = all_keys(edition)
+        rendering = [self._render_work(entry, key) for key in keys]
         rows = []
-        for key in all_keys(edition):
-            self.rendered(self.entry(entry_id), key)  # a template mistake shows as the page's problem
+        for key, work in zip(keys, rendering, strict=True):
+            self._wait(work, entry)  # a template mistake shows as the page's problem
             rows.append(
                 {
                     "id": variant_id(key),
@@ -299,6 +398,47 @@ class Workspace:
         if not address.strip():
             raise UsageError("no address to send the test to: type yours")
         return self.hooks.send_test(edition, key, address.strip(), values)
+
+
+def _own(path: Path) -> Path:
+    """The absolute path of ``path`` itself: its directory resolved, but not the file, which may be a link."""
+    return path.parent.resolve() / path.name
+
+
+def _own_name(path: Path) -> str:
+    """``path`` as the user would write it, a link named as itself (not what it points to)."""
+    return str(Path(shown(path.parent)) / path.name)
+
+
+def _problem(entry: Entry, what: str, fix: str, line: int | None = None) -> InvalidInput:
+    # Named by the entry: a link's target (outside the project, or nowhere) is not for the page to show.
+    return InvalidInput([Problem(entry.id, line, "", what, fix)])
+
+
+def _guarded(entry: Entry, compute: Callable[[], T]) -> T:
+    """``compute()``, with an exception it didn't mean to raise turned into the file's problem (and logged)."""
+    try:
+        return compute()
+    except ActionmailError:
+        raise
+    except Exception as e:
+        logger.exception("%s: could not load", entry.id)
+        mark_line = getattr(getattr(e, "problem_mark", None), "line", None)  # YAML's errors know the line
+        raise _problem(
+            entry,
+            f"could not load: {_describe(e)}",
+            "fix what this points at and save; if the file looks right, this is a bug in actionmail: please report it",
+            mark_line + 1 if isinstance(mark_line, int) else None,
+        ) from None
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, MemoryError):
+        return "it needs more memory than there is (YAML aliases repeating a list inside itself?)"
+    if isinstance(error, RecursionError):
+        return "it nests too deeply"
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:300] + "…"
 
 
 def _belongs(changed: Path, newsletter: Path) -> bool:

@@ -59,6 +59,9 @@ async function loadList() {
     button.addEventListener("click", () => select(item.id));
     list.append(el("li", item.problems ? { class: "bad" } : {}, button));
   }
+  // Some still loading, many newsletters at once: ask again in a moment.
+  clearTimeout(state.listAgain);
+  if (body.newsletters.some((n) => n.loading)) state.listAgain = setTimeout(loadList, 1000);
   const before = state.id;
   if (!state.id || !body.newsletters.some((n) => n.id === state.id)) {
     state.id = body.newsletters.length ? body.newsletters[0].id : null;
@@ -289,7 +292,9 @@ function listen() {
     status.className = "status live";
   });
   events.addEventListener("error", () => {
-    status.textContent = "reconnecting…";
+    // Closed for good when the server refused it: the preview was started again, with a new secret.
+    const closed = events.readyState === EventSource.CLOSED;
+    status.textContent = closed ? "stopped: open the address actionmail preview printed" : "reconnecting…";
     status.className = "status down";
   });
   events.addEventListener("change", async (event) => {
@@ -303,6 +308,10 @@ function listen() {
   });
 }
 
+// The secret in the address the preview printed is a cookie now: out of the address bar, the history, a copied link.
+if (new URLSearchParams(location.search).has("token")) {
+  history.replaceState(null, "", location.pathname + location.hash);
+}
 readHash();
 showFrames();
 loadList().then(loadView);
