@@ -166,3 +166,18 @@ def test_a_send_prints_no_countdown_wrong_on_the_day_it_goes_out(
     rendered = CliRunner().invoke(main, ["render", f"newsletters/{SEED.name}", "-o", "out.html", "--text", "out.txt"])
     assert rendered.exit_code == 0, rendered.output
     assert "Return your ballot in 5 days" in (project / "out.txt").read_text()
+
+
+def test_the_previews_test_copy_counts_from_the_day_it_goes_out(project: Path) -> None:
+    """The preview's "Send me a test" sends what `send --to` would send today, not the newsletter as of its date."""
+    from actionmail.cli import preview
+
+    write(project / "newsletters", SEED.name, SEED.read_text())
+    edition = variants.load_edition(project / "newsletters" / SEED.name)
+    key = variants.VariantKey("en", "3")
+    preview.send_test(edition, key, "organizer@example.org", {"first_name": "Ana"})
+    [sent] = (project / "outbox").rglob("*.eml")
+    message = email.parser.BytesParser(policy=email.policy.default).parsebytes(sent.read_bytes())
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Return your ballot Tuesday, August 6, 8:00\u202fPM." in text
+    assert "in 5 days" not in text

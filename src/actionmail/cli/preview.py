@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from actionmail import delivery, providers
+from actionmail import delivery, providers, variants
 from actionmail.cli import main, reports_errors
 from actionmail.cli.sending import _planned, send_test_copy
 from actionmail.errors import UsageError, shown
@@ -39,6 +39,7 @@ def headers(edition: Edition, key: VariantKey, rendered: Rendered, values: Mappi
 def send_test(edition: Edition, key: VariantKey, address: str, values: Mapping[str, str | None]) -> str:
     """One [TEST] copy through the configured provider, exactly as `actionmail send FILE --to ADDRESS` sends it."""
     provider = providers.build(edition.project)
+    edition = edition.going_out_on(variants.send_day(edition.project))  # as `send --to` would send it today
     try:
         # As `send --to`: the checks don't stop a test copy, and the preview page shows what they found.
         with _planned(edition, None, None, blocking=False, show=False) as (_, _, plan):
