@@ -16,6 +16,7 @@ import functools
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable, Mapping
@@ -95,13 +96,27 @@ def make(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
     return f"{subscriber_id}.{_mac(key, list_id, subscriber_id, email)}"
 
 
-def verify(key: bytes, list_id: str, token: str, email_for_id: Callable[[int], str | None]) -> int | None:
-    """The subscriber id a genuine token names, or None for anything forged, altered or unknown."""
-    id_part, _, mac = token.partition(".")
-    if not id_part.isdigit() or not mac:
+# What make() writes, and nothing else: an id in canonical form (ASCII digits, no leading zero, at most 18 of
+# them so it is a SQLite integer) and the MAC in unpadded URL-safe base64. str.isdigit() and int() also take
+# Arabic-Indic and full-width digits, and int() leading zeros, so one token had many spellings; and
+# compare_digest() raises on a non-ASCII str. fullmatch, not match: '$' would also allow a newline at the end.
+_MAC_CHARS = len(base64.urlsafe_b64encode(bytes(_MAC_BYTES)).rstrip(b"="))
+_TOKEN = re.compile(rf"(0|[1-9][0-9]{{0,17}})\.([A-Za-z0-9_-]{{{_MAC_CHARS}}})")
+
+
+def verify(key: bytes, list_id: str, token: object, email_for_id: Callable[[int], str | None]) -> int | None:
+    """The subscriber id a genuine token names, or None for anything forged, altered, malformed or unknown.
+
+    Never raises, whatever ``token`` is: an unsubscribe page passes it whatever the internet sends.
+    """
+    if not isinstance(token, str):
         return None
-    subscriber_id = int(id_part)
+    parsed = _TOKEN.fullmatch(token)
+    if parsed is None:
+        return None
+    subscriber_id = int(parsed[1])
     email = email_for_id(subscriber_id)
     if email is None:
         return None
-    return subscriber_id if hmac.compare_digest(mac, _mac(key, list_id, subscriber_id, email)) else None
+    expected = _mac(key, list_id, subscriber_id, email).encode("ascii")
+    return subscriber_id if hmac.compare_digest(parsed[2].encode("ascii"), expected) else None
