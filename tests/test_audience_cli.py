@@ -53,10 +53,10 @@ def test_import_reports_bad_rows_and_exits_3(project: Path) -> None:
         "signup.csv:4: email: no email address: add the address, or delete the row\n"
         "signup.csv:5: email: ANA@example.org is already on line 2: keep one of the two rows (the first was "
         "imported)\n"
-        "signup.csv:6: district: '9' is not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7): correct it, "
-        "or leave the cell empty\n"
+        "signup.csv:6: district: warning: '9' is not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7), so "
+        "the member was imported without a district: correct it and import the file again, or leave the cell empty\n"
         "custom fields: field.team (from 'Team')\n"
-        "added 1, updated 0, unchanged 0, skipped 4\n",
+        "added 2, updated 0, unchanged 0, skipped 3\n",
     )
     with Store.open(project / "actionmail.db") as store:
         ana = store.get("ana@example.org")
@@ -64,10 +64,24 @@ def test_import_reports_bad_rows_and_exits_3(project: Path) -> None:
 
 
 def test_import_of_a_file_that_is_not_utf8(project: Path) -> None:
-    (project / "excel.csv").write_bytes("Email Address,First Name\njose@example.org,José\n".encode("cp1252"))
+    text = "Email Address,First Name\njose@example.org,José\nana@example.org,Ana\n"
+    (project / "excel.csv").write_bytes(text.encode("cp1252"))
+    assert invoke("subscribers", "import", "excel.csv") == (
+        3,
+        "excel.csv:2: not UTF-8 text (byte 0xe9 at character 21; the file was probably saved as Windows-1252 or "
+        "Latin-1), so this row was not imported: save the file as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma "
+        "delimited)'; in Google Sheets, File, Download, CSV — and import it again (rows already imported are not "
+        "duplicated)\n"
+        "added 1, updated 0, unchanged 0, skipped 1\n",
+    )
+    assert invoke("subscribers", "count") == (0, "1\n")
+
+
+def test_import_of_a_header_that_is_not_utf8(project: Path) -> None:
+    (project / "excel.csv").write_bytes("Email Address,Prénom\njose@example.org,José\n".encode("cp1252"))
     assert invoke("subscribers", "import", "excel.csv") == (
         2,
-        "excel.csv:2: not UTF-8 text (byte 0xe9 at character 21; the file was probably saved as Windows-1252 or "
+        "excel.csv:1: not UTF-8 text (byte 0xe9 at character 17; the file was probably saved as Windows-1252 or "
         "Latin-1), so nothing was imported: save it as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma delimited)'; "
         "in Google Sheets, File, Download, CSV — and import it again\n",
     )

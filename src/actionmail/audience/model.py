@@ -86,8 +86,10 @@ def normalize_email(text: str) -> str:
 
 
 def email_key(address: str) -> str:
-    """What makes two addresses the same member: case does not count (most mail servers ignore it)."""
-    return address.lower()
+    """What makes two addresses the same member: NFKC and case folded, as email-validator's documentation
+    advises for comparing addresses, so 'ANA@example.org' in full-width letters (what some phone keyboards
+    type), 'Ana@example.org' and 'ana@example.org' are one member (most mail servers ignore case)."""
+    return unicodedata.normalize("NFKC", address).casefold()
 
 
 def lookup_key(text: str) -> str:
@@ -95,7 +97,7 @@ def lookup_key(text: str) -> str:
     try:
         return email_key(normalize_email(text))
     except BadAddress:
-        return text.strip().lower()
+        return email_key(text.strip())
 
 
 def clean_text(value: str | None) -> str | None:
@@ -135,7 +137,10 @@ def normalize_language(value: str) -> str:
     code = _language_names().get(text.casefold())
     if code is None:
         raise BadLanguage(value)
-    return Locale.parse(code).language  # 'Tagalog' is tl, which CLDR calls fil, as it calls 'tl' itself
+    try:
+        return Locale.parse(code).language  # 'Tagalog' is tl, which CLDR calls fil, as it calls 'tl' itself
+    except (ValueError, UnknownLocaleError):  # 'Klingon' is tlh, a code that CLDR has no locale for
+        raise BadLanguage(value) from None
 
 
 @functools.cache

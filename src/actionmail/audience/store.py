@@ -25,6 +25,7 @@ from typing import Any, Self, TextIO
 import orjson
 
 from actionmail.audience import schema, upsert
+from actionmail.audience.cells import EXPORT_COLUMNS, escape_formula
 from actionmail.audience.model import (
     Addressee,
     BadAddress,
@@ -45,23 +46,9 @@ from actionmail.audience.model import (
 )
 from actionmail.audience.segment import Segment
 from actionmail.audience.upsert import Change, ImportReport
-from actionmail.errors import UsageError, shown
+from actionmail.errors import Problem, UsageError, shown
 
 BATCH = 5000  # rows per transaction: fewer commits (and WAL checkpoints) are faster than many small ones
-EXPORT_COLUMNS = (
-    "email",
-    "first_name",
-    "last_name",
-    "district",
-    "zip",
-    "language",
-    "tags",
-    "status",
-    "status_changed_at",
-    "status_reason",
-    "source",
-    "created_at",
-)
 _SELECT = """
     SELECT s.id, s.email, s.first_name, s.last_name, s.district, s.zip, s.language,
            (SELECT group_concat(t.tag, char(31)) FROM tags t WHERE t.subscriber_id = s.id),
@@ -400,6 +387,9 @@ class Store:
                 report.problems.extend(item.problems)
                 report.skipped += 1
                 continue
+            if isinstance(item, Problem):  # a warning: the member is imported all the same
+                report.problems.append(item)
+                continue
             batch.append(item)
             if len(batch) == BATCH:
                 self._import_batch(batch, report)
@@ -430,23 +420,22 @@ class Store:
         writer.writerow([*EXPORT_COLUMNS, *(f"field.{name}" for name in field_names)])
         written = 0
         for member in self.everyone(segment) if everyone else self.subscribers(segment):
-            writer.writerow(
-                [
-                    member.email,
-                    member.first_name or "",
-                    member.last_name or "",
-                    member.district or "",
-                    member.zip or "",
-                    member.language or "",
-                    join_tags(member.tags),
-                    member.status,
-                    to_db_time(member.status_changed_at) if member.status_changed_at else "",
-                    member.status_reason or "",
-                    member.source or "",
-                    to_db_time(member.created_at),
-                    *(member.fields.get(name, "") for name in field_names),
-                ]
-            )
+            row = [
+                member.email,
+                member.first_name or "",
+                member.last_name or "",
+                member.district or "",
+                member.zip or "",
+                member.language or "",
+                join_tags(member.tags),
+                member.status,
+                to_db_time(member.status_changed_at) if member.status_changed_at else "",
+                member.status_reason or "",
+                member.source or "",
+                to_db_time(member.created_at),
+                *(member.fields.get(name, "") for name in field_names),
+            ]
+            writer.writerow([escape_formula(value) for value in row])
             written += 1
         return written
 
