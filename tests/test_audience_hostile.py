@@ -239,3 +239,65 @@ def test_an_apostrophe_means_nothing_in_other_files(store: Store, tmp_path: Path
     store.import_csv(write(tmp_path, "m.csv", "Email Address,First Name\nana@example.org,'Ana\n"))
     ana = store.get("ana@example.org")
     assert ana is not None and ana.first_name == "'Ana"
+
+
+def test_a_backup_restores_everything(store: Store, tmp_path: Path) -> None:
+    from actionmail.audience import Status, SuppressEvent
+
+    store.import_csv(
+        write(
+            tmp_path,
+            "m.csv",
+            "email,first_name,tags,Team\n"
+            'ana@example.org,Ana,"volunteer,host",phones\n'
+            "bo@example.org,=1+1,,\n"
+            "cy@example.org,Cy,,\n"
+            "dee@example.org,Dee,,\n",
+        )
+    )
+    store.unsubscribe("bo@example.org", "moving away")
+    store.resubscribe("bo@example.org", "moved back")
+    store.unsubscribe("cy@example.org", "asked by reply")
+    store.suppress_events([SuppressEvent("dee@example.org", Status.BOUNCED, None, "550 no such user", "Mailgun")])
+    store.unsubscribe("never-a-member@example.org", "asked at an event")
+    store._db.execute(  # what `unsubscribe` used to let in: text that is no address
+        "INSERT INTO suppressions VALUES ('not an email at all', 'unsubscribed', NULL, '2024-01-01T00:00:00+00:00', "
+        "'by hand')"
+    )
+    backup = io.StringIO()
+    assert store.export_csv(backup, everyone=True) == 4
+    path = tmp_path / "backup.csv"
+    path.write_text(backup.getvalue())
+    with Store.open(tmp_path / "restored.db") as restored:
+        report = restored.import_csv(path)
+        assert (report.summary, report.problems, report.suppressions_added) == (
+            "added 4, updated 0, unchanged 0, skipped 0",
+            [],
+            2,
+        )
+        again = io.StringIO()
+        restored.export_csv(again, everyone=True)
+        assert again.getvalue() == backup.getvalue()
+        assert list(restored.suppressions()) == list(store.suppressions())
+        assert [(m.id, m.email, m.status, m.status_reason) for m in restored.everyone()] == [
+            (m.id, m.email, m.status, m.status_reason) for m in store.everyone()
+        ]
+        # The address that opted out without ever being a member stays out.
+        assert restored.add("never-a-member@example.org")[0].status == Status.UNSUBSCRIBED
+
+
+def test_a_backup_into_a_database_with_members_keeps_their_ids(store: Store, tmp_path: Path) -> None:
+    store.add("ana@example.org")
+    store.add("bo@example.org")
+    backup = io.StringIO()
+    store.export_csv(backup, everyone=True)
+    path = tmp_path / "backup.csv"
+    path.write_text(backup.getvalue())
+    with Store.open(tmp_path / "other.db") as other:
+        other.add("zed@example.org")  # takes id 1
+        assert other.import_csv(path).summary == "added 2, updated 0, unchanged 0, skipped 0"
+        assert {m.email: m.id for m in other.everyone()} == {
+            "zed@example.org": 1,
+            "ana@example.org": 3,
+            "bo@example.org": 2,
+        }

@@ -11,7 +11,7 @@ import pytest
 
 from actionmail.audience import Status, Store, Subscriber
 from actionmail.audience import store as store_module
-from actionmail.audience.store import EXPORT_COLUMNS
+from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS
 from actionmail.errors import InvalidInput, UsageError
 from tests.conftest import ROOT, write
 
@@ -378,7 +378,7 @@ def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None
     exported = io.StringIO()
     assert store.export_csv(exported, everyone=True) == 1002
     header = exported.getvalue().splitlines()[0]
-    assert header == ",".join([*EXPORT_COLUMNS, "field.shirt_size", "field.team"])
+    assert header == ",".join([*EXPORT_COLUMNS, *BACKUP_COLUMNS, "field.shirt_size", "field.team"])
     path = tmp_path / "export.csv"
     path.write_text(exported.getvalue(), encoding="utf-8")
     with Store.open(tmp_path / "copy.db") as copy:
@@ -386,7 +386,7 @@ def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None
         assert (report.summary, report.custom_fields) == ("added 1002, updated 0, unchanged 0, skipped 0", [])
 
         def everything(s: Store) -> list[Subscriber]:
-            return [dataclasses.replace(m, id=0, updated_at=m.created_at) for m in s.everyone()]
+            return [dataclasses.replace(m, updated_at=m.created_at) for m in s.everyone()]
 
         assert everything(copy) == everything(store)
         assert [m.email for m in copy.subscribers()] == [m.email for m in store.subscribers()]

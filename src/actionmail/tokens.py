@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import stat
+import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -120,3 +121,18 @@ def verify(key: bytes, list_id: str, token: object, email_for_id: Callable[[int]
         return None
     expected = _mac(key, list_id, subscriber_id, email).encode("ascii")
     return subscriber_id if hmac.compare_digest(parsed[2].encode("ascii"), expected) else None
+
+
+_TOKEN_IN_TEXT = re.compile(rf"(?<![0-9A-Za-z_.-])[0-9]{{1,18}}\.[A-Za-z0-9_-]{{{_MAC_CHARS}}}(?![0-9A-Za-z_-])")
+
+
+def find(text: str, url_template: str) -> str:
+    """The token in ``text``: a token as it is, or pasted with the whole unsubscribe link around it (the link
+    made from ``url_template``, or any text with one token-shaped word in it). What :func:`verify` should be
+    given; text with no token in it comes back trimmed, to fail verification."""
+    text = text.strip()
+    prefix, found, suffix = url_template.partition("{token}")
+    if found and len(text) > len(prefix) + len(suffix) and text.startswith(prefix) and text.endswith(suffix):
+        return urllib.parse.unquote(text[len(prefix) : len(text) - len(suffix)])
+    words = _TOKEN_IN_TEXT.findall(urllib.parse.unquote(text))
+    return words[0] if len(words) == 1 else text

@@ -15,18 +15,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actionmail.audience import csvlines
-from actionmail.audience.cells import EXPORT_COLUMNS, clean_cell, find_district, unescape_formula
+from actionmail.audience.cells import (
+    BACKUP_COLUMNS,
+    EXPORT_COLUMNS,
+    clean_cell,
+    find_district,
+    unescape_formula,
+)
 from actionmail.audience.model import (
     BadAddress,
     BadLanguage,
     Incoming,
     Status,
+    Suppressed,
     clean_tags,
     clean_text,
     email_key,
     field_name,
     normalize_email,
     normalize_language,
+    now,
     parse_time,
 )
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
@@ -129,7 +137,7 @@ class CsvMembers:
     custom_fields: list[tuple[str, str]] = field(default_factory=list)
     escaped: bool = False  # written by `subscribers export`, whose values a spreadsheet cannot run as formulas
 
-    def rows(self, known_districts: Sequence[str], source: str) -> Iterator[Incoming | BadRow | Problem]:
+    def rows(self, known_districts: Sequence[str], source: str) -> Iterator[Incoming | Suppressed | BadRow | Problem]:
         """Each record of the file, as a member (after the warnings about it, as Problems) or as the problems
         that keep it out; lines that cannot be read as a row are reported as bad rows of their own."""
         record = _Record(self, known_districts, source)
@@ -192,8 +200,11 @@ class _Record:
     def warn(self, column: Column, what: str, fix: str) -> None:
         self.warnings.append((column.index, Problem(self.file, self.line, column.header, what, fix, Severity.WARNING)))
 
-    def read(self, line: int, cells: list[str]) -> Iterator[Incoming | BadRow | Problem]:
+    def read(self, line: int, cells: list[str]) -> Iterator[Incoming | Suppressed | BadRow | Problem]:
         self.line, self.cells, self.problems, self.warnings = line, cells, [], []
+        if "suppressed" in self.by_role and self.cell("status") is None:
+            yield self.suppression_only()
+            return
         address = key = ""
         # The address is validated as it is: decoding or cleaning it could turn garbage into someone's address.
         raw_email = self.raw(self.by_role["email"])
@@ -225,6 +236,10 @@ class _Record:
                 )
                 language = None
         status, status_at = self.status()
+        suppression = self.suppression(key)
+        member_id = self.cell("id")
+        if member_id is not None and not re.fullmatch(r"[1-9][0-9]{0,17}", member_id):
+            self.problem("id", f"'{member_id}' is not a member id", "leave the cell empty")
         if self.problems:
             yield BadRow(self.problems)
             return
@@ -253,10 +268,45 @@ class _Record:
             status_reason=reason,
             source=self.cell("source") or self.source,
             created_at=parse_time(self.cell("created_at")),
+            id=int(member_id) if member_id is not None else None,
+            suppression=suppression,
         )
         self.warnings.sort(key=lambda warning: warning[0])
         yield from (warning for _, warning in self.warnings)
         yield incoming
+
+    def suppression(self, key: str) -> Suppressed | None:
+        """The address's entry on the suppression list, from a backup's columns."""
+        written = self.cell("suppressed")
+        if written is None:
+            return None
+        reason = _STATUSES.get(_squash(written))
+        if reason is None or reason is Status.ACTIVE:
+            self.problem(
+                "suppressed", f"'{written}' is not a reason to suppress", "use unsubscribed, bounced or complained"
+            )
+            return None
+        return Suppressed(
+            key,
+            reason,
+            parse_time(self.cell("suppressed_at")) or now(),
+            self.cell("suppression_detail"),
+            self.cell("suppression_source"),
+        )
+
+    def suppression_only(self) -> Suppressed | BadRow:
+        """A backup's row for an address on the suppression list that is not a member. Its key is kept as it
+        is even when it is not a valid address: the list is restored as it was."""
+        raw = self.raw(self.by_role["email"])
+        if raw is None:
+            self.problem("email", "no email address", "add the address, or delete the row")
+            return BadRow(self.problems)
+        try:
+            key = email_key(normalize_email(raw))
+        except BadAddress:
+            key = email_key(raw)
+        entry = self.suppression(key)
+        return BadRow(self.problems) if entry is None else entry
 
     def district(self) -> str | None:
         """The district, as officials.yaml writes it ('District 3' is 3); one it does not know is left out with a
@@ -330,6 +380,9 @@ def open_csv(path: Path, mapping: Mapping[str, str]) -> CsvMembers:
     columns = _columns(path, [h.strip() for h in header], mapping)
     custom = [(c.header, c.field) for c in columns if c.guessed and c.field]
     escaped = [h.strip() for h in header[: len(EXPORT_COLUMNS)]] == list(EXPORT_COLUMNS)
+    if escaped:  # one of our exports: its backup columns are what they say
+        columns = [Column(c.index, c.header, c.header) if c.header in BACKUP_COLUMNS else c for c in columns]
+        custom = [(column, name) for column, name in custom if column not in BACKUP_COLUMNS]
     return CsvMembers(path, dialect, 1, columns, custom, escaped)
 
 
@@ -393,7 +446,7 @@ def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[
                 name, suffix = f"{column.field}_{suffix}", suffix + 1
             names.add(name)
             columns[i] = Column(column.index, column.header, "field", name, column.guessed)
-        elif column.role not in ("field", "ignore", "status_reason"):
+        elif column.role not in ("field", "ignore", "status_reason", *BACKUP_COLUMNS):
             if column.role in seen:
                 raise InvalidInput.one(
                     path,

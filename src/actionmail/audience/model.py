@@ -222,6 +222,21 @@ class Incoming:
     status_reason: str | None = None
     source: str | None = None
     created_at: dt.datetime | None = None
+    # Only from a backup (`subscribers export --all`): the member's id, kept where it is free so that unsubscribe
+    # links already sent still work, and the address's entry on the suppression list as it was.
+    id: int | None = None
+    suppression: Suppressed | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """An entry of the suppression list, as a backup carries it."""
+
+    key: str
+    reason: Status
+    at: dt.datetime
+    detail: str | None
+    source: str | None
 
 
 def clean_tags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from typing import Any, Self, TextIO
 import orjson
 
 from actionmail.audience import schema, upsert
-from actionmail.audience.cells import EXPORT_COLUMNS, escape_formula
+from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS, escape_formula, find_district
 from actionmail.audience.model import (
     Addressee,
     BadAddress,
@@ -33,6 +33,7 @@ from actionmail.audience.model import (
     Incoming,
     Status,
     Subscriber,
+    Suppressed,
     clean_tags,
     clean_text,
     email_key,
@@ -251,6 +252,8 @@ class Store:
         except BadAddress as e:
             raise UsageError(f"'{email}' is not a valid email address: {e}") from None
         district = clean_text(district)
+        if district is not None and known_districts:
+            district = find_district(district, known_districts) or district
         if district is not None and known_districts and district not in known_districts:
             raise UsageError(
                 f"district '{district}' is not in officials.yaml (known: {', '.join(known_districts)}): "
@@ -284,8 +287,14 @@ class Store:
 
     def unsubscribe(self, email: str, reason: str | None = None, source: str = "by hand") -> Subscriber | None:
         """Stop sending to ``email`` and put it on the suppression list. An address that is not a member is
-        suppressed all the same, so that it is never added later; then None is returned."""
+        suppressed all the same, so that it is never added later; then None is returned. Text that is not an
+        address (and not a member's, which an older version may have let in) is a :class:`UsageError`."""
         key = lookup_key(email)
+        if self.get(email) is None:
+            try:
+                key = email_key(normalize_email(email))
+            except BadAddress as e:
+                raise UsageError(f"'{email}' is not a valid email address ({e}): check it") from None
         at = to_db_time(now())
         reason = clean_text(reason)
         with self._transaction():
@@ -382,6 +391,7 @@ class Store:
         reader = importer.open_csv(path, mapping or {})
         report = ImportReport(custom_fields=reader.custom_fields)
         batch: list[Incoming] = []
+        entries: list[Suppressed] = []
         for item in reader.rows(known_districts, source or f"import {path.name}"):
             if isinstance(item, importer.BadRow):
                 report.problems.extend(item.problems)
@@ -390,12 +400,22 @@ class Store:
             if isinstance(item, Problem):  # a warning: the member is imported all the same
                 report.problems.append(item)
                 continue
+            if isinstance(item, Suppressed):  # a backup's address on the suppression list that is not a member
+                entries.append(item)
+                if len(entries) == BATCH:
+                    with self._transaction():
+                        report.suppressions_added += upsert.add_suppressions(self._db, entries)
+                    entries = []
+                continue
             batch.append(item)
             if len(batch) == BATCH:
                 self._import_batch(batch, report)
                 batch = []
         if batch:
             self._import_batch(batch, report)
+        if entries:
+            with self._transaction():
+                report.suppressions_added += upsert.add_suppressions(self._db, entries)
         return report
 
     def _import_batch(self, batch: list[Incoming], report: ImportReport) -> None:
@@ -411,13 +431,25 @@ class Store:
     def export_csv(self, out: TextIO, segment: Segment | None = None, *, everyone: bool = False) -> int:
         """Write members as CSV with the canonical columns (those of :data:`EXPORT_COLUMNS`, then
         ``field.NAME`` for each custom field), which :meth:`import_csv` reads back as they were. Active members
-        only, as :meth:`subscribers` gives them, unless ``everyone``. Returns how many were written."""
+        only, as :meth:`subscribers` gives them, unless ``everyone``. Returns how many members were written.
+
+        With ``everyone`` the file is a backup: the :data:`BACKUP_COLUMNS` too (each member's id and entry on the
+        suppression list), and, without a segment, a row for each address on the suppression list that is not
+        a member, so that restoring it never lets an address that opted out back in.
+        """
         (names,) = self._db.execute(
             "SELECT json_group_array(DISTINCT j.key) FROM subscribers s, json_each(s.fields) j"
         ).fetchone()
         field_names = sorted(json.loads(names))
+        backup = BACKUP_COLUMNS if everyone else ()
+        suppressed = {
+            key: (reason, at, detail or "", source or "")
+            for key, reason, at, detail, source in (
+                self._db.execute("SELECT email_key, reason, at, detail, source FROM suppressions") if everyone else ()
+            )
+        }
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*EXPORT_COLUMNS, *(f"field.{name}" for name in field_names)])
+        writer.writerow([*EXPORT_COLUMNS, *backup, *(f"field.{name}" for name in field_names)])
         written = 0
         for member in self.everyone(segment) if everyone else self.subscribers(segment):
             row = [
@@ -433,11 +465,47 @@ class Store:
                 member.status_reason or "",
                 member.source or "",
                 to_db_time(member.created_at),
-                *(member.fields.get(name, "") for name in field_names),
             ]
+            if everyone:
+                row += [str(member.id), *suppressed.get(email_key(member.email), ("", "", "", ""))]
+            row += [member.fields.get(name, "") for name in field_names]
             writer.writerow([escape_formula(value) for value in row])
             written += 1
+        if everyone and segment is None:
+            blank = [""] * (len(EXPORT_COLUMNS) - 1)
+            for key, reason, at, detail, source in self._db.execute(
+                "SELECT email_key, reason, at, detail, source FROM suppressions x WHERE NOT EXISTS "
+                "(SELECT 1 FROM subscribers s WHERE s.email_key = x.email_key) ORDER BY email_key"
+            ):
+                row = [key, *blank, "", reason, at, detail or "", source or "", *([""] * len(field_names))]
+                writer.writerow([escape_formula(value) for value in row])
         return written
+
+    def suppressions(self, *, members: bool = True) -> Iterator[tuple[str, Suppression, bool]]:
+        """The suppression list in address order: each address (as its key), its entry, and whether it is
+        a member's; only those that are not members' unless ``members``."""
+        where = "" if members else "WHERE NOT is_member"
+        for key, reason, detail, at, source, is_member in self._db.execute(
+            "SELECT * FROM (SELECT email_key, reason, detail, at, source, EXISTS (SELECT 1 FROM subscribers s "
+            f"WHERE s.email_key = x.email_key) AS is_member FROM suppressions x) {where} ORDER BY email_key"
+        ):
+            yield key, Suppression(Status(reason), detail, from_db_time(at), source), bool(is_member)
+
+    def remove_suppression(self, email: str) -> Suppression | None:
+        """Take an address off the suppression list (an import or ``add`` can then make it a member again; a
+        member's status is not changed: only :meth:`resubscribe` makes anyone active). Returns the entry
+        removed, None if the address was not on the list. Any text is looked up as it is typed, so that an
+        entry that is not a valid address can be removed too."""
+        entry = self.suppression(email)
+        if entry is not None:
+            with self._transaction():
+                self._db.execute("DELETE FROM suppressions WHERE email_key = ?", (lookup_key(email),))
+        return entry
+
+    def email_of(self, subscriber_id: int) -> str | None:
+        """The address of the member with this id: what an unsubscribe token is checked against."""
+        row = self._db.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+        return str(row[0]) if row else None
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
