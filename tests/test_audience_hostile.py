@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from actionmail.audience import Store
+from actionmail.errors import InvalidInput
 from tests.conftest import write
 from tests.test_cli import invoke
 
@@ -301,3 +302,27 @@ def test_a_backup_into_a_database_with_members_keeps_their_ids(store: Store, tmp
             "ana@example.org": 3,
             "bo@example.org": 2,
         }
+
+
+def test_blank_lines_before_the_header(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("\n \n\r\nemail,first_name\nana@example.org,Ana\n,\nbo@example,Bo\n")
+    report = store.import_csv(path)
+    assert (report.summary, [str(p) for p in report.problems]) == (
+        "added 1, updated 0, unchanged 0, skipped 1",
+        [
+            "m.csv:7: email: 'bo@example' is not a valid email address (The part after the @-sign is not valid. It "
+            "should have a period.): correct it"
+        ],
+    )
+
+
+def test_a_header_cell_over_the_size_limit(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(f'email,"{"x" * 140_000}"\nana@example.org,Ana\n')
+    with pytest.raises(InvalidInput) as raised:
+        store.import_csv(path)
+    assert str(raised.value) == (
+        "m.csv:1: cannot read the header line as CSV (field larger than field limit (131072)), so nothing was "
+        "imported: the first line should hold the column names, like Email Address,First Name"
+    )

@@ -354,7 +354,9 @@ def open_csv(path: Path, mapping: Mapping[str, str]) -> CsvMembers:
     it is not."""
     try:
         with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
-            first = f.readline()
+            header_lines, first = 1, f.readline()
+            while first and not first.strip():  # blank lines before the header
+                header_lines, first = header_lines + 1, f.readline()
     except OSError as e:
         raise UsageError(f"cannot read {shown(path)} ({e.strerror}): check the path") from None
     if not first.strip():
@@ -366,24 +368,32 @@ def open_csv(path: Path, mapping: Mapping[str, str]) -> CsvMembers:
             "the file was probably saved as Windows-1252 or Latin-1), so nothing was imported",
             "save it as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma delimited)'; in Google Sheets, File, "
             "Download, CSV — and import it again",
-            line=1,
+            line=header_lines,
         )
     dialect = _sniff(first)
-    header = next(csv.reader([first], dialect), [])
+    try:
+        header = next(csv.reader([first], dialect), [])
+    except csv.Error as e:  # a header cell over the size limit
+        raise InvalidInput.one(
+            path,
+            f"cannot read the header line as CSV ({e}), so nothing was imported",
+            "the first line should hold the column names, like Email Address,First Name",
+            line=header_lines,
+        ) from None
     if any("\n" in title or "\r" in title for title in header):
         raise InvalidInput.one(
             path,
             "the quote opened here never closes, so the header line cannot be read and nothing was imported",
             "close it, or remove it, and import the file again",
-            line=1,
+            line=header_lines,
         )
-    columns = _columns(path, [h.strip() for h in header], mapping)
+    columns = _columns(path, [h.strip() for h in header], mapping, header_lines)
     custom = [(c.header, c.field) for c in columns if c.guessed and c.field]
     escaped = [h.strip() for h in header[: len(EXPORT_COLUMNS)]] == list(EXPORT_COLUMNS)
     if escaped:  # one of our exports: its backup columns are what they say
         columns = [Column(c.index, c.header, c.header) if c.header in BACKUP_COLUMNS else c for c in columns]
         custom = [(column, name) for column, name in custom if column not in BACKUP_COLUMNS]
-    return CsvMembers(path, dialect, 1, columns, custom, escaped)
+    return CsvMembers(path, dialect, header_lines, columns, custom, escaped)
 
 
 def _sniff(header_line: str) -> type[csv.Dialect]:
@@ -404,7 +414,7 @@ def _sniff(header_line: str) -> type[csv.Dialect]:
     return Dialect
 
 
-def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[Column]:
+def _columns(path: Path, header: list[str], mapping: Mapping[str, str], line: int = 1) -> list[Column]:
     """What each column holds: by ``mapping`` (column → field) first, then by its header."""
     by_header: dict[int, str] = {}
     for wanted, to in mapping.items():
@@ -452,7 +462,7 @@ def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[
                     path,
                     f"columns '{seen[column.role].header}' and '{column.header}' both look like {column.role}",
                     f"pass --map '{column.header}=-' to ignore one, or --map to say what each holds",
-                    line=1,
+                    line=line,
                 )
             seen[column.role] = column
     if "email" not in seen:
@@ -460,7 +470,7 @@ def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[
             path,
             f"no email column (the columns are: {', '.join(h for h in header if h)})",
             "name it 'Email Address' or 'email', or pass --map COLUMN=email",
-            line=1,
+            line=line,
         )
     return columns
 
