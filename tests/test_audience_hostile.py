@@ -326,3 +326,40 @@ def test_a_header_cell_over_the_size_limit(store: Store, tmp_path: Path) -> None
         "m.csv:1: cannot read the header line as CSV (field larger than field limit (131072)), so nothing was "
         "imported: the first line should hold the column names, like Email Address,First Name"
     )
+
+
+def test_an_imported_name_adds_no_header_to_the_message(store: Store, tmp_path: Path) -> None:
+    # From the CSV to the bytes an SMTP server or the outbox gets, with the MIME code as it is.
+    from email.parser import BytesParser
+
+    from actionmail.providers import mime
+    from actionmail.providers.base import Recipient
+    from tests.contract import batch
+
+    store.import_csv(
+        write(
+            tmp_path,
+            "m.csv",
+            "email,first_name,last_name\n"
+            "ev@example.org,=?utf-8?q?Ev=0D=0ABcc:_a@evil.example?=,=?utf-8?q?Smith=0ACc:_b@evil.example?=\n",
+        )
+    )
+    (member,) = store.subscribers()
+    person = Recipient("1", member.email, member.name, {"first_name": member.first_name, "unsubscribe_url": "u"})
+    raw = mime.message(batch([person]), person).as_bytes(policy=mime.WIRE)
+    got = BytesParser(policy=mime.POLICY).parsebytes(raw)
+    assert "Bcc" not in got and "Cc" not in got
+    assert [(a.display_name, a.addr_spec) for a in got["To"].addresses] == [
+        ("Ev Bcc: a@evil.example Smith Cc: b@evil.example", "ev@example.org")
+    ]
+    assert not any(line.lower().startswith((b"bcc:", b"cc:")) for line in raw.split(b"\r\n"))
+
+
+def test_add_refuses_a_name_that_could_add_a_header(project: Path) -> None:
+    assert invoke("subscribers", "add", "ev@example.org", "--first-name", "Ev\r\nBcc: a@evil.example") == (
+        2,
+        "Error: the first name 'Ev\\r\\nBcc: a@evil.example' has control characters (U+000A, U+000D), which could "
+        "add a line to an email's headers: write it as 'Ev Bcc: a@evil.example'\n",
+    )
+    assert invoke("subscribers", "add", "ev@example.org", "--first-name", "=?utf-8?q?Ev=0ABcc:_x?=")[0] == 2
+    assert invoke("subscribers", "count") == (0, "0\n")

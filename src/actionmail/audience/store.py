@@ -23,7 +23,7 @@ from typing import Any, Self, TextIO
 import orjson
 
 from actionmail.audience import schema, upsert
-from actionmail.audience.cells import find_district
+from actionmail.audience.cells import clean_cell, find_district
 from actionmail.audience.model import (
     Addressee,
     BadAddress,
@@ -266,14 +266,16 @@ class Store:
         incoming = Incoming(
             email=address,
             key=email_key(address),
-            first_name=clean_text(first_name),
-            last_name=clean_text(last_name),
+            first_name=_one_value("first name", first_name),
+            last_name=_one_value("last name", last_name),
             district=district,
-            zip=clean_text(zip),
+            zip=_one_value("zip", zip),
             language=language,
-            tags=clean_tags(list(tags)),
+            tags=clean_tags([_one_value("tag", tag) or "" for tag in tags]),
             fields={
-                field_name(name): value for name, v in (fields or {}).items() if (value := clean_text(v)) is not None
+                field_name(name): value
+                for name, v in (fields or {}).items()
+                if (value := _one_value(name, v, multi_line=True)) is not None
             },
             source=source,
         )
@@ -475,6 +477,18 @@ class _Transaction:
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _one_value(what: str, value: str | None, *, multi_line: bool = False) -> str | None:
+    """A value given to :meth:`Store.add`, trimmed; one an import would have to change (control characters,
+    encoded words) is refused, since whoever typed it can type it again."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    cleaned, change = clean_cell(text, multi_line=multi_line)
+    if change is not None:
+        raise UsageError(f"the {what} {text!r} {change}: write it as {clean_text(cleaned) or ''!r}")
+    return text
 
 
 def _send_query(segment: Segment | None) -> tuple[str, list[str]]:

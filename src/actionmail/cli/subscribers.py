@@ -54,7 +54,8 @@ def import_command(file: Path, maps: tuple[str, ...], source: str | None) -> Non
     Columns are recognised by name; others become custom fields. Importing again updates members and
     never duplicates them; an empty cell erases nothing, and nobody who unsubscribed, bounced or complained
     becomes active again. Bad rows are reported as FILE:LINE: column: what is wrong: how to fix, and the
-    good ones imported; the exit status is then 3.
+    good ones imported; the exit status is then 3. A value that had to change (control characters, encoded
+    words) or a district or language left out is a warning on its row: the member is imported all the same.
     """
     mapping = dict(importer.parse_map_option(option) for option in maps)
     project, store = _open_store()
