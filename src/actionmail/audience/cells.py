@@ -83,6 +83,10 @@ def _decode_word(match: re.Match[str]) -> str:
         return match[0]
 
 
+suspect = _SUSPECT.search
+"""Whether :func:`clean_cell` might change a value (a match), or certainly not (None: most values)."""
+
+
 def clean_cell(value: str, *, multi_line: bool = False) -> tuple[str, str | None]:
     """The value to store, and what was changed in it that the user should hear about (None: nothing).
 

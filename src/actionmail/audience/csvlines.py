@@ -71,7 +71,7 @@ class _Lines:
                     raise StopIteration
                 self.number += 1
                 line = (self.number, text)
-            if _UNDECODABLE.search(line[1]):
+            if not line[1].isascii() and _UNDECODABLE.search(line[1]):
                 self.undecodable.append(line)
                 continue
             self.record.append(line)
