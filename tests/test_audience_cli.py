@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from actionmail.audience import Status, Store
 from tests.conftest import ROOT, write
 from tests.test_cli import invoke
@@ -53,10 +55,10 @@ def test_import_reports_bad_rows_and_exits_3(project: Path) -> None:
         "signup.csv:4: email: no email address: add the address, or delete the row\n"
         "signup.csv:5: email: ANA@example.org is already on line 2: keep one of the two rows (the first was "
         "imported)\n"
-        "signup.csv:6: district: '9' is not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7): correct it, "
-        "or leave the cell empty\n"
+        "signup.csv:6: district: warning: '9' is not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7), so "
+        "the member was imported without a district: correct it and import the file again, or leave the cell empty\n"
         "custom fields: field.team (from 'Team')\n"
-        "added 1, updated 0, unchanged 0, skipped 4\n",
+        "added 2, updated 0, unchanged 0, skipped 3\n",
     )
     with Store.open(project / "actionmail.db") as store:
         ana = store.get("ana@example.org")
@@ -64,10 +66,24 @@ def test_import_reports_bad_rows_and_exits_3(project: Path) -> None:
 
 
 def test_import_of_a_file_that_is_not_utf8(project: Path) -> None:
-    (project / "excel.csv").write_bytes("Email Address,First Name\njose@example.org,José\n".encode("cp1252"))
+    text = "Email Address,First Name\njose@example.org,José\nana@example.org,Ana\n"
+    (project / "excel.csv").write_bytes(text.encode("cp1252"))
+    assert invoke("subscribers", "import", "excel.csv") == (
+        3,
+        "excel.csv:2: not UTF-8 text (byte 0xe9 at character 21; the file was probably saved as Windows-1252 or "
+        "Latin-1), so this row was not imported: save the file as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma "
+        "delimited)'; in Google Sheets, File, Download, CSV — and import it again (rows already imported are not "
+        "duplicated)\n"
+        "added 1, updated 0, unchanged 0, skipped 1\n",
+    )
+    assert invoke("subscribers", "count") == (0, "1\n")
+
+
+def test_import_of_a_header_that_is_not_utf8(project: Path) -> None:
+    (project / "excel.csv").write_bytes("Email Address,Prénom\njose@example.org,José\n".encode("cp1252"))
     assert invoke("subscribers", "import", "excel.csv") == (
         2,
-        "excel.csv:2: not UTF-8 text (byte 0xe9 at character 21; the file was probably saved as Windows-1252 or "
+        "excel.csv:1: not UTF-8 text (byte 0xe9 at character 17; the file was probably saved as Windows-1252 or "
         "Latin-1), so nothing was imported: save it as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma delimited)'; "
         "in Google Sheets, File, Download, CSV — and import it again\n",
     )
@@ -303,8 +319,116 @@ def test_subscribers_help(project: Path) -> None:
         "list",
         "resubscribe",
         "suppress",
+        "suppressions",
         "unsubscribe",
     ]
     readme = (ROOT / "README.md").read_text()
-    for command in ["import", "add", "unsubscribe", "resubscribe", "list", "count", "export", "suppress"]:
+    for command in [
+        "import",
+        "add",
+        "unsubscribe",
+        "resubscribe",
+        "list",
+        "count",
+        "export",
+        "suppress",
+        "suppressions list",
+        "suppressions remove",
+    ]:
         assert f"actionmail subscribers {command}" in readme
+
+
+def test_unsubscribe_refuses_what_is_not_an_address(project: Path) -> None:
+    assert invoke("subscribers", "unsubscribe", "not an email at all") == (
+        2,
+        "Error: 'not an email at all' is not a valid email address (An email address must have an @-sign.): check it\n",
+    )
+    assert invoke("subscribers", "suppressions", "list") == (
+        0,
+        "0 addresses that are not members on the suppression list\n",
+    )
+    assert invoke("subscribers", "unsubscribe") == (
+        2,
+        "Error: give the address to unsubscribe, or --token with an unsubscribe link's token, not both: e.g. "
+        "actionmail subscribers unsubscribe ana@example.org\n",
+    )
+
+
+def test_unsubscribe_by_token(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from actionmail import tokens
+    from actionmail.config import load_project
+
+    monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", "k" * 32)
+    invoke("subscribers", "add", "ana@example.org")
+    invoke("subscribers", "add", "bo@example.org")
+    settings = load_project(project).settings.email
+    with Store.open(project / "actionmail.db") as store:
+        bo = store.get("bo@example.org")
+        assert bo is not None
+    token = tokens.make(b"k" * 32, settings.list_id, bo.id, bo.email)
+    link = settings.unsubscribe_url.format(token=token)
+    assert invoke("subscribers", "unsubscribe", "--token", f"  {link}\n", "--reason", "forwarded the link") == (
+        0,
+        "Unsubscribed bo@example.org\n",
+    )
+    code, output = invoke("subscribers", "unsubscribe", "--token", token)
+    assert code == 0 and output.startswith("bo@example.org was already unsubscribed since 20")
+    forged = f"1.{token.split('.')[1]}"
+    assert invoke("subscribers", "unsubscribe", "--token", forged) == (
+        2,
+        f"Error: '{forged}' is not an unsubscribe token of this list (it is cut short or altered, was made with "
+        "another secret key, or its member was deleted): unsubscribe them by address instead\n",
+    )
+    assert invoke("subscribers", "unsubscribe", "ana@example.org", "--token", token)[0] == 2
+    with Store.open(project / "actionmail.db") as store:
+        assert [m.email for m in store.subscribers()] == ["ana@example.org"]
+
+
+def test_suppressions_list_and_remove(project: Path) -> None:
+    invoke("subscribers", "add", "ana@example.org")
+    invoke("subscribers", "unsubscribe", "ana@example.org", "--reason", "asked by reply")
+    invoke("subscribers", "unsubscribe", "zed@example.org", "--reason", "at the door")
+    code, output = invoke("subscribers", "suppressions", "list")
+    today = output.split()[7]
+    assert (code, output) == (
+        0,
+        "ADDRESS          REASON        SINCE       SOURCE   DETAIL\n"
+        f"zed@example.org  unsubscribed  {today}  by hand  at the door\n"
+        "1 address that is not a member on the suppression list\n",
+    )
+    code, output = invoke("subscribers", "suppressions", "list", "--all")
+    assert output.splitlines()[1:] == [
+        f"ana@example.org  unsubscribed  {today}  by hand  asked by reply  yes",
+        f"zed@example.org  unsubscribed  {today}  by hand  at the door",
+        "2 addresses on the suppression list",
+    ]
+    assert invoke("subscribers", "suppressions", "remove", "ZED@example.org") == (
+        0,
+        "Removed ZED@example.org (unsubscribed) from the suppression list; an import or add can make it a member\n",
+    )
+    assert invoke("subscribers", "suppressions", "remove", "ana@example.org") == (
+        0,
+        "Removed ana@example.org (unsubscribed) from the suppression list; the member is still unsubscribed "
+        "(actionmail subscribers resubscribe ana@example.org --reason '…' makes them active)\n",
+    )
+    assert invoke("subscribers", "suppressions", "remove", "zed@example.org") == (
+        2,
+        "Error: 'zed@example.org' is not on the suppression list: nothing to do (see actionmail subscribers "
+        "suppressions list)\n",
+    )
+    assert invoke("subscribers", "add", "zed@example.org") == (0, "Added zed@example.org\n")
+
+
+def test_export_all_says_how_many_suppressed_addresses_it_holds(project: Path) -> None:
+    invoke("subscribers", "add", "ana@example.org")
+    invoke("subscribers", "unsubscribe", "zed@example.org")
+    assert invoke("subscribers", "export", "--all", "-o", "backup.csv") == (
+        0,
+        "Wrote backup.csv (1 subscriber, 1 address that is not a member on the suppression list)\n",
+    )
+    (project / "actionmail.db").unlink()
+    assert invoke("subscribers", "import", "backup.csv") == (
+        0,
+        "suppression list: 1 address that is not a member added\nadded 1, updated 0, unchanged 0, skipped 0\n",
+    )
+    assert invoke("subscribers", "add", "zed@example.org")[1].startswith("Added zed@example.org (unsubscribed since")

@@ -11,7 +11,7 @@ import pytest
 
 from actionmail.audience import Status, Store, Subscriber
 from actionmail.audience import store as store_module
-from actionmail.audience.store import EXPORT_COLUMNS
+from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS
 from actionmail.errors import InvalidInput, UsageError
 from tests.conftest import ROOT, write
 
@@ -260,15 +260,20 @@ def test_bad_rows_are_reported_with_their_line_and_the_good_rows_kept(store: Sto
         "It should have a period.): correct it",
         "signup.csv:5: email: no email address: add the address, or delete the row",
         "signup.csv:6: email: ANA@example.org is already on line 2: keep one of the two rows (the first was imported)",
-        "signup.csv:7: district: '9' is not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7): correct it, "
-        "or leave the cell empty",
-        "signup.csv:8: language: 'Englsh' is not a language: write a code like en or es",
-        "signup.csv:10: district: 'none' is not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7): correct "
-        "it, or leave the cell empty",
+        "signup.csv:7: district: warning: '9' is not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7), so "
+        "the member was imported without a district: correct it and import the file again, or leave the cell empty",
+        "signup.csv:8: language: warning: 'Englsh' is not a language actionmail knows, so the member was imported "
+        "without one: write a code like en or es and import the file again",
+        "signup.csv:10: district: warning: 'none' is not a district in officials.yaml (known: 1, 2, 3, 4, 5, 6, 7), "
+        "so the member was imported without a district: correct it and import the file again, or leave the cell "
+        "empty",
     ]
-    assert report.summary == "added 2, updated 0, unchanged 0, skipped 6"
+    assert report.summary == "added 5, updated 0, unchanged 0, skipped 3"
     assert {m.email: (m.district, m.language, dict(m.fields)) for m in store.subscribers()} == {
         "ana@example.org": ("2", "es", {"note": "Met at the\nlibrary, on a Tuesday"}),
+        "dee@example.org": (None, None, {}),
+        "eve@example.org": (None, None, {}),
+        "fay@example.org": (None, None, {}),
         "gus@example.org": ("7", "es", {"note": "two\nlines"}),
     }
 
@@ -303,17 +308,25 @@ def test_utf8_with_a_byte_order_mark(store: Store, tmp_path: Path) -> None:
     assert jose is not None and jose.first_name == "José"
 
 
-def test_a_file_that_is_not_utf8_imports_nothing(store: Store, tmp_path: Path) -> None:
-    path = tmp_path / "excel.csv"
-    path.write_bytes("Email Address,First Name\nana@example.org,Ana\njose@example.org,José\n".encode("cp1252"))
-    with pytest.raises(InvalidInput) as raised:
-        store.import_csv(path)
-    assert str(raised.value) == (
-        "excel.csv:3: not UTF-8 text (byte 0xe9 at character 21; the file was probably saved as Windows-1252 or "
-        "Latin-1), so nothing was imported: save it as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma delimited)'; "
-        "in Google Sheets, File, Download, CSV — and import it again"
+def test_lines_that_are_not_utf8_cost_their_rows_only(store: Store, tmp_path: Path) -> None:
+    # One row pasted from a Windows-1252 file into a UTF-8 one: that row is reported, the others imported.
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(
+        b"Email Address,First Name\nana@example.org,Ana\n"
+        + "jose@example.org,José\n".encode("cp1252")
+        + "soren@example.org,Søren\n".encode()
     )
-    assert store.count() == 0
+    report = store.import_csv(path)
+    assert (report.summary, [str(p) for p in report.problems]) == (
+        "added 2, updated 0, unchanged 0, skipped 1",
+        [
+            "mixed.csv:3: not UTF-8 text (byte 0xe9 at character 21; the file was probably saved as Windows-1252 or "
+            "Latin-1), so this row was not imported: save the file as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma "
+            "delimited)'; in Google Sheets, File, Download, CSV — and import it again (rows already imported are "
+            "not duplicated)"
+        ],
+    )
+    assert sorted(m.first_name or "" for m in store.everyone()) == ["Ana", "Søren"]
 
 
 def test_mapping_columns(store: Store, tmp_path: Path) -> None:
@@ -365,7 +378,7 @@ def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None
     exported = io.StringIO()
     assert store.export_csv(exported, everyone=True) == 1002
     header = exported.getvalue().splitlines()[0]
-    assert header == ",".join([*EXPORT_COLUMNS, "field.shirt_size", "field.team"])
+    assert header == ",".join([*EXPORT_COLUMNS, *BACKUP_COLUMNS, "field.shirt_size", "field.team"])
     path = tmp_path / "export.csv"
     path.write_text(exported.getvalue(), encoding="utf-8")
     with Store.open(tmp_path / "copy.db") as copy:
@@ -373,7 +386,7 @@ def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None
         assert (report.summary, report.custom_fields) == ("added 1002, updated 0, unchanged 0, skipped 0", [])
 
         def everything(s: Store) -> list[Subscriber]:
-            return [dataclasses.replace(m, id=0, updated_at=m.created_at) for m in s.everyone()]
+            return [dataclasses.replace(m, updated_at=m.created_at) for m in s.everyone()]
 
         assert everything(copy) == everything(store)
         assert [m.email for m in copy.subscribers()] == [m.email for m in store.subscribers()]
@@ -437,15 +450,15 @@ def test_import_is_in_batches(store: Store, tmp_path: Path, monkeypatch: pytest.
     assert store.count() == 2000
 
 
-def test_a_row_csv_cannot_read_stops_the_import_there(store: Store, tmp_path: Path) -> None:
+def test_a_cell_over_the_size_limit_costs_its_row_only(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "notes.csv"
     path.write_text(f'email,note\na@example.org,ok\nb@example.org,"{"x" * 140_000}"\nc@example.org,ok\n')
     report = store.import_csv(path)
     assert (report.summary, [str(p) for p in report.problems]) == (
-        "added 1, updated 0, unchanged 0, skipped 1",
+        "added 2, updated 0, unchanged 0, skipped 1",
         [
-            "notes.csv:3: cannot read the file as CSV from here on (field larger than field limit (131072)), so the "
-            "rest was not imported: fix this line and import the file again (rows already imported are not "
-            "duplicated)"
+            "notes.csv:3: a cell is longer than the 131,072 characters a CSV cell may have, so this row was not "
+            "imported: shorten it and import the file again (rows already imported are not duplicated)"
         ],
     )
+    assert sorted(m.email for m in store.everyone()) == ["a@example.org", "c@example.org"]

@@ -229,7 +229,8 @@ def test_the_ledger_queues_each_member_under_the_variant_edition_key_gives(proje
         e@example.org,7,en
         """,
     )
-    assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 3  # district 8: skipped
+    # District 8 is not in officials.yaml: d is imported without a district, with a warning.
+    assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 0
     with Store.open(project / "actionmail.db") as store:
         store.add("d@example.org", district=None)
     write(project / "newsletters", SEED.name, SEED.read_text())

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actionmail import tokens
 
@@ -80,3 +82,36 @@ def test_create_key_file_is_private_and_idempotent(tmp_path: Path) -> None:
     assert len(key) >= 32
     assert tokens.create_key_file(environ) == (path, False)
     assert tokens.secret_key(environ) == key
+
+
+def test_one_token_has_one_spelling() -> None:
+    token = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org")
+    mac = token.split(".")[1]
+    assert verify(f"7.{mac}") == 7
+    # Leading zeros, Arabic-Indic and full-width digits are other spellings of the id, not the token.
+    for other in (
+        f"0007.{mac}",
+        f"\u0667.{mac}",
+        f"\uff17.{mac}",
+        f"+7.{mac}",
+        f" 7.{mac}",
+        f"7.{mac}\n",
+        f"7.{mac}==",
+    ):
+        assert verify(other) is None, other
+
+
+def test_malformed_tokens_are_invalid_not_errors() -> None:
+    mac = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org").split(".")[1]
+    for garbage in (f"7.{'é' * 22}", f"7.{mac[:-1]}é", "9" * 5000 + f".{mac}", "1" * 19 + f".{mac}", f"7.{mac}\ud800"):
+        assert verify(garbage) is None
+
+
+@settings(max_examples=int(os.environ.get("ACTIONMAIL_FUZZ_EXAMPLES", "300")), deadline=None)
+@given(st.text())
+def test_any_text_is_a_token_or_none(text: str) -> None:
+    # Whatever an unsubscribe page is sent: never an exception, and only the genuine token verifies.
+    assert verify(text) is None
+    assert verify(text + "." + text) is None
+    mac = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org").split(".")[1]
+    assert verify(f"{text}.{mac}") == (7 if text == "7" else None)

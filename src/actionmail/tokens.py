@@ -16,8 +16,10 @@ import functools
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
+import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -95,13 +97,42 @@ def make(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
     return f"{subscriber_id}.{_mac(key, list_id, subscriber_id, email)}"
 
 
-def verify(key: bytes, list_id: str, token: str, email_for_id: Callable[[int], str | None]) -> int | None:
-    """The subscriber id a genuine token names, or None for anything forged, altered or unknown."""
-    id_part, _, mac = token.partition(".")
-    if not id_part.isdigit() or not mac:
+# What make() writes, and nothing else: an id in canonical form (ASCII digits, no leading zero, at most 18 of
+# them so it is a SQLite integer) and the MAC in unpadded URL-safe base64. str.isdigit() and int() also take
+# Arabic-Indic and full-width digits, and int() leading zeros, so one token had many spellings; and
+# compare_digest() raises on a non-ASCII str. fullmatch, not match: '$' would also allow a newline at the end.
+_MAC_CHARS = len(base64.urlsafe_b64encode(bytes(_MAC_BYTES)).rstrip(b"="))
+_TOKEN = re.compile(rf"(0|[1-9][0-9]{{0,17}})\.([A-Za-z0-9_-]{{{_MAC_CHARS}}})")
+
+
+def verify(key: bytes, list_id: str, token: object, email_for_id: Callable[[int], str | None]) -> int | None:
+    """The subscriber id a genuine token names, or None for anything forged, altered, malformed or unknown.
+
+    Never raises, whatever ``token`` is: an unsubscribe page passes it whatever the internet sends.
+    """
+    if not isinstance(token, str):
         return None
-    subscriber_id = int(id_part)
+    parsed = _TOKEN.fullmatch(token)
+    if parsed is None:
+        return None
+    subscriber_id = int(parsed[1])
     email = email_for_id(subscriber_id)
     if email is None:
         return None
-    return subscriber_id if hmac.compare_digest(mac, _mac(key, list_id, subscriber_id, email)) else None
+    expected = _mac(key, list_id, subscriber_id, email).encode("ascii")
+    return subscriber_id if hmac.compare_digest(parsed[2].encode("ascii"), expected) else None
+
+
+_TOKEN_IN_TEXT = re.compile(rf"(?<![0-9A-Za-z_.-])[0-9]{{1,18}}\.[A-Za-z0-9_-]{{{_MAC_CHARS}}}(?![0-9A-Za-z_-])")
+
+
+def find(text: str, url_template: str) -> str:
+    """The token in ``text``: a token as it is, or pasted with the whole unsubscribe link around it (the link
+    made from ``url_template``, or any text with one token-shaped word in it). What :func:`verify` should be
+    given; text with no token in it comes back trimmed, to fail verification."""
+    text = text.strip()
+    prefix, found, suffix = url_template.partition("{token}")
+    if found and len(text) > len(prefix) + len(suffix) and text.startswith(prefix) and text.endswith(suffix):
+        return urllib.parse.unquote(text[len(prefix) : len(text) - len(suffix)])
+    words = _TOKEN_IN_TEXT.findall(urllib.parse.unquote(text))
+    return words[0] if len(words) == 1 else text

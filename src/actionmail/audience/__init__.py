@@ -3,8 +3,9 @@
 The public API, for the send and preview commands and for scripts:
 
 - :class:`Store` — ``Store.open(path)``; ``subscribers(segment)`` streams the active members in send order,
-  ``count(segment)``, ``get(email)``, ``add``, ``unsubscribe``, ``resubscribe``, ``import_csv``, ``export_csv``,
-  ``suppress_events``.
+  ``count(segment)``, ``get(email)``, ``email_of(id)``, ``add``, ``unsubscribe``, ``resubscribe``,
+  ``import_csv``, ``export_csv`` (with ``everyone``, the backup that ``import_csv`` restores),
+  ``suppress_events``, ``suppressions``, ``remove_suppression``.
 - :class:`Segment` — ``Segment.parse("district=3 tag=volunteer")``.
 - :class:`Subscriber`, :class:`Status` — what ``subscribers()`` yields.
 - :func:`database_path` — where a project's database is.

@@ -14,20 +14,31 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from actionmail.audience import csvlines
+from actionmail.audience.cells import (
+    BACKUP_COLUMNS,
+    EXPORT_COLUMNS,
+    clean_cell,
+    find_district,
+    suspect,
+    unescape_formula,
+)
 from actionmail.audience.model import (
     BadAddress,
     BadLanguage,
     Incoming,
     Status,
+    Suppressed,
     clean_tags,
     clean_text,
     email_key,
     field_name,
     normalize_email,
     normalize_language,
+    now,
     parse_time,
 )
-from actionmail.errors import InvalidInput, Problem, UsageError, shown
+from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
 
 # What a column holds, from its header with case and everything but letters and digits removed.
 _ROLES = {
@@ -125,36 +136,24 @@ class CsvMembers:
     header_lines: int
     columns: list[Column]
     custom_fields: list[tuple[str, str]] = field(default_factory=list)
+    escaped: bool = False  # written by `subscribers export`, whose values a spreadsheet cannot run as formulas
 
-    def rows(self, known_districts: Sequence[str], source: str) -> Iterator[Incoming | BadRow]:
-        """Each record of the file, as a member or as the problems that keep it out."""
+    def rows(self, known_districts: Sequence[str], source: str) -> Iterator[Incoming | Suppressed | BadRow | Problem]:
+        """Each record of the file, as a member (after the warnings about it, as Problems) or as the problems
+        that keep it out; lines that cannot be read as a row are reported as bad rows of their own."""
         record = _Record(self, known_districts, source)
-        with self.path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f, self.dialect)
-            for _ in range(self.header_lines):
-                next(reader)
-            end = reader.line_num
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as e:  # a NUL byte, a cell over csv's size limit: the rest cannot be trusted
-                    yield BadRow(
-                        [
-                            Problem(
-                                shown(self.path),
-                                end + 1,
-                                "",
-                                f"cannot read the file as CSV from here on ({e}), so the rest was not imported",
-                                "fix this line and import the file again (rows already imported are not duplicated)",
-                            )
-                        ]
-                    )
-                    return
-                line, end = end + 1, reader.line_num  # where the record starts, even with multi-line cells
-                if any(cell.strip() for cell in cells):  # not a blank line, or a row of empty cells
-                    yield record.read(line, cells)
+        email_column = next(c.index for c in self.columns if c.role == "email")
+        file = shown(self.path)
+        try:
+            f = self.path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+        except OSError as e:
+            raise UsageError(f"cannot read {file} ({e.strerror}): check the path") from None
+        with f:
+            for item in csvlines.records(f, self.dialect, self.header_lines, email_column):
+                if isinstance(item, csvlines.Damage):
+                    yield BadRow([Problem(file, item.line, "", item.what, item.fix)])
+                elif any(cell.strip() for cell in item.cells):  # not a blank line, or a row of empty cells
+                    yield from record.read(item.line, item.cells)
 
 
 class _Record:
@@ -166,22 +165,63 @@ class _Record:
         self.fields = [c for c in members.columns if c.role == "field" and c.field]
         self.known_districts = known_districts
         self.source = source
+        self.escaped = members.escaped
         self.first_line: dict[str, int] = {}
         self.cells: list[str] = []
         self.line = 0
         self.problems: list[Problem] = []
+        self.warnings: list[tuple[int, Problem]] = []  # with their column's index, to report them in its order
+
+    def raw(self, column: Column) -> str | None:
+        if column.index >= len(self.cells):
+            return None
+        value = self.cells[column.index]
+        return clean_text(unescape_formula(value) if self.escaped else value)
 
     def cell(self, role: str) -> str | None:
         column = self.by_role.get(role)
-        return clean_text(self.cells[column.index]) if column and column.index < len(self.cells) else None
+        if column is None or column.index >= len(self.cells):
+            return None
+        # value()'s common case inline: a call less for each of a million members' dozen cells.
+        text = self.cells[column.index]
+        if self.escaped:
+            text = unescape_formula(text)
+        return clean_text(text) if not suspect(text) else self.value(column)
+
+    def value(self, column: Column, *, multi_line: bool = False) -> str | None:
+        """A cell as stored: trimmed, encoded words decoded, control characters out (with a warning)."""
+        if column.index >= len(self.cells):
+            return None
+        text = self.cells[column.index]
+        if self.escaped:
+            text = unescape_formula(text)
+        if not suspect(text):  # nearly every cell: the same as raw(), a regex search sooner
+            return clean_text(text)
+        value = clean_text(text)
+        if value is None:
+            return None
+        cleaned, change = clean_cell(value, multi_line=multi_line)
+        if change is None:
+            return value
+        result = clean_text(cleaned)
+        shown_value = "nothing" if result is None else repr(result)
+        self.warn(column, change, f"imported as {shown_value}; correct it if that is wrong")
+        return result
 
     def problem(self, role: str, what: str, fix: str) -> None:
         self.problems.append(Problem(self.file, self.line, self.by_role[role].header, what, fix))
 
-    def read(self, line: int, cells: list[str]) -> Incoming | BadRow:
-        self.line, self.cells, self.problems = line, cells, []
+    def warn(self, column: Column, what: str, fix: str) -> None:
+        self.warnings.append((column.index, Problem(self.file, self.line, column.header, what, fix, Severity.WARNING)))
+
+    def read(self, line: int, cells: list[str]) -> Iterator[Incoming | Suppressed | BadRow | Problem]:
+        self.line, self.cells, self.problems, self.warnings = line, cells, [], []
+        if "suppressed" in self.by_role and self.cell("status") is None:
+            yield self.suppression_only()
+            return
         address = key = ""
-        raw_email = self.cell("email")
+        # The address is validated as it is: decoding or cleaning it could turn garbage into someone's address.
+        raw_email = self.raw(self.by_role["email"])
         if raw_email is None:
             self.problem("email", "no email address", "add the address, or delete the row")
         else:
@@ -197,38 +237,43 @@ class _Record:
                         f"{address} is already on line {self.first_line[key]}",
                         "keep one of the two rows (the first was imported)",
                     )
-        district = self.cell("district")
-        if district is not None and self.known_districts and district not in self.known_districts:
-            self.problem(
-                "district",
-                f"'{district}' is not a district in officials.yaml (known: {', '.join(self.known_districts)})",
-                "correct it, or leave the cell empty",
-            )
+        district = self.district()
         language = self.cell("language")
         if language is not None:
             try:
                 language = normalize_language(language)
             except BadLanguage:
-                self.problem("language", f"'{language}' is not a language", "write a code like en or es")
+                self.warn(
+                    self.by_role["language"],
+                    f"'{language}' is not a language actionmail knows, so the member was imported without one",
+                    "write a code like en or es and import the file again",
+                )
+                language = None
         status, status_at = self.status()
+        suppression = self.suppression(key)
+        member_id = self.cell("id")
+        if member_id is not None and not re.fullmatch(r"[1-9][0-9]{0,17}", member_id):
+            self.problem("id", f"'{member_id}' is not a member id", "leave the cell empty")
         if self.problems:
-            return BadRow(self.problems)
+            yield BadRow(self.problems)
+            return
         self.first_line[key] = line
         reason = self.cell("status_reason")
         if other := self.cell("status_reason_other"):
             reason = f"{reason}: {other}" if reason else other
+        first_name, last_name, zip_code = self.cell("first_name"), self.cell("last_name"), self.cell("zip")
         tags = self.cell("tags")
         fields = {}
         for column in self.fields:
-            if column.field and (value := clean_text(cells[column.index] if column.index < len(cells) else None)):
+            if column.field and (value := self.value(column, multi_line=True)):
                 fields[column.field] = value
-        return Incoming(
+        incoming = Incoming(
             email=address,
             key=key,
-            first_name=self.cell("first_name"),
-            last_name=self.cell("last_name"),
+            first_name=first_name,
+            last_name=last_name,
             district=district,
-            zip=self.cell("zip"),
+            zip=zip_code,
             language=language,
             tags=clean_tags(split_tags(tags)) if tags else (),
             fields=fields,
@@ -237,7 +282,61 @@ class _Record:
             status_reason=reason,
             source=self.cell("source") or self.source,
             created_at=parse_time(self.cell("created_at")),
+            id=int(member_id) if member_id is not None else None,
+            suppression=suppression,
         )
+        self.warnings.sort(key=lambda warning: warning[0])
+        yield from (warning for _, warning in self.warnings)
+        yield incoming
+
+    def suppression(self, key: str) -> Suppressed | None:
+        """The address's entry on the suppression list, from a backup's columns."""
+        written = self.cell("suppressed")
+        if written is None:
+            return None
+        reason = _STATUSES.get(_squash(written))
+        if reason is None or reason is Status.ACTIVE:
+            self.problem(
+                "suppressed", f"'{written}' is not a reason to suppress", "use unsubscribed, bounced or complained"
+            )
+            return None
+        return Suppressed(
+            key,
+            reason,
+            parse_time(self.cell("suppressed_at")) or now(),
+            self.cell("suppression_detail"),
+            self.cell("suppression_source"),
+        )
+
+    def suppression_only(self) -> Suppressed | BadRow:
+        """A backup's row for an address on the suppression list that is not a member. Its key is kept as it
+        is even when it is not a valid address: the list is restored as it was."""
+        raw = self.raw(self.by_role["email"])
+        if raw is None:
+            self.problem("email", "no email address", "add the address, or delete the row")
+            return BadRow(self.problems)
+        try:
+            key = email_key(normalize_email(raw))
+        except BadAddress:
+            key = email_key(raw)
+        entry = self.suppression(key)
+        return BadRow(self.problems) if entry is None else entry
+
+    def district(self) -> str | None:
+        """The district, as officials.yaml writes it ('District 3' is 3); one it does not know is left out with a
+        warning: a member is never lost over one cell."""
+        written = self.cell("district")
+        if written is None or not self.known_districts:
+            return written
+        found = find_district(written, self.known_districts)
+        if found is None:
+            self.warn(
+                self.by_role["district"],
+                f"'{written}' is not a district in officials.yaml (known: {', '.join(self.known_districts)}), so "
+                "the member was imported without a district",
+                "correct it and import the file again, or leave the cell empty",
+            )
+        return found
 
     def status(self) -> tuple[Status | None, dt.datetime | None]:
         if "unsubscribed_at" in self.by_role:  # Mailchimp's export of unsubscribed members
@@ -265,41 +364,50 @@ def split_tags(cell: str) -> list[str]:
 
 
 def open_csv(path: Path, mapping: Mapping[str, str]) -> CsvMembers:
-    """Check that ``path`` is a readable CSV of members and work out its columns; raise if it is not."""
-    _check_utf8(path)
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        first = f.readline()
-        if not first.strip():
-            raise InvalidInput.one(path, "the file is empty", "export the members again", line=1)
-        dialect = _sniff(first)
-        f.seek(0)
-        reader = csv.reader(f, dialect)
-        header = next(reader)
-        header_lines = reader.line_num
-    columns = _columns(path, [h.strip() for h in header], mapping)
-    custom = [(c.header, c.field) for c in columns if c.guessed and c.field]
-    return CsvMembers(path, dialect, header_lines, columns, custom)
-
-
-def _check_utf8(path: Path) -> None:
-    # Decoding line by line is exact for UTF-8 (a newline byte never occurs inside a character), and finds the
-    # line to fix before anything is imported.
+    """Check that ``path`` is a readable CSV of members and work out its columns from its first line; raise if
+    it is not."""
     try:
-        with path.open("rb") as f:
-            for number, raw in enumerate(f, start=1):
-                try:
-                    raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as e:
-                    raise InvalidInput.one(
-                        path,
-                        f"not UTF-8 text (byte 0x{raw[e.start]:02x} at character {e.start + 1}; the file was "
-                        "probably saved as Windows-1252 or Latin-1), so nothing was imported",
-                        "save it as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma delimited)'; in Google Sheets, "
-                        "File, Download, CSV — and import it again",
-                        line=number,
-                    ) from None
+        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+            header_lines, first = 1, f.readline()
+            while first and not first.strip():  # blank lines before the header
+                header_lines, first = header_lines + 1, f.readline()
     except OSError as e:
         raise UsageError(f"cannot read {shown(path)} ({e.strerror}): check the path") from None
+    if not first.strip():
+        raise InvalidInput.one(path, "the file is empty", "export the members again", line=1)
+    if undecodable := re.search(r"[\udc80-\udcff]", first):
+        raise InvalidInput.one(
+            path,
+            f"not UTF-8 text (byte 0x{ord(undecodable[0]) - 0xDC00:02x} at character {undecodable.start() + 1}; "
+            "the file was probably saved as Windows-1252 or Latin-1), so nothing was imported",
+            "save it as UTF-8 — in Excel, Save As, 'CSV UTF-8 (Comma delimited)'; in Google Sheets, File, "
+            "Download, CSV — and import it again",
+            line=header_lines,
+        )
+    dialect = _sniff(first)
+    try:
+        header = next(csv.reader([first], dialect), [])
+    except csv.Error as e:  # a header cell over the size limit
+        raise InvalidInput.one(
+            path,
+            f"cannot read the header line as CSV ({e}), so nothing was imported",
+            "the first line should hold the column names, like Email Address,First Name",
+            line=header_lines,
+        ) from None
+    if any("\n" in title or "\r" in title for title in header):
+        raise InvalidInput.one(
+            path,
+            "the quote opened here never closes, so the header line cannot be read and nothing was imported",
+            "close it, or remove it, and import the file again",
+            line=header_lines,
+        )
+    columns = _columns(path, [h.strip() for h in header], mapping, header_lines)
+    custom = [(c.header, c.field) for c in columns if c.guessed and c.field]
+    escaped = [h.strip() for h in header[: len(EXPORT_COLUMNS)]] == list(EXPORT_COLUMNS)
+    if escaped:  # one of our exports: its backup columns are what they say
+        columns = [Column(c.index, c.header, c.header) if c.header in BACKUP_COLUMNS else c for c in columns]
+        custom = [(column, name) for column, name in custom if column not in BACKUP_COLUMNS]
+    return CsvMembers(path, dialect, header_lines, columns, custom, escaped)
 
 
 def _sniff(header_line: str) -> type[csv.Dialect]:
@@ -320,7 +428,7 @@ def _sniff(header_line: str) -> type[csv.Dialect]:
     return Dialect
 
 
-def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[Column]:
+def _columns(path: Path, header: list[str], mapping: Mapping[str, str], line: int = 1) -> list[Column]:
     """What each column holds: by ``mapping`` (column → field) first, then by its header."""
     by_header: dict[int, str] = {}
     for wanted, to in mapping.items():
@@ -362,13 +470,13 @@ def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[
                 name, suffix = f"{column.field}_{suffix}", suffix + 1
             names.add(name)
             columns[i] = Column(column.index, column.header, "field", name, column.guessed)
-        elif column.role not in ("field", "ignore", "status_reason"):
+        elif column.role not in ("field", "ignore", "status_reason", *BACKUP_COLUMNS):
             if column.role in seen:
                 raise InvalidInput.one(
                     path,
                     f"columns '{seen[column.role].header}' and '{column.header}' both look like {column.role}",
                     f"pass --map '{column.header}=-' to ignore one, or --map to say what each holds",
-                    line=1,
+                    line=line,
                 )
             seen[column.role] = column
     if "email" not in seen:
@@ -376,7 +484,7 @@ def _columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[
             path,
             f"no email column (the columns are: {', '.join(h for h in header if h)})",
             "name it 'Email Address' or 'email', or pass --map COLUMN=email",
-            line=1,
+            line=line,
         )
     return columns
 

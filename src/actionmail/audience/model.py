@@ -86,8 +86,10 @@ def normalize_email(text: str) -> str:
 
 
 def email_key(address: str) -> str:
-    """What makes two addresses the same member: case does not count (most mail servers ignore it)."""
-    return address.lower()
+    """What makes two addresses the same member: NFKC and case folded, as email-validator's documentation
+    advises for comparing addresses, so 'ANA@example.org' in full-width letters (what some phone keyboards
+    type), 'Ana@example.org' and 'ana@example.org' are one member (most mail servers ignore case)."""
+    return unicodedata.normalize("NFKC", address).casefold()
 
 
 def lookup_key(text: str) -> str:
@@ -95,7 +97,7 @@ def lookup_key(text: str) -> str:
     try:
         return email_key(normalize_email(text))
     except BadAddress:
-        return text.strip().lower()
+        return email_key(text.strip())
 
 
 def clean_text(value: str | None) -> str | None:
@@ -135,7 +137,10 @@ def normalize_language(value: str) -> str:
     code = _language_names().get(text.casefold())
     if code is None:
         raise BadLanguage(value)
-    return Locale.parse(code).language  # 'Tagalog' is tl, which CLDR calls fil, as it calls 'tl' itself
+    try:
+        return Locale.parse(code).language  # 'Tagalog' is tl, which CLDR calls fil, as it calls 'tl' itself
+    except (ValueError, UnknownLocaleError):  # 'Klingon' is tlh, a code that CLDR has no locale for
+        raise BadLanguage(value) from None
 
 
 @functools.cache
@@ -217,6 +222,21 @@ class Incoming:
     status_reason: str | None = None
     source: str | None = None
     created_at: dt.datetime | None = None
+    # Only from a backup (`subscribers export --all`): the member's id, kept where it is free so that unsubscribe
+    # links already sent still work, and the address's entry on the suppression list as it was.
+    id: int | None = None
+    suppression: Suppressed | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """An entry of the suppression list, as a backup carries it."""
+
+    key: str
+    reason: Status
+    at: dt.datetime
+    detail: str | None
+    source: str | None
 
 
 def clean_tags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:

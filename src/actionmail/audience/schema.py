@@ -7,11 +7,61 @@ transaction together with the version bump, so a database is always at exactly o
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from actionmail.audience.model import email_key
 from actionmail.errors import UsageError
 
-Migration = Sequence[str]
+# SQL statements, or a function for what SQL cannot do (Unicode normalization).
+Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
+
+
+def _fold_email_keys(db: sqlite3.Connection) -> None:
+    """Email keys were the address lowercased; now NFKC and case folded (:func:`email_key`). Only keys with a
+    character outside ASCII can change. Two members whose keys become one were one person imported twice: the
+    older is kept, with the other's details where its own are empty, both's tags, and the stricter status (an
+    unsubscribe must stick); on the suppression list the earlier entry is kept."""
+    non_ascii = "length({0}) <> length(CAST({0} AS BLOB))"
+    for sid, email, key in db.execute(
+        f"SELECT id, email, email_key FROM subscribers WHERE {non_ascii.format('email_key')} ORDER BY id"
+    ).fetchall():
+        new = email_key(email)
+        if new == key:
+            continue
+        other = db.execute("SELECT id FROM subscribers WHERE email_key = ?", (new,)).fetchone()
+        if other is not None:
+            keep, drop = sorted((sid, other[0]))
+            db.execute(
+                """
+                UPDATE subscribers AS k SET
+                    first_name = coalesce(k.first_name, d.first_name), last_name = coalesce(k.last_name, d.last_name),
+                    district = coalesce(k.district, d.district), zip = coalesce(k.zip, d.zip),
+                    language = coalesce(k.language, d.language), fields = json_patch(d.fields, k.fields),
+                    status = iif(k.status = 'active', d.status, k.status),
+                    status_changed_at = iif(k.status = 'active', d.status_changed_at, k.status_changed_at),
+                    status_reason = iif(k.status = 'active', d.status_reason, k.status_reason)
+                FROM subscribers AS d WHERE k.id = ? AND d.id = ?
+                """,
+                (keep, drop),
+            )
+            db.execute("INSERT OR IGNORE INTO tags SELECT tag, ? FROM tags WHERE subscriber_id = ?", (keep, drop))
+            db.execute("DELETE FROM tags WHERE subscriber_id = ?", (drop,))
+            db.execute("DELETE FROM subscribers WHERE id = ?", (drop,))
+            sid = keep
+        db.execute("UPDATE subscribers SET email_key = ? WHERE id = ?", (new, sid))
+    for key, at in db.execute(
+        f"SELECT email_key, at FROM suppressions WHERE {non_ascii.format('email_key')}"
+    ).fetchall():
+        new = email_key(key)
+        if new == key:
+            continue
+        other = db.execute("SELECT at FROM suppressions WHERE email_key = ?", (new,)).fetchone()
+        if other is not None and other[0] <= at:
+            db.execute("DELETE FROM suppressions WHERE email_key = ?", (key,))
+            continue
+        db.execute("DELETE FROM suppressions WHERE email_key = ?", (new,))
+        db.execute("UPDATE suppressions SET email_key = ? WHERE email_key = ?", (new, key))
+
 
 MIGRATIONS: list[Migration] = [
     # 1: subscribers, their tags, and the suppression list.
@@ -122,6 +172,8 @@ MIGRATIONS: list[Migration] = [
         "ALTER TABLE deliveries_by_variant RENAME TO deliveries",
         "CREATE UNIQUE INDEX deliveries_by_member ON deliveries (send_id, subscriber_id)",
     ),
+    # 4: email keys NFKC and case folded, so that full-width 'ANA@example.org' is the member 'ana@example.org'.
+    _fold_email_keys,
 ]
 
 
@@ -144,8 +196,12 @@ def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration] | No
             if version == len(steps):
                 connection.execute("COMMIT")
                 return int(before)
-            for statement in steps[version]:
-                connection.execute(statement)
+            step = steps[version]
+            if callable(step):
+                step(connection)
+            else:
+                for statement in step:
+                    connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
             connection.execute("ROLLBACK")

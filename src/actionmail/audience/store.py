@@ -11,9 +11,7 @@ Two rules hold whatever path a member takes in (import, ``add``, provider events
 from __future__ import annotations
 
 import collections
-import csv
 import datetime as dt
-import io
 import json
 import sqlite3
 import types
@@ -25,6 +23,7 @@ from typing import Any, Self, TextIO
 import orjson
 
 from actionmail.audience import schema, upsert
+from actionmail.audience.cells import clean_cell, find_district
 from actionmail.audience.model import (
     Addressee,
     BadAddress,
@@ -32,6 +31,7 @@ from actionmail.audience.model import (
     Incoming,
     Status,
     Subscriber,
+    Suppressed,
     clean_tags,
     clean_text,
     email_key,
@@ -45,23 +45,9 @@ from actionmail.audience.model import (
 )
 from actionmail.audience.segment import Segment
 from actionmail.audience.upsert import Change, ImportReport
-from actionmail.errors import UsageError, shown
+from actionmail.errors import Problem, UsageError, shown
 
 BATCH = 5000  # rows per transaction: fewer commits (and WAL checkpoints) are faster than many small ones
-EXPORT_COLUMNS = (
-    "email",
-    "first_name",
-    "last_name",
-    "district",
-    "zip",
-    "language",
-    "tags",
-    "status",
-    "status_changed_at",
-    "status_reason",
-    "source",
-    "created_at",
-)
 _SELECT = """
     SELECT s.id, s.email, s.first_name, s.last_name, s.district, s.zip, s.language,
            (SELECT group_concat(t.tag, char(31)) FROM tags t WHERE t.subscriber_id = s.id),
@@ -264,6 +250,8 @@ class Store:
         except BadAddress as e:
             raise UsageError(f"'{email}' is not a valid email address: {e}") from None
         district = clean_text(district)
+        if district is not None and known_districts:
+            district = find_district(district, known_districts) or district
         if district is not None and known_districts and district not in known_districts:
             raise UsageError(
                 f"district '{district}' is not in officials.yaml (known: {', '.join(known_districts)}): "
@@ -278,14 +266,16 @@ class Store:
         incoming = Incoming(
             email=address,
             key=email_key(address),
-            first_name=clean_text(first_name),
-            last_name=clean_text(last_name),
+            first_name=_one_value("first name", first_name),
+            last_name=_one_value("last name", last_name),
             district=district,
-            zip=clean_text(zip),
+            zip=_one_value("zip", zip),
             language=language,
-            tags=clean_tags(list(tags)),
+            tags=clean_tags([_one_value("tag", tag) or "" for tag in tags]),
             fields={
-                field_name(name): value for name, v in (fields or {}).items() if (value := clean_text(v)) is not None
+                field_name(name): value
+                for name, v in (fields or {}).items()
+                if (value := _one_value(name, v, multi_line=True)) is not None
             },
             source=source,
         )
@@ -297,8 +287,14 @@ class Store:
 
     def unsubscribe(self, email: str, reason: str | None = None, source: str = "by hand") -> Subscriber | None:
         """Stop sending to ``email`` and put it on the suppression list. An address that is not a member is
-        suppressed all the same, so that it is never added later; then None is returned."""
+        suppressed all the same, so that it is never added later; then None is returned. Text that is not an
+        address (and not a member's, which an older version may have let in) is a :class:`UsageError`."""
         key = lookup_key(email)
+        if self.get(email) is None:
+            try:
+                key = email_key(normalize_email(email))
+            except BadAddress as e:
+                raise UsageError(f"'{email}' is not a valid email address ({e}): check it") from None
         at = to_db_time(now())
         reason = clean_text(reason)
         with self._transaction():
@@ -395,10 +391,21 @@ class Store:
         reader = importer.open_csv(path, mapping or {})
         report = ImportReport(custom_fields=reader.custom_fields)
         batch: list[Incoming] = []
+        entries: list[Suppressed] = []
         for item in reader.rows(known_districts, source or f"import {path.name}"):
             if isinstance(item, importer.BadRow):
                 report.problems.extend(item.problems)
                 report.skipped += 1
+                continue
+            if isinstance(item, Problem):  # a warning: the member is imported all the same
+                report.problems.append(item)
+                continue
+            if isinstance(item, Suppressed):  # a backup's address on the suppression list that is not a member
+                entries.append(item)
+                if len(entries) == BATCH:
+                    with self._transaction():
+                        report.suppressions_added += upsert.add_suppressions(self._db, entries)
+                    entries = []
                 continue
             batch.append(item)
             if len(batch) == BATCH:
@@ -406,6 +413,9 @@ class Store:
                 batch = []
         if batch:
             self._import_batch(batch, report)
+        if entries:
+            with self._transaction():
+                report.suppressions_added += upsert.add_suppressions(self._db, entries)
         return report
 
     def _import_batch(self, batch: list[Incoming], report: ImportReport) -> None:
@@ -419,36 +429,38 @@ class Store:
                     report.unchanged += 1
 
     def export_csv(self, out: TextIO, segment: Segment | None = None, *, everyone: bool = False) -> int:
-        """Write members as CSV with the canonical columns (those of :data:`EXPORT_COLUMNS`, then
-        ``field.NAME`` for each custom field), which :meth:`import_csv` reads back as they were. Active members
-        only, as :meth:`subscribers` gives them, unless ``everyone``. Returns how many were written."""
-        (names,) = self._db.execute(
-            "SELECT json_group_array(DISTINCT j.key) FROM subscribers s, json_each(s.fields) j"
-        ).fetchone()
-        field_names = sorted(json.loads(names))
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*EXPORT_COLUMNS, *(f"field.{name}" for name in field_names)])
-        written = 0
-        for member in self.everyone(segment) if everyone else self.subscribers(segment):
-            writer.writerow(
-                [
-                    member.email,
-                    member.first_name or "",
-                    member.last_name or "",
-                    member.district or "",
-                    member.zip or "",
-                    member.language or "",
-                    join_tags(member.tags),
-                    member.status,
-                    to_db_time(member.status_changed_at) if member.status_changed_at else "",
-                    member.status_reason or "",
-                    member.source or "",
-                    to_db_time(member.created_at),
-                    *(member.fields.get(name, "") for name in field_names),
-                ]
-            )
-            written += 1
-        return written
+        """Write members as CSV with the canonical columns, which :meth:`import_csv` reads back as they were;
+        with ``everyone``, a backup (see :func:`actionmail.audience.export.write_csv`). Returns how many members
+        were written."""
+        from actionmail.audience import export
+
+        return export.write_csv(self, self._db, out, segment, everyone=everyone)
+
+    def suppressions(self, *, members: bool = True) -> Iterator[tuple[str, Suppression, bool]]:
+        """The suppression list in address order: each address (as its key), its entry, and whether it is
+        a member's; only those that are not members' unless ``members``."""
+        where = "" if members else "WHERE NOT is_member"
+        for key, reason, detail, at, source, is_member in self._db.execute(
+            "SELECT * FROM (SELECT email_key, reason, detail, at, source, EXISTS (SELECT 1 FROM subscribers s "
+            f"WHERE s.email_key = x.email_key) AS is_member FROM suppressions x) {where} ORDER BY email_key"
+        ):
+            yield key, Suppression(Status(reason), detail, from_db_time(at), source), bool(is_member)
+
+    def remove_suppression(self, email: str) -> Suppression | None:
+        """Take an address off the suppression list (an import or ``add`` can then make it a member again; a
+        member's status is not changed: only :meth:`resubscribe` makes anyone active). Returns the entry
+        removed, None if the address was not on the list. Any text is looked up as it is typed, so that an
+        entry that is not a valid address can be removed too."""
+        entry = self.suppression(email)
+        if entry is not None:
+            with self._transaction():
+                self._db.execute("DELETE FROM suppressions WHERE email_key = ?", (lookup_key(email),))
+        return entry
+
+    def email_of(self, subscriber_id: int) -> str | None:
+        """The address of the member with this id: what an unsubscribe token is checked against."""
+        row = self._db.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+        return str(row[0]) if row else None
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -465,6 +477,18 @@ class _Transaction:
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _one_value(what: str, value: str | None, *, multi_line: bool = False) -> str | None:
+    """A value given to :meth:`Store.add`, trimmed; one an import would have to change (control characters,
+    encoded words) is refused, since whoever typed it can type it again."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    cleaned, change = clean_cell(text, multi_line=multi_line)
+    if change is not None:
+        raise UsageError(f"the {what} {text!r} {change}: write it as {clean_text(cleaned) or ''!r}")
+    return text
 
 
 def _send_query(segment: Segment | None) -> tuple[str, list[str]]:
@@ -497,10 +521,3 @@ def _subscriber(row: tuple[Any, ...]) -> Subscriber:
         created_at=from_db_time(row[13]),
         updated_at=from_db_time(row[14]),
     )
-
-
-def join_tags(tags: Sequence[str]) -> str:
-    """Tags in one cell, as CSV within the cell (a tag with a comma is quoted); :func:`split_tags` reads it."""
-    cell = io.StringIO()
-    csv.writer(cell, lineterminator="").writerow(tags)
-    return cell.getvalue()

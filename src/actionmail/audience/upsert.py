@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from actionmail.audience.model import Incoming, Status, from_db_time, now, to_db_time
+from actionmail.audience.model import Incoming, Status, Suppressed, from_db_time, now, to_db_time
 from actionmail.errors import Problem
 
 _DETAILS = ("first_name", "last_name", "district", "zip", "language")
@@ -38,6 +38,7 @@ class ImportReport:
     custom_fields: list[tuple[str, str]] = field(default_factory=list)  # (column, field name)
     not_active: collections.Counter[Status] = field(default_factory=collections.Counter)
     kept_inactive: int = 0  # rows saying 'subscribed' for members who unsubscribed, bounced or complained
+    suppressions_added: int = 0  # a backup's addresses on the suppression list that are not members
 
     @property
     def summary(self) -> str:
@@ -69,6 +70,13 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
             f"SELECT email_key, reason, detail, at FROM suppressions WHERE email_key IN ({marks})", keys
         )
     }
+    wanted_ids = [incoming.id for incoming in batch if incoming.id is not None]
+    taken_ids = {
+        row[0]
+        for row in db.execute(
+            f"SELECT id FROM subscribers WHERE id IN ({', '.join('?' * len(wanted_ids))})", wanted_ids
+        )
+    }
     at = to_db_time(now())
     inserts: list[tuple[Any, ...]] = []
     new_tags: list[tuple[str, str]] = []
@@ -84,13 +92,22 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
             status, changed_at, reason = Status.ACTIVE, incoming.status_changed_at, incoming.status_reason
             if suppression is not None:
                 status, changed_at, reason = Status(suppression[1]), from_db_time(suppression[3]), suppression[2]
-            elif incoming.status not in (None, Status.ACTIVE):
-                status, changed_at = incoming.status, incoming.status_changed_at or now()
-                suppressions.append((incoming.key, status, reason, to_db_time(changed_at), incoming.source))
+            else:
+                if incoming.status not in (None, Status.ACTIVE):
+                    status, changed_at = incoming.status, incoming.status_changed_at or now()
+                    if incoming.suppression is None:
+                        suppressions.append((incoming.key, status, reason, to_db_time(changed_at), incoming.source))
+                if incoming.suppression is not None:
+                    suppressions.append(_entry(incoming.suppression))
             if status is not Status.ACTIVE:
                 report.not_active[status] += 1
+            # A backup's id where it is free, so that the unsubscribe links already sent to this member still work.
+            new_id = incoming.id if incoming.id is not None and incoming.id not in taken_ids else None
+            if new_id is not None:
+                taken_ids.add(new_id)
             inserts.append(
                 (
+                    new_id,
                     incoming.email,
                     incoming.key,
                     incoming.first_name,
@@ -135,21 +152,27 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
             if tag.casefold() not in stored_tags[subscriber_id]:
                 old_tags.append((tag, subscriber_id))
                 changed = True
+        if incoming.suppression is not None and suppression is None:
+            suppressions.append(_entry(incoming.suppression))
+            changed = True
         if incoming.status not in (None, Status.ACTIVE) and stored_status is Status.ACTIVE:
             changed_at = incoming.status_changed_at or now()
             status_updates.append((incoming.status, to_db_time(changed_at), incoming.status_reason, at, subscriber_id))
-            suppressions.append(
-                (incoming.key, incoming.status, incoming.status_reason, to_db_time(changed_at), incoming.source)
-            )
+            if incoming.suppression is None:
+                suppressions.append(
+                    (incoming.key, incoming.status, incoming.status_reason, to_db_time(changed_at), incoming.source)
+                )
             report.not_active[incoming.status] += 1
             changed = True
         elif incoming.status is Status.ACTIVE and stored_status is not Status.ACTIVE:
             report.kept_inactive += 1
         changes.append(Change.UPDATED if changed else Change.UNCHANGED)
+    # Those with a backup's id first: SQLite gives the others the next free ids, which must not be one of theirs.
+    inserts.sort(key=lambda insert: insert[0] is None)
     db.executemany(
-        "INSERT INTO subscribers (email, email_key, first_name, last_name, district, zip, language, fields, "
+        "INSERT INTO subscribers (id, email, email_key, first_name, last_name, district, zip, language, fields, "
         "status, status_changed_at, status_reason, source, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         inserts,
     )
     db.executemany(
@@ -174,3 +197,18 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
         suppressions,
     )
     return changes
+
+
+def _entry(suppressed: Suppressed) -> tuple[str, Status, str | None, str, str | None]:
+    return suppressed.key, suppressed.reason, suppressed.detail, to_db_time(suppressed.at), suppressed.source
+
+
+def add_suppressions(db: sqlite3.Connection, entries: list[Suppressed]) -> int:
+    """Put addresses on the suppression list (those already on it keep their entry), inside the caller's
+    transaction; how many were not on it before."""
+    before = db.total_changes
+    db.executemany(
+        "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
+        [_entry(entry) for entry in entries],
+    )
+    return db.total_changes - before

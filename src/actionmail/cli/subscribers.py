@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from actionmail import audience
+from actionmail import audience, tokens
 from actionmail.audience import events, importer
 from actionmail.cli import SEGMENT_HELP, _segment, main, reports_errors
 from actionmail.config import Project, load_project
-from actionmail.errors import ExitCode, shown
+from actionmail.errors import ExitCode, UsageError, shown
 
 
 @main.group()
@@ -54,7 +54,8 @@ def import_command(file: Path, maps: tuple[str, ...], source: str | None) -> Non
     Columns are recognised by name; others become custom fields. Importing again updates members and
     never duplicates them; an empty cell erases nothing, and nobody who unsubscribed, bounced or complained
     becomes active again. Bad rows are reported as FILE:LINE: column: what is wrong: how to fix, and the
-    good ones imported; the exit status is then 3.
+    good ones imported; the exit status is then 3. A value that had to change (control characters, encoded
+    words) or a district or language left out is a warning on its row: the member is imported all the same.
     """
     mapping = dict(importer.parse_map_option(option) for option in maps)
     project, store = _open_store()
@@ -74,6 +75,8 @@ def import_command(file: Path, maps: tuple[str, ...], source: str | None) -> Non
             f"kept {report.kept_inactive} who unsubscribed, bounced or complained as they are, although the file "
             "lists them as subscribed (`actionmail subscribers resubscribe` brings one back)"
         )
+    if report.suppressions_added:
+        click.echo(f"suppression list: {_not_members(report.suppressions_added)} added")
     click.echo(report.summary)
     if report.skipped:
         sys.exit(ExitCode.PARTIAL_FAILURE)
@@ -120,13 +123,27 @@ def add(
 
 
 @subscribers.command()
-@click.argument("email")
+@click.argument("email", required=False)
+@click.option(
+    "--token",
+    metavar="TOKEN",
+    help="Unsubscribe whoever this unsubscribe token (or whole unsubscribe link, as a member forwarded it) was "
+    "made for, instead of an EMAIL.",
+)
 @click.option("--reason", help="Why, e.g. 'asked by reply on 2024-05-01'.")
 @reports_errors
-def unsubscribe(email: str, reason: str | None) -> None:
+def unsubscribe(email: str | None, token: str | None, reason: str | None) -> None:
     """Stop sending to EMAIL. An address that is not a member is put on the suppression list all the same."""
-    _, store = _open_store()
+    if (email is None) == (token is None):
+        raise UsageError(
+            "give the address to unsubscribe, or --token with an unsubscribe link's token, not both: e.g. "
+            "actionmail subscribers unsubscribe ana@example.org"
+        )
+    project, store = _open_store()
     with store:
+        if token is not None:
+            email = _member_of_token(project, store, token)
+        assert email is not None
         before = store.get(email)
         after = store.unsubscribe(email, reason)
     if before is None or after is None:
@@ -135,6 +152,82 @@ def unsubscribe(email: str, reason: str | None) -> None:
         click.echo(f"Unsubscribed {after.email}")
     else:
         click.echo(f"{before.email} was already {_since(before)}")
+
+
+def _member_of_token(project: Project, store: audience.Store, pasted: str) -> str:
+    """The address of the member an unsubscribe token (or link) was made for."""
+    email = project.settings.email
+    subscriber_id = tokens.verify(
+        tokens.secret_key(), email.list_id, tokens.find(pasted, email.unsubscribe_url), store.email_of
+    )
+    address = None if subscriber_id is None else store.email_of(subscriber_id)
+    if address is None:
+        shown_token = pasted.strip() if len(pasted.strip()) <= 80 else pasted.strip()[:79] + "…"
+        raise UsageError(
+            f"'{shown_token}' is not an unsubscribe token of this list (it is cut short or altered, was made with "
+            "another secret key, or its member was deleted): unsubscribe them by address instead"
+        )
+    return address
+
+
+def _not_members(n: int) -> str:
+    return f"{n} address that is not a member" if n == 1 else f"{n} addresses that are not members"
+
+
+@subscribers.group()
+def suppressions() -> None:
+    """The suppression list: addresses never sent to, even when imported again."""
+
+
+@suppressions.command("list")
+@click.option("--all", "everyone", is_flag=True, help="Include members' addresses, not only those of non-members.")
+@reports_errors
+def suppressions_list(everyone: bool) -> None:
+    """List the addresses on the suppression list that are not members (with --all, every address on it), with
+    why, since when and from where."""
+    _, store = _open_store()
+    with store:
+        rows = [
+            [key, str(entry.reason), entry.at.date().isoformat(), entry.source or "", entry.detail or ""]
+            + (["yes" if member else ""] if everyone else [])
+            for key, entry, member in store.suppressions(members=everyone)
+        ]
+    headers = ["ADDRESS", "REASON", "SINCE", "SOURCE", "DETAIL", *(["MEMBER"] if everyone else [])]
+    if rows:
+        widths = [min(60, max(len(h), *(len(r[i]) for r in rows))) for i, h in enumerate(headers)]
+        for row in [headers, *rows]:
+            cells = [" ".join(text.split()) for text in row]
+            fitted = [text if len(text) <= w else text[: w - 1] + "…" for text, w in zip(cells, widths, strict=True)]
+            click.echo("  ".join(text.ljust(w) for text, w in zip(fitted, widths, strict=True)).rstrip())
+    if everyone:
+        click.echo(f"{len(rows)} address{'es' if len(rows) != 1 else ''} on the suppression list")
+    else:
+        click.echo(f"{_not_members(len(rows))} on the suppression list")
+
+
+@suppressions.command("remove")
+@click.argument("email")
+@reports_errors
+def suppressions_remove(email: str) -> None:
+    """Take EMAIL off the suppression list, e.g. an address put there by mistake. A member keeps their status:
+    only `resubscribe` makes anyone active again."""
+    _, store = _open_store()
+    with store:
+        entry = store.remove_suppression(email)
+        member = store.get(email)
+    if entry is None:
+        raise UsageError(
+            f"'{email}' is not on the suppression list: nothing to do (see actionmail subscribers suppressions list)"
+        )
+    if member is None:
+        click.echo(f"Removed {email} ({entry.reason}) from the suppression list; an import or add can make it a member")
+    elif member.status is audience.Status.ACTIVE:
+        click.echo(f"Removed {member.email} ({entry.reason}) from the suppression list")
+    else:
+        click.echo(
+            f"Removed {member.email} ({entry.reason}) from the suppression list; the member is still {member.status} "
+            f"(actionmail subscribers resubscribe {member.email} --reason '…' makes them active)"
+        )
 
 
 @subscribers.command()
@@ -215,7 +308,13 @@ def count(segment: str | None) -> None:
 
 @subscribers.command()
 @click.option("--segment", help=SEGMENT_HELP)
-@click.option("--all", "everyone", is_flag=True, help="Include members not sent to, with their status: a backup.")
+@click.option(
+    "--all",
+    "everyone",
+    is_flag=True,
+    help="Everyone, with their status, id and suppression, and the suppressed addresses that are not members: "
+    "the backup, which import restores.",
+)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write here, not stdout."
 )
@@ -230,7 +329,9 @@ def export(segment: str | None, everyone: bool, output: Path | None) -> None:
             return
         with output.open("w", encoding="utf-8", newline="") as out:
             written = store.export_csv(out, chosen, everyone=everyone)
-    click.echo(f"Wrote {output} ({written} subscriber{'s' if written != 1 else ''})", err=True)
+        others = sum(1 for _ in store.suppressions(members=False)) if everyone and chosen is None else 0
+    also = f", {_not_members(others)} on the suppression list" if others else ""
+    click.echo(f"Wrote {output} ({written} subscriber{'s' if written != 1 else ''}{also})", err=True)
 
 
 @subscribers.command()
