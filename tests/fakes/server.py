@@ -93,6 +93,7 @@ class Delivered:
     headers: dict[str, str]
     tag: str | None = None
     message_id: str | None = None
+    name: str | None = None  # the display name the To address was given, if any
 
 
 class FakeProvider:

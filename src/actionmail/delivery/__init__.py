@@ -26,7 +26,7 @@ from actionmail.delivery.ledger import Ledger, SendRecord, State
 from actionmail.errors import UsageError
 from actionmail.merge import Merge
 from actionmail.providers import mime
-from actionmail.providers.base import Batch, Envelope, Provider, Recipient
+from actionmail.providers.base import Batch, Envelope, Provider, Recipient, header_text
 from actionmail.render import Rendered
 from actionmail.variants import Edition, ReaderValues, VariantKey, plan_counts
 
@@ -81,9 +81,10 @@ def envelope(project: Project, issue: str, send_id: str, send_at: dt.datetime | 
     _, from_address = email.utils.parseaddr(settings.email.from_)
     domain = from_address.rpartition("@")[2] or "localhost"
     return Envelope(
-        from_=settings.email.from_,
-        reply_to=settings.email.reply_to,
-        list_id=f"{settings.organization.name} <{settings.email.list_id}.{domain}>",
+        # Settings, so trusted; still made header-safe, as every value that goes into a header is.
+        from_=header_text(settings.email.from_),
+        reply_to=header_text(settings.email.reply_to) if settings.email.reply_to else None,
+        list_id=header_text(f"{settings.organization.name} <{settings.email.list_id}.{domain}>"),
         tag=issue,
         send_id=send_id,
         unsubscribe_mailto=settings.email.unsubscribe_mailto or settings.email.reply_to or from_address or None,

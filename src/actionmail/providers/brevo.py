@@ -23,7 +23,15 @@ from pydantic import Field
 
 from actionmail.merge import Merge
 from actionmail.providers import mime
-from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, Recipient
+from actionmail.providers.base import (
+    Batch,
+    BatchResult,
+    ProviderError,
+    ProviderSettings,
+    Recipient,
+    header_fragment,
+    header_text,
+)
 from actionmail.providers.http import HTTPProvider, HTTPSettings
 
 VARIABLE = "ACTIONMAIL_BREVO_API_KEY"
@@ -52,6 +60,7 @@ class Brevo(HTTPProvider):
         name, address = email.utils.parseaddr(envelope.from_)
         custom = json.dumps({"send_id": envelope.send_id, "tag": envelope.tag})  # comes back in webhooks
         subject, constants = template(batch.subject, "s")
+        subject = header_text(subject)
         html, more = template(batch.html, "h")
         text, rest = template(batch.text, "t")
         payload: dict[str, Any] = {
@@ -94,12 +103,13 @@ class Brevo(HTTPProvider):
 
     def _version(self, batch: Batch, recipient: Recipient, custom: str) -> dict[str, Any]:
         values = recipient.values
-        params = {f"s{i}": v for i, v in enumerate(batch.subject.slot_values(values))}
+        # The subject's values go into a header: no line breaks, no encoded words (header_fragment).
+        params = {f"s{i}": header_fragment(v) for i, v in enumerate(batch.subject.slot_values(values))}
         params |= {f"h{i}": v for i, v in enumerate(batch.html.slot_values(values))}
         params |= {f"t{i}": v for i, v in enumerate(batch.text.slot_values(values))}
         headers = {name: _ascii(name, value) for name, value in batch.headers(recipient).items()}
         return {
-            "to": [_person(recipient.name or "", recipient.email)],
+            "to": [_person(batch.name(recipient) or "", recipient.email)],
             "params": params,  # escaped for HTML where the html needs it; see template()
             "headers": {**headers, "X-Mailin-custom": custom},
         }

@@ -69,8 +69,8 @@ class SendGrid(HTTPProvider):
                 )
                 continue
             personalization: dict[str, Any] = {
-                "to": [_address(r.email, r.name, quote=True)],
-                "subject": batch.subject.fill(r.values),
+                "to": [_address(r.email, batch.name(r), quote=True)],
+                "subject": batch.subject_for(r),
                 "headers": batch.headers(r),  # per recipient: List-Unsubscribe (anymail merge_headers)
             }
             if substitutions:
