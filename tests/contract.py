@@ -41,6 +41,11 @@ HOSTILE = [
 DEFUSED = "Ev Bcc: a@evil.example"  # what each of them becomes: the decoded text, the line break a space
 
 
+# Retry-After values a server might send that are not a wait we can use: the engine backs off on its own.
+NO_WAIT = ["soon", "-5", "99999999999999999999", "1e400", "nan", "0x10", "Tue, 32 Foo 2019 99:99:99 GMT", " "]
+PAST = "Wed, 21 Oct 2015 07:28:00 -0000"  # a date with -0000 ("zone unknown"): the email package gives it no zone
+
+
 @dataclasses.dataclass
 class Setup:
     fake: FakeProvider
@@ -87,6 +92,10 @@ class ContractTests:
 
     def test_bad_credentials_are_permanent(self, setup: Setup) -> None:
         check_bad_credentials_are_permanent(setup, self.secret)
+
+    @pytest.mark.parametrize("value", NO_WAIT, ids=range(len(NO_WAIT)))
+    def test_a_retry_after_that_is_no_wait_means_backing_off(self, setup: Setup, value: str) -> None:
+        check_a_retry_after_that_is_no_wait(setup, value)
 
     @pytest.mark.parametrize("hostile", HOSTILE, ids=range(len(HOSTILE)))
     def test_a_name_cannot_add_a_header(self, setup: Setup, hostile: str) -> None:
@@ -232,3 +241,15 @@ def check_a_name_cannot_add_a_header(setup: Setup, hostile: str) -> None:
     assert "bcc" not in {name.lower() for name in got.headers}
     for value in (got.name, got.subject, *got.headers.values()):
         assert not re.search(r"[\r\n\u2028]|=\?", value), value
+
+
+def check_a_retry_after_that_is_no_wait(setup: Setup, value: str) -> None:
+    """A 429 whose Retry-After can't be read is still a 429: transient, nothing sent, no wait asked (never a
+    crash); and a date in the past with the zone -0000 is no wait at all."""
+    for header, asked in ((value, None), (PAST, 0.0)):
+        setup.fake.fail(Fault(status=429, headers={"Retry-After": header}, body={"message": "Too many requests"}))
+        with pytest.raises(ProviderError) as limited:
+            _send_some(setup.make(), 3)
+        assert (limited.value.status, limited.value.transient, limited.value.maybe_sent) == (429, True, False)
+        assert limited.value.retry_after in (asked, None)  # None: SES reads no Retry-After
+    assert setup.fake.delivered == []

@@ -25,7 +25,7 @@ from actionmail import audience, delivery, providers, variants
 from actionmail.cli import main
 from tests.conftest import ROOT, SEED, write
 from tests.fakes.mailgun import MailgunFake
-from tests.fakes.server import Fault
+from tests.fakes.server import Fault, Request
 
 KEY = "k" * 32
 API_KEY = "test-key-not-secret"
@@ -180,3 +180,56 @@ def test_a_missing_api_key_sends_nothing_and_loses_nobody(
     result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
     assert result.exit_code == 0 and result.output.splitlines()[-1].endswith("accepted 1,000")
     assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+
+
+def test_a_retry_after_that_cannot_be_read_means_backing_off(project_with_members: Path, mailgun: MailgunFake) -> None:
+    """Refused calls (nothing sent) whose Retry-After is no wait: retried after a backoff, never a crash that would
+    strand the batch in flight (then uncertain, and never resent by a provider without idempotency keys)."""
+    refused = [
+        Fault(status=429, headers={"Retry-After": "soon"}, body={"message": "Too many requests"}),
+        Fault(status=503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 -0000"}, body=""),
+        Fault(status=429, headers={"Retry-After": "-5"}, body={"message": "Too many requests"}),
+        Fault(status=429, headers={"Retry-After": "9" * 40}, body={"message": "Too many requests"}),
+    ]
+    mailgun.fail(Fault(), *refused)
+    outcome, counts = run_send(project_with_members)
+    assert outcome.stopped is None
+    assert counts[delivery.State.ACCEPTED] == 1000 and counts[delivery.State.UNCERTAIN] == 0
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+    assert len(mailgun.requests) == 24 + 4
+
+
+def test_a_batch_refused_for_longer_than_a_send_waits_is_queued_for_the_next_run(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    mailgun.fail(Fault(status=429, headers={"Retry-After": "3600"}, body={"message": "Too many requests"}))
+    outcome, counts = run_send(project_with_members)
+    refused = len(email.utils.getaddresses(mailgun.requests[0].form()["to"]))  # the batch that met the fault
+    assert (counts[delivery.State.QUEUED], counts[delivery.State.FAILED], counts[delivery.State.UNCERTAIN]) == (
+        refused, 0, 0
+    )  # fmt: skip
+    assert outcome.queued == refused and counts[delivery.State.ACCEPTED] == 1000 - refused
+    status = CliRunner().invoke(main, ["status", f"newsletters/{SEED.name}"]).output
+    assert status.count("  queued  not sent yet: mailgun (HTTP 429): Too many requests") == refused
+    _, counts = run_send(project_with_members)
+    assert counts[delivery.State.ACCEPTED] == 1000
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+
+
+def test_a_2xx_without_a_message_id_is_uncertain_and_not_resent(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    """Mailgun said yes without saying what it queued: it may have sent. Failed would be resent: a duplicate."""
+    mailgun.fail(Fault(), Fault(status=200, body={"message": "Queued. Thank you."}))
+    outcome, counts = run_send(project_with_members, batch=100)
+    odd = len(email.utils.getaddresses(mailgun.requests[1].form()["to"]))  # the batch that met the fault
+    assert outcome.stopped is not None and "without a message id" in str(outcome.stopped)
+    assert counts[delivery.State.UNCERTAIN] == odd and counts[delivery.State.FAILED] == 0
+    first = len(mailgun.requests)
+    _, counts = run_send(project_with_members, batch=100)
+    assert counts[delivery.State.UNCERTAIN] == odd and counts[delivery.State.ACCEPTED] == 1000 - odd
+
+    def addresses(request: Request) -> set[str]:
+        return {address for _, address in email.utils.getaddresses(request.form()["to"])}
+
+    assert all(not addresses(r) & addresses(mailgun.requests[1]) for r in mailgun.requests[first:])  # not resent

@@ -32,7 +32,7 @@ from actionmail.providers.base import (
     header_fragment,
     header_text,
 )
-from actionmail.providers.http import HTTPProvider, HTTPSettings
+from actionmail.providers.http import HTTPProvider, HTTPSettings, seconds
 
 VARIABLE = "ACTIONMAIL_BREVO_API_KEY"
 NAMESPACE = uuid.UUID("1b6f7a4e-7d3c-4f55-9a41-6a2b8d0c5e10")  # batch id → idempotencyKey/batchId, stably
@@ -122,8 +122,8 @@ class Brevo(HTTPProvider):
 
     def retry_after(self, response: requests.Response) -> float | None:
         # No Retry-After: x-sib-ratelimit-reset, seconds until the limit resets (limit-headers doc).
-        reset = response.headers.get("x-sib-ratelimit-reset", "").strip()
-        return float(reset) if reset.isdigit() else super().retry_after(response)
+        reset = seconds(response.headers.get("x-sib-ratelimit-reset"))
+        return reset if reset is not None else super().retry_after(response)
 
 
 def template(merge: Merge, prefix: str) -> tuple[str, dict[str, str]]:

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field
 from actionmail.fields import error
 from actionmail.merge import Slots
 from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, header_fragment, header_text
-from actionmail.providers.http import HTTPProvider, HTTPSettings
+from actionmail.providers.http import HTTPProvider, HTTPSettings, until
 
 VARIABLE = "ACTIONMAIL_MAILGUN_API_KEY"
 
@@ -122,13 +122,9 @@ class Mailgun(HTTPProvider):
         # 420: "Domain … is not allowed to send: recipient limit exceeded, try again after Mon, 25 Aug 2025
         # 07:00:31 UTC" (mailgun-java#50); Mailgun documents no header for it.
         if response.status_code == 420 and (found := re.search(r"try again after (.+?)\s*$", _message(response))):
-            try:
-                when = email.utils.parsedate_to_datetime(found[1])
-            except (TypeError, ValueError):
-                return super().retry_after(response)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.UTC)
-            return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+            waited = until(found[1])
+            if waited is not None:
+                return waited
         return super().retry_after(response)
 
 

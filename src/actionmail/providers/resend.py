@@ -18,7 +18,7 @@ import requests
 from pydantic import Field
 
 from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, Recipient
-from actionmail.providers.http import HTTPProvider, HTTPSettings
+from actionmail.providers.http import HTTPProvider, HTTPSettings, seconds
 
 VARIABLE = "ACTIONMAIL_RESEND_API_KEY"
 
@@ -112,8 +112,8 @@ class Resend(HTTPProvider):
 
     def retry_after(self, response: requests.Response) -> float | None:
         # retry-after and ratelimit-reset, both in seconds (rate-limit doc).
-        reset = response.headers.get("ratelimit-reset", "")
-        return super().retry_after(response) or (float(reset) if reset.strip().isdigit() else None)
+        waited = super().retry_after(response)
+        return waited if waited is not None else seconds(response.headers.get("ratelimit-reset"))
 
 
 def idempotency_key(batch_id: str) -> str:

@@ -104,7 +104,10 @@ class SES(Provider):
             }
             if self.settings.configuration_set:
                 call["ConfigurationSetName"] = self.settings.configuration_set
-            result.accepted[recipient.key] = str(self._call(call)["MessageId"])
+            answer = self._call(call)
+            if not answer.get("MessageId"):  # a 200 that isn't SES's: it may have sent, we can't know
+                raise ProviderError(self.name, "answered without a MessageId: check base_url", maybe_sent=True)
+            result.accepted[recipient.key] = str(answer["MessageId"])
         return result
 
     def close(self) -> None:
