@@ -346,3 +346,40 @@ def test_a_send_checks_each_translation(members: Path) -> None:
         "remove it\n",
     )
     assert not (members / "outbox").exists()
+
+
+def test_as_without_to_is_a_usage_error_and_sends_nothing(members: Path) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes", "--as", "someone@example.org")
+    assert (code, output) == (
+        2,
+        "Error: --as someone@example.org only chooses whose copy a test sends: add --to YOUR-ADDRESS to send it "
+        "there (without --to, send goes to every member)\n",
+    )
+    assert not (members / "outbox").exists()
+
+
+FIX = "give one address, like --to you@example.org"
+
+
+@pytest.mark.parametrize(
+    ("to", "error"),
+    [
+        ("not-an-address", "--to 'not-an-address': not an email address (An email address must have an @-sign.)"),
+        ("", "--to '': no address"),
+        ("  ", "--to '  ': no address"),
+        ("a@b@c.org", "--to 'a@b@c.org': not an email address"),
+        ("a@example.org, b@example.org", "--to 'a@example.org, b@example.org': one address at a time"),
+        ("a@example.org;b@example.org", "--to 'a@example.org;b@example.org': one address at a time"),
+    ],
+)
+def test_a_test_address_that_is_not_one_is_a_clear_error(members: Path, to: str, error: str) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--to", to)
+    assert code == 2 and output.startswith(f"Error: {error}") and FIX in output, output
+    assert not (members / "outbox").exists()
+
+
+def test_a_test_address_with_a_name_is_taken(members: Path) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--to", "Sam <sam@example.org>")
+    assert code == 0 and " to sam@example.org through outbox" in output
+    (copy,) = (members / "outbox" / SEED.stem).glob("test-*.eml")
+    assert parse(copy)["To"] == "sam@example.org"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import sys
 import zoneinfo
 from collections.abc import Iterator, Mapping
@@ -14,6 +15,7 @@ import click
 import tqdm
 
 from actionmail import audience, check, delivery, providers, tokens, variants
+from actionmail.audience.model import BadAddress, normalize_email
 from actionmail.cli import SEGMENT_HELP, _member, _secret_or_none, main, reports_errors
 from actionmail.config import Project, load_project
 from actionmail.errors import ExitCode, InvalidInput, UsageError
@@ -59,6 +61,13 @@ def send(
     Before anything is sent, it runs every check of `actionmail check` and shows what they find: errors stop
     the send (--force sends anyway), warnings don't. --dry-run and --to show them and go on.
     """
+    if as_email is not None and test_to is None:
+        raise UsageError(
+            f"--as {as_email} only chooses whose copy a test sends: add --to YOUR-ADDRESS to send it there "
+            "(without --to, send goes to every member)"
+        )
+    if test_to is not None:
+        test_to = _one_address(test_to)
     edition = variants.load_edition(file)  # every problem `check` finds in the files stops the send here …
     project = edition.project
     provider = providers.build(project, provider_name)
@@ -150,6 +159,21 @@ def send_test_copy(
     """One [TEST] copy of a variant to ``address``: `send --to`, and the preview's "Send me a test"."""
     message_id = delivery.send_test(plan, provider, address, values, key)
     return f"Sent a test copy of {plan.edition.label(key)} to {address} through {provider.name} ({message_id})"
+
+
+def _one_address(text: str) -> str:
+    """The address of ``send --to``: one, valid; "Sam <s@example.org>" is taken as s@example.org."""
+    fix = "give one address, like --to you@example.org"
+    found = [address for address in email.utils.getaddresses([text]) if any(address)]
+    if len(found) > 1 or ";" in text:
+        raise UsageError(f"--to {text!r}: one address at a time: {fix} (send again for another)")
+    address = found[0][1] if found else ""
+    if not address.strip():
+        raise UsageError(f"--to {text!r}: no address: {fix}")
+    try:
+        return normalize_email(address)
+    except BadAddress as e:
+        raise UsageError(f"--to {text!r}: not an email address ({e}): {fix}") from None
 
 
 def _send_at(project: Project, at: str | None) -> dt.datetime | None:
