@@ -55,10 +55,19 @@ class Plan:
     resume: SendRecord | None  # an earlier run of this very send, to continue
     earlier: SendRecord | None  # an earlier version of this issue with recipients in it
     send_at: dt.datetime | None = None
+    # Members of the audience who are not in the send: for a new send, whom it will queue (the audience, less
+    # whoever an earlier version reached); for one under way, those who joined (or came back) since it started,
+    # whom only --include-new adds.
+    unreached: int = 0
 
     @property
     def total(self) -> int:
         return sum(self.audience.values())
+
+    @property
+    def joined(self) -> int:
+        """Members who joined since this send started (0 for a new send): --include-new sends to them."""
+        return self.unreached if self.resume is not None else 0
 
 
 def _label(key: VariantKey) -> str:
@@ -110,7 +119,18 @@ def prepare(
     resume = next((s for s in sends if s.content_hash == content_hash), None)
     earlier = next((s for s in reversed(sends) if s.content_hash != content_hash and _touched(ledger, s)), None)
     audience = plan_counts(edition, store.count_by_language_and_district(parsed))
-    return Plan(edition, issue, content_hash, rendered, audience, segment, resume, earlier, send_at)
+    members, params = store.send_filter(parsed)
+    unreached = ledger.unreached(issue, resume.id if resume else None, members, params)
+    return Plan(edition, issue, content_hash, rendered, audience, segment, resume, earlier, send_at, unreached)
+
+
+def remaining(counts: Mapping[State, int], provider: Provider, resend_uncertain: bool = False) -> int:
+    """How many of a send's recipients a run would send to: the queued and failed; and the uncertain (and those a
+    crash left in flight) where the provider recognises a repeated call, or when asked to resend them."""
+    left = counts[State.QUEUED] + counts[State.FAILED]
+    if provider.idempotent or resend_uncertain:
+        left += counts[State.UNCERTAIN] + counts[State.IN_FLIGHT]
+    return left
 
 
 def _touched(ledger: Ledger, send: SendRecord) -> bool:
@@ -128,10 +148,12 @@ def execute(
     *,
     new_version: bool = False,
     resend_uncertain: bool = False,
+    include_new: bool = False,
     progress: Callable[[int], None] = lambda n: None,
     on_start: Callable[[int], None] = lambda total: None,
 ) -> tuple[SendRecord, Outcome, dict[State, int]]:
-    """Send ``plan`` through ``provider``: continue it if it was started, else start it.
+    """Send ``plan`` through ``provider``: continue it if it was started, else start it. ``include_new``: add to
+    a send under way the members who joined since it started (under the same exactly-once rules).
 
     One send at a time per database: two processes taking recipients from the same queue could both send to the
     same member. The lock is the operating system's, so a killed send releases it.
@@ -145,7 +167,9 @@ def execute(
             "its progress)"
         ) from None
     try:
-        return _execute(plan, store, ledger, provider, pace, secret, new_version, resend_uncertain, progress, on_start)
+        return _execute(
+            plan, store, ledger, provider, pace, secret, new_version, resend_uncertain, include_new, progress, on_start
+        )
     finally:
         lock.release()
 
@@ -159,6 +183,7 @@ def _execute(
     secret: bytes,
     new_version: bool,
     resend_uncertain: bool,
+    include_new: bool,
     progress: Callable[[int], None],
     on_start: Callable[[int], None],
 ) -> tuple[SendRecord, Outcome, dict[State, int]]:
@@ -178,14 +203,14 @@ def _execute(
             f"this send was started for segment {send.segment or '(everyone)'}: rerun it with "
             + (f"--segment '{send.segment}'" if send.segment else "no --segment")
         )
+    elif include_new:
+        # The same statement that queued the others: members already in the send are left as they are (one row
+        # a member and send), and whoever another version of the issue reached stays out.
+        _enqueue(plan, store, ledger, send)
     ledger.recover(send.id)
     if resend_uncertain:
         ledger.requeue_uncertain(send.id)
-    counts = ledger.counts(send.id)
-    remaining = counts[State.QUEUED] + counts[State.FAILED]
-    if provider.idempotent:
-        remaining += counts[State.UNCERTAIN]
-    on_start(remaining)
+    on_start(remaining(ledger.counts(send.id), provider))
     engine = Engine(provider, ledger, send.id, pace)
     env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
     outcome = engine.run(_jobs(plan, store, ledger, provider, engine, send, env, secret), progress)

@@ -149,6 +149,12 @@ class Engine:
                     # Ctrl-C, or a bug: calls under way finish and are recorded; none waits out a backoff first.
                     self._stop.set()
                     raise
+                finally:
+                    # Here, in this thread: left to the garbage collector, the generator's clean-up (closing the
+                    # ledger's reader) could run in any thread, where SQLite refuses it.
+                    close = getattr(jobs, "close", None)
+                    if close is not None:
+                        close()
         finally:
             self._recorder.shutdown(wait=True)  # every outcome written before the counts are read
             sys.setswitchinterval(switch)

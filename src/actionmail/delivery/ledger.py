@@ -126,6 +126,21 @@ class Ledger:
         with self._transaction() as db:
             return int(db.execute(sql, values).rowcount)
 
+    def unreached(self, issue: str, send_id: int | None, members: str, params: Sequence[object]) -> int:
+        """How many of the members ``members`` selects :meth:`enqueue` would queue now for send ``send_id`` of
+        ``issue`` (None: a send not made yet): those not in it already, and not reached by another version of
+        the issue. For a send under way, the members who joined (or came back) since it started."""
+        sql = (
+            f"SELECT count(*) FROM subscribers s WHERE {members} "
+            "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.send_id = ? AND d.subscriber_id = s.id) "
+            "AND s.id NOT IN (SELECT d.subscriber_id FROM deliveries d JOIN sends x ON x.id = d.send_id "
+            "WHERE x.issue = ? AND x.id != ? AND d.state IN ('accepted', 'uncertain', 'in_flight'))"
+        )
+        mine = -1 if send_id is None else send_id  # no send has the id -1
+        with self._lock:
+            (number,) = self._db.execute(sql, (*params, mine, issue, mine)).fetchone()
+        return int(number)
+
     def recover(self, send_id: int) -> int:
         """Rows left in flight by a crash become uncertain; returns how many."""
         with self._transaction() as db:
@@ -185,7 +200,7 @@ class Ledger:
             "SELECT json_group_array(subscriber_id) FROM (SELECT subscriber_id FROM deliveries WHERE send_id = ? "
             f"AND variant = ? AND subscriber_id > ? AND state IN ({marks}) ORDER BY subscriber_id LIMIT ?)"
         )
-        reader = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        reader = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         try:
             for variant in self._variants(send_id, states):
                 after = -1
