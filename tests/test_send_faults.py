@@ -10,10 +10,12 @@ from __future__ import annotations
 import collections
 import email.utils
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -233,3 +235,97 @@ def test_a_2xx_without_a_message_id_is_uncertain_and_not_resent(
         return {address for _, address in email.utils.getaddresses(request.form()["to"])}
 
     assert all(not addresses(r) & addresses(mailgun.requests[1]) for r in mailgun.requests[first:])  # not resent
+
+
+def test_twenty_kills_and_a_third_of_calls_failing_never_send_twice(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    """The issue's test: a provider without idempotency keys, 30% of calls failing every way a call can fail, and
+    the sending process SIGKILLed 20 times at any point of a call; rerun until nothing is left to send. Nobody
+    gets two copies, and whoever got none is uncertain in the ledger, reported with the command that resolves it.
+
+    ACTIONMAIL_CHAOS_SEED picks another sequence of faults and kills (the default is fixed, for CI).
+    """
+    rng = random.Random(int(os.environ.get("ACTIONMAIL_CHAOS_SEED", "10")))
+    faults = [
+        lambda: Fault(status=429, headers={"Retry-After": "soon"}, body={"message": "Too many requests"}),
+        lambda: Fault(status=503, body="Service Unavailable"),
+        lambda: Fault(status=500, body=""),
+        lambda: Fault(status=429, headers={"Retry-After": "3600"}, body={"message": "Come back in an hour"}),
+        lambda: Fault(drop=True),  # the request went out, no answer: nothing sent, but we can't know
+        lambda: Fault(drop=True, after_handling=True),  # sent, and no answer
+        lambda: Fault(status=200, body={"message": "Queued. Thank you."}, after_handling=True),  # sent, no id
+    ]
+    kills, runs = 0, 0
+    command = [sys.executable, "-m", "tests.sender", str(project_with_members), f"newsletters/{SEED.name}", "10"]
+    while runs < 80:
+        runs += 1
+        sender = subprocess.Popen(command, cwd=ROOT, env={**os.environ}, stderr=subprocess.PIPE)
+
+        def kill(sender: subprocess.Popen[bytes] = sender) -> None:
+            sender.send_signal(signal.SIGKILL)
+
+        calls = rng.randint(1, 3) if kills < 20 else -1  # the call in which this run is killed, if it is
+
+        def chaos() -> Fault | None:
+            nonlocal calls
+            calls -= 1
+            if calls == 0:  # before Mailgun takes it, after, or once it has answered (the ledger being written)
+                when = rng.choice(["before", "after", "answered"])
+                if when == "answered":
+                    return Fault(then=lambda: threading.Timer(rng.uniform(0, 0.01), kill).start())
+                return Fault(drop=True, after_handling=when == "after", then=kill)
+            return rng.choice(faults)() if rng.random() < 0.3 else None
+
+        mailgun.chaos = chaos
+        _, errors = sender.communicate(timeout=60)
+        assert sender.returncode in (0, -signal.SIGKILL), errors.decode()
+        kills += sender.returncode == -signal.SIGKILL
+        counts = _counts(project_with_members)
+        if sender.returncode == 0 and counts[delivery.State.QUEUED] == counts[delivery.State.FAILED] == 0:
+            break  # nothing left to send
+    mailgun.chaos = None
+    assert kills == 20, (kills, runs)
+    assert counts[delivery.State.IN_FLIGHT] == 0 and counts[delivery.State.ACCEPTED] < 1000  # the faults told
+
+    got = delivered(mailgun)
+    assert max(got.values()) == 1  # nobody twice
+    rows = _rows(project_with_members)
+    accepted = {email for email, state in rows.items() if state == delivery.State.ACCEPTED}
+    uncertain = {email for email, state in rows.items() if state == delivery.State.UNCERTAIN}
+    assert accepted | uncertain == everyone(project_with_members)
+    assert accepted <= set(got)  # accepted means delivered
+    assert everyone(project_with_members) - set(got) <= uncertain  # every miss is uncertain …
+
+    # … and reported so, with the command that resolves it; a rerun sends nothing.
+    before = len(mailgun.requests)
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+    assert result.exit_code == 3 and len(mailgun.requests) == before
+    assert f"{len(uncertain):,} uncertain: a call to mailgun was interrupted" in result.output
+    assert f"`actionmail send newsletters/{SEED.name} --resend-uncertain` sends to them again" in result.output
+    status = CliRunner().invoke(main, ["status", f"newsletters/{SEED.name}", "--all"]).output
+    assert sum(line.split()[1:2] == ["uncertain"] for line in status.splitlines()) == len(uncertain)
+    # Resolved as the report says: everyone has it, and only some of the uncertain twice.
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--resend-uncertain"])
+    assert result.exit_code == 0, result.output
+    got = delivered(mailgun)
+    assert set(got) == everyone(project_with_members)
+    assert {email for email, n in got.items() if n > 1} <= uncertain
+
+
+def _counts(project: Path) -> dict[delivery.State, int]:
+    ledger = delivery.Ledger(project / "actionmail.db")
+    try:
+        sends = ledger.sends(SEED.stem)
+        return ledger.counts(sends[0].id) if sends else dict.fromkeys(delivery.State, 0)
+    finally:
+        ledger.close()
+
+
+def _rows(project: Path) -> dict[str, delivery.State]:
+    ledger = delivery.Ledger(project / "actionmail.db")
+    try:
+        (send,) = ledger.sends(SEED.stem)
+        return {row.email.lower(): row.state for row in ledger.pending(send.id, list(delivery.State))}
+    finally:
+        ledger.close()
