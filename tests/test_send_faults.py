@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from click.testing import CliRunner
 from actionmail import audience, delivery, providers, variants
 from actionmail.cli import main
 from tests.conftest import ROOT, SEED, write
+from tests.fakes.brevo import BrevoFake
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.server import Fault, Request
 
@@ -54,7 +56,9 @@ def mailgun(project_with_members: Path) -> Iterator[MailgunFake]:
         yield fake
 
 
-def run_send(project: Path, batch: int = 50, **options: bool) -> tuple[delivery.Outcome, dict[delivery.State, int]]:
+def run_send(
+    project: Path, batch: int = 50, concurrency: int = 4, **options: bool
+) -> tuple[delivery.Outcome, dict[delivery.State, int]]:
     edition = variants.load_edition(project / "newsletters" / SEED.name)
     database = audience.database_path(edition.project)
     provider = providers.build(edition.project)
@@ -62,7 +66,7 @@ def run_send(project: Path, batch: int = 50, **options: bool) -> tuple[delivery.
     with audience.Store.open(database) as store:
         ledger = delivery.Ledger(database)
         plan = delivery.prepare(edition, store, ledger, None)
-        pace = delivery.Pace(concurrency=4, backoff=0.01, max_wait=0.2)
+        pace = delivery.Pace(concurrency=concurrency, backoff=0.01, max_wait=0.2)
         _, outcome, counts = delivery.execute(plan, store, ledger, provider, pace, KEY.encode(), **options)
         ledger.close()
     provider.close()
@@ -329,3 +333,40 @@ def _rows(project: Path) -> dict[str, delivery.State]:
         return {row.email.lower(): row.state for row in ledger.pending(send.id, list(delivery.State))}
     finally:
         ledger.close()
+
+
+@pytest.mark.parametrize("aged", [False, True], ids=["within-brevos-30-minutes", "after"])
+def test_an_idempotent_provider_repeats_an_uncertain_call_only_while_it_remembers_the_key(
+    project_with_members: Path, monkeypatch: pytest.MonkeyPatch, aged: bool
+) -> None:
+    """Brevo forgets an idempotency key after 30 minutes: repeated later, the call would send again."""
+    now = [0.0]
+    monkeypatch.setenv("ACTIONMAIL_BREVO_API_KEY", API_KEY)
+    with BrevoFake(API_KEY, clock=lambda: now[0]) as brevo:
+        settings = project_with_members / "actionmail.toml"
+        settings.write_text(
+            settings.read_text() + f'\n[send]\nprovider = "brevo"\n\n[providers.brevo]\nbase_url = "{brevo.url}"\n'
+        )
+        brevo.fail(Fault(), *[Fault(drop=True, after_handling=True)] * 6)  # the second call's answer never comes
+        _, counts = run_send(project_with_members, concurrency=1)
+        lost = len(brevo.requests[1].json()["messageVersions"])
+        assert counts[delivery.State.UNCERTAIN] == lost and len(brevo.delivered) == 1000  # Brevo had them all
+        if aged:  # 20 minutes on: Brevo's 30 less the retries' margin have passed; 31 later, Brevo forgot
+            with sqlite3.connect(project_with_members / "actionmail.db") as db:
+                db.execute("UPDATE deliveries SET updated_at = ? WHERE state = 'uncertain'", (_ago(minutes=20),))
+            now[0] += 31 * 60
+        result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+        assert max(collections.Counter(d.to for d in brevo.delivered).values()) == 1  # nobody twice, either way
+        if aged:
+            assert result.exit_code == 3 and f"{lost:,} uncertain: a call to brevo was interrupted" in result.output
+            assert (
+                "brevo no longer remembers the call" in result.output and "--resend-uncertain` sends" in result.output
+            )
+        else:  # the same call again, recognised: everyone accepted, once
+            assert result.exit_code == 0 and result.output.endswith("accepted 1,000\n"), result.output
+
+
+def _ago(minutes: int) -> str:
+    import datetime as dt
+
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds")

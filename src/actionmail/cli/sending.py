@@ -97,11 +97,12 @@ def send(
                 )
             if plan.resume is not None:
                 counts = ledger.counts(plan.resume.id)
-                if not delivery.remaining(counts, provider, resend_uncertain) and not (include_new and plan.joined):
+                left = delivery.remaining(ledger, plan.resume.id, provider, resend_uncertain)
+                if not left and not (include_new and plan.joined):
                     # Nothing for this run to do: say so, rather than repeat the summary of the run that did it.
                     click.echo(f"Nothing to send: send {plan.resume.id} of {plan.issue} has no one left to send to "
                                f"({_summary(counts)})")  # fmt: skip
-                    if _report(plan, provider, counts, file, include_new=include_new):
+                    if _report(plan, provider, ledger, plan.resume.id, file, include_new=include_new):
                         sys.exit(ExitCode.PARTIAL_FAILURE)
                     return
             secret_key = tokens.secret_key()
@@ -116,11 +117,11 @@ def send(
                     )  # fmt: skip
             except KeyboardInterrupt:
                 _interrupted(plan, ledger, file)
+            summary = _summary(counts) or "nobody left to send to (an earlier version reached everyone)"
+            click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
+            left = _report(plan, provider, ledger, send_record.id, file, include_new=include_new)
     finally:
         provider.close()
-    summary = _summary(counts) or "nobody left to send to (an earlier version reached everyone)"
-    click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
-    left = _report(plan, provider, counts, file, include_new=include_new)
     if outcome.stopped is not None:
         click.echo(f"Error: stopped: {outcome.stopped}", err=True)
         sys.exit(outcome.stopped.exit_code)
@@ -139,14 +140,16 @@ def _command(file: Path, *options: str) -> str:
 def _report(
     plan: delivery.Plan,
     provider: providers.Provider,
-    counts: Mapping[delivery.State, int],
+    ledger: delivery.Ledger,
+    send_id: int,
     file: Path,
     *,
     include_new: bool,
 ) -> bool:
     """Whoever a send has not reached, each kind with the command that deals with it; whether there are any."""
-    state = delivery.State
+    state, counts = delivery.State, ledger.counts(send_id)
     uncertain = counts[state.UNCERTAIN] + counts[state.IN_FLIGHT]
+    repeatable = ledger.repeatable(send_id, delivery.repeat_since(provider)) if provider.idempotent else 0
     later = counts[state.QUEUED] + counts[state.FAILED]
     status = f"`actionmail status {shlex.quote(str(file))}` lists them"
     if later:
@@ -154,16 +157,17 @@ def _report(
             f"{later:,} not sent yet (refused or not reached this time): `{_command(file)}` sends to them; {status}",
             err=True,
         )
-    if uncertain and provider.idempotent:
+    if repeatable:
         click.echo(
-            f"{uncertain:,} uncertain: a call to {provider.name} was interrupted, and it may have sent to them: "
+            f"{repeatable:,} uncertain: a call to {provider.name} was interrupted, and it may have sent to them: "
             f"`{_command(file)}` repeats that call, which {provider.name} recognises, so nobody gets two; {status}",
             err=True,
         )
-    elif uncertain:
+    if uncertain - repeatable:
+        why = "can't be asked" if not provider.idempotent else "no longer remembers the call"
         click.echo(
-            f"{uncertain:,} uncertain: a call to {provider.name} was interrupted, and it may have sent to them; "
-            f"{provider.name} can't be asked, so they are not sent to again: {status} (check the provider's logs); "
+            f"{uncertain - repeatable:,} uncertain: a call to {provider.name} was interrupted, and it may have sent "
+            f"to them; {provider.name} {why}, so they are not sent to again: {status} (check the provider's logs); "
             f"`{_command(file, '--resend-uncertain')}` sends to them again, and whoever did get it gets it twice",
             err=True,
         )
@@ -311,7 +315,8 @@ def _print_plan(
     who = plan.segment or "everyone"
     if plan.resume is not None:
         counts = ledger.counts(plan.resume.id)
-        left = delivery.remaining(counts, provider, resend_uncertain) + (plan.joined if include_new else 0)
+        left = delivery.remaining(ledger, plan.resume.id, provider, resend_uncertain)
+        left += plan.joined if include_new else 0
         click.echo(
             f"Dry run: {plan.issue} through {provider.name} would continue send {plan.resume.id} ({who}), started "
             f"{_local(plan.edition.project, plan.resume.created_at)}: {left:,} to send ({_summary(counts)})"

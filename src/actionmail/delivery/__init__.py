@@ -124,13 +124,24 @@ def prepare(
     return Plan(edition, issue, content_hash, rendered, audience, segment, resume, earlier, send_at, unreached)
 
 
-def remaining(counts: Mapping[State, int], provider: Provider, resend_uncertain: bool = False) -> int:
+def remaining(ledger: Ledger, send_id: int, provider: Provider, resend_uncertain: bool = False) -> int:
     """How many of a send's recipients a run would send to: the queued and failed; and the uncertain (and those a
-    crash left in flight) where the provider recognises a repeated call, or when asked to resend them."""
+    crash left in flight) when asked to resend them, or where the provider still recognises the repeated call."""
+    counts = ledger.counts(send_id)
     left = counts[State.QUEUED] + counts[State.FAILED]
-    if provider.idempotent or resend_uncertain:
+    if resend_uncertain:
         left += counts[State.UNCERTAIN] + counts[State.IN_FLIGHT]
+    elif provider.idempotent:
+        left += ledger.repeatable(send_id, repeat_since(provider))
     return left
+
+
+def repeat_since(provider: Provider) -> str | None:
+    """The ledger's time from which an uncertain call may be repeated under its key (None: any time)."""
+    window = provider.idempotency_window
+    if window is None:
+        return None
+    return (dt.datetime.now(dt.UTC) - window).isoformat(timespec="seconds")
 
 
 def _touched(ledger: Ledger, send: SendRecord) -> bool:
@@ -210,7 +221,7 @@ def _execute(
     ledger.recover(send.id)
     if resend_uncertain:
         ledger.requeue_uncertain(send.id)
-    on_start(remaining(ledger.counts(send.id), provider))
+    on_start(remaining(ledger, send.id, provider))
     engine = Engine(provider, ledger, send.id, pace)
     env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
     outcome = engine.run(_jobs(plan, store, ledger, provider, engine, send, env, secret), progress)
@@ -248,10 +259,12 @@ def _jobs(
     env: Envelope,
     secret: bytes,
 ) -> Iterator[Job]:
-    """Batches to send: first, for an idempotent provider, the uncertain ones again under their own ids;
-    then the queued and failed ones, one variant at a time, in batches of what the provider takes."""
+    """Batches to send: first, for an idempotent provider, the uncertain ones again under their own ids (those the
+    provider still remembers the key of); then the queued and failed ones, one variant at a time, in batches of
+    what the provider takes."""
     if provider.idempotent:
-        rows = ledger.pending(send.id, [State.UNCERTAIN], page=1_000_000)  # one page: batches stay whole
+        since = repeat_since(provider)
+        rows = ledger.pending(send.id, [State.UNCERTAIN], page=1_000_000, since=since)  # one page: batches whole
         for (label, batch_id), group in itertools.groupby(rows, key=lambda r: (r.variant, r.batch)):
             job = _job(plan, store, engine, env, secret, label, [r.subscriber_id for r in group], batch_id)
             if job:

@@ -142,13 +142,25 @@ class Ledger:
         return int(number)
 
     def recover(self, send_id: int) -> int:
-        """Rows left in flight by a crash become uncertain; returns how many."""
+        """Rows left in flight by a crash become uncertain; returns how many. Their time stays the call's: an
+        idempotency key is remembered for a while after the call (see Provider.idempotency_window)."""
         with self._transaction() as db:
             return int(db.execute(
-                "UPDATE deliveries SET state = 'uncertain', reason = 'the send stopped during this call', "
-                "updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
-                (_now(), send_id),
+                "UPDATE deliveries SET state = 'uncertain', reason = 'the send stopped during this call' "
+                "WHERE send_id = ? AND state = 'in_flight'",
+                (send_id,),
             ).rowcount)  # fmt: skip
+
+    def repeatable(self, send_id: int, since: str | None) -> int:
+        """How many uncertain (or in flight) rows were last called at ``since`` or later (None: any time): those an
+        idempotent provider may be sent again under the same key."""
+        with self._lock:
+            (number,) = self._db.execute(
+                "SELECT count(*) FROM deliveries WHERE send_id = ? AND state IN ('uncertain', 'in_flight') "
+                "AND updated_at >= ?",
+                (send_id, since or ""),
+            ).fetchone()
+        return int(number)
 
     def requeue_uncertain(self, send_id: int) -> int:
         """For --resend-uncertain: put uncertain rows back in the queue (with a new batch id when sent)."""
@@ -159,9 +171,11 @@ class Ledger:
                 (_now(), send_id),
             ).rowcount)  # fmt: skip
 
-    def pending(self, send_id: int, states: Sequence[State], page: int = 2000) -> Iterator[Row]:
-        """Rows in ``states``, variant by variant, by subscriber (by batch within each page): the order batches
-        are made in.
+    def pending(
+        self, send_id: int, states: Sequence[State], page: int = 2000, since: str | None = None
+    ) -> Iterator[Row]:
+        """Rows in ``states`` (last changed at ``since`` or later), variant by variant, by subscriber (by batch
+        within each page): the order batches are made in.
 
         Read a page at a time, each page its own short read, so that the writes a send makes meanwhile can be
         checkpointed (a read held open for the whole send would let the WAL grow without end and slow every
@@ -175,8 +189,8 @@ class Ledger:
                     rows = self._db.execute(
                         "SELECT subscriber_id, email, variant, state, batch, reason FROM deliveries "
                         f"WHERE send_id = ? AND subscriber_id > ? AND variant = ? AND state IN ({marks}) "
-                        "ORDER BY subscriber_id LIMIT ?",
-                        (send_id, after, variant, *states, page),
+                        "AND updated_at >= ? ORDER BY subscriber_id LIMIT ?",
+                        (send_id, after, variant, *states, since or "", page),
                     ).fetchall()
                 if not rows:
                     break

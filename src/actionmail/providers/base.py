@@ -207,6 +207,9 @@ class Provider(abc.ABC):
     name: ClassVar[str]
     max_batch: ClassVar[int]  # recipients per call
     idempotent: ClassVar[bool] = False  # honours Batch.id as an idempotency key
+    # How long after a call repeating it with the same key is still safe (the provider remembers the key, less a
+    # margin for the retries of that batch); None: for ever (the outbox).
+    idempotency_window: ClassVar[dt.timedelta | None] = None
     can_schedule: ClassVar[bool] = False  # delivers at Envelope.send_at
     settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
 

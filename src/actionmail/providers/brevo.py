@@ -51,6 +51,9 @@ class Brevo(HTTPProvider):
     # "≤1000 versions" a call (batch guide); one recipient a version, within "≤2,000 recipients per request".
     max_batch = 1000
     idempotent = True  # headers.idempotencyKey, 30 minutes (heterogenous-versions doc)
+    # Less the longest a batch's retries can take (Pace: 6 attempts, waits up to 120 s each): a call repeated later
+    # than this might reach Brevo after it has forgotten the key, and send twice.
+    idempotency_window = dt.timedelta(minutes=15)
     can_schedule = True  # scheduledAt (public beta: up to about 5 minutes late)
     settings_model: ClassVar[type[ProviderSettings]] = BrevoSettings
     settings: BrevoSettings
