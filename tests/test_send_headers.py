@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from actionmail.cli import main
@@ -54,6 +54,9 @@ def test_hostile_values_become_the_text_they_decode_to(hostile: str) -> None:
         ("2+2=?", "2+2=?"),  # not an encoded word: left alone
         ("=?bad?x?text?=", "=?bad?x?text?="),  # nor is this (no q or b)
         ("a\x00b\x1fc\x7fd\x85e", "a b c d e"),
+        # What only the email package reads as an encoded word (no closing ?=, an empty charset): found by the fuzz.
+        ("=??q?=0D, call", "= ??q?=0D, call"),
+        ("=?utf-8?q?=0D=0ABcc:_a@evil.example", "= ?utf-8?q?=0D=0ABcc:_a@evil.example"),
     ],
 )
 def test_header_text(value: str, text: str) -> None:
@@ -80,6 +83,9 @@ HOSTILE_TEXT = st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=12).map
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(name=HOSTILE_TEXT, first_name=HOSTILE_TEXT)
+@example(name="", first_name="=??q?=0D")  # the email package decodes these, with no closing ?=
+@example(name="", first_name="=??b?=0D")
+@example(name="RXYNCkJjYzogYUBldmlsLmV4YW1wbGU=" * 2 + HOSTILE[0], first_name="")  # a long name, folded
 def test_fuzz_no_value_adds_a_header(name: str, first_name: str) -> None:
     """Whatever the name and {first_name}: the headers set and no others, one To address, every value one line.
 

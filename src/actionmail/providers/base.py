@@ -32,6 +32,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # An RFC 2047 encoded word, as loosely as any decoder reads one (the email package's own pattern, email.header.ecre,
 # takes any charset and any encoded text up to the next "?=").
 _ENCODED_WORD = re.compile(r"=\?([^?]*)\?([qQbB])\?(.*?)\?=")
+# The start of an encoded word, which is all a decoder needs: the email package decodes "=?utf-8?q?=0D=0A…" with no
+# closing "?=" at all, and takes "=??q?=0D" for one (an empty charset; found by the fuzz test). Wherever one still
+# starts once the real ones are decoded, every "=?" is broken up: nothing is left for any decoder to find.
+_WORD_START = re.compile(r"=\?[^?]*\?[qQbB]\?")
 _SUSPECT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]|=\?|\?=")
 
 
@@ -42,8 +46,9 @@ def header_text(value: str) -> str:
     is plain text to us, but the email package decodes encoded words when it parses a header value and, before
     CPython's fix for CVE-2024-6923 (3.11.10, 3.12.5, 3.13), writes the decoded line break back raw when it folds
     the header: a member's name would add a Bcc. Decoding repeats until nothing changes (an encoded word may hold
-    another), and an encoded word that still stands (one that cannot be decoded) is broken up, so that no parser
-    downstream, ours or a provider's, finds anything left to decode. Independent of the Python patch level.
+    another), and whatever still starts like an encoded word (one that can't be decoded, or that only the email
+    package's lenient parser would read as one) is broken up, so that no parser downstream, ours or a provider's,
+    finds anything left to decode. Independent of the Python patch level.
     """
     if not _SUSPECT.search(value):  # nearly every value: nothing to do
         return value.strip()
@@ -52,7 +57,7 @@ def header_text(value: str) -> str:
         if decoded == value:
             break
         value = decoded
-    if _ENCODED_WORD.search(value) or _CONTROL.search(value):
+    if _WORD_START.search(value) or _CONTROL.search(value):
         value = _CONTROL.sub(" ", value).replace("=?", "= ?")
     return value.strip()
 
