@@ -24,12 +24,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from actionmail import audience, delivery, providers, variants
+from actionmail import audience, delivery, providers
 from actionmail.cli import main
 from tests.conftest import ROOT, SEED, write
 from tests.fakes.brevo import BrevoFake
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.server import Fault, Request
+from tests.sender import edition_for_send
 
 KEY = "k" * 32
 API_KEY = "test-key-not-secret"
@@ -59,7 +60,7 @@ def mailgun(project_with_members: Path) -> Iterator[MailgunFake]:
 def run_send(
     project: Path, batch: int = 50, concurrency: int = 4, **options: bool
 ) -> tuple[delivery.Outcome, dict[delivery.State, int]]:
-    edition = variants.load_edition(project / "newsletters" / SEED.name)
+    edition = edition_for_send(project / "newsletters" / SEED.name)  # as the command does: the same send
     database = audience.database_path(edition.project)
     provider = providers.build(edition.project)
     provider.max_batch = batch  # type: ignore[misc]

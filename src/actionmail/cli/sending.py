@@ -77,12 +77,12 @@ def send(
         raise _nothing_sent(e.problems, "fix the errors above") from None
     project = edition.project
     provider = providers.build(project, provider_name)
+    send_at = _send_at(project, at)
     try:
-        send_at = _send_at(project, at)
-        if send_at is not None and not provider.can_schedule:  # before a dry run or a test copy too
-            raise UsageError(f"{provider.name} cannot schedule a send: drop --at, or use a provider that can")
         # … and here, every other check, on the variants the plan renders
         blocking = test_to is None and not dry_run and not force
+        if send_at is not None and not provider.can_schedule:  # before a dry run or a test copy too
+            raise UsageError(f"{provider.name} cannot schedule a send: drop --at, or use a provider that can")
         with _planned(edition, segment, send_at, blocking=blocking) as (store, ledger, plan):
             if test_to is not None:
                 _send_test(plan, provider, test_to, as_email)
