@@ -36,7 +36,6 @@ _ENCODED_WORD = re.compile(r"=\?([^?]*)\?([qQbB])\?(.*?)\?=")
 # closing "?=" at all, and takes "=??q?=0D" for one (an empty charset; found by the fuzz test). Wherever one still
 # starts once the real ones are decoded, every "=?" is broken up: nothing is left for any decoder to find.
 _WORD_START = re.compile(r"=\?[^?]*\?[qQbB]\?")
-_SUSPECT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]|=\?|\?=")
 
 
 def header_text(value: str) -> str:
@@ -50,7 +49,7 @@ def header_text(value: str) -> str:
     package's lenient parser would read as one) is broken up, so that no parser downstream, ours or a provider's,
     finds anything left to decode. Independent of the Python patch level.
     """
-    if not _SUSPECT.search(value):  # nearly every value: nothing to do
+    if value.isprintable() and "=?" not in value and "?=" not in value:  # nearly every value: nothing to do
         return value.strip()
     for _ in range(100):  # decoding shortens the text, so this ends long before; the bound is belt and braces
         decoded = _ENCODED_WORD.sub(_decode_word, _CONTROL.sub(" ", value))
