@@ -6,8 +6,10 @@ it) and calls each ``check_*`` function below, usually through ``pytest.mark.par
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
+import re
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
@@ -23,6 +25,25 @@ HTML = (
     '<a href="{unsubscribe_url}">Unsubscribe</a></body></html>'
 )
 TEXT = "Hi {first_name|friend},\nCall now.\nUnsubscribe: {unsubscribe_url}\n"
+
+# A member's name (and so their {first_name}) that tries to add a Bcc header, in the ways a header can be
+# broken: an RFC 2047 encoded word holding CR LF (quoted-printable, base64, one inside another, an unknown
+# charset, which the email package reads as ASCII), a raw line break, and Unicode's line separator.
+_WORD = "=?utf-8?q?Ev=0D=0ABcc:_a@evil.example?="
+HOSTILE = [
+    _WORD,
+    "=?utf-8?b?" + base64.b64encode(b"Ev\r\nBcc: a@evil.example").decode() + "?=",
+    "=?utf-8?q?" + _WORD.replace("=", "=3D").replace("?", "=3F") + "?=",
+    _WORD.replace("utf-8", "x-unknown"),
+    "Ev\r\nBcc: a@evil.example",
+    "Ev\u2028Bcc: a@evil.example",
+]
+DEFUSED = "Ev Bcc: a@evil.example"  # what each of them becomes: the decoded text, the line break a space
+
+
+# Retry-After values a server might send that are not a wait we can use: the engine backs off on its own.
+NO_WAIT = ["soon", "-5", "99999999999999999999", "1e400", "nan", "0x10", "Tue, 32 Foo 2019 99:99:99 GMT", " "]
+PAST = "Wed, 21 Oct 2015 07:28:00 -0000"  # a date with -0000 ("zone unknown"): the email package gives it no zone
 
 
 @dataclasses.dataclass
@@ -71,6 +92,18 @@ class ContractTests:
 
     def test_bad_credentials_are_permanent(self, setup: Setup) -> None:
         check_bad_credentials_are_permanent(setup, self.secret)
+
+    @pytest.mark.parametrize("value", NO_WAIT, ids=range(len(NO_WAIT)))
+    def test_a_retry_after_that_is_no_wait_means_backing_off(self, setup: Setup, value: str) -> None:
+        check_a_retry_after_that_is_no_wait(setup, value)
+
+    @pytest.mark.parametrize("hostile", HOSTILE, ids=range(len(HOSTILE)))
+    def test_a_name_cannot_add_a_header(self, setup: Setup, hostile: str) -> None:
+        check_a_name_cannot_add_a_header(setup, hostile)
+
+
+def hostile_recipient(value: str) -> Recipient:
+    return Recipient("7", "r7@example.org", value, {"first_name": value, "unsubscribe_url": "https://example.org/u/7"})
 
 
 def recipients(count: int, start: int = 0) -> list[Recipient]:
@@ -192,3 +225,31 @@ def check_bad_request_carries_the_provider_message(setup: Setup, fault: Fault, w
 def _send_some(provider: Provider, count: int) -> None:
     """A batch of ``count`` recipients, or of as many as the provider takes (SES and SMTP: one)."""
     provider.send(batch(recipients(min(count, provider.max_batch))))
+
+
+def check_a_name_cannot_add_a_header(setup: Setup, hostile: str) -> None:
+    """A name and a merge value in the subject arrive as the text they decode to, on one line, in the fields the
+    provider builds headers from (the To name, the subject, the headers); no Bcc, no second recipient."""
+    provider = setup.make()
+    person = hostile_recipient(hostile)
+    result = provider.send(batch([person]))
+    assert list(result.accepted) == ["7"]
+    (got,) = setup.fake.delivered
+    assert got.to == "r7@example.org"
+    assert got.name == DEFUSED
+    assert got.subject == f"{DEFUSED}, call the mayor"
+    assert "bcc" not in {name.lower() for name in got.headers}
+    for value in (got.name, got.subject, *got.headers.values()):
+        assert not re.search(r"[\r\n\u2028]|=\?", value), value
+
+
+def check_a_retry_after_that_is_no_wait(setup: Setup, value: str) -> None:
+    """A 429 whose Retry-After can't be read is still a 429: transient, nothing sent, no wait asked (never a
+    crash); and a date in the past with the zone -0000 is no wait at all."""
+    for header, asked in ((value, None), (PAST, 0.0)):
+        setup.fake.fail(Fault(status=429, headers={"Retry-After": header}, body={"message": "Too many requests"}))
+        with pytest.raises(ProviderError) as limited:
+            _send_some(setup.make(), 3)
+        assert (limited.value.status, limited.value.transient, limited.value.maybe_sent) == (429, True, False)
+        assert limited.value.retry_after in (asked, None)  # None: SES reads no Retry-After
+    assert setup.fake.delivered == []

@@ -13,9 +13,20 @@ from pathlib import Path
 from actionmail import audience, delivery, providers, variants
 
 
+def edition_for_send(path: Path) -> variants.Edition:
+    """The edition as `actionmail send` renders it, so that a send started here and one continued by the command
+    are the same send (the same content hash). Where the code renders a send as of the day it goes out (the check
+    branch's Edition.going_out_on), so does this; until the branches meet, it follows whichever it runs with."""
+    edition = variants.load_edition(path)
+    going_out_on = getattr(edition, "going_out_on", None)
+    if going_out_on is not None:
+        edition = going_out_on(getattr(variants, "send_day")(edition.project, None))  # noqa: B009
+    return edition
+
+
 def main(project_dir: str, newsletter: str, batch_size: str) -> None:
     os.chdir(project_dir)
-    edition = variants.load_edition(Path(newsletter))
+    edition = edition_for_send(Path(newsletter))
     database = audience.database_path(edition.project)
     provider = providers.build(edition.project)
     provider.max_batch = int(batch_size)  # type: ignore[misc]

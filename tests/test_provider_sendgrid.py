@@ -199,3 +199,10 @@ def test_settings() -> None:
     assert SendGridSettings().base_url == "https://api.sendgrid.com"
     with pytest.raises(pydantic.ValidationError, match="api_key"):
         SendGridSettings.model_validate({"api_key": SECRET})  # secrets never in settings
+
+
+def test_a_2xx_without_a_message_id_may_have_sent(setup: Setup) -> None:
+    setup.fake.fail(Fault(status=202, body=b""))  # not SendGrid's answer: no X-Message-Id
+    with pytest.raises(ProviderError, match="without X-Message-Id") as odd:
+        setup.make().send(batch(recipients(2)))
+    assert odd.value.maybe_sent and not odd.value.transient

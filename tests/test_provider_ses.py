@@ -218,3 +218,10 @@ def test_settings() -> None:
 
 def test_registered() -> None:
     assert provider_class("ses") is SES
+
+
+def test_a_2xx_without_a_message_id_may_have_sent(setup: Setup) -> None:
+    setup.fake.fail(Fault(status=200, body={}))
+    with pytest.raises(ProviderError, match="without a MessageId") as odd:
+        setup.make().send(batch(recipients(1)))
+    assert odd.value.maybe_sent and not odd.value.transient

@@ -16,7 +16,7 @@ from actionmail.providers import provider_class
 from actionmail.providers.base import MissingCredentials, ProviderError, Recipient
 from actionmail.providers.smtp import PASSWORD as VARIABLE
 from actionmail.providers.smtp import SMTP, SMTPSettings
-from tests.contract import batch, recipients
+from tests.contract import DEFUSED, HOSTILE, batch, hostile_recipient, recipients
 from tests.fakes.smtp import PASSWORD, USER, Certificates, SMTPServer, free_port, make_certificates, start
 
 # aiosmtpd warns about AUTH without STARTTLS, which is what implicit TLS needs (aiosmtpd#281).
@@ -90,6 +90,26 @@ def test_each_recipient_gets_their_own_message_over_one_connection(
         assert got.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert got.message["List-Unsubscribe"].startswith(f"<{person.values['unsubscribe_url']}>, <mailto:")
         assert got.message["X-Actionmail-Tag"] == "2019-08-01-no-police-facial-recognition"
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=range(len(HOSTILE)))
+def test_a_name_cannot_add_a_header_or_a_recipient(
+    server: tuple[SMTPServer, Controller], make: Make, hostile: str
+) -> None:
+    """What arrives, parsed: one recipient, the headers we set and no others, the name as the text it decodes to."""
+    handler = server[0]
+    person = hostile_recipient(hostile)
+    assert list(make().send(batch([person])).accepted) == ["7"]
+    (got,) = handler.delivered
+    assert got.rcpt_tos == ["r7@example.org"]
+    message = got.message
+    assert [name.lower() for name in message] == [
+        "from", "to", "reply-to", "subject", "date", "message-id", "list-unsubscribe", "list-unsubscribe-post",
+        "list-id", "x-actionmail-tag", "x-actionmail-send", "mime-version", "content-type",
+    ]  # fmt: skip
+    assert [(a.display_name, a.addr_spec) for a in message["To"].addresses] == [(DEFUSED, "r7@example.org")]
+    assert message["Subject"] == f"{DEFUSED}, call the mayor"
+    assert not message.defects
 
 
 def test_one_connection_per_sending_thread(server: tuple[SMTPServer, Controller], make: Make) -> None:

@@ -51,6 +51,10 @@ def test_a_send_after_the_newsletters_date_shows_the_checks_warning_and_goes_on(
     assert result.output == STALE + f"Send 1 of {SEED.stem} through outbox: accepted 1,000\n"
 
 
+FORCE = "Error: nothing was sent: fix the errors above, or send with --force to send despite them\n"
+INVALID = "Error: nothing was sent: fix the errors above\n"
+
+
 def test_check_errors_stop_a_send_unless_forced(members: Path) -> None:
     guide = "\n      [the Fuse Progressive Voters Guide for Seattle](https://progressivevotersguide.com/washington/2019/primary/city/seattle/)."
     text = SEED.read_text().replace(guide, "")
@@ -60,7 +64,7 @@ def test_check_errors_stop_a_send_unless_forced(members: Path) -> None:
         "in copy-paste?: put the link back: … at [the page's name](https://…)"
     )
     code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
-    assert (code, output) == (2, lost + "\n")
+    assert (code, output) == (2, lost + "\n" + FORCE)
     assert not (members / "outbox").exists()
     code, output = invoke("send", f"newsletters/{SEED.name}", "--dry-run")
     assert code == 0 and output.startswith(lost + "\nDry run: ")
@@ -105,9 +109,9 @@ def test_send_through_the_outbox_reaches_everyone_once(members: Path) -> None:
             assert sum(tel in html for tel in SEATTLE_TEL.values()) == 1  # only their own councilmember
         else:
             assert all(tel in html for tel in SEATTLE_TEL.values())  # the fallback lists them all
-    # A second run sends nothing more.
+    # A second run sends nothing more, and says so.
     again = invoke("send", f"newsletters/{SEED.name}", "--yes")
-    assert again == (0, f"Send 1 of {SEED.stem} through outbox: accepted 1,000\n")
+    assert again == (0, "Nothing to send: send 1 of " + SEED.stem + " has no one left to send to (accepted 1,000)\n")
     assert len(outbox(members)) == 1000
 
 
@@ -150,7 +154,7 @@ def test_check_errors_block_a_send(members: Path) -> None:
     broken = SEED.read_text().replace("official: durkan", "official: durkin")
     write(members / "newsletters", SEED.name, broken)
     code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
-    assert code == 2 and "'durkin' is not in officials.yaml" in output
+    assert code == 2 and "'durkin' is not in officials.yaml" in output and output.endswith(INVALID)
     assert not (members / "outbox").exists()
 
 
@@ -345,6 +349,143 @@ def test_a_send_checks_each_translation(members: Path) -> None:
         2,
         STALE.replace(SEED.name, f"{SEED.stem}.es.yaml")
         + f"newsletters/{SEED.stem}.es.yaml:62: bonus[0].title: 'TK' (to come) is left in the text: finish or "
-        "remove it\n",
+        "remove it\n" + FORCE,
     )
     assert not (members / "outbox").exists()
+
+
+def test_as_without_to_is_a_usage_error_and_sends_nothing(members: Path) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes", "--as", "someone@example.org")
+    assert (code, output) == (
+        2,
+        "Error: --as someone@example.org only chooses whose copy a test sends: add --to YOUR-ADDRESS to send it "
+        "there (without --to, send goes to every member)\n",
+    )
+    assert not (members / "outbox").exists()
+
+
+FIX = "give one address, like --to you@example.org"
+
+
+@pytest.mark.parametrize(
+    ("to", "error"),
+    [
+        ("not-an-address", "--to 'not-an-address': not an email address (An email address must have an @-sign.)"),
+        ("", "--to '': no address"),
+        ("  ", "--to '  ': no address"),
+        ("a@b@c.org", "--to 'a@b@c.org': not an email address"),
+        ("a@example.org, b@example.org", "--to 'a@example.org, b@example.org': one address at a time"),
+        ("a@example.org;b@example.org", "--to 'a@example.org;b@example.org': one address at a time"),
+    ],
+)
+def test_a_test_address_that_is_not_one_is_a_clear_error(members: Path, to: str, error: str) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--to", to)
+    assert code == 2 and output.startswith(f"Error: {error}") and FIX in output, output
+    assert not (members / "outbox").exists()
+
+
+def test_a_test_address_with_a_name_is_taken(members: Path) -> None:
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--to", "Sam <sam@example.org>")
+    assert code == 0 and " to sam@example.org through outbox" in output
+    (copy,) = (members / "outbox" / SEED.stem).glob("test-*.eml")
+    assert parse(copy)["To"] == "sam@example.org"
+
+
+def test_members_who_join_after_a_send_started_are_reported_and_included_when_asked(members: Path) -> None:
+    send = ("send", f"newsletters/{SEED.name}")
+    assert invoke(*send, "--yes")[0] == 0
+    with Store.open(members / "actionmail.db") as store:
+        for i in range(5):
+            store.add(f"new{i}@example.org", first_name="New")
+    joined = (
+        f"5 members joined since this send started: `actionmail send newsletters/{SEED.name} --include-new` sends to "
+        "them too\n"
+    )
+    assert invoke(*send, "--yes") == (
+        0,
+        f"Nothing to send: send 1 of {SEED.stem} has no one left to send to (accepted 1,000)\n" + joined,
+    )
+    # The dry run says what the send would do: nothing, or the five with --include-new.
+    code, output = invoke(*send, "--dry-run")
+    assert code == 0 and output.splitlines()[0].endswith(": 0 to send (accepted 1,000)"), output
+    assert output.splitlines()[1] == (
+        f"  5 members joined since this send started: `actionmail send newsletters/{SEED.name} --include-new` "
+        "includes them"
+    )
+    code, output = invoke(*send, "--dry-run", "--include-new")
+    assert code == 0 and output.splitlines()[0].endswith(": 5 to send (accepted 1,000)"), output
+    assert output.splitlines()[1] == "  5 members joined since this send started: included (--include-new)"
+    assert len(outbox(members)) == 1000
+
+    assert invoke(*send, "--yes", "--include-new") == (0, f"Send 1 of {SEED.stem} through outbox: accepted 1,005\n")
+    assert len(outbox(members)) == 1005  # the same ledger: the first thousand not sent again
+    assert invoke(*send, "--yes") == (
+        0,
+        f"Nothing to send: send 1 of {SEED.stem} has no one left to send to (accepted 1,005)\n",
+    )
+
+
+def test_a_dry_run_counts_whom_the_send_will_send_to(members: Path) -> None:
+    """After an earlier version reached district 3, a new version goes to the others only: the dry run agrees."""
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes", "--segment", "district=3")[0] == 0
+    write(members / "newsletters", SEED.name, SEED.read_text().replace("Vote Today!", "Vote by Tuesday!"))
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--dry-run")
+    assert code == 0
+    assert output.splitlines()[:2] == [
+        f"Dry run: {SEED.stem} through outbox to 891 members (everyone)",
+        "  (109 of the 1,000 had an earlier version: not again)",
+    ]
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes", "--new-version")
+    assert code == 0 and output.splitlines()[-1] == f"Send 2 of {SEED.stem} through outbox: accepted 891"
+
+
+def test_ctrl_c_says_how_many_were_accepted_and_that_the_same_command_continues(
+    members: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import _thread
+
+    from actionmail.providers.outbox import Outbox
+
+    calls = []
+    original = Outbox.send
+
+    def send_then_interrupt(self: Outbox, batch: Any) -> Any:
+        calls.append(batch)
+        if len(calls) == 3:
+            _thread.interrupt_main()  # Ctrl-C: SIGINT's KeyboardInterrupt, in the main thread, mid-send
+        return original(self, batch)
+
+    monkeypatch.setattr(Outbox, "send", send_then_interrupt)
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes", "--concurrency", "1")
+    accepted = len(outbox(members))
+    assert code == 130 and 0 < accepted < 1000
+    assert output == (
+        f"Interrupted: {accepted:,} of 1,000 accepted so far ({accepted:,} in this run). Nothing is lost: "
+        f"`actionmail send newsletters/{SEED.name}`, the same command, continues with the rest\n"
+    )
+    monkeypatch.setattr(Outbox, "send", original)
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes") == (
+        0,
+        f"Send 1 of {SEED.stem} through outbox: accepted 1,000\n",
+    )
+    assert len(outbox(members)) == 1000
+
+
+def test_status_shows_times_in_the_organizations_time_zone(members: Path) -> None:
+    import datetime as dt
+    import re
+    import zoneinfo
+
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes", "--segment", "district=5")[0] == 0
+    line = invoke("status", f"newsletters/{SEED.name}")[1].splitlines()[0]
+    found = re.fullmatch(r"Send 1, started (\d{4}-\d\d-\d\d \d\d:\d\d) (P[SD]T), finished \(district=5\):", line)
+    assert found, line
+    seattle = dt.datetime.now(zoneinfo.ZoneInfo("America/Los_Angeles"))
+    shown = dt.datetime.strptime(found[1], "%Y-%m-%d %H:%M").replace(tzinfo=seattle.tzinfo)
+    assert abs((seattle - shown).total_seconds()) < 300 and found[2] == seattle.strftime("%Z")
+
+
+def test_at_with_a_provider_that_cannot_schedule_fails_in_a_dry_run_too(members: Path) -> None:
+    error = (2, "Error: outbox cannot schedule a send: drop --at, or use a provider that can\n")
+    assert invoke("send", f"newsletters/{SEED.name}", "--dry-run", "--at", "2099-01-01 07:00") == error
+    assert invoke("send", f"newsletters/{SEED.name}", "--to", "me@example.org", "--at", "2099-01-01 07:00") == error

@@ -10,10 +10,13 @@ from __future__ import annotations
 import collections
 import email.utils
 import os
+import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +24,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from actionmail import audience, delivery, providers, variants
+from actionmail import audience, delivery, providers
 from actionmail.cli import main
 from tests.conftest import ROOT, SEED, write
+from tests.fakes.brevo import BrevoFake
 from tests.fakes.mailgun import MailgunFake
-from tests.fakes.server import Fault
+from tests.fakes.server import Fault, Request
+from tests.sender import edition_for_send
 
 KEY = "k" * 32
 API_KEY = "test-key-not-secret"
@@ -52,15 +57,17 @@ def mailgun(project_with_members: Path) -> Iterator[MailgunFake]:
         yield fake
 
 
-def run_send(project: Path, batch: int = 50, **options: bool) -> tuple[delivery.Outcome, dict[delivery.State, int]]:
-    edition = variants.load_edition(project / "newsletters" / SEED.name)
+def run_send(
+    project: Path, batch: int = 50, concurrency: int = 4, **options: bool
+) -> tuple[delivery.Outcome, dict[delivery.State, int]]:
+    edition = edition_for_send(project / "newsletters" / SEED.name)  # as the command does: the same send
     database = audience.database_path(edition.project)
     provider = providers.build(edition.project)
     provider.max_batch = batch  # type: ignore[misc]
     with audience.Store.open(database) as store:
         ledger = delivery.Ledger(database)
         plan = delivery.prepare(edition, store, ledger, None)
-        pace = delivery.Pace(concurrency=4, backoff=0.01, max_wait=0.2)
+        pace = delivery.Pace(concurrency=concurrency, backoff=0.01, max_wait=0.2)
         _, outcome, counts = delivery.execute(plan, store, ledger, provider, pace, KEY.encode(), **options)
         ledger.close()
     provider.close()
@@ -180,3 +187,187 @@ def test_a_missing_api_key_sends_nothing_and_loses_nobody(
     result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
     assert result.exit_code == 0 and result.output.splitlines()[-1].endswith("accepted 1,000")
     assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+
+
+def test_a_retry_after_that_cannot_be_read_means_backing_off(project_with_members: Path, mailgun: MailgunFake) -> None:
+    """Refused calls (nothing sent) whose Retry-After is no wait: retried after a backoff, never a crash that would
+    strand the batch in flight (then uncertain, and never resent by a provider without idempotency keys)."""
+    refused = [
+        Fault(status=429, headers={"Retry-After": "soon"}, body={"message": "Too many requests"}),
+        Fault(status=503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 -0000"}, body=""),
+        Fault(status=429, headers={"Retry-After": "-5"}, body={"message": "Too many requests"}),
+        Fault(status=429, headers={"Retry-After": "9" * 40}, body={"message": "Too many requests"}),
+    ]
+    mailgun.fail(Fault(), *refused)
+    outcome, counts = run_send(project_with_members)
+    assert outcome.stopped is None
+    assert counts[delivery.State.ACCEPTED] == 1000 and counts[delivery.State.UNCERTAIN] == 0
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+    assert len(mailgun.requests) == 24 + 4
+
+
+def test_a_batch_refused_for_longer_than_a_send_waits_is_queued_for_the_next_run(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    mailgun.fail(Fault(status=429, headers={"Retry-After": "3600"}, body={"message": "Too many requests"}))
+    outcome, counts = run_send(project_with_members)
+    refused = len(email.utils.getaddresses(mailgun.requests[0].form()["to"]))  # the batch that met the fault
+    assert (counts[delivery.State.QUEUED], counts[delivery.State.FAILED], counts[delivery.State.UNCERTAIN]) == (
+        refused, 0, 0
+    )  # fmt: skip
+    assert outcome.queued == refused and counts[delivery.State.ACCEPTED] == 1000 - refused
+    status = CliRunner().invoke(main, ["status", f"newsletters/{SEED.name}"]).output
+    assert status.count("  queued  not sent yet: mailgun (HTTP 429): Too many requests") == refused
+    _, counts = run_send(project_with_members)
+    assert counts[delivery.State.ACCEPTED] == 1000
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+
+
+def test_a_2xx_without_a_message_id_is_uncertain_and_not_resent(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    """Mailgun said yes without saying what it queued: it may have sent. Failed would be resent: a duplicate."""
+    mailgun.fail(Fault(), Fault(status=200, body={"message": "Queued. Thank you."}))
+    outcome, counts = run_send(project_with_members, batch=100)
+    odd = len(email.utils.getaddresses(mailgun.requests[1].form()["to"]))  # the batch that met the fault
+    assert outcome.stopped is not None and "without a message id" in str(outcome.stopped)
+    assert counts[delivery.State.UNCERTAIN] == odd and counts[delivery.State.FAILED] == 0
+    first = len(mailgun.requests)
+    _, counts = run_send(project_with_members, batch=100)
+    assert counts[delivery.State.UNCERTAIN] == odd and counts[delivery.State.ACCEPTED] == 1000 - odd
+
+    def addresses(request: Request) -> set[str]:
+        return {address for _, address in email.utils.getaddresses(request.form()["to"])}
+
+    assert all(not addresses(r) & addresses(mailgun.requests[1]) for r in mailgun.requests[first:])  # not resent
+
+
+def test_twenty_kills_and_a_third_of_calls_failing_never_send_twice(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    """The issue's test: a provider without idempotency keys, 30% of calls failing every way a call can fail, and
+    the sending process SIGKILLed 20 times at any point of a call; rerun until nothing is left to send. Nobody
+    gets two copies, and whoever got none is uncertain in the ledger, reported with the command that resolves it.
+
+    ACTIONMAIL_CHAOS_SEED picks another sequence of faults and kills (the default is fixed, for CI).
+    """
+    rng = random.Random(int(os.environ.get("ACTIONMAIL_CHAOS_SEED", "10")))
+    faults = [
+        lambda: Fault(status=429, headers={"Retry-After": "soon"}, body={"message": "Too many requests"}),
+        lambda: Fault(status=503, body="Service Unavailable"),
+        lambda: Fault(status=500, body=""),
+        lambda: Fault(status=429, headers={"Retry-After": "3600"}, body={"message": "Come back in an hour"}),
+        lambda: Fault(drop=True),  # the request went out, no answer: nothing sent, but we can't know
+        lambda: Fault(drop=True, after_handling=True),  # sent, and no answer
+        lambda: Fault(status=200, body={"message": "Queued. Thank you."}, after_handling=True),  # sent, no id
+    ]
+    kills, runs = 0, 0
+    command = [sys.executable, "-m", "tests.sender", str(project_with_members), f"newsletters/{SEED.name}", "10"]
+    while runs < 80:
+        runs += 1
+        sender = subprocess.Popen(command, cwd=ROOT, env={**os.environ}, stderr=subprocess.PIPE)
+
+        def kill(sender: subprocess.Popen[bytes] = sender) -> None:
+            sender.send_signal(signal.SIGKILL)
+
+        calls = rng.randint(1, 3) if kills < 20 else -1  # the call in which this run is killed, if it is
+
+        def chaos() -> Fault | None:
+            nonlocal calls
+            calls -= 1
+            if calls == 0:  # before Mailgun takes it, after, or once it has answered (the ledger being written)
+                when = rng.choice(["before", "after", "answered"])
+                if when == "answered":
+                    return Fault(then=lambda: threading.Timer(rng.uniform(0, 0.01), kill).start())
+                return Fault(drop=True, after_handling=when == "after", then=kill)
+            return rng.choice(faults)() if rng.random() < 0.3 else None
+
+        mailgun.chaos = chaos
+        _, errors = sender.communicate(timeout=60)
+        assert sender.returncode in (0, -signal.SIGKILL), errors.decode()
+        kills += sender.returncode == -signal.SIGKILL
+        counts = _counts(project_with_members)
+        if sender.returncode == 0 and counts[delivery.State.QUEUED] == counts[delivery.State.FAILED] == 0:
+            break  # nothing left to send
+    mailgun.chaos = None
+    assert kills == 20, (kills, runs)
+    assert counts[delivery.State.IN_FLIGHT] == 0 and counts[delivery.State.ACCEPTED] < 1000  # the faults told
+
+    got = delivered(mailgun)
+    assert max(got.values()) == 1  # nobody twice
+    rows = _rows(project_with_members)
+    accepted = {email for email, state in rows.items() if state == delivery.State.ACCEPTED}
+    uncertain = {email for email, state in rows.items() if state == delivery.State.UNCERTAIN}
+    assert accepted | uncertain == everyone(project_with_members)
+    assert accepted <= set(got)  # accepted means delivered
+    assert everyone(project_with_members) - set(got) <= uncertain  # every miss is uncertain …
+
+    # … and reported so, with the command that resolves it; a rerun sends nothing.
+    before = len(mailgun.requests)
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+    assert result.exit_code == 3 and len(mailgun.requests) == before
+    assert f"{len(uncertain):,} uncertain: a call to mailgun was interrupted" in result.output
+    assert f"`actionmail send newsletters/{SEED.name} --resend-uncertain` sends to them again" in result.output
+    status = CliRunner().invoke(main, ["status", f"newsletters/{SEED.name}", "--all"]).output
+    assert sum(line.split()[1:2] == ["uncertain"] for line in status.splitlines()) == len(uncertain)
+    # Resolved as the report says: everyone has it, and only some of the uncertain twice.
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--resend-uncertain"])
+    assert result.exit_code == 0, result.output
+    got = delivered(mailgun)
+    assert set(got) == everyone(project_with_members)
+    assert {email for email, n in got.items() if n > 1} <= uncertain
+
+
+def _counts(project: Path) -> dict[delivery.State, int]:
+    ledger = delivery.Ledger(project / "actionmail.db")
+    try:
+        sends = ledger.sends(SEED.stem)
+        return ledger.counts(sends[0].id) if sends else dict.fromkeys(delivery.State, 0)
+    finally:
+        ledger.close()
+
+
+def _rows(project: Path) -> dict[str, delivery.State]:
+    ledger = delivery.Ledger(project / "actionmail.db")
+    try:
+        (send,) = ledger.sends(SEED.stem)
+        return {row.email.lower(): row.state for row in ledger.pending(send.id, list(delivery.State))}
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("aged", [False, True], ids=["within-brevos-30-minutes", "after"])
+def test_an_idempotent_provider_repeats_an_uncertain_call_only_while_it_remembers_the_key(
+    project_with_members: Path, monkeypatch: pytest.MonkeyPatch, aged: bool
+) -> None:
+    """Brevo forgets an idempotency key after 30 minutes: repeated later, the call would send again."""
+    now = [0.0]
+    monkeypatch.setenv("ACTIONMAIL_BREVO_API_KEY", API_KEY)
+    with BrevoFake(API_KEY, clock=lambda: now[0]) as brevo:
+        settings = project_with_members / "actionmail.toml"
+        settings.write_text(
+            settings.read_text() + f'\n[send]\nprovider = "brevo"\n\n[providers.brevo]\nbase_url = "{brevo.url}"\n'
+        )
+        brevo.fail(Fault(), *[Fault(drop=True, after_handling=True)] * 6)  # the second call's answer never comes
+        _, counts = run_send(project_with_members, concurrency=1)
+        lost = len(brevo.requests[1].json()["messageVersions"])
+        assert counts[delivery.State.UNCERTAIN] == lost and len(brevo.delivered) == 1000  # Brevo had them all
+        if aged:  # 20 minutes on: Brevo's 30 less the retries' margin have passed; 31 later, Brevo forgot
+            with sqlite3.connect(project_with_members / "actionmail.db") as db:
+                db.execute("UPDATE deliveries SET updated_at = ? WHERE state = 'uncertain'", (_ago(minutes=20),))
+            now[0] += 31 * 60
+        result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+        assert max(collections.Counter(d.to for d in brevo.delivered).values()) == 1  # nobody twice, either way
+        if aged:
+            assert result.exit_code == 3 and f"{lost:,} uncertain: a call to brevo was interrupted" in result.output
+            assert (
+                "brevo no longer remembers the call" in result.output and "--resend-uncertain` sends" in result.output
+            )
+        else:  # the same call again, recognised: everyone accepted, once
+            assert result.exit_code == 0 and result.output.endswith("accepted 1,000\n"), result.output
+
+
+def _ago(minutes: int) -> str:
+    import datetime as dt
+
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds")

@@ -131,7 +131,8 @@ class BrevoFake(FakeProvider):
             sent = {_case(k): v for k, v in headers.items() if k.lower() not in SPECIAL}
             tags = body.get("tags") or [None]
             messages += [
-                Delivered(p["email"], subject, content, text, sent, tags[0], message_id) for p in version["to"]
+                Delivered(p["email"], subject, content, text, sent, tags[0], message_id, p.get("name"))
+                for p in version["to"]
             ]
         if (body.get("headers") or {}).get("X-Sib-Sandbox") != "drop":  # sandbox: nothing sent (doc)
             for message in messages:

@@ -50,6 +50,7 @@ class MailgunFake(FakeProvider):
                 return bad(f"'{required}' parameter is missing")
         if not (form.get("text") or form.get("html")):
             return bad("Need at least one of 'text', 'html' or 'template' parameters specified")
+        names = {address: name for name, address in email.utils.getaddresses(form["to"])}
         addresses = [address for _, address in email.utils.getaddresses(form["to"])]
         if len(addresses) > self.max_recipients:
             return bad(f"Too many recipients, max is {self.max_recipients}")  # mailgun-ruby#87
@@ -91,6 +92,7 @@ class MailgunFake(FakeProvider):
                     headers={key[2:]: fill(values[0]) for key, values in form.items() if key.startswith("h:")},
                     tag=tags[0] if tags else None,
                     message_id=message_id,
+                    name=names.get(address) or None,
                 )
             )
         return Response(200, {"id": message_id, "message": "Queued. Thank you."})

@@ -92,6 +92,7 @@ class PostmarkFake(FakeProvider):
             return {"ErrorCode": 406, "Message": INACTIVE.format(", ".join(inactive))}
         message_id = str(uuid.UUID(int=next(self._ids)))
         if not test:
+            names = {a: n for n, a in email.utils.getaddresses([message.get("To", "")])}
             for address in (a for a in to if a.lower() not in self.inactive):
                 self.deliver(
                     Delivered(
@@ -102,6 +103,7 @@ class PostmarkFake(FakeProvider):
                         headers={h["Name"]: h["Value"] for h in message.get("Headers", [])},
                         tag=message.get("Tag"),
                         message_id=message_id,
+                        name=names.get(address) or None,
                     )
                 )
         submitted = dt.datetime.now(dt.UTC).isoformat()

@@ -107,6 +107,7 @@ class ResendFake(FakeProvider):
                         headers=dict(item.get("headers", {})),
                         tag=tags.get("tag"),
                         message_id=message_id,
+                        name=email.utils.parseaddr(address)[0] or None,
                     )
                 )
         return Response(200, {"data": [{"id": i} for i in ids]} if batch else {"id": ids[0]})

@@ -143,5 +143,6 @@ class SendGridFake(FakeProvider):
                         headers={**mail.get("headers", {}), **p.get("headers", {})},
                         tag=tag,
                         message_id=message_id,
+                        name=who.get("name"),
                     )
                 )

@@ -11,7 +11,11 @@ Faults are queued with :meth:`FakeProvider.fail`; each applies to the next call:
 - ``Fault(drop=True)``: read the request, then close the connection without answering (nothing delivered);
 - ``Fault(drop=True, after_handling=True)``: handle it (deliver), then drop: the client can't know it worked;
 - ``Fault(delay=2.0)``: handle, but answer only after that many seconds (client timeouts);
-- ``Fault(drop=True, then=fn)``: as a drop, calling ``fn`` first (a test kills the sending process there).
+- ``Fault(drop=True, then=fn)``: as a drop, calling ``fn`` first (a test kills the sending process there);
+- ``Fault(then=fn)``: handle and answer, then call ``fn``;
+- ``Fault(status=200, body=..., after_handling=True)``: handle it (deliver), but answer with that instead.
+
+:attr:`FakeProvider.chaos`, if set, is asked for a fault for every call that has none queued (or None).
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ class Delivered:
     headers: dict[str, str]
     tag: str | None = None
     message_id: str | None = None
+    name: str | None = None  # the display name the To address was given, if any
 
 
 class FakeProvider:
@@ -102,6 +107,7 @@ class FakeProvider:
         self.delivered: list[Delivered] = []
         self.requests: list[Request] = []
         self._faults: collections.deque[Fault] = collections.deque()
+        self.chaos: Callable[[], Fault | None] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -137,7 +143,9 @@ class FakeProvider:
     # --- plumbing -----------------------------------------------------------------------------------------
     def _next_fault(self) -> Fault | None:
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            if self._faults:
+                return self._faults.popleft()
+        return self.chaos() if self.chaos else None
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -173,6 +181,8 @@ class FakeProvider:
                     return
                 if fault and fault.status is not None:
                     response = Response(fault.status, fault.body, fault.headers)
+                    if fault.after_handling:
+                        fake.handle(request)
                 else:
                     response = fake.handle(request)
                 if fault and fault.drop:
@@ -191,7 +201,10 @@ class FakeProvider:
                         self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(payload)
+                    self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client stopped waiting (a timeout test): nothing to answer
+                if fault and fault.then and not fault.drop:
+                    fault.then()
 
         return Handler

@@ -88,6 +88,7 @@ class SESFake(FakeProvider):
                     headers={k: str(v) for k, v in message.items()},
                     tag=tag,
                     message_id=message_id,
+                    name=message["To"].addresses[0].display_name or None if message["To"] else None,
                 )
             )
         return Response(200, {"MessageId": message_id})

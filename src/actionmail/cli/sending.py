@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
+import shlex
 import sys
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,10 @@ import click
 import tqdm
 
 from actionmail import audience, check, delivery, providers, tokens, variants
+from actionmail.audience.model import BadAddress, normalize_email
 from actionmail.cli import SEGMENT_HELP, _member, _secret_or_none, main, reports_errors
 from actionmail.config import Project, load_project
-from actionmail.errors import ExitCode, InvalidInput, UsageError
+from actionmail.errors import ExitCode, InvalidInput, Problem, UsageError
 from actionmail.render import sample_values
 
 
@@ -33,6 +36,7 @@ from actionmail.render import sample_values
 @click.option("--rate", metavar="N/s", help="At most N messages a second, e.g. 50/s.")
 @click.option("--new-version", is_flag=True, help="Send a changed newsletter to those who didn't get the old one.")
 @click.option("--resend-uncertain", is_flag=True, help="Send again to those an interrupted call may have reached.")
+@click.option("--include-new", is_flag=True, help="Continuing a send: also send to members who joined since it began.")
 @click.option("--force", is_flag=True, help="Send despite errors `check` finds (an invalid file is never sent).")
 @reports_errors
 def send(
@@ -48,6 +52,7 @@ def send(
     rate: str | None,
     new_version: bool,
     resend_uncertain: bool,
+    include_new: bool,
     force: bool,
 ) -> None:
     """Send a newsletter FILE to every active member (or a segment), exactly once each.
@@ -59,7 +64,17 @@ def send(
     Before anything is sent, it runs every check of `actionmail check` and shows what they find: errors stop
     the send (--force sends anyway), warnings don't. --dry-run and --to show them and go on.
     """
-    edition = variants.load_edition(file)  # every problem `check` finds in the files stops the send here …
+    if as_email is not None and test_to is None:
+        raise UsageError(
+            f"--as {as_email} only chooses whose copy a test sends: add --to YOUR-ADDRESS to send it there "
+            "(without --to, send goes to every member)"
+        )
+    if test_to is not None:
+        test_to = _one_address(test_to)
+    try:
+        edition = variants.load_edition(file)  # every problem `check` finds in the files stops the send here …
+    except InvalidInput as e:
+        raise _nothing_sent(e.problems, "fix the errors above") from None
     project = edition.project
     provider = providers.build(project, provider_name)
     send_at = _send_at(project, at)
@@ -67,39 +82,124 @@ def send(
     try:
         # … and here, every other check, on the variants the plan renders
         blocking = test_to is None and not dry_run and not force
+        if send_at is not None and not provider.can_schedule:  # before a dry run or a test copy too
+            raise UsageError(f"{provider.name} cannot schedule a send: drop --at, or use a provider that can")
         with _planned(edition, segment, send_at, blocking=blocking) as (store, ledger, plan):
             if test_to is not None:
                 _send_test(plan, provider, test_to, as_email)
                 return
             if dry_run:
-                _print_plan(plan, provider.name)
+                _print_plan(plan, provider, ledger, file, resend_uncertain=resend_uncertain, include_new=include_new)
                 return
             if plan.total == 0 and plan.resume is None:
                 raise UsageError(
                     f"no active members to send to ({segment or 'everyone'}): check --segment, or import members "
                     "with `actionmail subscribers import`"
                 )
+            if plan.resume is not None:
+                counts = ledger.counts(plan.resume.id)
+                left = delivery.remaining(ledger, plan.resume.id, provider, resend_uncertain)
+                if not left and not (include_new and plan.joined):
+                    # Nothing for this run to do: say so, rather than repeat the summary of the run that did it.
+                    click.echo(f"Nothing to send: send {plan.resume.id} of {plan.issue} has no one left to send to "
+                               f"({_summary(counts)})")  # fmt: skip
+                    if _report(plan, provider, ledger, plan.resume.id, file, include_new=include_new):
+                        sys.exit(ExitCode.PARTIAL_FAILURE)
+                    return
             secret_key = tokens.secret_key()
-            _confirm(plan, provider.name, ledger, yes)
+            _confirm(plan, provider.name, ledger, yes, include_new)
             pace = _pace(project, concurrency, rate)
-            with _progress() as bar:
-                send_record, outcome, counts = delivery.execute(
-                    plan, store, ledger, provider, pace, secret_key,
-                    new_version=new_version, resend_uncertain=resend_uncertain,
-                    progress=bar.update, on_start=lambda total: setattr(bar, "total", total),
-                )  # fmt: skip
+            try:
+                with _progress() as bar:
+                    send_record, outcome, counts = delivery.execute(
+                        plan, store, ledger, provider, pace, secret_key,
+                        new_version=new_version, resend_uncertain=resend_uncertain, include_new=include_new,
+                        progress=bar.update, on_start=lambda total: setattr(bar, "total", total),
+                    )  # fmt: skip
+            except KeyboardInterrupt:
+                _interrupted(plan, ledger, file)
+            summary = _summary(counts) or "nobody left to send to (an earlier version reached everyone)"
+            click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
+            left = _report(plan, provider, ledger, send_record.id, file, include_new=include_new)
     finally:
         provider.close()
-    summary = ", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
-    summary = summary or "nobody left to send to (an earlier version reached everyone)"
-    click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
     if outcome.stopped is not None:
         click.echo(f"Error: stopped: {outcome.stopped}", err=True)
         sys.exit(outcome.stopped.exit_code)
-    left = counts[delivery.State.FAILED] + counts[delivery.State.UNCERTAIN] + counts[delivery.State.QUEUED]
     if left:
-        click.echo(f"{left:,} not reached: see `actionmail status {file}`", err=True)
         sys.exit(ExitCode.PARTIAL_FAILURE)
+
+
+def _summary(counts: Mapping[delivery.State, int]) -> str:
+    return ", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
+
+
+def _command(file: Path, *options: str) -> str:
+    return shlex.join(["actionmail", "send", str(file), *options])
+
+
+def _report(
+    plan: delivery.Plan,
+    provider: providers.Provider,
+    ledger: delivery.Ledger,
+    send_id: int,
+    file: Path,
+    *,
+    include_new: bool,
+) -> bool:
+    """Whoever a send has not reached, each kind with the command that deals with it; whether there are any."""
+    state, counts = delivery.State, ledger.counts(send_id)
+    uncertain = counts[state.UNCERTAIN] + counts[state.IN_FLIGHT]
+    repeatable = ledger.repeatable(send_id, delivery.repeat_since(provider)) if provider.idempotent else 0
+    later = counts[state.QUEUED] + counts[state.FAILED]
+    status = f"`actionmail status {shlex.quote(str(file))}` lists them"
+    if later:
+        click.echo(
+            f"{later:,} not sent yet (refused or not reached this time): `{_command(file)}` sends to them; {status}",
+            err=True,
+        )
+    if repeatable:
+        click.echo(
+            f"{repeatable:,} uncertain: a call to {provider.name} was interrupted, and it may have sent to them: "
+            f"`{_command(file)}` repeats that call, which {provider.name} recognises, so nobody gets two; {status}",
+            err=True,
+        )
+    if uncertain - repeatable:
+        why = "can't be asked" if not provider.idempotent else "no longer remembers the call"
+        click.echo(
+            f"{uncertain - repeatable:,} uncertain: a call to {provider.name} was interrupted, and it may have sent "
+            f"to them; {provider.name} {why}, so they are not sent to again: {status} (check the provider's logs); "
+            f"`{_command(file, '--resend-uncertain')}` sends to them again, and whoever did get it gets it twice",
+            err=True,
+        )
+    if plan.joined and not include_new:
+        click.echo(
+            f"{plan.joined:,} members joined since this send started: `{_command(file, '--include-new')}` sends "
+            "to them too",
+            err=True,
+        )
+    return bool(later or uncertain)
+
+
+def _interrupted(plan: delivery.Plan, ledger: delivery.Ledger, file: Path) -> None:
+    """Ctrl-C: the calls under way were finished and recorded (delivery.Engine.run); say where the send stands."""
+    record = next((s for s in ledger.sends(plan.issue) if s.content_hash == plan.content_hash), None)
+    counts = ledger.counts(record.id) if record else dict.fromkeys(delivery.State, 0)
+    before = ledger.counts(plan.resume.id)[delivery.State.ACCEPTED] if plan.resume else 0
+    accepted = counts[delivery.State.ACCEPTED]
+    click.echo(
+        f"Interrupted: {accepted:,} of {sum(counts.values()):,} accepted so far ({accepted - before:,} in this run). "
+        f"Nothing is lost: `{_command(file)}`, the same command, continues with the rest",
+        err=True,
+    )
+    sys.exit(130)  # as a shell reports a command ended by SIGINT
+
+
+def _nothing_sent(problems: Sequence[Problem], fix: str) -> UsageError:
+    """A send refused before anything went out: the problems, then a last line that says so."""
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    return UsageError(f"nothing was sent: {fix}")
 
 
 @contextlib.contextmanager
@@ -122,7 +222,7 @@ def _planned(
             checked = blocking or show
             problems = check.check_edition(edition, plan.rendered) if checked else []  # as of edition.sent_on
             if blocking and check.errors(problems):
-                raise InvalidInput(problems)
+                raise _nothing_sent(problems, "fix the errors above, or send with --force to send despite them")
             for problem in problems if show else []:
                 click.echo(str(problem), err=True)
             yield store, ledger, plan
@@ -153,6 +253,28 @@ def send_test_copy(
     return f"Sent a test copy of {plan.edition.label(key)} to {address} through {provider.name} ({message_id})"
 
 
+def _one_address(text: str) -> str:
+    """The address of ``send --to``: one, valid; "Sam <s@example.org>" is taken as s@example.org."""
+    fix = "give one address, like --to you@example.org"
+    found = [address for address in email.utils.getaddresses([text]) if any(address)]
+    if len(found) > 1 or ";" in text:
+        raise UsageError(f"--to {text!r}: one address at a time: {fix} (send again for another)")
+    address = found[0][1] if found else ""
+    if not address.strip():
+        raise UsageError(f"--to {text!r}: no address: {fix}")
+    try:
+        return normalize_email(address)
+    except BadAddress as e:
+        raise UsageError(f"--to {text!r}: not an email address ({e}): {fix}") from None
+
+
+def _local(project: Project, stamp: str) -> str:
+    """A time the ledger keeps (ISO 8601, UTC) in the organization's time zone: '2019-08-01 07:00 PDT'."""
+    when = dt.datetime.fromisoformat(stamp)
+    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return f"{when.astimezone(zoneinfo.ZoneInfo(project.settings.organization.timezone)):%Y-%m-%d %H:%M %Z}"
+
+
 def _send_at(project: Project, at: str | None) -> dt.datetime | None:
     if at is None:
         return None
@@ -180,10 +302,37 @@ def _pace(project: Project, concurrency: int | None, rate: str | None) -> delive
     return delivery.Pace(concurrency=concurrency or project.settings.send.concurrency, rate=per_second)
 
 
-def _print_plan(plan: delivery.Plan, provider: str) -> None:
-    click.echo(f"Dry run: {plan.issue} through {provider} to {plan.total:,} members ({plan.segment or 'everyone'})")
-    for key, count in plan.audience.items():
-        click.echo(f"  {plan.edition.label(key):<24} {count:>8,}")
+def _print_plan(
+    plan: delivery.Plan,
+    provider: providers.Provider,
+    ledger: delivery.Ledger,
+    file: Path,
+    *,
+    resend_uncertain: bool,
+    include_new: bool,
+) -> None:
+    """What the send would do, as it would do it: a new send's audience by variant; or where a send under way
+    stands, and how many this run would send to."""
+    who = plan.segment or "everyone"
+    if plan.resume is not None:
+        counts = ledger.counts(plan.resume.id)
+        left = delivery.remaining(ledger, plan.resume.id, provider, resend_uncertain)
+        left += plan.joined if include_new else 0
+        click.echo(
+            f"Dry run: {plan.issue} through {provider.name} would continue send {plan.resume.id} ({who}), started "
+            f"{_local(plan.edition.project, plan.resume.created_at)}: {left:,} to send ({_summary(counts)})"
+        )
+        if plan.joined:
+            click.echo(
+                f"  {plan.joined:,} members joined since this send started: "
+                + ("included (--include-new)" if include_new else f"`{_command(file, '--include-new')}` includes them")
+            )
+    else:
+        click.echo(f"Dry run: {plan.issue} through {provider.name} to {plan.unreached:,} members ({who})")
+        if plan.unreached != plan.total:
+            click.echo(f"  ({plan.total - plan.unreached:,} of the {plan.total:,} had an earlier version: not again)")
+        for key, count in plan.audience.items():
+            click.echo(f"  {plan.edition.label(key):<24} {count:>8,}")
     sample = delivery.sample_headers(plan)
     if sample:
         click.echo("Headers of the first message:")
@@ -192,12 +341,13 @@ def _print_plan(plan: delivery.Plan, provider: str) -> None:
     click.echo("Nothing was sent.")
 
 
-def _confirm(plan: delivery.Plan, provider: str, ledger: delivery.Ledger, yes: bool) -> None:
+def _confirm(plan: delivery.Plan, provider: str, ledger: delivery.Ledger, yes: bool, include_new: bool) -> None:
     subject = plan.rendered[next(iter(plan.rendered))].subject
     if plan.resume is not None:
         counts = ledger.counts(plan.resume.id)
         done = counts[delivery.State.ACCEPTED]
-        question = f"Continue send {plan.resume.id} of '{subject}' ({done:,} already accepted) through {provider}?"
+        new = f", and {plan.joined:,} who joined since" if include_new and plan.joined else ""
+        question = f"Continue send {plan.resume.id} of '{subject}' ({done:,} already accepted{new}) through {provider}?"
         uncertain = counts[delivery.State.UNCERTAIN]
         if uncertain:
             click.echo(f"Note: {uncertain:,} may or may not have been reached by an interrupted call.", err=True)
@@ -236,7 +386,8 @@ def status(file: Path, show_all: bool) -> None:
         for record in sends:
             counts = ledger.counts(record.id)
             done = "finished" if record.finished_at else "not finished"
-            click.echo(f"Send {record.id}, started {record.created_at}, {done} ({record.segment or 'everyone'}):")
+            started = _local(project, record.created_at)
+            click.echo(f"Send {record.id}, started {started}, {done} ({record.segment or 'everyone'}):")
             click.echo("  " + (", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
                                or "no recipients"))  # fmt: skip
             missed = ledger.pending(record.id, [delivery.State.FAILED, delivery.State.UNCERTAIN,

@@ -26,7 +26,7 @@ from actionmail.delivery.ledger import Ledger, SendRecord, State
 from actionmail.errors import UsageError
 from actionmail.merge import Merge
 from actionmail.providers import mime
-from actionmail.providers.base import Batch, Envelope, Provider, Recipient
+from actionmail.providers.base import Batch, Envelope, Provider, Recipient, header_text
 from actionmail.render import Rendered
 from actionmail.variants import Edition, ReaderValues, VariantKey, plan_counts
 
@@ -55,10 +55,19 @@ class Plan:
     resume: SendRecord | None  # an earlier run of this very send, to continue
     earlier: SendRecord | None  # an earlier version of this issue with recipients in it
     send_at: dt.datetime | None = None
+    # Members of the audience who are not in the send: for a new send, whom it will queue (the audience, less
+    # whoever an earlier version reached); for one under way, those who joined (or came back) since it started,
+    # whom only --include-new adds.
+    unreached: int = 0
 
     @property
     def total(self) -> int:
         return sum(self.audience.values())
+
+    @property
+    def joined(self) -> int:
+        """Members who joined since this send started (0 for a new send): --include-new sends to them."""
+        return self.unreached if self.resume is not None else 0
 
 
 def _label(key: VariantKey) -> str:
@@ -81,9 +90,10 @@ def envelope(project: Project, issue: str, send_id: str, send_at: dt.datetime | 
     _, from_address = email.utils.parseaddr(settings.email.from_)
     domain = from_address.rpartition("@")[2] or "localhost"
     return Envelope(
-        from_=settings.email.from_,
-        reply_to=settings.email.reply_to,
-        list_id=f"{settings.organization.name} <{settings.email.list_id}.{domain}>",
+        # Settings, so trusted; still made header-safe, as every value that goes into a header is.
+        from_=header_text(settings.email.from_),
+        reply_to=header_text(settings.email.reply_to) if settings.email.reply_to else None,
+        list_id=header_text(f"{settings.organization.name} <{settings.email.list_id}.{domain}>"),
         tag=issue,
         send_id=send_id,
         unsubscribe_mailto=settings.email.unsubscribe_mailto or settings.email.reply_to or from_address or None,
@@ -109,7 +119,29 @@ def prepare(
     resume = next((s for s in sends if s.content_hash == content_hash), None)
     earlier = next((s for s in reversed(sends) if s.content_hash != content_hash and _touched(ledger, s)), None)
     audience = plan_counts(edition, store.count_by_language_and_district(parsed))
-    return Plan(edition, issue, content_hash, rendered, audience, segment, resume, earlier, send_at)
+    members, params = store.send_filter(parsed)
+    unreached = ledger.unreached(issue, resume.id if resume else None, members, params)
+    return Plan(edition, issue, content_hash, rendered, audience, segment, resume, earlier, send_at, unreached)
+
+
+def remaining(ledger: Ledger, send_id: int, provider: Provider, resend_uncertain: bool = False) -> int:
+    """How many of a send's recipients a run would send to: the queued and failed; and the uncertain (and those a
+    crash left in flight) when asked to resend them, or where the provider still recognises the repeated call."""
+    counts = ledger.counts(send_id)
+    left = counts[State.QUEUED] + counts[State.FAILED]
+    if resend_uncertain:
+        left += counts[State.UNCERTAIN] + counts[State.IN_FLIGHT]
+    elif provider.idempotent:
+        left += ledger.repeatable(send_id, repeat_since(provider))
+    return left
+
+
+def repeat_since(provider: Provider) -> str | None:
+    """The ledger's time from which an uncertain call may be repeated under its key (None: any time)."""
+    window = provider.idempotency_window
+    if window is None:
+        return None
+    return (dt.datetime.now(dt.UTC) - window).isoformat(timespec="seconds")
 
 
 def _touched(ledger: Ledger, send: SendRecord) -> bool:
@@ -127,10 +159,12 @@ def execute(
     *,
     new_version: bool = False,
     resend_uncertain: bool = False,
+    include_new: bool = False,
     progress: Callable[[int], None] = lambda n: None,
     on_start: Callable[[int], None] = lambda total: None,
 ) -> tuple[SendRecord, Outcome, dict[State, int]]:
-    """Send ``plan`` through ``provider``: continue it if it was started, else start it.
+    """Send ``plan`` through ``provider``: continue it if it was started, else start it. ``include_new``: add to
+    a send under way the members who joined since it started (under the same exactly-once rules).
 
     One send at a time per database: two processes taking recipients from the same queue could both send to the
     same member. The lock is the operating system's, so a killed send releases it.
@@ -144,7 +178,9 @@ def execute(
             "its progress)"
         ) from None
     try:
-        return _execute(plan, store, ledger, provider, pace, secret, new_version, resend_uncertain, progress, on_start)
+        return _execute(
+            plan, store, ledger, provider, pace, secret, new_version, resend_uncertain, include_new, progress, on_start
+        )
     finally:
         lock.release()
 
@@ -158,6 +194,7 @@ def _execute(
     secret: bytes,
     new_version: bool,
     resend_uncertain: bool,
+    include_new: bool,
     progress: Callable[[int], None],
     on_start: Callable[[int], None],
 ) -> tuple[SendRecord, Outcome, dict[State, int]]:
@@ -177,14 +214,14 @@ def _execute(
             f"this send was started for segment {send.segment or '(everyone)'}: rerun it with "
             + (f"--segment '{send.segment}'" if send.segment else "no --segment")
         )
+    elif include_new:
+        # The same statement that queued the others: members already in the send are left as they are (one row
+        # a member and send), and whoever another version of the issue reached stays out.
+        _enqueue(plan, store, ledger, send)
     ledger.recover(send.id)
     if resend_uncertain:
         ledger.requeue_uncertain(send.id)
-    counts = ledger.counts(send.id)
-    remaining = counts[State.QUEUED] + counts[State.FAILED]
-    if provider.idempotent:
-        remaining += counts[State.UNCERTAIN]
-    on_start(remaining)
+    on_start(remaining(ledger, send.id, provider))
     engine = Engine(provider, ledger, send.id, pace)
     env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
     outcome = engine.run(_jobs(plan, store, ledger, provider, engine, send, env, secret), progress)
@@ -222,10 +259,12 @@ def _jobs(
     env: Envelope,
     secret: bytes,
 ) -> Iterator[Job]:
-    """Batches to send: first, for an idempotent provider, the uncertain ones again under their own ids;
-    then the queued and failed ones, one variant at a time, in batches of what the provider takes."""
+    """Batches to send: first, for an idempotent provider, the uncertain ones again under their own ids (those the
+    provider still remembers the key of); then the queued and failed ones, one variant at a time, in batches of
+    what the provider takes."""
     if provider.idempotent:
-        rows = ledger.pending(send.id, [State.UNCERTAIN], page=1_000_000)  # one page: batches stay whole
+        since = repeat_since(provider)
+        rows = ledger.pending(send.id, [State.UNCERTAIN], page=1_000_000, since=since)  # one page: batches whole
         for (label, batch_id), group in itertools.groupby(rows, key=lambda r: (r.variant, r.batch)):
             job = _job(plan, store, engine, env, secret, label, [r.subscriber_id for r in group], batch_id)
             if job:

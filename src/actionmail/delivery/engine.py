@@ -18,6 +18,7 @@ Exactly once, and nobody lost:
 from __future__ import annotations
 
 import collections
+import math
 import sys
 import threading
 import time
@@ -46,6 +47,7 @@ class Pace:
 @dataclass
 class Outcome:
     accepted: int = 0
+    queued: int = 0  # refused for now (nothing sent): back in the queue for the next run
     failed: int = 0
     uncertain: int = 0
     skipped: int = 0
@@ -147,6 +149,12 @@ class Engine:
                     # Ctrl-C, or a bug: calls under way finish and are recorded; none waits out a backoff first.
                     self._stop.set()
                     raise
+                finally:
+                    # Here, in this thread: left to the garbage collector, the generator's clean-up (closing the
+                    # ledger's reader) could run in any thread, where SQLite refuses it.
+                    close = getattr(jobs, "close", None)
+                    if close is not None:
+                        close()
         finally:
             self._recorder.shutdown(wait=True)  # every outcome written before the counts are read
             sys.setswitchinterval(switch)
@@ -173,22 +181,26 @@ class Engine:
             result = self._call(job.batch)
         except MissingCredentials as e:
             # Raised before any request is made (a provider reads its secret first): nothing went out.
-            self._stop.set()
-            self.outcome.stopped = self.outcome.stopped or e
+            self._halt(e)
             self.ledger.mark(self.send_id, ids, State.QUEUED)
             return 0
         except ProviderError as e:
-            if not e.transient:
-                self._stop.set()
-                self.outcome.stopped = self.outcome.stopped or e
-                self.ledger.mark(self.send_id, ids, State.FAILED, reason=str(e))
-                self.outcome.add(State.FAILED, len(ids))
-            elif e.maybe_sent:
-                # Kept with its batch id: an idempotent provider gets the same call again on the next run,
-                # and recognises it; any other is resent only when asked to.
+            if e.maybe_sent:
+                # It may have gone out: the connection broke or timed out after the request was sent, or the
+                # provider said yes without saying to whom (a 2xx without message ids). Kept with its batch id:
+                # an idempotent provider gets the same call again on the next run, and recognises it; any other
+                # is resent only when asked to. Never "failed", which the next run would resend.
                 self.ledger.mark(self.send_id, ids, State.UNCERTAIN, reason=f"may have been sent: {e}")
                 self.outcome.add(State.UNCERTAIN, len(ids))
+                if not e.transient:  # an answer we can't read: every call would get the same
+                    self._halt(e)
+            elif e.transient:
+                # Refused for now (429, 5xx), or never reached: nothing was sent, and waiting did not help
+                # in time. Back in the queue, with the provider's words, for the next run to send.
+                self.ledger.mark(self.send_id, ids, State.QUEUED, reason=f"not sent yet: {e}")
+                self.outcome.add(State.QUEUED, len(ids))
             else:
+                self._halt(e)
                 self.ledger.mark(self.send_id, ids, State.FAILED, reason=str(e))
                 self.outcome.add(State.FAILED, len(ids))
             return len(ids)
@@ -198,6 +210,11 @@ class Engine:
         self._backlog.acquire()
         self._recording.append(self._recorder.submit(self._record, ids, result))
         return len(ids)
+
+    def _halt(self, error: ActionmailError) -> None:
+        """Stop the send: no new call starts, and calls waiting to retry give up."""
+        self._stop.set()
+        self.outcome.stopped = self.outcome.stopped or error
 
     def _record(self, ids: list[int], result: BatchResult) -> None:
         try:
@@ -233,16 +250,24 @@ class Engine:
     def _retryable(self, error: BaseException) -> bool:
         if not isinstance(error, ProviderError) or not error.transient:
             return False
-        if error.retry_after is not None and error.retry_after > self.pace.max_wait:
+        asked = _asked(error)
+        if asked is not None and asked > self.pace.max_wait:
             return False  # asked to come back much later: leave it failed, for a rerun
         return not error.maybe_sent or self.provider.idempotent
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        asked = error.retry_after if isinstance(error, ProviderError) and error.retry_after else 0.0
+        asked = (_asked(error) if isinstance(error, ProviderError) else None) or 0.0
         exponential = tenacity.wait_exponential(multiplier=self.pace.backoff, max=self.pace.max_wait)
         backoff = (exponential + tenacity.wait_random(0, self.pace.backoff))(state)  # jitter: calls don't align
         return min(self.pace.max_wait, max(asked, backoff))
 
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)  # a permanent failure elsewhere ends the wait at once
+
+
+def _asked(error: ProviderError) -> float | None:
+    """The wait the provider asked for, if it is a wait at all: a provider module's arithmetic on a header could
+    give a negative, infinite or NaN one, which would make tenacity sleep forever or raise; we back off instead."""
+    asked = error.retry_after
+    return asked if asked is not None and math.isfinite(asked) and asked >= 0 else None

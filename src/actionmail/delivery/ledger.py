@@ -126,14 +126,41 @@ class Ledger:
         with self._transaction() as db:
             return int(db.execute(sql, values).rowcount)
 
+    def unreached(self, issue: str, send_id: int | None, members: str, params: Sequence[object]) -> int:
+        """How many of the members ``members`` selects :meth:`enqueue` would queue now for send ``send_id`` of
+        ``issue`` (None: a send not made yet): those not in it already, and not reached by another version of
+        the issue. For a send under way, the members who joined (or came back) since it started."""
+        sql = (
+            f"SELECT count(*) FROM subscribers s WHERE {members} "
+            "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.send_id = ? AND d.subscriber_id = s.id) "
+            "AND s.id NOT IN (SELECT d.subscriber_id FROM deliveries d JOIN sends x ON x.id = d.send_id "
+            "WHERE x.issue = ? AND x.id != ? AND d.state IN ('accepted', 'uncertain', 'in_flight'))"
+        )
+        mine = -1 if send_id is None else send_id  # no send has the id -1
+        with self._lock:
+            (number,) = self._db.execute(sql, (*params, mine, issue, mine)).fetchone()
+        return int(number)
+
     def recover(self, send_id: int) -> int:
-        """Rows left in flight by a crash become uncertain; returns how many."""
+        """Rows left in flight by a crash become uncertain; returns how many. Their time stays the call's: an
+        idempotency key is remembered for a while after the call (see Provider.idempotency_window)."""
         with self._transaction() as db:
             return int(db.execute(
-                "UPDATE deliveries SET state = 'uncertain', reason = 'the send stopped during this call', "
-                "updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
-                (_now(), send_id),
+                "UPDATE deliveries SET state = 'uncertain', reason = 'the send stopped during this call' "
+                "WHERE send_id = ? AND state = 'in_flight'",
+                (send_id,),
             ).rowcount)  # fmt: skip
+
+    def repeatable(self, send_id: int, since: str | None) -> int:
+        """How many uncertain (or in flight) rows were last called at ``since`` or later (None: any time): those an
+        idempotent provider may be sent again under the same key."""
+        with self._lock:
+            (number,) = self._db.execute(
+                "SELECT count(*) FROM deliveries WHERE send_id = ? AND state IN ('uncertain', 'in_flight') "
+                "AND updated_at >= ?",
+                (send_id, since or ""),
+            ).fetchone()
+        return int(number)
 
     def requeue_uncertain(self, send_id: int) -> int:
         """For --resend-uncertain: put uncertain rows back in the queue (with a new batch id when sent)."""
@@ -144,9 +171,11 @@ class Ledger:
                 (_now(), send_id),
             ).rowcount)  # fmt: skip
 
-    def pending(self, send_id: int, states: Sequence[State], page: int = 2000) -> Iterator[Row]:
-        """Rows in ``states``, variant by variant, by subscriber (by batch within each page): the order batches
-        are made in.
+    def pending(
+        self, send_id: int, states: Sequence[State], page: int = 2000, since: str | None = None
+    ) -> Iterator[Row]:
+        """Rows in ``states`` (last changed at ``since`` or later), variant by variant, by subscriber (by batch
+        within each page): the order batches are made in.
 
         Read a page at a time, each page its own short read, so that the writes a send makes meanwhile can be
         checkpointed (a read held open for the whole send would let the WAL grow without end and slow every
@@ -160,8 +189,8 @@ class Ledger:
                     rows = self._db.execute(
                         "SELECT subscriber_id, email, variant, state, batch, reason FROM deliveries "
                         f"WHERE send_id = ? AND subscriber_id > ? AND variant = ? AND state IN ({marks}) "
-                        "ORDER BY subscriber_id LIMIT ?",
-                        (send_id, after, variant, *states, page),
+                        "AND updated_at >= ? ORDER BY subscriber_id LIMIT ?",
+                        (send_id, after, variant, *states, since or "", page),
                     ).fetchall()
                 if not rows:
                     break
@@ -185,7 +214,7 @@ class Ledger:
             "SELECT json_group_array(subscriber_id) FROM (SELECT subscriber_id FROM deliveries WHERE send_id = ? "
             f"AND variant = ? AND subscriber_id > ? AND state IN ({marks}) ORDER BY subscriber_id LIMIT ?)"
         )
-        reader = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        reader = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         try:
             for variant in self._variants(send_id, states):
                 after = -1

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import email.errors
+import email.header
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -24,6 +26,60 @@ from actionmail.fields import Model
 from actionmail.merge import Merge
 
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+# What may not stay in a header value: C0 and C1 controls (CR and LF end a header), DEL, and the Unicode line and
+# paragraph separators (a line break to some parsers).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# An RFC 2047 encoded word, as loosely as any decoder reads one (the email package's own pattern, email.header.ecre,
+# takes any charset and any encoded text up to the next "?=").
+_ENCODED_WORD = re.compile(r"=\?([^?]*)\?([qQbB])\?(.*?)\?=")
+# The start of an encoded word, which is all a decoder needs: the email package decodes "=?utf-8?q?=0D=0A…" with no
+# closing "?=" at all, and takes "=??q?=0D" for one (an empty charset; found by the fuzz test). Wherever one still
+# starts once the real ones are decoded, every "=?" is broken up: nothing is left for any decoder to find.
+_WORD_START = re.compile(r"=\?[^?]*\?[qQbB]\?")
+
+
+def header_text(value: str) -> str:
+    """``value`` made safe to put in a header, whoever supplied it (a member's name, a merge value, a subject).
+
+    Control characters become spaces, after decoding every RFC 2047 encoded word: ``=?utf-8?q?Ev=0D=0ABcc:...?=``
+    is plain text to us, but the email package decodes encoded words when it parses a header value and, before
+    CPython's fix for CVE-2024-6923 (3.11.10, 3.12.5, 3.13), writes the decoded line break back raw when it folds
+    the header: a member's name would add a Bcc. Decoding repeats until nothing changes (an encoded word may hold
+    another), and whatever still starts like an encoded word (one that can't be decoded, or that only the email
+    package's lenient parser would read as one) is broken up, so that no parser downstream, ours or a provider's,
+    finds anything left to decode. Independent of the Python patch level.
+    """
+    if value.isprintable() and "=?" not in value and "?=" not in value:  # nearly every value: nothing to do
+        return value.strip()
+    for _ in range(100):  # decoding shortens the text, so this ends long before; the bound is belt and braces
+        decoded = _ENCODED_WORD.sub(_decode_word, _CONTROL.sub(" ", value))
+        if decoded == value:
+            break
+        value = decoded
+    if _WORD_START.search(value) or _CONTROL.search(value):
+        value = _CONTROL.sub(" ", value).replace("=?", "= ?")
+    return value.strip()
+
+
+def header_fragment(value: str) -> str:
+    """A value that a provider puts into a header next to other text (a merge value in the subject): as
+    :func:`header_text`, and with no ``=?`` or ``?=`` left either, so that two values side by side can't make up
+    an encoded word between them."""
+    value = header_text(value)
+    return value.replace("=?", "= ?").replace("?=", "? =") if "?" in value else value
+
+
+def _decode_word(word: re.Match[str]) -> str:
+    try:
+        ((raw, charset),) = email.header.decode_header(word[0])
+    except (email.errors.HeaderParseError, ValueError):
+        return word[0]  # left as it is, and broken up by header_text
+    if isinstance(raw, str):
+        return raw
+    try:
+        return str(raw.decode(charset or "ascii", errors="replace"))
+    except LookupError:  # an unknown charset: the email package reads it as ASCII, and so do we
+        return str(raw.decode("ascii", errors="replace"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +120,16 @@ class Batch:
 
         Not RFC 2047-encoded: HTTP APIs take UTF-8, and the email package encodes it when building MIME.
         """
-        name = recipient.name
+        name = self.name(recipient)
         if not name:
             return recipient.email
         if _SPECIALS.search(name):
             name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return f"{name} <{recipient.email}>"
+
+    def name(self, recipient: Recipient) -> str | None:
+        """The recipient's display name, safe in a header (:func:`header_text`); None without one."""
+        return (header_text(recipient.name) or None) if recipient.name else None
 
     def headers(self, recipient: Recipient) -> dict[str, str]:
         """The headers every message carries for this recipient (RFC 2369, RFC 8058, RFC 2919)."""
@@ -82,16 +142,20 @@ class Batch:
         if self.envelope.unsubscribe_mailto:
             token = url.rstrip("/").rsplit("/", 1)[-1]
             unsubscribe += f", <mailto:{self.envelope.unsubscribe_mailto}?subject=unsubscribe%20{token}>"
-        return unsubscribe
+        return header_text(unsubscribe)
 
     def shared_headers(self) -> dict[str, str]:
         """The headers of :meth:`headers` that are the same for every recipient."""
-        return {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": self.envelope.list_id}
+        return {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": header_text(self.envelope.list_id)}
+
+    def subject_for(self, recipient: Recipient) -> str:
+        """The subject filled in for one recipient, safe in a header (:func:`header_text`)."""
+        return header_text(self.subject.fill(recipient.values))
 
     def content(self, recipient: Recipient) -> tuple[str, str, str]:
         """(subject, html, text) filled in for one recipient, for providers that take whole messages."""
         return (
-            self.subject.fill(recipient.values),
+            self.subject_for(recipient),
             self.html.fill(recipient.values),
             self.text.fill(recipient.values),
         )
@@ -147,6 +211,9 @@ class Provider(abc.ABC):
     name: ClassVar[str]
     max_batch: ClassVar[int]  # recipients per call
     idempotent: ClassVar[bool] = False  # honours Batch.id as an idempotency key
+    # How long after a call repeating it with the same key is still safe (the provider remembers the key, less a
+    # margin for the retries of that batch); None: for ever (the outbox).
+    idempotency_window: ClassVar[dt.timedelta | None] = None
     can_schedule: ClassVar[bool] = False  # delivers at Envelope.send_at
     settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
 

@@ -23,8 +23,16 @@ from pydantic import Field
 
 from actionmail.merge import Merge
 from actionmail.providers import mime
-from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, Recipient
-from actionmail.providers.http import HTTPProvider, HTTPSettings
+from actionmail.providers.base import (
+    Batch,
+    BatchResult,
+    ProviderError,
+    ProviderSettings,
+    Recipient,
+    header_fragment,
+    header_text,
+)
+from actionmail.providers.http import HTTPProvider, HTTPSettings, seconds
 
 VARIABLE = "ACTIONMAIL_BREVO_API_KEY"
 NAMESPACE = uuid.UUID("1b6f7a4e-7d3c-4f55-9a41-6a2b8d0c5e10")  # batch id → idempotencyKey/batchId, stably
@@ -43,6 +51,9 @@ class Brevo(HTTPProvider):
     # "≤1000 versions" a call (batch guide); one recipient a version, within "≤2,000 recipients per request".
     max_batch = 1000
     idempotent = True  # headers.idempotencyKey, 30 minutes (heterogenous-versions doc)
+    # Less the longest a batch's retries can take (Pace: 6 attempts, waits up to 120 s each): a call repeated later
+    # than this might reach Brevo after it has forgotten the key, and send twice.
+    idempotency_window = dt.timedelta(minutes=15)
     can_schedule = True  # scheduledAt (public beta: up to about 5 minutes late)
     settings_model: ClassVar[type[ProviderSettings]] = BrevoSettings
     settings: BrevoSettings
@@ -52,6 +63,7 @@ class Brevo(HTTPProvider):
         name, address = email.utils.parseaddr(envelope.from_)
         custom = json.dumps({"send_id": envelope.send_id, "tag": envelope.tag})  # comes back in webhooks
         subject, constants = template(batch.subject, "s")
+        subject = header_text(subject)
         html, more = template(batch.html, "h")
         text, rest = template(batch.text, "t")
         payload: dict[str, Any] = {
@@ -94,12 +106,13 @@ class Brevo(HTTPProvider):
 
     def _version(self, batch: Batch, recipient: Recipient, custom: str) -> dict[str, Any]:
         values = recipient.values
-        params = {f"s{i}": v for i, v in enumerate(batch.subject.slot_values(values))}
+        # The subject's values go into a header: no line breaks, no encoded words (header_fragment).
+        params = {f"s{i}": header_fragment(v) for i, v in enumerate(batch.subject.slot_values(values))}
         params |= {f"h{i}": v for i, v in enumerate(batch.html.slot_values(values))}
         params |= {f"t{i}": v for i, v in enumerate(batch.text.slot_values(values))}
         headers = {name: _ascii(name, value) for name, value in batch.headers(recipient).items()}
         return {
-            "to": [_person(recipient.name or "", recipient.email)],
+            "to": [_person(batch.name(recipient) or "", recipient.email)],
             "params": params,  # escaped for HTML where the html needs it; see template()
             "headers": {**headers, "X-Mailin-custom": custom},
         }
@@ -112,8 +125,8 @@ class Brevo(HTTPProvider):
 
     def retry_after(self, response: requests.Response) -> float | None:
         # No Retry-After: x-sib-ratelimit-reset, seconds until the limit resets (limit-headers doc).
-        reset = response.headers.get("x-sib-ratelimit-reset", "").strip()
-        return float(reset) if reset.isdigit() else super().retry_after(response)
+        reset = seconds(response.headers.get("x-sib-ratelimit-reset"))
+        return reset if reset is not None else super().retry_after(response)
 
 
 def template(merge: Merge, prefix: str) -> tuple[str, dict[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -90,17 +91,43 @@ class HTTPProvider(Provider):
         return response.reason or "request refused"
 
     def retry_after(self, response: requests.Response) -> float | None:
-        """Seconds to wait, from Retry-After (seconds or an HTTP date); subclasses add their own headers."""
+        """Seconds to wait, from Retry-After (seconds or an HTTP date); subclasses add their own headers.
+
+        None, so that the engine backs off on its own, for anything else a server may send ("soon", "-5", a
+        number of days in seconds, a date that isn't one): a header must never turn a refused call into a crash.
+        """
         value = response.headers.get("Retry-After")
         if not value:
             return None
-        if value.strip().isdigit():
-            return float(value)
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+        waited = seconds(value)
+        return waited if waited is not None else until(value)
 
     def close(self) -> None:
         self.session.close()
+
+
+# A wait in seconds as Retry-After gives it (RFC 9110 §10.2.3: a non-negative decimal integer), allowing a
+# fraction; ten digits at most, three centuries: longer than any real wait, and the engine gives up long before.
+_SECONDS = re.compile(r"\s*(\d{1,10}(?:\.\d{1,6})?)\s*")
+
+
+def seconds(value: str | None) -> float | None:
+    """A header's number of seconds to wait, or None if it isn't one."""
+    found = _SECONDS.fullmatch(value or "")
+    return float(found[1]) if found else None
+
+
+def until(value: str | None) -> float | None:
+    """Seconds from now until a header's date (an HTTP date, or any RFC 5322 date), at least 0; None if it isn't
+    one. A date without a zone, or with ``-0000`` (RFC 5322 §3.3: "no information about the local time zone"),
+    is taken as UTC, which the email package leaves to its caller."""
+    try:
+        when = email.utils.parsedate_to_datetime(value or "")
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _refused(error: requests.ConnectionError) -> bool:

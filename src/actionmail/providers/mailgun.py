@@ -20,8 +20,8 @@ from pydantic import AfterValidator, Field
 
 from actionmail.fields import error
 from actionmail.merge import Slots
-from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings
-from actionmail.providers.http import HTTPProvider, HTTPSettings
+from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, header_fragment, header_text
+from actionmail.providers.http import HTTPProvider, HTTPSettings, until
 
 VARIABLE = "ACTIONMAIL_MAILGUN_API_KEY"
 
@@ -62,7 +62,7 @@ class Mailgun(HTTPProvider):
         variables, shared = _variables(batch)
         data: list[tuple[str, str]] = [
             ("from", envelope.from_),
-            ("subject", batch.subject.native(lambda i: f"%recipient.s{i}%")),
+            ("subject", header_text(batch.subject.native(lambda i: f"%recipient.s{i}%"))),
             ("html", batch.html.native(lambda i: f"%recipient.{shared.get(i, f'h{i}')}%")),
             ("text", batch.text.native(lambda i: f"%recipient.t{i}%")),
             ("o:tag", envelope.tag),
@@ -122,13 +122,9 @@ class Mailgun(HTTPProvider):
         # 420: "Domain … is not allowed to send: recipient limit exceeded, try again after Mon, 25 Aug 2025
         # 07:00:31 UTC" (mailgun-java#50); Mailgun documents no header for it.
         if response.status_code == 420 and (found := re.search(r"try again after (.+?)\s*$", _message(response))):
-            try:
-                when = email.utils.parsedate_to_datetime(found[1])
-            except (TypeError, ValueError):
-                return super().retry_after(response)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.UTC)
-            return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+            waited = until(found[1])
+            if waited is not None:
+                return waited
         return super().retry_after(response)
 
 
@@ -142,6 +138,10 @@ def _variables(batch: Batch) -> tuple[dict[str, dict[str, str]], dict[int, str]]
     """
     slots = Slots((("s", batch.subject), ("h", batch.html), ("t", batch.text)))
     variables = {r.email: slots.values(r.values) for r in batch.recipients}
+    subject = [f"s{i}" for i in range(len(batch.subject.slots))]
+    for mine in variables.values():  # the subject's values go into a header: no line breaks, no encoded words
+        for key in subject:
+            mine[key] = header_fragment(mine[key])
     text = {slot: f"t{j}" for j, slot in enumerate(batch.text.slots)}
     shared = {}
     for i, slot in enumerate(batch.html.slots):

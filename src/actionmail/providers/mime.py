@@ -7,18 +7,25 @@ names and subjects, quoted-printable or base64 bodies as the content needs), so 
 from __future__ import annotations
 
 import datetime as dt
+import email.errors
+import email.header
 import email.headerregistry
 import email.policy
 import email.utils
 import re
 from email.message import EmailMessage, MIMEPart
 
-from actionmail.providers.base import Batch, Recipient
+from actionmail.providers.base import Batch, Recipient, header_text
 
+# RFC 5322 specials and whitespace at either end: a display name with any of them is written as a quoted string.
+_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]|^\s|\s$')
 TAG_HEADER = "X-Actionmail-Tag"  # the newsletter (Envelope.tag), for filtering at the provider and in mailboxes
 SEND_HEADER = "X-Actionmail-Send"  # the send in our ledger (Envelope.send_id), to match bounces to it
 
-_NEWLINES = re.compile(r"[\r\n]+")
+
+class UnsafeHeader(ValueError):
+    """A message whose headers would not be the ones we wrote (a value that reads as a header of its own, or an
+    address the email package cannot write). The provider reports its recipient as refused, with this reason."""
 
 
 class _URIList(email.headerregistry.UnstructuredHeader, email.headerregistry.BaseHeader):
@@ -36,8 +43,36 @@ class _URIList(email.headerregistry.UnstructuredHeader, email.headerregistry.Bas
         return f"{self.name}: " + f",{policy.linesep} ".join(re.split(r"(?<=>)\s*,\s*", value)) + policy.linesep
 
 
+# The ignore below: typeshed's AddressHeader.init and BaseHeader.init differ; email's registry combines them so.
+class _Mailboxes(email.headerregistry.AddressHeader, email.headerregistry.BaseHeader):  # type: ignore[misc]
+    """To: each address written whole, its display name quoted or RFC 2047-encoded by us.
+
+    The default folding takes a display name longer than a line apart into atoms and drops its quotes: a long
+    name holding ``: a@evil.example`` (a member's name, say) then reads as that address (found by the fuzz test
+    in tests/test_send_headers.py). Here a name that needs quotes is quoted, and one that is not ASCII, or too
+    long for one line, is written as encoded words (email.header folds them safely, between words).
+    """
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        written = []
+        for address in self.addresses:
+            name, spec = address.display_name, address.addr_spec
+            if not spec.isascii():  # SMTPUTF8 addresses: the email package's own way
+                return super().fold(policy=policy)
+            if not name:
+                written.append(spec)
+                continue
+            phrase = name if not _SPECIALS.search(name) else email.utils.quote(name).join('""')
+            if not name.isascii() or len(self.name) + len(phrase) + len(spec) > 900:
+                header = email.header.Header(name, "utf-8", maxlinelen=78, header_name=self.name)
+                phrase = header.encode(linesep=policy.linesep)
+            written.append(f"{phrase} <{spec}>")
+        return f"{self.name}: " + f",{policy.linesep} ".join(written) + policy.linesep
+
+
 _headers = email.headerregistry.HeaderRegistry()
 _headers.map_to_type("list-unsubscribe", _URIList)
+_headers.map_to_type("to", _Mailboxes)
 # 7-bit bodies (quoted-printable, or base64 where shorter), so any relay takes them, 8BITMIME or not.
 POLICY = email.policy.default.clone(header_factory=_headers, cte_type="7bit")
 """email's default policy with the two changes above; ``\\n`` line ends, as for a file."""
@@ -56,22 +91,26 @@ def message(batch: Batch, recipient: Recipient) -> EmailMessage:
     subject, html, text = batch.content(recipient)
     envelope = batch.envelope
     msg = EmailMessage(policy=POLICY)
-    # A line break inside a header value would end the header (and email raises on it): a merge value such as
-    # a subscriber's name must never be able to add a header of its own.
-    msg["From"] = _one_line(envelope.from_)
+    # Every value goes through header_text: a line break inside a header value would end the header, and so
+    # would one inside an encoded word, which the email package decodes (see header_text). A merge value such as
+    # a subscriber's name must never be able to add a header of its own; encode() checks that none did.
+    msg["From"] = header_text(envelope.from_)
     # batch.to() is right for JSON APIs, but its RFC 2047 form of a non-ASCII name would be decoded here and
     # written back unquoted ("Zoë <Q>" then swallows the address): build the address from its parts instead.
-    msg["To"] = email.headerregistry.Address(_one_line(recipient.name or ""), addr_spec=recipient.email)
+    try:
+        msg["To"] = email.headerregistry.Address(batch.name(recipient) or "", addr_spec=recipient.email)
+    except (ValueError, IndexError, email.errors.HeaderParseError):
+        raise UnsafeHeader(f"the address {recipient.email!r} cannot be written in a To header") from None
     if envelope.reply_to:
-        msg["Reply-To"] = _one_line(envelope.reply_to)
-    msg["Subject"] = _one_line(subject)
+        msg["Reply-To"] = header_text(envelope.reply_to)
+    msg["Subject"] = subject  # batch.content made it safe
     msg["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
     # Set here rather than by the relay, so our ledger can match bounces and complaints to this message.
     msg["Message-ID"] = email.utils.make_msgid(domain=sender(batch).rpartition("@")[2] or None)
     for name, value in batch.headers(recipient).items():
-        msg[name] = _one_line(value)
-    msg[TAG_HEADER] = _one_line(envelope.tag)
-    msg[SEND_HEADER] = _one_line(envelope.send_id)
+        msg[name] = value  # batch.headers made them safe
+    msg[TAG_HEADER] = header_text(envelope.tag)
+    msg[SEND_HEADER] = header_text(envelope.send_id)
     msg["MIME-Version"] = "1.0"
     msg.make_alternative()
     for content, subtype in ((text, "plain"), (html, "html")):
@@ -81,5 +120,17 @@ def message(batch: Batch, recipient: Recipient) -> EmailMessage:
     return msg
 
 
-def _one_line(value: str) -> str:
-    return _NEWLINES.sub(" ", value).strip()
+def encode(msg: EmailMessage, policy: email.policy.Policy = POLICY) -> bytes:
+    """``msg`` as bytes, once its header block is checked to hold the headers set on it and no others.
+
+    header_text keeps injected headers out; this makes sure of it whatever the email package's version does when
+    it folds (a header line is only ever a header we set, or the continuation of one), and raises
+    :class:`UnsafeHeader` rather than let a message with a header of a member's making go out.
+    """
+    data = msg.as_bytes(policy=policy)
+    linesep = policy.linesep.encode()
+    head = data.split(linesep * 2, 1)[0]
+    starts = [line.split(b":", 1)[0].lower() for line in head.split(linesep) if line[:1] not in (b" ", b"\t")]
+    if starts != [name.lower().encode() for name in msg]:
+        raise UnsafeHeader("a value in this message would have added a header of its own: not sent")
+    return data

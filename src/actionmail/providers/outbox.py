@@ -49,7 +49,11 @@ class Outbox(Provider):
                 name = f"test-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.eml"
             else:
                 name = f"{recipient.key}.eml"
-            data = mime.message(batch, recipient).as_bytes()
+            try:
+                data = mime.encode(mime.message(batch, recipient))
+            except mime.UnsafeHeader as e:
+                result.rejected[recipient.key] = str(e)
+                continue
             try:
                 with tempfile.NamedTemporaryFile("wb", dir=folder, prefix=".", suffix=".tmp", delete=False) as f:
                     f.write(data)

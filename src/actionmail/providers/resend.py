@@ -10,6 +10,7 @@ Reference: providers.md §5 (Resend's OpenAPI spec, errors, rate-limit, idempote
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from typing import Any, ClassVar
@@ -18,7 +19,7 @@ import requests
 from pydantic import Field
 
 from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, Recipient
-from actionmail.providers.http import HTTPProvider, HTTPSettings
+from actionmail.providers.http import HTTPProvider, HTTPSettings, seconds
 
 VARIABLE = "ACTIONMAIL_RESEND_API_KEY"
 
@@ -36,6 +37,7 @@ class Resend(HTTPProvider):
     name = "resend"
     max_batch = 100  # emails per /emails/batch call (batch-sending doc); one recipient each, ≤50 `to` allowed
     idempotent = True  # Idempotency-Key, kept 24 hours (idempotency-keys doc)
+    idempotency_window = dt.timedelta(hours=23)  # an hour's margin for the batch's own retries
     # /emails/batch does not take scheduled_at: its doc says "The attachments and scheduled_at fields are not
     # supported yet", and it ignores them, so a scheduled batch would go out at once. One POST /emails per
     # recipient could schedule, but at Resend's default 2 requests/second a 429 halfway through a batch would
@@ -112,8 +114,8 @@ class Resend(HTTPProvider):
 
     def retry_after(self, response: requests.Response) -> float | None:
         # retry-after and ratelimit-reset, both in seconds (rate-limit doc).
-        reset = response.headers.get("ratelimit-reset", "")
-        return super().retry_after(response) or (float(reset) if reset.strip().isdigit() else None)
+        waited = super().retry_after(response)
+        return waited if waited is not None else seconds(response.headers.get("ratelimit-reset"))
 
 
 def idempotency_key(batch_id: str) -> str:

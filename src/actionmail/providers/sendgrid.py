@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 import requests
 from pydantic import Field
 
-from actionmail.providers.base import Batch, BatchResult, ProviderSettings, Recipient
-from actionmail.providers.http import HTTPProvider, HTTPSettings
+from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, Recipient
+from actionmail.providers.http import HTTPProvider, HTTPSettings, seconds
 
 VARIABLE = "ACTIONMAIL_SENDGRID_API_KEY"
 # Substitutions: string values, at most 10,000 bytes per personalization (spec; the older Substitution Tags page
@@ -69,8 +69,8 @@ class SendGrid(HTTPProvider):
                 )
                 continue
             personalization: dict[str, Any] = {
-                "to": [_address(r.email, r.name, quote=True)],
-                "subject": batch.subject.fill(r.values),
+                "to": [_address(r.email, batch.name(r), quote=True)],
+                "subject": batch.subject_for(r),
                 "headers": batch.headers(r),  # per recipient: List-Unsubscribe (anymail merge_headers)
             }
             if substitutions:
@@ -101,6 +101,14 @@ class SendGrid(HTTPProvider):
         # 202 with an empty body; the one id is the X-Message-Id header, shared by every personalization
         # (SendGrid glossary); webhook events carry it as the start of sg_message_id.
         message_id = response.headers.get("X-Message-Id", "")
+        if not message_id:  # not SendGrid's answer (a proxy's, another base_url's): it may have sent, or not
+            raise ProviderError(
+                self.name,
+                f"answered {response.status_code} without X-Message-Id: check base_url",
+                status=response.status_code,
+                body=response.text,
+                maybe_sent=True,
+            )
         accepted = {r.key: message_id for r in batch.recipients if r.key not in rejected}
         return BatchResult(accepted=accepted, rejected=rejected)
 
@@ -121,9 +129,9 @@ class SendGrid(HTTPProvider):
         # Without Retry-After, X-RateLimit-Reset is the epoch second the limit resets (rate-limit doc); SendGrid
         # staff say mail/send sends neither (sendgrid-go#105), and then the engine backs off on its own.
         waited = super().retry_after(response)
-        reset = response.headers.get("X-RateLimit-Reset", "")
-        if waited is None and reset.strip().isdigit():
-            return max(0.0, int(reset) - time.time())
+        reset = seconds(response.headers.get("X-RateLimit-Reset"))
+        if waited is None and reset is not None:
+            return max(0.0, reset - time.time())
         return waited
 
 

@@ -88,10 +88,15 @@ class SES(Provider):
             raise ProviderError(self.name, "SES cannot schedule delivery: send without a delivery time")
         envelope, result = batch.envelope, BatchResult()
         for recipient in batch.recipients:
+            try:
+                data = mime.encode(mime.message(batch, recipient), mime.WIRE)
+            except mime.UnsafeHeader as e:
+                result.rejected[recipient.key] = str(e)
+                continue
             call: dict[str, Any] = {
                 # No FromEmailAddress: with raw content SES takes the message's From header.
                 "Destination": {"ToAddresses": [recipient.email]},
-                "Content": {"Raw": {"Data": mime.message(batch, recipient).as_bytes(policy=mime.WIRE)}},
+                "Content": {"Raw": {"Data": data}},
                 "EmailTags": [
                     {"Name": "tag", "Value": _tag(envelope.tag)},
                     {"Name": "send_id", "Value": _tag(envelope.send_id)},
@@ -99,7 +104,10 @@ class SES(Provider):
             }
             if self.settings.configuration_set:
                 call["ConfigurationSetName"] = self.settings.configuration_set
-            result.accepted[recipient.key] = str(self._call(call)["MessageId"])
+            answer = self._call(call)
+            if not answer.get("MessageId"):  # a 200 that isn't SES's: it may have sent, we can't know
+                raise ProviderError(self.name, "answered without a MessageId: check base_url", maybe_sent=True)
+            result.accepted[recipient.key] = str(answer["MessageId"])
         return result
 
     def close(self) -> None:

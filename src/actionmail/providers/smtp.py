@@ -90,8 +90,13 @@ class SMTP(Provider):
             raise ProviderError(self.name, "SMTP cannot schedule delivery: send without a delivery time")
         result = BatchResult()
         for recipient in batch.recipients:
-            message = mime.message(batch, recipient)
-            refused = self._deliver(mime.sender(batch), recipient.email, message.as_bytes(policy=mime.WIRE))
+            try:
+                message = mime.message(batch, recipient)
+                data = mime.encode(message, mime.WIRE)
+            except mime.UnsafeHeader as e:
+                result.rejected[recipient.key] = str(e)
+                continue
+            refused = self._deliver(mime.sender(batch), recipient.email, data)
             if refused:
                 result.rejected[recipient.key] = refused
             else:
