@@ -71,6 +71,13 @@ def _when(what: str) -> Any:
     return AfterValidator(check)
 
 
+def _one_line(value: str) -> str:
+    # A subject is a header: a line break in it would end the header and start another (a Bcc:, say).
+    if "\n" in value:
+        raise error("one_line", "the subject has a line break in it", "write it on one line")
+    return value
+
+
 class Deadline(Model):
     """A date, with an optional time and time zone: ``{date: 2019-08-06, time: "20:00", timezone: …}``.
 
@@ -162,7 +169,9 @@ class InlineTarget(Model):
 def _target_tag(value: Any) -> str:
     if isinstance(value, str):
         return "<official>"
-    keys = value if isinstance(value, dict) else vars(value)
+    # A dict from the file, a model when one is validated again; anything else (a list, a number) goes to the
+    # inline form, whose error says a mapping of keys is expected.
+    keys = value if isinstance(value, dict) else (value.model_fields_set if isinstance(value, Model) else ())
     return next((f"<{key}>" for key in ("official", "group", "lookup", "hotline") if key in keys), "<inline>")
 
 
@@ -343,7 +352,7 @@ class Newsletter(Model):
     """One day's action email."""
 
     date: dt.date = Field(description="The day it goes out; deadlines are counted from it.")
-    subject: Annotated[str, Field(min_length=1, max_length=150)]
+    subject: Annotated[str, Field(min_length=1, max_length=150), AfterValidator(_one_line)]
     preheader: Text = Field(description="The line inboxes show after the subject.")
     headline: Text
     language: Language | None = Field(None, description="en or es; the organization's default when left out.")

@@ -88,7 +88,9 @@ class Directory(Model):
         # Groups name officials by id; share the ids (and districts) so each bad member is reported where it is.
         if isinstance(info.context, dict) and isinstance(data, dict) and isinstance(data.get("officials"), list):
             info.context["official_districts"] = {
-                o["id"]: o.get("district") for o in data["officials"] if isinstance(o, dict) and "id" in o
+                _as_name(o["id"]): _as_name(o.get("district"))
+                for o in data["officials"]
+                if isinstance(o, dict) and _as_name(o.get("id")) is not None
             }
         return data
 
@@ -125,6 +127,14 @@ class Directory(Model):
                 for member_id in group.members:
                     seen[self.official(member_id).district or ""] = None
         return list(seen)
+
+
+def _as_name(value: Any) -> str | None:
+    """An id or district as validation will make it (text; a bare number is text), or None for anything else:
+    what the file holds here is not yet validated, and may be a list or a mapping."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return str(value).strip() or None
+    return None
 
 
 def did_you_mean(name: str, known: Any) -> str:
