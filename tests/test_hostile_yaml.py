@@ -202,6 +202,11 @@ def test_a_hundred_thousand_brackets(project: Path) -> None:
             id="time-with-offset",
         ),
         pytest.param(
+            broken("date: 2019-08-01", "date: 2019-08-01 10:00:00"),
+            f"{FILE}:1: date: '2019-08-01 10:00:00' is not a date: write it as YYYY-MM-DD, without a time",
+            id="date-and-time",
+        ),
+        pytest.param(
             broken('time: "17:00"', "time: 8"),
             f"{FILE}:8: actions[0].deadline.time: '8' is not a time of day: write it like '20:00' or '8 pm'",
             id="number-for-time",

@@ -377,10 +377,12 @@ def validate_newsletter(path: Path, data: Any, lines: load.Lines, officials: Dir
     if not isinstance(data, dict):
         raise InvalidInput.one(path, "not a newsletter", "start the file with 'date:', 'subject:' and so on", line=1)
     issue_date = data.get("date")
+    if not isinstance(issue_date, dt.date) or isinstance(issue_date, dt.datetime):
+        issue_date = None  # a date and time ('2019-08-01 10:00') is not a date: the model says so; can't compare it
     context = {
         "officials": officials,
         "region": region,
-        "issue_date": issue_date if isinstance(issue_date, dt.date) else None,
+        "issue_date": issue_date,
     }
     problems = [
         Problem(shown(path), load.line_for(loc, lines), load.dotted(loc), f"unknown merge field {{{name}}}", fix)
