@@ -323,6 +323,59 @@ def mutant(rng: random.Random) -> tuple[str, bytes]:
     return " + ".join(done), text
 
 
+def officials_mutant(rng: random.Random) -> tuple[str, bytes]:
+    """A damaged copy of the example officials.yaml, by the same mutations (it is read by the same loader)."""
+    text = (ROOT / "officials.yaml").read_bytes()
+    done = ["officials"]
+    for _ in range(rng.choice([1, 1, 2])):
+        mutation = rng.choice(MUTATIONS)
+        text = mutation(text, rng)
+        done.append(mutation.__name__)
+    return " + ".join(done), text
+
+
+# For actionmail.toml: values of every TOML type, and keys that are secrets, unknown, or tables.
+TOML_VALUES = [
+    b"3", b"-1", b"1.5", b"true", b'"x"', b'""', b"[]", b"[1, 2]", b"{}", b"{a = 1}", b"1979-05-27", b"07:32:00",
+    b"inf", b"nan", b'"#zzz"', b"[[1]]", b'"' + b"x" * 500 + b'"', b"[" * 500 + b"]" * 500,
+    b"{a = " * 300 + b"1" + b"}" * 300, b'"key-' + b"0" * 32 + b'"', b'"mailgunn"', b'"smtp"', b'"\\u0000"',
+]  # fmt: skip
+TOML_KEYS = [
+    b"api-key", b"sendgrid_api_key_value", b"password", b"name", b"providers", b"social", b"logo", b"provider",
+    b"port", b"colors.brand", b"a.b.c", b"[providers.x]", b"[providers]", b"[providers.mailgun]", b"[providers.smtp]",
+    b"[[social]]", b"[send]", b"[organization.logo]", b"[oroviders.mailgun]",
+]  # fmt: skip
+SETTINGS_BASE = (ROOT / "actionmail.toml").read_bytes() + (
+    b'\n[providers.mailgun]\ndomain = "mg.example.org"\n\n[providers.smtp]\nhost = "smtp.example.org"\nport = 587\n'
+)
+
+
+def settings_mutant(rng: random.Random) -> tuple[str, bytes]:
+    """A damaged copy of the example actionmail.toml (with two provider sections)."""
+    text = SETTINGS_BASE
+    done = ["settings"]
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        lines = text.split(b"\n")
+        at = rng.randrange(len(lines))
+        kind = rng.choice(["value", "key", "delete", "duplicate", "flip", "character"])
+        if kind == "value" and b"=" in lines[at]:
+            lines[at] = lines[at].split(b"=")[0] + b"= " + rng.choice(TOML_VALUES)
+        elif kind == "key":
+            key = rng.choice(TOML_KEYS)
+            lines.insert(at, key if key.startswith(b"[") else key + b" = " + rng.choice(TOML_VALUES))
+        elif kind == "delete":
+            del lines[at]
+        elif kind == "duplicate":
+            lines.insert(at, lines[at])
+        text = b"\n".join(lines)
+        if kind == "flip":
+            text = flip_bytes(text, rng)
+        elif kind == "character":
+            text = insert_character(text, rng)
+        done.append(kind)
+    return " + ".join(done), text
+
+
 # --- Running one case ---------------------------------------------------------------------------------------------
 
 
@@ -360,8 +413,9 @@ def make_project(directory: Path) -> Path:
     return directory / "newsletters"
 
 
-def run_case(path: Path, data: bytes, *, render: bool = True) -> Outcome:
-    """Write ``data`` to ``path`` and load it as `actionmail check` and `render` do; classify what happened."""
+def run_case(path: Path, data: bytes, *, render: bool = True, newsletter: Path | None = None) -> Outcome:
+    """Write ``data`` to ``path`` and load ``newsletter`` (by default ``path`` itself) as `actionmail check` and
+    `render` do; classify what happened. ``path`` may be the project's officials.yaml or actionmail.toml."""
     from actionmail import check, variants
     from actionmail.errors import InvalidInput, UsageError, shown
 
@@ -374,24 +428,26 @@ def run_case(path: Path, data: bytes, *, render: bool = True) -> Outcome:
     line_count = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1  # as editors count
     try:
         with time_limit(TIME_LIMIT):
-            edition = variants.load_edition(path)
+            edition = variants.load_edition(newsletter or path)
             if render:
                 for language in edition.newsletters:
                     rendered = edition.render(variants.VariantKey(language, None))
                     rendered.html.encode("utf-8")  # what writing it out does: a lone surrogate fails here
                     rendered.text.encode("utf-8")
                 # What `actionmail check` does with a file that loads: every check, on every variant.
-                for problem in check.check_files([path], spam_score=False):
+                for problem in check.check_files([newsletter or path], spam_score=False):
                     str(problem).encode("utf-8")
     except (InvalidInput, UsageError) as e:
         problems = getattr(e, "problems", None)
         if problems is None:
             return Outcome("failure", f"UsageError for a file: {e}")
         for problem in problems:
-            if problem.file != shown(path):
+            # A damaged officials.yaml may leave the newsletter naming someone no longer in it: that's its problem.
+            if problem.file not in (shown(path), shown(newsletter or path)):
                 return Outcome("failure", f"a problem in another file: {problem}")
             too_big = len(data) > MAX_BYTES  # refused before it is read: no line to point at
-            if data.strip() and not too_big and not (problem.line and 1 <= problem.line <= line_count):
+            last = line_count if problem.file == shown(path) else 1 << 30
+            if data.strip() and not too_big and not (problem.line and 1 <= problem.line <= last):
                 return Outcome("failure", f"a problem without a line in the file: {problem}")
             if "Traceback" in str(problem) or not problem.what:
                 return Outcome("failure", f"a problem that says nothing: {problem!r}")
@@ -412,10 +468,16 @@ def _source() -> str:
     return str(Path(actionmail.__file__).resolve().parents[1])
 
 
-def run_cli(project: Path, path: Path, data: bytes) -> Outcome:
-    """`actionmail check FILE` and `actionmail render FILE`, each in a process of its own, as a user runs them."""
-    path.write_bytes(data)
+def run_cli(project: Path, path: Path, data: bytes | None) -> Outcome:
+    """`actionmail check FILE` and `actionmail render FILE`, each in a process of its own, as a user runs them.
+
+    ``data`` is written to ``path`` first, unless it is None (when the damaged file is another of the project's).
+    """
+    if data is not None:
+        path.write_bytes(data)
     relative = str(path.relative_to(project))
+    # A problem in the newsletter has its line; one in the settings may be about a key left out, which has none.
+    where = rf"{re.escape(relative)}:\d+|officials\.yaml:\d+|actionmail\.toml(:\d+)?"
     for args in (["check", "--no-spam", relative], ["render", relative, "-o", "out.html"]):
         try:
             result = subprocess.run(
@@ -430,15 +492,19 @@ def run_cli(project: Path, path: Path, data: bytes) -> Outcome:
         stderr = result.stderr.decode("utf-8", "replace")
         if result.returncode not in (0, 2) or "Traceback" in stderr:
             return Outcome("failure", f"actionmail {' '.join(args)}: exit {result.returncode}\n{stderr[-2000:]}")
-        if result.returncode == 2 and not re.search(rf"^{re.escape(relative)}:\d+: ", stderr, re.MULTILINE):
+        if result.returncode == 2 and not re.search(rf"^({where}): ", stderr, re.MULTILINE):
             return Outcome("failure", f"actionmail {' '.join(args)}: exit 2 without FILE:LINE:\n{stderr[-2000:]}")
     return Outcome("ok")
+
+
+MUTANTS = {"newsletter": mutant, "officials": officials_mutant, "settings": settings_mutant}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fuzzing", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=500, help="How many mutants (default 500).")
     parser.add_argument("--seed", type=int, default=0, help="The first seed; case N uses seed+N.")
+    parser.add_argument("--file", choices=list(MUTANTS), default="newsletter", help="Which file to damage.")
     parser.add_argument("--cli", action="store_true", help="Run `actionmail check` and `render` on each instead.")
     parser.add_argument("--no-render", action="store_true", help="Only load and validate, without rendering.")
     parser.add_argument("--keep", type=Path, help="Copy each failing mutant into this directory.")
@@ -450,16 +516,24 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[tuple[int, str, str]] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as directory:
-        newsletters = make_project(Path(directory))
+        project = Path(directory)
+        newsletters = make_project(project)
+        example = newsletters / "example.yaml"
+        shutil.copy(EXAMPLES[0], example)
         with contextlib.chdir(directory):
             for number in range(args.seed, args.seed + args.cases):
-                what, data = mutant(random.Random(number))
-                path = newsletters / f"case-{number}.yaml"
+                what, data = MUTANTS[args.file](random.Random(number))
+                path = {"officials": project / "officials.yaml", "settings": project / "actionmail.toml"}.get(
+                    args.file, newsletters / f"case-{number}.yaml"
+                )
                 faulthandler.dump_traceback_later(TIME_LIMIT * 4, exit=True)
                 if args.cli:
-                    outcome = run_cli(Path(directory), path, data)
+                    if args.file != "newsletter":
+                        path.write_bytes(data)
+                    outcome = run_cli(project, *((path, data) if args.file == "newsletter" else (example, None)))
                 else:
-                    outcome = run_case(path, data, render=not args.no_render)
+                    newsletter = example if args.file != "newsletter" else None
+                    outcome = run_case(path, data, render=not args.no_render, newsletter=newsletter)
                 faulthandler.cancel_dump_traceback_later()
                 counts[outcome.kind] += 1
                 if args.verbose:
@@ -469,12 +543,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"FAILED seed {number} ({what}):\n{outcome.detail}\n", flush=True)
                     if args.keep:
                         args.keep.mkdir(parents=True, exist_ok=True)
-                        (args.keep / f"case-{number}.yaml").write_bytes(data)
-                path.unlink(missing_ok=True)
+                        (args.keep / f"case-{number}{path.suffix}").write_bytes(data)
+                if args.file == "newsletter":
+                    path.unlink(missing_ok=True)
     elapsed = time.monotonic() - started
     print(
-        f"{args.cases} cases (seeds {args.seed}–{args.seed + args.cases - 1}) in {elapsed:.0f} s: {counts['ok']} "
-        f"loaded, {counts['invalid']} refused with FILE:LINE problems, {counts['failure']} failures"
+        f"{args.cases} {args.file} cases (seeds {args.seed}–{args.seed + args.cases - 1}) in {elapsed:.0f} s: "
+        f"{counts['ok']} loaded, {counts['invalid']} refused with FILE:LINE problems, {counts['failure']} failures"
     )
     return 1 if failures else 0
 

@@ -51,6 +51,28 @@ def test_a_damaged_newsletter_loads_or_gets_file_line_problems(project: Path, rn
     assert outcome.kind != "failure", f"{what}:\n{outcome.detail}"
 
 
+@pytest.mark.parametrize("name", ["officials.yaml", "actionmail.toml"])
+def test_a_damaged_officials_or_settings_file_gets_file_line_problems(
+    tmp_path_factory: pytest.TempPathFactory, name: str
+) -> None:
+    """officials.yaml is read by the same loader; actionmail.toml by tomllib, with the same promise."""
+    project = tmp_path_factory.mktemp("fuzz-project")
+    fuzzing.make_project(project)
+    example = project / "newsletters" / "example.yaml"
+    example.write_bytes(fuzzing.EXAMPLES[0].read_bytes())
+    make = fuzzing.officials_mutant if name == "officials.yaml" else fuzzing.settings_mutant
+
+    @settings(max_examples=max(CASES // 3, 10), derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+    @given(rng=st.randoms(use_true_random=False))
+    def damaged(rng: random.Random) -> None:
+        what, data = make(rng)
+        outcome = fuzzing.run_case(project / name, data, render=False, newsletter=example)
+        assert outcome.kind != "failure", f"{what}:\n{outcome.detail}"
+
+    damaged()
+
+
 @pytest.mark.parametrize("seed", range(CLI_CASES))
 def test_check_and_render_of_a_damaged_newsletter_exit_0_or_2(project: Path, seed: int) -> None:
     """The commands as run from a shell: exit 0 or 2, FILE:LINE messages, never a traceback."""

@@ -99,7 +99,7 @@ def explain(text: str, error: yaml.MarkedYAMLError) -> tuple[int | None, str, st
     # libyaml puts the end of a file that lacks its last line end on a line of its own, one past the last
     at = min(error.problem_mark.line + 1, len(lines)) if error.problem_mark else None
     column = error.problem_mark.column if error.problem_mark else 0
-    opened = error.context_mark.line + 1 if error.context_mark else None
+    opened = min(error.context_mark.line + 1, len(lines)) if error.context_mark else None
     problem, context = error.problem or "", error.context or ""
 
     def line(number: int | None) -> str:
