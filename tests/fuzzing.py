@@ -419,11 +419,6 @@ def run_case(path: Path, data: bytes, *, render: bool = True, newsletter: Path |
     from actionmail import check, variants
     from actionmail.errors import InvalidInput, UsageError, shown
 
-    try:
-        from actionmail.syntax import MAX_BYTES
-    except ImportError:  # code from before the size limit: this runs against it too, to show what it finds there
-        MAX_BYTES = 1 << 62
-
     path.write_bytes(data)
     line_count = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1  # as editors count
     try:
@@ -445,7 +440,7 @@ def run_case(path: Path, data: bytes, *, render: bool = True, newsletter: Path |
             # A damaged officials.yaml may leave the newsletter naming someone no longer in it: that's its problem.
             if problem.file not in (shown(path), shown(newsletter or path)):
                 return Outcome("failure", f"a problem in another file: {problem}")
-            too_big = len(data) > MAX_BYTES  # refused before it is read: no line to point at
+            too_big = len(data) > _size_limit()  # refused before it is read: no line to point at
             last = line_count if problem.file == shown(path) else 1 << 30
             if data.strip() and not too_big and not (problem.line and 1 <= problem.line <= last):
                 return Outcome("failure", f"a problem without a line in the file: {problem}")
@@ -459,6 +454,15 @@ def run_case(path: Path, data: bytes, *, render: bool = True, newsletter: Path |
             raise
         return Outcome("failure", "".join(traceback.format_exception(e)[-6:]))
     return Outcome("ok")
+
+
+def _size_limit() -> int:
+    """The largest file actionmail reads: a larger one is refused whole, with no line to point at."""
+    try:
+        from actionmail.syntax import MAX_BYTES
+    except ImportError:  # code from before the size limit: this runs against it too, to show what it finds there
+        return 1 << 62
+    return MAX_BYTES
 
 
 def _source() -> str:
@@ -478,6 +482,8 @@ def run_cli(project: Path, path: Path, data: bytes | None) -> Outcome:
     relative = str(path.relative_to(project))
     # A problem in the newsletter has its line; one in the settings may be about a key left out, which has none.
     where = rf"{re.escape(relative)}:\d+|officials\.yaml:\d+|actionmail\.toml(:\d+)?"
+    if data is not None and len(data) > _size_limit():
+        where += f"|{re.escape(relative)}"
     for args in (["check", "--no-spam", relative], ["render", relative, "-o", "out.html"]):
         try:
             result = subprocess.run(

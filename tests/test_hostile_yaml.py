@@ -314,7 +314,7 @@ def test_curly_quotes_in_braces(project: Path) -> None:
 def test_a_file_too_large(project: Path) -> None:
     assert check(project, VALID + "ps: " + "x" * 300_000 + "\n") == (
         2,
-        [f"{FILE}: the file is larger than 256 KB: check that it is the right file: a newsletter is a few KB"],
+        [f"{FILE}: the file is larger than 256 KB, far more than it needs: check that it is the right file"],
     )
 
 
@@ -331,3 +331,12 @@ def test_officials_yaml_is_read_the_same_way(project: Path) -> None:
     assert code == 2
     assert lines[0] == "officials.yaml:2: officials[0].id: expected text: write text here (put it in quotes if it " \
         "looks like a number or yes/no)"  # fmt: skip
+
+
+def test_officials_yaml_may_be_larger_but_not_without_limit(project: Path) -> None:
+    officials = project / "officials.yaml"
+    officials.write_text(officials.read_text() + "# " + "x" * 2_200_000 + "\n")
+    assert check(project, VALID) == (
+        2,
+        ["officials.yaml: the file is larger than 2,048 KB, far more than it needs: check that it is the right file"],
+    )

@@ -143,11 +143,13 @@ def did_you_mean(name: str, known: Any) -> str:
 
 
 EMPTY = Directory()
+# A directory may be long: all 535 members of Congress, with their offices, come to about 300 KB.
+MAX_BYTES = 2 * 1024 * 1024
 
 
 def load_directory(path: Path, region: str) -> Directory:
     """Read and validate ``officials.yaml``; a missing file is an empty directory."""
     if not path.exists():
         return EMPTY
-    data, lines = load.read_yaml(path)
+    data, lines = load.read_yaml(path, max_bytes=MAX_BYTES)
     return load.validate(Directory, data if data is not None else {}, lines, path, {"region": region})

@@ -72,8 +72,8 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
     if len(raw) > max_bytes:
         raise InvalidInput.one(
             path,
-            f"the file is larger than {max_bytes // 1024} KB",
-            "check that it is the right file: a newsletter is a few KB",
+            f"the file is larger than {max_bytes // 1024:,} KB, far more than it needs",
+            "check that it is the right file",
         )
     try:
         text = raw.decode("utf-8")
