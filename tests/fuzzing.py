@@ -555,7 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     print(
         f"{args.cases} {args.file} cases (seeds {args.seed}–{args.seed + args.cases - 1}) in {elapsed:.0f} s: "
-        f"{counts['ok']} loaded, {counts['invalid']} refused with FILE:LINE problems, {counts['failure']} failures"
+        + (
+            f"{counts['ok']} exited 0, or 2 with FILE:LINE messages, "
+            if args.cli
+            else f"{counts['ok']} loaded, {counts['invalid']} refused with FILE:LINE problems, "
+        )
+        + f"{counts['failure']} failures"
     )
     return 1 if failures else 0
 
