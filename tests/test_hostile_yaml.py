@@ -202,6 +202,12 @@ def test_a_hundred_thousand_brackets(project: Path) -> None:
             id="time-with-offset",
         ),
         pytest.param(
+            broken('"https://example.org/ring"', '"{RING}"'),
+            f"{FILE}:15: actions[0].link.url: '{{RING}}' is not a web address: write the whole "
+            "address, starting with https://",
+            id="braces-shown-as-written",
+        ),
+        pytest.param(
             broken("date: 2019-08-01", "date: 2019-08-01 10:00:00"),
             f"{FILE}:1: date: '2019-08-01 10:00:00' is not a date: write it as YYYY-MM-DD, without a time",
             id="date-and-time",

@@ -259,3 +259,31 @@ def test_the_provider_in_use_must_exist(project: Path) -> None:
 def test_hostile_settings(project: Path, settings: str, expected: str) -> None:
     code, lines = run_check(project, settings)
     assert (code, lines[0]) == (2, expected)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param(
+            'web_version_url = "https://example.org/{year}/{mofth}/{slug}"',
+            "actionmail.toml:9: email.web_version_url: {mofth} is not a field here: use {date}, {year}, {month}, "
+            "{day}, {slug}",
+            id="unknown-field",
+        ),
+        pytest.param(
+            'web_version_url = "https://example.org/{year/{slug}"',
+            "actionmail.toml:9: email.web_version_url: a brace that doesn't pair: use {date}, {year}, {month}, {day}, "
+            "{slug}; write {{ or }} for a brace",
+            id="lone-brace",
+        ),
+        pytest.param(
+            'unsubscribe_url = "https://example.org/unsubscribe"',
+            "actionmail.toml:9: email.unsubscribe_url: {token} is missing: put {token} where it goes in the URL",
+            id="no-token",
+        ),
+    ],
+)
+def test_url_templates_have_only_their_fields(project: Path, line: str, expected: str) -> None:
+    # These were filled in with str.format when rendering: a misspelt field was a KeyError traceback.
+    code, lines = run_check(project, SETTINGS + f"\n[email]\n{line}\n")
+    assert (code, lines[0]) == (2, expected)

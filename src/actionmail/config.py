@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import difflib
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from actionmail import load, syntax
 from actionmail.errors import InvalidInput, Problem, shown
-from actionmail.fields import Email, Model, Slug, Text, TimeZone, Url
+from actionmail.fields import Email, Model, Slug, Text, TimeZone, Url, error
 from actionmail.newsletter import Language
 from actionmail.officials import EMPTY, Directory, load_directory
 
@@ -43,14 +44,36 @@ class Organization(Model):
     logo: Logo | None = None
 
 
+def _fields(allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> AfterValidator:
+    """A URL template filled in with str.format: only ``allowed`` fields in braces, and each of ``required``."""
+    names = ", ".join(f"{{{name}}}" for name in allowed)
+
+    def check(value: str) -> str:
+        try:
+            used = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError:  # a lone '{' or '}'
+            raise error(
+                "url_template", "a brace that doesn't pair", f"use {names}; write {{{{ or }}}} for a brace"
+            ) from None
+        for name in sorted(used):
+            if name not in allowed:
+                raise error("url_template", f"{{{name}}} is not a field here", f"use {names}")
+        for name in required:
+            if name not in used:
+                raise error("url_template", f"{{{name}}} is missing", f"put {{{name}}} where it goes in the URL")
+        return value
+
+    return AfterValidator(check)
+
+
 class EmailSettings(Model):
     from_: Text = Field("Your organization <action@example.org>", alias="from")
     reply_to: Email | None = None
-    web_version_url: Text | None = Field(
+    web_version_url: Annotated[Text, _fields(("date", "year", "month", "day", "slug"))] | None = Field(
         None,
         description="Where the web version lives; {date} and {slug} are filled in, e.g. https://…/{date}/.",
     )
-    unsubscribe_url: Text = Field(
+    unsubscribe_url: Annotated[Text, _fields(("token",), required=("token",))] = Field(
         "https://example.org/unsubscribe/{token}",
         description="The one-click unsubscribe URL; {token} is per reader.",
     )

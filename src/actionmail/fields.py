@@ -26,8 +26,9 @@ class Model(pydantic.BaseModel):
 
 
 def error(kind: str, what: str, fix: str) -> PydanticCustomError:
-    # Braces in user-supplied text would be read as format fields by pydantic.
-    return PydanticCustomError(kind, what.replace("{", "{{").replace("}", "}}"), {"fix": fix})
+    # pydantic fills '{fix}' in the message with the context's fix, and leaves every other brace as it is (doubled
+    # ones too): so a value with braces in it ('{frist_name}') is shown as written.
+    return PydanticCustomError(kind, what, {"fix": fix})
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
