@@ -346,3 +346,15 @@ def test_officials_yaml_may_be_larger_but_not_without_limit(project: Path) -> No
         2,
         ["officials.yaml: the file is larger than 2,048 KB, far more than it needs: check that it is the right file"],
     )
+
+
+def test_a_file_cut_short_points_at_its_last_line(project: Path) -> None:
+    # No line end after the last line: libyaml reports the end of the file on a line of its own, past the last.
+    text = VALID[: VALID.index("    targets:") + len("    targets")]
+    assert check(project, text) == (
+        2,
+        [
+            f"{FILE}:9: YAML syntax error: could not find expected ':': check the indentation, and put quotes around "
+            "text that contains ': ' or starts with [ { * & ! |"
+        ],
+    )
