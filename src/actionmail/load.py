@@ -37,6 +37,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _VALUE = "tag:yaml.org,2002:value"
 # The tags that build plain values; everything else (python/*, binary, set, omap, custom '!foo') is refused.
 _PLAIN = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp"))
+_PLAIN_FIX = "remove it: a newsletter is plain YAML (text, numbers, dates, lists and mappings)"
 
 
 def read_yaml(path: Path, max_bytes: int = syntax.MAX_BYTES) -> tuple[Any, Lines]:
@@ -128,7 +129,7 @@ class _Builder:
         self.built.add(id(node))
         expected = "!!map" if isinstance(node, yaml.MappingNode) else "!!seq"
         if _tag(node) != expected:
-            self.problem(line, loc, f"unknown tag '{_tag(node)}'", "remove it: a newsletter is plain YAML")
+            self.problem(line, loc, f"unknown tag '{_tag(node)}'", _PLAIN_FIX)
             return None
         if depth >= MAX_DEPTH:
             self.problem(
@@ -148,7 +149,7 @@ class _Builder:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
-            key = self.key(key_node, loc, depth, key_line)
+            key = self.key(key_node, loc, key_line)
             here = (*loc, key)
             if key in result:
                 self.problem(
@@ -159,7 +160,7 @@ class _Builder:
             result[key] = self.build(value_node, here, depth + 1, key_line if id(value_node) in self.built else None)
         return result
 
-    def key(self, node: yaml.Node, loc: Loc, depth: int, line: int) -> str | int:
+    def key(self, node: yaml.Node, loc: Loc, line: int) -> str | int:
         if not isinstance(node, yaml.ScalarNode):
             self.problem(line, loc, "a list or mapping used as a key", "a key is a word followed by ':', like 'title:'")
             return f"<{_tag(node)} on line {line}>"
@@ -187,14 +188,13 @@ class _Builder:
         if tag == _VALUE:  # a lone '=' (YAML 1.1's "value" key): text
             return node.value
         if tag not in _PLAIN:
-            fix = "remove it: a newsletter is plain YAML (text, numbers, dates, lists and mappings)"
-            self.problem(line, loc, f"unknown tag '{_tag(node)}'", fix)
+            self.problem(line, loc, f"unknown tag '{_tag(node)}'", _PLAIN_FIX)
             return None
         try:
             value = self.loader.construct_object(node, deep=True)
         except (yaml.constructor.ConstructorError, ValueError, TypeError, KeyError, IndexError, AttributeError):
             # PyYAML's constructors raise all of these on values that don't match a tag written by hand
-            # ('!!float x', '!!bool maybe', '!!int ""', '!!timestamp garbage'), and ValueError on a date that
+            # ('!!float x', '!!int ""', '!!timestamp garbage'), and ValueError on a date that
             # doesn't exist or an integer of thousands of digits, which resolve as such without a tag.
             implicit = not node.style and self.resolve(node.value) == tag
             if implicit:
