@@ -287,3 +287,27 @@ def test_url_templates_have_only_their_fields(project: Path, line: str, expected
     # These were filled in with str.format when rendering: a misspelt field was a KeyError traceback.
     code, lines = run_check(project, SETTINGS + f"\n[email]\n{line}\n")
     assert (code, lines[0]) == (2, expected)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        pytest.param(
+            SETTINGS + '\n[email]\nweb_version_url = "https://www.example]org.org/{year}/{slug}"\n',
+            "actionmail.toml:9: email.web_version_url: 'https://www.example]org.org/{year}/{slug}' is not a web "
+            "address: write the whole address, starting with https://, with {date}, {year}, {month}, {day}, {slug} "
+            "where they go",
+            id="url-template-not-a-url",
+        ),
+        pytest.param(
+            SETTINGS.replace('"Test Org"', '"Test\\u0000Org"'),
+            "actionmail.toml:2: organization.name: the text contains a control character (U+0000), written as an "
+            "escape: remove it",
+            id="escaped-nul",
+        ),
+    ],
+)
+def test_settings_that_broke_the_render(project: Path, settings: str, expected: str) -> None:
+    # Found by the settings fuzz: each was a traceback in the render (urllib's "Invalid IPv6 URL", the MJML parser).
+    code, lines = run_check(project, settings)
+    assert (code, lines[0]) == (2, expected)

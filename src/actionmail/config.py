@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from actionmail import load, syntax
 from actionmail.errors import InvalidInput, Problem, shown
-from actionmail.fields import Email, Model, Slug, Text, TimeZone, Url, error
+from actionmail.fields import Email, Model, Slug, Text, TimeZone, Url, check_url, error
 from actionmail.newsletter import Language
 from actionmail.officials import EMPTY, Directory, load_directory
 
@@ -61,6 +62,11 @@ def _fields(allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> AfterVa
         for name in required:
             if name not in used:
                 raise error("url_template", f"{{{name}}} is missing", f"put {{{name}}} where it goes in the URL")
+        try:
+            check_url(value.format(**dict.fromkeys(used, "1")))
+        except PydanticCustomError:
+            raise error("url", f"{syntax.shorten(value)} is not a web address", "write the whole address, starting "
+                        f"with https://, with {names} where they go") from None  # fmt: skip
         return value
 
     return AfterValidator(check)
@@ -217,13 +223,24 @@ def _read_settings(path: Path) -> tuple[Settings, load.Lines]:
         raise InvalidInput.one(
             path, *_TOO_DEEP, line=load.line_for(too_deep[0], lines), key=load.dotted(too_deep[0][:3])
         )
-    secrets = [
+    problems = [
         Problem(shown(path), load.line_for(loc, lines), load.dotted(loc), what, _SECRET_FIX)
         for loc, value in keys.items()
         if (what := _secret(loc, value))
     ]
-    if secrets:
-        raise InvalidInput(secrets)
+    problems += [
+        Problem(
+            shown(path),
+            load.line_for(loc, lines),
+            load.dotted(loc),
+            f"the text contains {syntax.describe(m[0])}, written as an escape",
+            "remove it",
+        )
+        for loc, value in keys.items()
+        if isinstance(value, str) and (m := syntax.NOT_IN_TEXT.search(value))
+    ]
+    if problems:
+        raise InvalidInput(problems)
     settings = load.validate(Settings, data, lines, path, {})
     _check_providers(settings, path, lines)
     return settings, lines

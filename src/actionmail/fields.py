@@ -67,7 +67,7 @@ Slug = Annotated[str, BeforeValidator(_as_text), AfterValidator(_check_slug)]
 _URL = pydantic.TypeAdapter(pydantic.HttpUrl)
 
 
-def _check_url(value: str) -> str:
+def check_url(value: str) -> str:
     try:
         _URL.validate_python(value)
     except pydantic.ValidationError:
@@ -79,7 +79,7 @@ def _check_url(value: str) -> str:
     return value  # as written: pydantic would normalize it (adding a trailing slash, say)
 
 
-Url = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_url)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(check_url)]
 
 
 def _check_email(value: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -68,10 +67,6 @@ def read_yaml(path: Path, max_bytes: int = syntax.MAX_BYTES) -> tuple[Any, Lines
         raise InvalidInput(builder.problems)
     return data, lines
 
-
-# What a file may hold (syntax.NOT_TEXT), less the carriage return: text has one only by an escape ("\r"), and
-# one in a subject or a name would start a new header line.
-_NOT_IN_TEXT = re.compile(syntax.NOT_TEXT.pattern + r"|\r")
 
 MAX_DEPTH = 50
 """How deeply lists and mappings may nest. A newsletter needs six levels; without a limit, a file of 10,000
@@ -202,7 +197,7 @@ class _Builder:
             what = f"{syntax.shorten(node.value)} is not a valid '{_tag(node)}'"
             self.problem(line, loc, what, f"remove '{_tag(node)}', or correct the value")
             return None
-        if isinstance(value, str) and (m := _NOT_IN_TEXT.search(value)):
+        if isinstance(value, str) and (m := syntax.NOT_IN_TEXT.search(value)):
             self.problem(line, loc, f"the text contains {syntax.describe(m[0])}, written as an escape", "remove it")
             return None
         if isinstance(value, str) and not node.style and syntax.CUT_BY_CURLY.match(value):

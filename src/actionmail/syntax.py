@@ -32,6 +32,10 @@ minutes to check and render."""
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(17))
 NOT_TEXT = re.compile(f"[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\U0010ffff]|[{_NONCHARACTERS}]")
 
+# What text read from a file may hold: what the file may (NOT_TEXT), less the carriage return, which text has only
+# by an escape ("\r"), and which in a subject or a name would start a new header line.
+NOT_IN_TEXT = re.compile(NOT_TEXT.pattern + r"|\r")
+
 # Spaces that look like a space and are not one to YAML: pasted from a web page or a word processor.
 ODD_SPACES = "\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200C))) + "\u202f\u205f\u3000\ufeff"
 ODD_INDENT = re.compile(f"^[ \t]*([{ODD_SPACES}])")
