@@ -7,17 +7,20 @@ looks like a secret is refused with the variable to use instead.
 
 from __future__ import annotations
 
+import difflib
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
-from actionmail import load
+from actionmail import load, syntax
 from actionmail.errors import InvalidInput, Problem, shown
-from actionmail.fields import Email, Model, Slug, Text, TimeZone, Url
+from actionmail.fields import Email, Model, Slug, Text, TimeZone, Url, check_url, error
 from actionmail.newsletter import Language
 from actionmail.officials import EMPTY, Directory, load_directory
 
@@ -42,14 +45,41 @@ class Organization(Model):
     logo: Logo | None = None
 
 
+def _fields(allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> AfterValidator:
+    """A URL template filled in with str.format: only ``allowed`` fields in braces, and each of ``required``."""
+    names = ", ".join(f"{{{name}}}" for name in allowed)
+
+    def check(value: str) -> str:
+        try:
+            used = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError:  # a lone '{' or '}'
+            raise error(
+                "url_template", "a brace that doesn't pair", f"use {names}; write {{{{ or }}}} for a brace"
+            ) from None
+        for name in sorted(used):
+            if name not in allowed:
+                raise error("url_template", f"{{{name}}} is not a field here", f"use {names}")
+        for name in required:
+            if name not in used:
+                raise error("url_template", f"{{{name}}} is missing", f"put {{{name}}} where it goes in the URL")
+        try:
+            check_url(value.format(**dict.fromkeys(used, "1")))
+        except PydanticCustomError:
+            raise error("url", f"{syntax.shorten(value)} is not a web address", "write the whole address, starting "
+                        f"with https://, with {names} where they go") from None  # fmt: skip
+        return value
+
+    return AfterValidator(check)
+
+
 class EmailSettings(Model):
     from_: Text = Field("Your organization <action@example.org>", alias="from")
     reply_to: Email | None = None
-    web_version_url: Text | None = Field(
+    web_version_url: Annotated[Text, _fields(("date", "year", "month", "day", "slug"))] | None = Field(
         None,
         description="Where the web version lives; {date} and {slug} are filled in, e.g. https://…/{date}/.",
     )
-    unsubscribe_url: Text = Field(
+    unsubscribe_url: Annotated[Text, _fields(("token",), required=("token",))] = Field(
         "https://example.org/unsubscribe/{token}",
         description="The one-click unsubscribe URL; {token} is per reader.",
     )
@@ -114,7 +144,17 @@ class Settings(Model):
     )
 
 
-_SECRET = re.compile(r"(api_?key|secret|password|passwd|token)$", re.IGNORECASE)
+# A key whose name says it holds a secret, anywhere in its name and however it is spelt: api_key, api-key, ApiKey,
+# sendgrid_api_key_value, smtp_password (names are compared with every run of other characters made one '_').
+_SECRET = re.compile(r"api_?key|secret|passw(?:or)?d|token|credential|private_?key|access_?key")
+# Values that are secrets whatever their key is called: the forms the providers' keys take.
+_SECRET_VALUES = {
+    "a SendGrid API key": re.compile(r"SG\.[\w-]{16,}\.[\w-]{16,}"),
+    "a Mailgun API key": re.compile(r"key-[0-9a-f]{32}|[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}"),
+    "an AWS access key": re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
+    "a Brevo API key": re.compile(r"xkeysib-[0-9a-f]{64}-\w{16}"),
+    "a Resend API key": re.compile(r"re_[A-Za-z0-9]{8,}_[A-Za-z0-9]{16,}"),
+}
 
 
 @dataclass(frozen=True)
@@ -163,11 +203,11 @@ def load_settings(path: Path) -> Settings:
     return _read_settings(path)[0]
 
 
+MAX_DEPTH = 10  # tables and arrays in one another: a settings file needs three
+
+
 def _read_settings(path: Path) -> tuple[Settings, load.Lines]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput.one(path, "not UTF-8 text", "save the file as UTF-8") from None
+    text = syntax.read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -175,52 +215,152 @@ def _read_settings(path: Path) -> tuple[Settings, load.Lines]:
         raise InvalidInput.one(
             path, f"TOML syntax error: {e}", "see https://toml.io for the syntax", line=line
         ) from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively, with no limit of its own
+        raise InvalidInput.one(path, *_TOO_DEEP, line=_most_brackets(text)) from None
     lines = _toml_lines(text)
-    secrets = [
+    keys = _keys(data)
+    if too_deep := [loc for loc in keys if len(loc) > MAX_DEPTH]:
+        raise InvalidInput.one(
+            path, *_TOO_DEEP, line=load.line_for(too_deep[0], lines), key=load.dotted(too_deep[0][:3])
+        )
+    problems = [
+        Problem(shown(path), load.line_for(loc, lines), load.dotted(loc), what, _SECRET_FIX)
+        for loc, value in keys.items()
+        if (what := _secret(loc, value))
+    ]
+    problems += [
         Problem(
             shown(path),
-            lines.get(loc),
+            load.line_for(loc, lines),
             load.dotted(loc),
-            "secrets never go in actionmail.toml",
-            "remove it and set it as an environment variable (see the README)",
+            f"the text contains {syntax.describe(m[0])}, written as an escape",
+            "remove it",
         )
-        for loc in _keys(data)
-        if _SECRET.search(str(loc[-1]))
+        for loc, value in keys.items()
+        if isinstance(value, str) and (m := syntax.NOT_IN_TEXT.search(value))
     ]
-    if secrets:
-        raise InvalidInput(secrets)
-    return load.validate(Settings, data, lines, path, {}), lines
+    if problems:
+        raise InvalidInput(problems)
+    settings = load.validate(Settings, data, lines, path, {})
+    _check_providers(settings, path, lines)
+    return settings, lines
 
 
-def _keys(data: Any, loc: load.Loc = ()) -> list[load.Loc]:
-    if isinstance(data, dict):
-        return [k for key, value in data.items() for k in [(*loc, key), *_keys(value, (*loc, key))]]
-    if isinstance(data, list):
-        return [k for index, value in enumerate(data) for k in _keys(value, (*loc, index))]
-    return []
+_TOO_DEEP = (f"arrays and tables nested more than {MAX_DEPTH} deep", "check the brackets")
+_SECRET_FIX = "remove it and set it as an environment variable (see the README)"
 
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\s\"']+?)\s*\]\]?")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+def _secret(loc: load.Loc, value: Any) -> str | None:
+    """What makes this key or value a secret (never the value itself: error messages get printed and logged)."""
+    if isinstance(loc[-1], str) and _SECRET.search(re.sub(r"[^a-z0-9]+", "_", loc[-1].lower())):
+        return "secrets never go in actionmail.toml"
+    if isinstance(value, str):
+        for name, pattern in _SECRET_VALUES.items():
+            if pattern.search(value):
+                return f"this looks like {name}: secrets never go in actionmail.toml"
+    return None
+
+
+def _check_providers(settings: Settings, path: Path, lines: load.Lines) -> None:
+    """Every [providers.NAME] section, whichever provider is in use: a mistake (or a secret) in one that is not
+    in use today would otherwise wait for the day someone switches to it, when it's urgent."""
+    # Imported here: providers build on this module's Project, and a provider's module (and its HTTP stack) is
+    # imported only when its section is there.
+    from actionmail import providers
+
+    known = list(providers.REGISTRY)
+    problems: list[Problem] = []
+    if settings.send.provider not in known:
+        problems.append(
+            Problem(
+                shown(path),
+                load.line_for(("send", "provider"), lines),
+                "send.provider",
+                f"{syntax.shorten(settings.send.provider)} is not a provider",
+                f"{_did_you_mean(settings.send.provider, known)}use one of: {', '.join(known)}",
+            )
+        )
+    for name, section in settings.providers.items():
+        if name not in known:
+            problems.append(
+                Problem(
+                    shown(path),
+                    load.line_for(("providers", name), lines),
+                    f"providers.{name}",
+                    f"there is no provider {syntax.shorten(name)}",
+                    f"{_did_you_mean(name, known)}use one of: {', '.join(known)}",
+                )
+            )
+            continue
+        model = providers.provider_class(name).settings_model
+        try:
+            load.validate(model, section, lines, path, {"root": path.parent}, ("providers", name))
+        except InvalidInput as e:
+            problems += e.problems
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    guess = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"did you mean '{guess[0]}'? " if guess else ""
+
+
+def _most_brackets(text: str) -> int:
+    """The line with the most opening brackets: where nesting too deep to read most likely is."""
+    counts = [line.count("[") + line.count("{") for line in text.split("\n")]
+    return counts.index(max(counts)) + 1
+
+
+def _keys(data: Any) -> dict[load.Loc, Any]:
+    """Every key path in ``data`` and its value, table by table (not recursively: the nesting is not checked yet)."""
+    found: dict[load.Loc, Any] = {}
+    todo: list[tuple[load.Loc, Any]] = [((), data)]
+    while todo:
+        loc, value = todo.pop()
+        if loc:
+            found[loc] = value
+        if len(loc) > MAX_DEPTH:
+            continue
+        if isinstance(value, dict):
+            todo += [((*loc, key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            todo += [((*loc, index), item) for index, item in enumerate(value)]
+    return found
+
+
+_PART = r"""(?:[A-Za-z0-9_\-]+|"[^"\n]*"|'[^'\n]*')"""
+_HEADER = re.compile(rf"^\s*(\[\[?)\s*({_PART}(?:\s*\.\s*{_PART})*)\s*\]\]?")
+_KEY = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
+
+
+def _parts(dotted: str) -> load.Loc:
+    return tuple(part.strip("\"'") for part in re.findall(_PART, dotted))
 
 
 def _toml_lines(text: str) -> load.Lines:
     """Lines of tables and keys, for error messages; tomllib keeps no positions.
 
-    Handles the forms a settings file uses ([table], [[array]], key = value); a key written some other way
-    (dotted, inside an inline table) is reported at its table's line.
+    Handles the forms a settings file uses ([table], [[array]], key = value, dotted.key = value); a key inside
+    an inline table is reported at the line of the key that holds the table.
     """
     lines: load.Lines = {}
     table: load.Loc = ()
     counts: dict[load.Loc, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if m := _HEADER.match(line):
-            names: load.Loc = tuple(part.strip().strip("\"'") for part in m[2].split("."))
+            names = _parts(m[2])
             if m[1] == "[[":
                 counts[names] = counts.get(names, -1) + 1
                 names = (*names, counts[names])
             table = names
-            lines.setdefault(table, number)
+            _note(lines, table, number)
         elif m := _KEY.match(line):
-            lines.setdefault((*table, m[1]), number)
+            _note(lines, (*table, *_parts(m[1])), number)
     return lines
+
+
+def _note(lines: load.Lines, loc: load.Loc, number: int) -> None:
+    # [a.b] and a.b = 1 make the table 'a' too, if nothing else has: it is first written here.
+    for end in range(1, len(loc) + 1):
+        lines.setdefault(loc[:end], number)

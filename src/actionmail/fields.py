@@ -16,6 +16,8 @@ import pydantic
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, StringConstraints, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from actionmail.syntax import shorten
+
 
 class Model(pydantic.BaseModel):
     """Base of every model read from a user's file: unknown keys are errors, values are immutable."""
@@ -24,8 +26,9 @@ class Model(pydantic.BaseModel):
 
 
 def error(kind: str, what: str, fix: str) -> PydanticCustomError:
-    # Braces in user-supplied text would be read as format fields by pydantic.
-    return PydanticCustomError(kind, what.replace("{", "{{").replace("}", "}}"), {"fix": fix})
+    # pydantic fills '{fix}' in the message with the context's fix, and leaves every other brace as it is (doubled
+    # ones too): so a value with braces in it ('{frist_name}') is shown as written.
+    return PydanticCustomError(kind, what, {"fix": fix})
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -53,7 +56,7 @@ def _check_slug(value: str) -> str:
     if not _SLUG.match(value):
         raise error(
             "slug",
-            f"'{value}' is not a valid id",
+            f"{shorten(value)} is not a valid id",
             "use lowercase letters, digits and hyphens, like 'mayor-durkan'",
         )
     return value
@@ -64,26 +67,26 @@ Slug = Annotated[str, BeforeValidator(_as_text), AfterValidator(_check_slug)]
 _URL = pydantic.TypeAdapter(pydantic.HttpUrl)
 
 
-def _check_url(value: str) -> str:
+def check_url(value: str) -> str:
     try:
         _URL.validate_python(value)
     except pydantic.ValidationError:
         raise error(
-            "url", f"'{value}' is not a web address", "write the whole address, starting with https://"
+            "url", f"{shorten(value)} is not a web address", "write the whole address, starting with https://"
         ) from None
     if " " in value:
-        raise error("url", f"'{value}' has a space in it", "remove the space, or write it as %20")
+        raise error("url", f"{shorten(value)} has a space in it", "remove the space, or write it as %20")
     return value  # as written: pydantic would normalize it (adding a trailing slash, say)
 
 
-Url = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_url)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(check_url)]
 
 
 def _check_email(value: str) -> str:
     # The full check (deliverable domain, normalization) belongs to the subscriber list; here a directory entry
     # only needs to look like an address so the mailto: link works.
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        raise error("email", f"'{value}' is not an email address", "write it like name@example.org")
+        raise error("email", f"{shorten(value)} is not an email address", "write it like name@example.org")
     return value
 
 
@@ -103,7 +106,9 @@ def _check_phone(value: Any, info: ValidationInfo) -> str:
             phonenumbers.example_number(region) or phonenumbers.parse("+12066844000"),
             phonenumbers.PhoneNumberFormat.INTERNATIONAL,
         )
-        raise error("phone", f"'{text}' is not a valid phone number", f"write it with its area code, like {example}")
+        raise error(
+            "phone", f"{shorten(text)} is not a valid phone number", f"write it with its area code, like {example}"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -116,7 +121,7 @@ def _check_timezone(value: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise error(
             "timezone",
-            f"'{value}' is not a time zone",
+            f"{shorten(value)} is not a time zone",
             "use an IANA name such as America/Los_Angeles or America/New_York",
         ) from None
     return value
@@ -137,15 +142,29 @@ def _parse_time(value: Any) -> Any:
         if not 1 <= hour <= 12:
             raise error(
                 "time",
-                f"'{value}' is not a time of day",
+                f"{shorten(value)} is not a time of day",
                 "write it like '20:00' or '8 pm'",
             )
         hour = hour % 12 + (12 if m[3].lower() == "p" else 0)
         return dt.time(hour, minute)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # pydantic would read a number as seconds after midnight: 'time: 8' would be 00:00:08.
+        raise error("time", f"{shorten(value)} is not a time of day", "write it like '20:00' or '8 pm'")
     return value
 
 
-Time = Annotated[dt.time, BeforeValidator(_parse_time)]
+def _local_time(value: dt.time) -> dt.time:
+    if value.tzinfo is not None:
+        # A time with an offset can't be compared with one without, and the zone has a key of its own.
+        raise error(
+            "time_offset",
+            f"{value.isoformat()} has a UTC offset",
+            "write the time alone, like '20:00', and the zone in 'timezone:'",
+        )
+    return value
+
+
+Time = Annotated[dt.time, BeforeValidator(_parse_time), AfterValidator(_local_time)]
 
 
 def not_before_issue(value: dt.date, info: ValidationInfo, what: str) -> dt.date:

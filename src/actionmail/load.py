@@ -20,12 +20,10 @@ import pydantic
 import yaml
 from pydantic_core import ErrorDetails
 
+from actionmail import syntax
 from actionmail.errors import InvalidInput, Problem, shown
 
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+_Loader: Any = syntax.Loader
 
 Loc = tuple[int | str, ...]
 Lines = dict[Loc, int]
@@ -34,124 +32,178 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"
+# The tags that build plain values; everything else (python/*, binary, set, omap, custom '!foo') is refused.
+_PLAIN = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp"))
+_PLAIN_FIX = "remove it: a newsletter is plain YAML (text, numbers, dates, lists and mappings)"
 
 
-def read_yaml(path: Path) -> tuple[Any, Lines]:
-    """Parse ``path``; return the data and the 1-based line of every key path in it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        line = e.object[: e.start].count(b"\n") + 1
-        raise InvalidInput.one(path, "not UTF-8 text", "save the file as UTF-8", line=line) from None
-    except OSError as e:
-        raise InvalidInput.one(path, f"cannot read the file ({e.strerror})", "check the path") from None
+def read_yaml(path: Path, max_bytes: int = syntax.MAX_BYTES) -> tuple[Any, Lines]:
+    """Parse ``path``; return the data and the 1-based line of every key path in it.
+
+    Whatever the file holds, this returns or raises :class:`InvalidInput` with the file and line of every
+    problem: the text is checked before YAML sees it (:func:`actionmail.syntax.read_text`), parser errors are
+    explained (:func:`actionmail.syntax.explain`), and the data is built by :class:`_Builder`, which refuses what
+    a newsletter has no use for and what could make it hang (aliases of lists, deep nesting, unknown tags).
+    """
+    text = syntax.read_text(path, max_bytes)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
-        # For an unclosed quote or bracket, point at where it opens, not at the end of the file where the parser
-        # gave up; for anything else (a bad indent inside a block), the problem's own line is the right one.
-        what = f"YAML syntax error: {e.problem}"
-        fix = "check the indentation, and put quotes around text that contains ': ' or starts with [ { * & ! |"
-        at = e.problem_mark.line + 1 if e.problem_mark else None
-        unclosed = e.context and ("quoted scalar" in e.context or "flow" in e.context)
-        if e.context_mark and unclosed and e.context_mark.line + 1 != at:
-            what = f"YAML syntax error: {e.context}, {e.problem} (on line {at})"
-            at = e.context_mark.line + 1
-        elif quote := _runaway_quote(text, e):
-            opened, closed = quote
-            what = f"YAML syntax error: the quote opened on line {opened} closes only on line {closed}"
-            fix = f"close the quote on line {opened}, or remove it"
-            at = opened
-        raise InvalidInput.one(path, what, fix, line=at) from None
+        line, what, fix = syntax.explain(text, e)
+        raise InvalidInput.one(path, what, fix, line=line) from None
+    except (yaml.YAMLError, RecursionError) as e:  # pragma: no cover - the checks above leave libyaml nothing else
+        raise InvalidInput.one(path, f"YAML syntax error: {e}", "check the file's syntax", line=1) from None
     finally:
         loader.dispose()
     if node is None:
         return None, {}
     lines: Lines = {(): node.start_mark.line + 1}
-    problems: list[Problem] = []
-    data = _construct(node, (), lines, problems, loader, shown(path))
-    if problems:
-        raise InvalidInput(problems)
+    builder = _Builder(loader, lines, shown(path))
+    data = builder.build(node, (), 0)
+    if builder.problems:
+        raise InvalidInput(builder.problems)
     return data, lines
 
 
-def _runaway_quote(text: str, error: yaml.MarkedYAMLError) -> tuple[int, int] | None:
-    """Where a quote left unclosed runs to, when that is what broke the file: (line opened, line closed).
-
-    A missing closing quote is read as a string that runs on to the next quote, lines later, and the parser
-    fails just after it, far from the mistake. The tokens before the error show it: a quoted string spanning
-    lines that ends on the line where parsing stopped.
-    """
-    if error.problem_mark is None:
-        return None
-    stopped = error.problem_mark.line
-    last: tuple[int, int] | None = None
-    try:
-        for token in yaml.scan(text, Loader=_Loader):
-            if token.start_mark.line > stopped:
-                break
-            if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
-                last = (token.start_mark.line, token.end_mark.line)
-    except yaml.YAMLError:
-        pass  # the scanner stops at the same mistake; the tokens before it are what matter
-    if last and last[0] != last[1] and last[1] == stopped:
-        return last[0] + 1, last[1] + 1
-    return None
+MAX_DEPTH = 50
+"""How deeply lists and mappings may nest. A newsletter needs six levels; without a limit, a file of 10,000
+brackets overflows Python's stack here and in pydantic."""
 
 
-def _construct(
-    node: yaml.Node, loc: Loc, lines: Lines, problems: list[Problem], loader: yaml.SafeLoader, file: str
-) -> Any:
-    """Build plain Python data from ``node``, recording the line of each key and list item.
+def _tag(node: yaml.Node) -> str:
+    return node.tag.replace("tag:yaml.org,2002:", "!!", 1)
+
+
+class _Builder:
+    """Build plain Python data from a node tree, recording the line of each key and list item.
 
     Done by hand rather than with ``construct_document`` because YAML 1.1, which PyYAML speaks, has two traps
     for people writing times and answers: ``20:00`` is the sexagesimal integer 1200, and an impossible date such
     as ``2019-02-30`` makes the constructor raise without a line. Both stay text here, so the validator can
     say what is wrong, where. Duplicate keys, which PyYAML silently lets the last one win, are an error.
+
+    And because a file is hostile input: a tag other than YAML's plain types (``!!python/object``, ``!foo``)
+    is refused, not constructed; a list or mapping is built once, so an alias to one (``*a``, as in "billion
+    laughs", nine levels of which would make 10⁹ items) is refused instead of expanded; nesting is capped at
+    :data:`MAX_DEPTH`; and text that escapes make (``"\\0"``, ``"\\ud800"``) is held to what a file may hold.
     """
-    if isinstance(node, yaml.MappingNode):
+
+    def __init__(self, loader: Any, lines: Lines, file: str) -> None:
+        self.loader, self.lines, self.file = loader, lines, file
+        self.problems: list[Problem] = []
+        self.built: set[int] = set()  # the ids of the collection nodes built so far
+        self.aliased: set[int] = set()  # and of those an alias was found to
+
+    def resolve(self, text: str) -> str:
+        """The tag that ``text`` written plain would have."""
+        tag: str = self.loader.resolve(yaml.ScalarNode, text, (True, False))
+        return tag
+
+    def problem(self, line: int, loc: Loc, what: str, fix: str) -> None:
+        self.problems.append(Problem(self.file, line, dotted(loc), what, fix))
+
+    def build(self, node: yaml.Node, loc: Loc, depth: int, line: int | None = None) -> Any:
+        """The value of ``node`` at ``loc``; ``line`` is where it is used (an alias's node carries its anchor's)."""
+        line = line or node.start_mark.line + 1
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, loc, line)
+        if id(node) in self.built:
+            if id(node) not in self.aliased:  # once for each: nine aliases of nine aliases are one mistake
+                self.aliased.add(id(node))
+                what = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
+                self.problem(
+                    line,
+                    loc,
+                    f"an alias (*name) of the {what} anchored on line {node.start_mark.line + 1}",
+                    f"write the {what} out here: aliases of lists and mappings are not expanded",
+                )
+            return None
+        self.built.add(id(node))
+        expected = "!!map" if isinstance(node, yaml.MappingNode) else "!!seq"
+        if _tag(node) != expected:
+            self.problem(line, loc, f"unknown tag '{_tag(node)}'", _PLAIN_FIX)
+            return None
+        if depth >= MAX_DEPTH:
+            self.problem(
+                line,
+                loc[:5],  # where the nesting starts, rather than fifty levels of it
+                f"lists and mappings nested more than {MAX_DEPTH} deep",
+                "check the indentation and the brackets: a newsletter needs a few levels",
+            )
+            return None
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                here = (*loc, index)
+                self.lines[here] = item_line = item.start_mark.line + 1 if id(item) not in self.built else line
+                items.append(self.build(item, here, depth + 1, item_line))
+            return items
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _construct(key_node, loc, lines, problems, loader, file)
-            if not isinstance(key, str | int):
-                key = str(key)
+            key_line = key_node.start_mark.line + 1
+            key = self.key(key_node, loc, key_line)
             here = (*loc, key)
-            line = key_node.start_mark.line + 1
             if key in result:
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        dotted(here),
-                        "duplicate key",
-                        f"remove one of the two (the first is on line {lines[here]})",
-                    )
+                self.problem(
+                    key_line, here, "duplicate key", f"remove one of the two (the first is on line {self.lines[here]})"
                 )
                 continue
-            lines[here] = line
-            result[key] = _construct(value_node, here, lines, problems, loader, file)
+            self.lines[here] = key_line
+            result[key] = self.build(value_node, here, depth + 1, key_line if id(value_node) in self.built else None)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            here = (*loc, index)
-            lines[here] = item.start_mark.line + 1
-            items.append(_construct(item, here, lines, problems, loader, file))
-        return items
-    assert isinstance(node, yaml.ScalarNode)
-    if node.tag in (_INT, _FLOAT) and ":" in node.value:
-        return node.value
-    if node.tag == _BOOL and node.value.lower() not in ("true", "false"):
-        # YAML 1.1 reads yes/no/on/off as booleans; in an action email these are answers, not switches.
-        return node.value
-    try:
-        return loader.construct_object(node, deep=True)
-    except (ValueError, yaml.constructor.ConstructorError):
-        if node.tag == _TIMESTAMP:
+
+    def key(self, node: yaml.Node, loc: Loc, line: int) -> str | int:
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(line, loc, "a list or mapping used as a key", "a key is a word followed by ':', like 'title:'")
+            return f"<{_tag(node)} on line {line}>"
+        if node.tag == _MERGE:
+            self.problem(line, loc, "a merge key (<<)", "write the keys out: '<<' is not supported")
+            return "<<"
+        key = self.scalar(node, loc, line)
+        if isinstance(key, str) and (m := syntax.ODD_INDENT.match(key)):
+            self.problem(
+                line,
+                (*loc, key.strip(syntax.ODD_SPACES)),
+                f"the indentation has {syntax.space_name(m[1])} in it",
+                "retype the indentation with plain spaces",
+            )
+        # Keys are names: 'yes:' or '3:' or '2019-08-01:' is the text as written, not a boolean, number or date.
+        return key if isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool)) else node.value
+
+    def scalar(self, node: yaml.ScalarNode, loc: Loc, line: int) -> Any:
+        tag = node.tag
+        if tag in (_INT, _FLOAT) and ":" in node.value:
             return node.value
-        raise
+        if tag == _BOOL and node.value.lower() not in ("true", "false"):
+            # YAML 1.1 reads yes/no/on/off as booleans; in an action email these are answers, not switches.
+            return node.value
+        if tag == _VALUE:  # a lone '=' (YAML 1.1's "value" key): text
+            return node.value
+        if tag not in _PLAIN:
+            self.problem(line, loc, f"unknown tag '{_tag(node)}'", _PLAIN_FIX)
+            return None
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (yaml.constructor.ConstructorError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            # PyYAML's constructors raise all of these on values that don't match a tag written by hand
+            # ('!!float x', '!!int ""', '!!timestamp garbage'), and ValueError on a date that
+            # doesn't exist or an integer of thousands of digits, which resolve as such without a tag.
+            implicit = not node.style and self.resolve(node.value) == tag
+            if implicit:
+                return node.value  # the validator says what is wrong with it
+            what = f"{syntax.shorten(node.value)} is not a valid '{_tag(node)}'"
+            self.problem(line, loc, what, f"remove '{_tag(node)}', or correct the value")
+            return None
+        if isinstance(value, str) and (m := syntax.NOT_IN_TEXT.search(value)):
+            self.problem(line, loc, f"the text contains {syntax.describe(m[0])}, written as an escape", "remove it")
+            return None
+        if isinstance(value, str) and not node.style and syntax.CUT_BY_CURLY.match(value):
+            what = f"{syntax.shorten(value)} has a curly quote at one end only: YAML cut the text short"
+            self.problem(line, loc, what, syntax.CURLY_FIX)
+        return value
 
 
 def strings(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
@@ -200,6 +252,9 @@ def problems_from(
         if detail["type"] == "missing" and loc in guessed:
             continue
         what, fix = explain(detail, model)
+        given = detail.get("input")
+        if isinstance(given, str) and given[:1] in "“‘" and given[-1:] in "”’":  # noqa: RUF001
+            fix = syntax.CURLY_FIX  # '“17:00”' is not a time because the quotes are part of it
         problems.append(Problem(file, line_for(loc, lines), dotted(loc), what, fix))
     return sorted(set(problems), key=lambda p: (p.line or 0, p.key))
 
@@ -284,7 +339,11 @@ def explain(detail: ErrorDetails, model: type[pydantic.BaseModel]) -> tuple[str,
         fix = f"add '{loc[-1]}:'" if loc else fix
     if what.startswith("is "):
         given = detail.get("input")
-        what = f"'{given}' {what}" if isinstance(given, str | int | float | dt.date) else what.removeprefix("is ")
+        what = (
+            f"{syntax.shorten(given)} {what}"
+            if isinstance(given, str | int | float | dt.date)
+            else what.removeprefix("is ")
+        )
     if "expected" in ctx or "expected_tags" in ctx:
         ctx["expected"] = str(ctx.get("expected", ctx.get("expected_tags", ""))).replace("'", "").replace(" or ", ", ")
     return what, fix.format(**ctx) if ctx else fix

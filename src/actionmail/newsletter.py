@@ -71,6 +71,13 @@ def _when(what: str) -> Any:
     return AfterValidator(check)
 
 
+def _one_line(value: str) -> str:
+    # A subject is a header: a line break in it would end the header and start another (a Bcc:, say).
+    if "\n" in value:
+        raise error("one_line", "the subject has a line break in it", "write it on one line")
+    return value
+
+
 class Deadline(Model):
     """A date, with an optional time and time zone: ``{date: 2019-08-06, time: "20:00", timezone: …}``.
 
@@ -162,7 +169,9 @@ class InlineTarget(Model):
 def _target_tag(value: Any) -> str:
     if isinstance(value, str):
         return "<official>"
-    keys = value if isinstance(value, dict) else vars(value)
+    # A dict from the file, a model when one is validated again; anything else (a list, a number) goes to the
+    # inline form, whose error says a mapping of keys is expected.
+    keys = value if isinstance(value, dict) else (value.model_fields_set if isinstance(value, Model) else ())
     return next((f"<{key}>" for key in ("official", "group", "lookup", "hotline") if key in keys), "<inline>")
 
 
@@ -343,7 +352,7 @@ class Newsletter(Model):
     """One day's action email."""
 
     date: dt.date = Field(description="The day it goes out; deadlines are counted from it.")
-    subject: Annotated[str, Field(min_length=1, max_length=150)]
+    subject: Annotated[str, Field(min_length=1, max_length=150), AfterValidator(_one_line)]
     preheader: Text = Field(description="The line inboxes show after the subject.")
     headline: Text
     language: Language | None = Field(None, description="en or es; the organization's default when left out.")
@@ -368,10 +377,12 @@ def validate_newsletter(path: Path, data: Any, lines: load.Lines, officials: Dir
     if not isinstance(data, dict):
         raise InvalidInput.one(path, "not a newsletter", "start the file with 'date:', 'subject:' and so on", line=1)
     issue_date = data.get("date")
+    if not isinstance(issue_date, dt.date) or isinstance(issue_date, dt.datetime):
+        issue_date = None  # a date and time ('2019-08-01 10:00') is not a date: the model says so; can't compare it
     context = {
         "officials": officials,
         "region": region,
-        "issue_date": issue_date if isinstance(issue_date, dt.date) else None,
+        "issue_date": issue_date,
     }
     problems = [
         Problem(shown(path), load.line_for(loc, lines), load.dotted(loc), f"unknown merge field {{{name}}}", fix)

@@ -88,7 +88,9 @@ class Directory(Model):
         # Groups name officials by id; share the ids (and districts) so each bad member is reported where it is.
         if isinstance(info.context, dict) and isinstance(data, dict) and isinstance(data.get("officials"), list):
             info.context["official_districts"] = {
-                o["id"]: o.get("district") for o in data["officials"] if isinstance(o, dict) and "id" in o
+                _as_name(o["id"]): _as_name(o.get("district"))
+                for o in data["officials"]
+                if isinstance(o, dict) and _as_name(o.get("id")) is not None
             }
         return data
 
@@ -127,17 +129,27 @@ class Directory(Model):
         return list(seen)
 
 
+def _as_name(value: Any) -> str | None:
+    """An id or district as validation will make it (text; a bare number is text), or None for anything else:
+    what the file holds here is not yet validated, and may be a list or a mapping."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return str(value).strip() or None
+    return None
+
+
 def did_you_mean(name: str, known: Any) -> str:
     guess = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
     return f"did you mean '{guess[0]}'?" if guess else "add it to officials.yaml, or check the id"
 
 
 EMPTY = Directory()
+# A directory may be long: all 535 members of Congress, with their offices, come to about 300 KB.
+MAX_BYTES = 2 * 1024 * 1024
 
 
 def load_directory(path: Path, region: str) -> Directory:
     """Read and validate ``officials.yaml``; a missing file is an empty directory."""
     if not path.exists():
         return EMPTY
-    data, lines = load.read_yaml(path)
+    data, lines = load.read_yaml(path, max_bytes=MAX_BYTES)
     return load.validate(Directory, data if data is not None else {}, lines, path, {"region": region})
