@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from actionmail.config.providers import ProviderSettings
 from actionmail.delivery import Ledger, Pace, State
 from actionmail.delivery.engine import Engine, Job, RateLimiter
-from actionmail.providers.base import Batch, BatchResult, Provider, ProviderSettings, Recipient
+from actionmail.providers.base import Batch, BatchResult, Provider, Recipient
 from tests.conftest import Clock
 from tests.contract import batch
 from tests.test_ledger import queue

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 import pydantic
 import pytest
 
+from actionmail.config.providers import BrevoSettings
 from actionmail.merge import Merge
 from actionmail.providers import provider_class
 from actionmail.providers.base import MissingCredentials, ProviderError
-from actionmail.providers.brevo import NAMESPACE, Brevo, BrevoSettings, template
+from actionmail.providers.brevo import NAMESPACE, Brevo, template
 from tests import contract
 from tests.conftest import Clock
 from tests.contract import Setup, batch, recipients

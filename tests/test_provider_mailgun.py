@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import pydantic
 import pytest
 
+from actionmail.config.providers import MailgunSettings
 from actionmail.providers import provider_class
 from actionmail.providers.base import MissingCredentials, ProviderError
-from actionmail.providers.mailgun import Mailgun, MailgunSettings
+from actionmail.providers.mailgun import Mailgun
 from tests import contract
 from tests.contract import Setup, batch, recipients
 from tests.fakes.mailgun import MailgunFake

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pydantic
 import pytest
 
+from actionmail.config.providers import PostmarkSettings
 from actionmail.providers import provider_class
 from actionmail.providers.base import MissingCredentials, ProviderError
-from actionmail.providers.postmark import Postmark, PostmarkSettings
+from actionmail.providers.postmark import Postmark
 from tests import contract
 from tests.contract import Setup, batch, recipients
 from tests.fakes.postmark import INACTIVE, NOT_A_SENDER, TEST_TOKEN, PostmarkFake

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pydantic
 import pytest
 
+from actionmail.config.providers import ResendSettings
 from actionmail.providers import provider_class
 from actionmail.providers.base import MissingCredentials, ProviderError
-from actionmail.providers.resend import Resend, ResendSettings, idempotency_key
+from actionmail.providers.resend import Resend, idempotency_key
 from tests import contract
 from tests.conftest import Clock
 from tests.contract import Setup, batch, recipients

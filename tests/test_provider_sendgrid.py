@@ -11,9 +11,10 @@ import pydantic
 import pytest
 import requests
 
+from actionmail.config.providers import SendGridSettings
 from actionmail.providers import provider_class
 from actionmail.providers.base import MissingCredentials, ProviderError, Recipient
-from actionmail.providers.sendgrid import SendGrid, SendGridSettings
+from actionmail.providers.sendgrid import SendGrid
 from tests import contract
 from tests.contract import Setup, batch, recipients
 from tests.fakes.sendgrid import SendGridFake

@@ -12,9 +12,10 @@ from pathlib import Path
 import pydantic
 import pytest
 
+from actionmail.config.providers import SESSettings
 from actionmail.providers import provider_class
 from actionmail.providers.base import MissingCredentials, ProviderError
-from actionmail.providers.ses import SES, SESSettings
+from actionmail.providers.ses import SES
 from tests import contract
 from tests.contract import Setup, batch, recipients
 from tests.fakes.server import Fault

@@ -12,10 +12,11 @@ import pydantic
 import pytest
 from aiosmtpd.controller import Controller
 
+from actionmail.config.providers import SMTPSettings
 from actionmail.providers import provider_class
 from actionmail.providers.base import MissingCredentials, ProviderError, Recipient
 from actionmail.providers.smtp import PASSWORD as VARIABLE
-from actionmail.providers.smtp import SMTP, SMTPSettings
+from actionmail.providers.smtp import SMTP
 from tests.contract import DEFUSED, HOSTILE, batch, hostile_recipient, recipients
 from tests.fakes.smtp import PASSWORD, USER, Certificates, SMTPServer, free_port, make_certificates, start
 

@@ -1,6 +1,8 @@
 """Mail providers: one module each, chosen by name with ``[send] provider`` or ``--provider``.
 
-Modules are imported only when chosen, so a send through the outbox never loads an HTTP stack.
+Modules are imported only when chosen, so a send through the outbox never loads an HTTP stack. What each
+provider's ``[providers.NAME]`` section may hold is the settings file's business (:mod:`actionmail.config.providers`,
+which names the same providers as :data:`REGISTRY`): providers build on config, never the reverse.
 """
 
 from __future__ import annotations

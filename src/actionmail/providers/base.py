@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from actionmail.config.providers import ProviderSettings
 from actionmail.errors import ActionmailError, ExitCode
-from actionmail.fields import Model
 from actionmail.merge import Merge
 
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
@@ -199,10 +199,6 @@ class MissingCredentials(ActionmailError):
     """A provider's secret is not in the environment; the message names the variable."""
 
     exit_code = ExitCode.INVALID_INPUT
-
-
-class ProviderSettings(Model):
-    """A provider's non-secret settings, from ``[providers.NAME]`` in actionmail.toml."""
 
 
 class Provider(abc.ABC):

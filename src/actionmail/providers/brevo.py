@@ -19,20 +19,19 @@ import uuid
 from typing import Any, ClassVar
 
 import requests
-from pydantic import Field
 
+from actionmail.config.providers import BrevoSettings, ProviderSettings
 from actionmail.merge import Merge
 from actionmail.providers import mime
 from actionmail.providers.base import (
     Batch,
     BatchResult,
     ProviderError,
-    ProviderSettings,
     Recipient,
     header_fragment,
     header_text,
 )
-from actionmail.providers.http import HTTPProvider, HTTPSettings, seconds
+from actionmail.providers.http import HTTPProvider, seconds
 
 VARIABLE = "ACTIONMAIL_BREVO_API_KEY"
 NAMESPACE = uuid.UUID("1b6f7a4e-7d3c-4f55-9a41-6a2b8d0c5e10")  # batch id → idempotencyKey/batchId, stably
@@ -40,10 +39,6 @@ NAMESPACE = uuid.UUID("1b6f7a4e-7d3c-4f55-9a41-6a2b8d0c5e10")  # batch id → id
 # Template syntax in our own text: Brevo's engine (Django-like) would read it as a tag, variable or comment.
 _SYNTAX = re.compile(r"\{[{%#]")
 _ONE_LINE = mime.POLICY.clone(max_line_length=0)
-
-
-class BrevoSettings(HTTPSettings):
-    base_url: str = Field("https://api.brevo.com", description="Brevo's API.")
 
 
 class Brevo(HTTPProvider):

@@ -15,15 +15,10 @@ from typing import Any, ClassVar
 
 import requests
 import requests.adapters
-from pydantic import Field
 
 from actionmail import __version__
-from actionmail.providers.base import Provider, ProviderError, ProviderSettings
-
-
-class HTTPSettings(ProviderSettings):
-    base_url: str = Field(description="The API's address; change it for another region (e.g. Mailgun EU).")
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the provider to answer a call.")
+from actionmail.config.providers import HTTPSettings, ProviderSettings
+from actionmail.providers.base import Provider, ProviderError
 
 
 class HTTPProvider(Provider):

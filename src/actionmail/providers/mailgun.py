@@ -12,39 +12,17 @@ import datetime as dt
 import email.utils
 import re
 import urllib.parse
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 import orjson
 import requests
-from pydantic import AfterValidator, Field
 
-from actionmail.fields import error
+from actionmail.config.providers import MailgunSettings, ProviderSettings
 from actionmail.merge import Slots
-from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, header_fragment, header_text
-from actionmail.providers.http import HTTPProvider, HTTPSettings, until
+from actionmail.providers.base import Batch, BatchResult, ProviderError, header_fragment, header_text
+from actionmail.providers.http import HTTPProvider, until
 
 VARIABLE = "ACTIONMAIL_MAILGUN_API_KEY"
-
-
-def _check_domain(value: str) -> str:
-    # A '/' in the domain makes Mailgun answer 200 "Mailgun Magnificent API" and send nothing (anymail).
-    if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", value):
-        raise error(
-            "domain",
-            f"'{value}' is not a sending domain",
-            "write the domain as Mailgun lists it, like mg.example.org, without https:// or a path",
-        )
-    return value
-
-
-class MailgunSettings(HTTPSettings):
-    base_url: str = Field(
-        "https://api.mailgun.net",
-        description="Mailgun's API; a domain in Mailgun's EU region uses https://api.eu.mailgun.net.",
-    )
-    domain: Annotated[str, AfterValidator(_check_domain)] = Field(
-        description="The sending domain as Mailgun lists it, e.g. mg.example.org."
-    )
 
 
 class Mailgun(HTTPProvider):

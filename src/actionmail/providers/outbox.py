@@ -13,20 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, ValidationInfo, field_validator
-
+from actionmail.config.providers import OutboxSettings, ProviderSettings
 from actionmail.providers import mime
-from actionmail.providers.base import Batch, BatchResult, Provider, ProviderError, ProviderSettings
-
-
-class OutboxSettings(ProviderSettings):
-    directory: str = Field("outbox", description="Where the folders of .eml files go, relative to actionmail.toml.")
-
-    @field_validator("directory")
-    @classmethod
-    def _from_project_root(cls, value: str, info: ValidationInfo) -> str:
-        root = (info.context or {}).get("root")
-        return str(Path(root) / value) if root is not None and not Path(value).is_absolute() else value
+from actionmail.providers.base import Batch, BatchResult, Provider, ProviderError
 
 
 class Outbox(Provider):

@@ -12,26 +12,16 @@ import re
 from typing import Any, ClassVar
 
 import requests
-from pydantic import Field
 
-from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings
-from actionmail.providers.http import HTTPProvider, HTTPSettings
+from actionmail.config.providers import PostmarkSettings, ProviderSettings
+from actionmail.providers.base import Batch, BatchResult, ProviderError
+from actionmail.providers.http import HTTPProvider
 
 VARIABLE = "ACTIONMAIL_POSTMARK_API_KEY"  # the server API token
 # ErrorCode 300 about an address is that recipient's fault ("Invalid 'To' address: 'x'."); other 300s are the
 # request's (anymail). 406: the recipient is inactive (hard bounce, spam complaint or manual suppression).
 _RECIPIENT_300 = re.compile(r"^(Invalid|Error\s+parsing)\s+'(To|Cc|Bcc)'", re.IGNORECASE)
 _INACTIVE = re.compile(r"inactive addresses:\s*(.*?)\.\s*Inactive recipients", re.IGNORECASE | re.DOTALL)
-
-
-class PostmarkSettings(HTTPSettings):
-    base_url: str = Field("https://api.postmarkapp.com", description="Postmark's API.")
-    message_stream: str = Field(
-        "broadcast",
-        min_length=1,
-        description="The message stream's ID. Newsletters belong in a Broadcast stream; 'outbound' is the default "
-        "transactional one.",
-    )
 
 
 class Postmark(HTTPProvider):

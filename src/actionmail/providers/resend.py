@@ -16,10 +16,10 @@ import re
 from typing import Any, ClassVar
 
 import requests
-from pydantic import Field
 
-from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, Recipient
-from actionmail.providers.http import HTTPProvider, HTTPSettings, seconds
+from actionmail.config.providers import ProviderSettings, ResendSettings
+from actionmail.providers.base import Batch, BatchResult, ProviderError, Recipient
+from actionmail.providers.http import HTTPProvider, seconds
 
 VARIABLE = "ACTIONMAIL_RESEND_API_KEY"
 
@@ -27,10 +27,6 @@ VARIABLE = "ACTIONMAIL_RESEND_API_KEY"
 _NOT_IN_TAG = re.compile(r"[^A-Za-z0-9_-]")
 # 429s that a retry within minutes won't fix: the account's daily or monthly email quota is spent (errors doc).
 _QUOTA = frozenset({"daily_quota_exceeded", "monthly_quota_exceeded"})
-
-
-class ResendSettings(HTTPSettings):
-    base_url: str = Field("https://api.resend.com", description="Resend's API.")
 
 
 class Resend(HTTPProvider):

@@ -15,21 +15,15 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import requests
-from pydantic import Field
 
-from actionmail.providers.base import Batch, BatchResult, ProviderError, ProviderSettings, Recipient
-from actionmail.providers.http import HTTPProvider, HTTPSettings, seconds
+from actionmail.config.providers import ProviderSettings, SendGridSettings
+from actionmail.providers.base import Batch, BatchResult, ProviderError, Recipient
+from actionmail.providers.http import HTTPProvider, seconds
 
 VARIABLE = "ACTIONMAIL_SENDGRID_API_KEY"
 # Substitutions: string values, at most 10,000 bytes per personalization (spec; the older Substitution Tags page
 # says 50,000). Counted here as their JSON, a little over what SendGrid counts.
 SUBSTITUTIONS_LIMIT = 10_000
-
-
-class SendGridSettings(HTTPSettings):
-    base_url: str = Field(
-        "https://api.sendgrid.com", description="SendGrid's API; EU regional subusers use https://api.eu.sendgrid.com."
-    )
 
 
 def _tag(part: str) -> Callable[[int], str]:

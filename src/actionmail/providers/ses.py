@@ -32,9 +32,9 @@ from botocore.exceptions import (
     HTTPClientError,
     NoCredentialsError,
 )
-from pydantic import Field
 
 from actionmail import __version__
+from actionmail.config.providers import ProviderSettings, SESSettings
 from actionmail.providers import mime
 from actionmail.providers.base import (
     Batch,
@@ -42,7 +42,6 @@ from actionmail.providers.base import (
     MissingCredentials,
     Provider,
     ProviderError,
-    ProviderSettings,
 )
 
 # Not now, rather than never (providers.md §4; botocore's "standard" retry mode retries the same codes).
@@ -58,15 +57,6 @@ _NO_CREDENTIALS = (
     "ses needs AWS credentials: set the environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
     "or AWS_PROFILE, or run where an AWS role provides them"
 )
-
-
-class SESSettings(ProviderSettings):
-    region: str = Field(description="The AWS region of your SES account, e.g. us-east-1.")
-    base_url: str | None = Field(
-        None, description="The API's address, if not SES's own for the region (e.g. a VPC endpoint)."
-    )
-    configuration_set: str | None = Field(None, description="An SES configuration set, for event publishing.")
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for SES to answer a call.")
 
 
 class SES(Provider):

@@ -14,59 +14,18 @@ Reference: providers.md §9 (smtplib practice, verified locally; SES SMTP reply 
 
 from __future__ import annotations
 
-import ipaddress
 import smtplib
 import ssl
 import threading
 import time
 from collections.abc import Mapping
-from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
-from pydantic import Field, ValidationInfo, field_validator
-
-from actionmail.fields import error
+from actionmail.config.providers import SMTP_PASSWORD, ProviderSettings, SMTPSettings
 from actionmail.providers import mime
-from actionmail.providers.base import Batch, BatchResult, Provider, ProviderError, ProviderSettings
+from actionmail.providers.base import Batch, BatchResult, Provider, ProviderError
 
-PASSWORD = "ACTIONMAIL_SMTP_PASSWORD"
-
-
-def _loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class SMTPSettings(ProviderSettings):
-    host: str = Field(description="The mail server, e.g. email-smtp.us-east-1.amazonaws.com or smtp.resend.com.")
-    port: int | None = Field(None, ge=1, le=65535, description="Default 587 (starttls) or 465 (tls).")
-    security: Literal["starttls", "tls", "none"] = Field(
-        "starttls",
-        description='"starttls" (port 587), "tls" (implicit TLS, port 465), or "none" (only for localhost).',
-    )
-    username: str | None = Field(None, description=f"Log in as this user, with the password from {PASSWORD}.")
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the server at each step.")
-    ca_file: str | None = Field(None, description="PEM certificates to trust besides the system's (a private CA).")
-
-    @field_validator("security")
-    @classmethod
-    def _plaintext_only_locally(cls, value: str, info: ValidationInfo) -> str:
-        host = str(info.data.get("host", ""))
-        if value == "none" and not _loopback(host):
-            raise error(
-                "security",
-                f'security = "none" would send the password and every message unencrypted to {host}',
-                'use "starttls" (port 587) or "tls" (port 465); "none" is only for a server on this machine',
-            )
-        return value
-
-    @field_validator("ca_file")
-    @classmethod
-    def _from_project_root(cls, value: str | None, info: ValidationInfo) -> str | None:
-        root = (info.context or {}).get("root")
-        return str(Path(root) / value) if value and root is not None and not Path(value).is_absolute() else value
+PASSWORD = SMTP_PASSWORD
 
 
 class SMTP(Provider):

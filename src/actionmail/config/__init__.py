@@ -19,6 +19,7 @@ from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from actionmail import load, syntax
+from actionmail.config.providers import SETTINGS_MODELS
 from actionmail.errors import InvalidInput, Problem, shown
 from actionmail.fields import Email, Model, Slug, Text, TimeZone, Url, check_url, error
 from actionmail.newsletter import Language
@@ -140,7 +141,7 @@ class Settings(Model):
     send: SendSettings = SendSettings()
     check: CheckSettings = CheckSettings()
     providers: dict[str, dict[str, Any]] = Field(
-        {}, description="[providers.NAME]: each provider's own settings, checked when it is used."
+        {}, description="[providers.NAME]: each provider's own settings, checked whichever provider is in use."
     )
 
 
@@ -264,11 +265,9 @@ def _secret(loc: load.Loc, value: Any) -> str | None:
 def _check_providers(settings: Settings, path: Path, lines: load.Lines) -> None:
     """Every [providers.NAME] section, whichever provider is in use: a mistake (or a secret) in one that is not
     in use today would otherwise wait for the day someone switches to it, when it's urgent."""
-    # Imported here: providers build on this module's Project, and a provider's module (and its HTTP stack) is
-    # imported only when its section is there.
-    from actionmail import providers
-
-    known = list(providers.REGISTRY)
+    # The models are this package's own (config.providers): checking a section imports no provider, nor its HTTP
+    # stack or botocore.
+    known = list(SETTINGS_MODELS)
     problems: list[Problem] = []
     if settings.send.provider not in known:
         problems.append(
@@ -292,9 +291,8 @@ def _check_providers(settings: Settings, path: Path, lines: load.Lines) -> None:
                 )
             )
             continue
-        model = providers.provider_class(name).settings_model
         try:
-            load.validate(model, section, lines, path, {"root": path.parent}, ("providers", name))
+            load.validate(SETTINGS_MODELS[name], section, lines, path, {"root": path.parent}, ("providers", name))
         except InvalidInput as e:
             problems += e.problems
     if problems:

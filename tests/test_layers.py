@@ -1,0 +1,76 @@
+"""The settings file is the config layer's: providers build on it, and loading a project imports no provider."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from actionmail import providers
+from actionmail.config import providers as provider_settings
+from tests.conftest import write
+
+# One valid section for every provider, SES included (botocore, the heaviest import of them all).
+SECTIONS = {
+    "outbox": 'directory = "out"',
+    "smtp": 'host = "smtp.example.org"\nusername = "action"',
+    "mailgun": 'domain = "mg.example.org"',
+    "sendgrid": 'base_url = "https://api.eu.sendgrid.com"',
+    "postmark": 'message_stream = "broadcast"',
+    "ses": 'region = "us-east-1"',
+    "resend": "timeout = 10",
+    "brevo": "timeout = 10",
+}
+
+# Run in a fresh interpreter: this one has imported every provider already. It prints what it imported.
+LOAD = """
+import json, sys
+from pathlib import Path
+from actionmail.config import load_project
+from actionmail.errors import InvalidInput
+try:
+    sections, error = sorted(load_project(Path(sys.argv[1])).settings.providers), None
+except InvalidInput as e:
+    sections, error = [], str(e)
+print(json.dumps({"sections": sections, "error": error, "modules": sorted(sys.modules)}))
+"""
+
+
+def load(project: Path) -> tuple[list[str], str | None, list[str]]:
+    """The sections read from ``project``'s actionmail.toml, the error if any, and the heavy modules imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD, str(project)], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = json.loads(result.stdout)
+    imported = [
+        module
+        for module in loaded["modules"]
+        if module.partition(".")[0] in ("botocore", "boto3", "requests", "urllib3")
+        or module.startswith("actionmail.providers")
+    ]
+    return loaded["sections"], loaded["error"], imported
+
+
+def test_both_registries_name_the_same_providers() -> None:
+    assert list(providers.REGISTRY) == list(provider_settings.SETTINGS_MODELS)
+    assert sorted(SECTIONS) == sorted(providers.REGISTRY)  # this file's project has a section for each
+
+
+def test_each_provider_takes_the_settings_model_config_has_for_it() -> None:
+    for name, model in provider_settings.SETTINGS_MODELS.items():
+        assert providers.provider_class(name).settings_model is model, name
+
+
+def test_loading_a_project_with_every_provider_section_imports_no_provider(tmp_path: Path) -> None:
+    write(tmp_path, "actionmail.toml", "".join(f"[providers.{name}]\n{body}\n\n" for name, body in SECTIONS.items()))
+    # Every section read and checked (load_project did not fail), and no provider's module, HTTP stack or botocore.
+    assert load(tmp_path) == (sorted(SECTIONS), None, [])
+
+
+def test_a_mistake_in_a_section_not_in_use_is_found_without_importing_its_provider(tmp_path: Path) -> None:
+    write(tmp_path, "actionmail.toml", '[send]\nprovider = "outbox"\n\n[providers.ses]\nregoin = "us-east-1"\n')
+    sections, error, imported = load(tmp_path)
+    assert sections == []  # load_project refused the file
+    assert error is not None and "actionmail.toml:5: providers.ses.regoin: unknown key" in error
+    assert imported == []
