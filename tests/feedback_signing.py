@@ -100,7 +100,7 @@ CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-012345
 TOPIC = "arn:aws:sns:us-east-1:123456789012:actionmail-ses-events"
 
 
-def _name(common: str) -> x509.Name:
+def x509_name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
@@ -110,7 +110,7 @@ def sns_authority() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     start, end = NOW - dt.timedelta(days=30), NOW + dt.timedelta(days=365)
     ca = (
-        x509.CertificateBuilder().subject_name(_name("Test SNS CA")).issuer_name(_name("Test SNS CA"))
+        x509.CertificateBuilder().subject_name(x509_name("Test SNS CA")).issuer_name(x509_name("Test SNS CA"))
         .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(start).not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -118,7 +118,7 @@ def sns_authority() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     )  # fmt: skip
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = (
-        x509.CertificateBuilder().subject_name(_name("sns.amazonaws.com")).issuer_name(ca.subject)
+        x509.CertificateBuilder().subject_name(x509_name("sns.amazonaws.com")).issuer_name(ca.subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(start).not_valid_after(end)
         .sign(ca_key, hashes.SHA256())
