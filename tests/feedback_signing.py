@@ -42,7 +42,7 @@ def mailgun_body(event_data: Mapping[str, Any], key: str = MAILGUN_KEY, at: dt.d
                  token: str | None = None) -> bytes:  # fmt: skip
     timestamp = str(int(at.timestamp()))
     token = token or secrets.token_hex(25)
-    signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    signature = hmac.new(key.encode(), (timestamp + token).encode("utf-8", "replace"), hashlib.sha256).hexdigest()
     return json.dumps(
         {"signature": {"timestamp": timestamp, "token": token, "signature": signature}, "event-data": event_data}
     ).encode()

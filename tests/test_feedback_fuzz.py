@@ -68,7 +68,14 @@ NAMES = [
     "email.delivered", "Complaint", "Send", "Reject", "DeliveryDelay", "Subscription", "Permanent", "Transient",
     "previous_bounce", "Bounced Address",
 ]  # fmt: skip
-TEXT = st.text(max_size=30) | st.sampled_from(NAMES) | st.sampled_from(["a@example.org", "A <a@example.org>", ""])
+# JSON's "\ud800" escapes make lone surrogates, which a plain str.encode() raises on: some text is made of them.
+SURROGATES = st.text(st.characters(categories=["Cs", "Ll", "Nd"]), min_size=1, max_size=8)
+TEXT = (
+    st.text(max_size=30)
+    | SURROGATES
+    | st.sampled_from(NAMES)
+    | st.sampled_from(["a@example.org", "A <a@example.org>", ""])
+)
 SCALARS = (
     st.none()
     | st.booleans()
@@ -115,7 +122,7 @@ def attempt(provider: str, signed: Any) -> None:
     headers=st.dictionaries(
         st.sampled_from(["Authorization", "svix-id", "svix-timestamp", "svix-signature", "X-Twilio-Email-Event-Webhook-Signature",
                          "X-Twilio-Email-Event-Webhook-Timestamp", "webhook-signature", "Content-Type"]),
-        st.text(max_size=60) | st.sampled_from(["Basic cG9zdG1hcms6cHc=x", "Bearer x", "v1,", "1764873000", "Basic "]),
+        st.text(max_size=60) | SURROGATES | st.sampled_from(["Basic cG9zdG1hcms6cHc=x", "Bearer x", "v1,", "1764873000", "Basic "]),
         max_size=5,
     ),
 )  # fmt: skip
@@ -129,7 +136,7 @@ def test_unsigned_garbage_is_always_rejected(provider: str, body: bytes, headers
 
 
 @FUZZ
-@given(data=OBJECT, token=st.text(min_size=1, max_size=60))
+@given(data=OBJECT, token=st.text(min_size=1, max_size=60) | SURROGATES)
 def test_mailgun_signed(data: dict[str, Any], token: str) -> None:
     attempt("mailgun", request(mailgun_body(data, token=token), env=ENV))
 
@@ -207,3 +214,19 @@ def test_now_is_the_only_clock() -> None:
     """The readers take the time from the request, so that these tests hold on any day."""
     raw = b"[]"
     assert read_webhook("sendgrid", request(raw, sendgrid_headers(raw, at=NOW), ENV, now=NOW)).events == []
+
+
+def test_lone_surrogates_from_json_and_the_environment() -> None:
+    """JSON's ``"\\ud800"`` and os.environ's undecodable bytes are lone surrogates: no encode() may raise on them."""
+    [event] = read_webhook(
+        "mailgun",
+        request(mailgun_body({"event": "complained", "recipient": "\ud800@example.org"}, token="\udc80" * 50), env=ENV),
+    ).events
+    assert (event.kind, event.recipient) == (Kind.COMPLAINT, "\ufffd@example.org")
+    event.recipient.encode()  # storable
+    odd = {**ENV, "ACTIONMAIL_POSTMARK_WEBHOOK_PASSWORD": "p\udcffw", "ACTIONMAIL_BREVO_WEBHOOK_TOKEN": "t\udcff"}
+    for provider, headers in (("postmark", basic("postmark", "pw")), ("brevo", {"Authorization": "Bearer t\udcff"})):
+        try:
+            read_webhook(provider, request(b"{}", headers, odd))
+        except WebhookRejected as e:
+            assert e.status in (400, 401)

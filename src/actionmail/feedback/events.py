@@ -56,8 +56,17 @@ def dedupe_key(provider: str, *parts: object) -> str:
     """``provider:ID`` for one plain id, else ``provider:#`` and a hash of the parts (bounded, printable)."""
     if len(parts) == 1 and isinstance(parts[0], str) and _PLAIN_ID.fullmatch(parts[0]):
         return f"{provider}:{parts[0]}"
-    digest = hashlib.sha256("\x1f".join(repr(p) for p in parts).encode("utf-8", "replace")).hexdigest()
+    digest = hashlib.sha256(utf8("\x1f".join(repr(p) for p in parts))).hexdigest()
     return f"{provider}:#{digest[:40]}"
+
+
+def utf8(value: str) -> bytes:
+    """``value`` as UTF-8, whatever it holds: JSON's ``"\ud800"`` and os.environ's undecodable bytes are lone
+    surrogates, which a plain ``encode()`` raises on."""
+    return value.encode("utf-8", "replace")
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def text(value: Any, limit: int = 1000) -> str | None:
@@ -69,7 +78,7 @@ def text(value: Any, limit: int = 1000) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         return None
-    value = value.strip()
+    value = _SURROGATE.sub("\ufffd", value.strip())  # storable: SQLite and logs want valid UTF-8
     return value[:limit] or None
 
 

@@ -19,7 +19,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, epoch, first_text, obj, short, text
+from actionmail.feedback.events import (
+    FeedbackEvent,
+    Kind,
+    address,
+    dedupe_key,
+    epoch,
+    first_text,
+    obj,
+    short,
+    text,
+    utf8,
+)
 from actionmail.feedback.webhook import (
     MAX_BODY,
     NotConfigured,
@@ -62,8 +73,8 @@ def _verify(request: WebhookRequest, key: str, signature: Mapping[str, Any]) -> 
         raise WebhookRejected(401, "Mailgun signature: no timestamp")
     if not (isinstance(token, str) and 0 < len(token) <= 256 and isinstance(given, str) and len(given) <= 256):
         raise WebhookRejected(401, "Mailgun signature: no token or signature")
-    expected = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace")):
+    expected = hmac.new(utf8(key), utf8(timestamp + token), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), utf8(given.lower())):
         raise WebhookRejected(401, "Mailgun signature does not match: check the signing key")
     signed_at = epoch(timestamp)
     if signed_at is None:  # unreachable with twelve digits; kept so that no input can pass without a time

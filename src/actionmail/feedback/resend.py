@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, first_text, iso, obj, short, text
+from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, first_text, iso, obj, short, text, utf8
 from actionmail.feedback.webhook import (
     MAX_BODY,
     NotConfigured,
@@ -63,12 +63,12 @@ def verify(request: WebhookRequest, key: bytes) -> str:
     timestamp = timestamp.strip()
     if not re.fullmatch(r"\d{1,12}", timestamp) or len(message_id) > 256:
         raise WebhookRejected(401, "svix-timestamp is not a Unix time")
-    signed = message_id.encode() + b"." + timestamp.encode() + b"." + request.body
+    signed = utf8(message_id) + b"." + utf8(timestamp) + b"." + request.body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
     matched = False
     for entry in signatures.split(" ")[:20]:
         version, _, given = entry.partition(",")
-        if version == "v1" and hmac.compare_digest(expected, given.encode("utf-8", "replace")):
+        if version == "v1" and hmac.compare_digest(expected, utf8(given)):
             matched = True
     if not matched:
         raise WebhookRejected(401, "Svix signature does not match: check the signing secret")

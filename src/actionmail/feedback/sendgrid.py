@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, epoch, first_text, short, text
+from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, epoch, first_text, short, text, utf8
 from actionmail.feedback.webhook import (
     MAX_BATCH_BODY,
     NotConfigured,
@@ -50,7 +50,7 @@ def public_key(request: WebhookRequest) -> ec.EllipticCurvePublicKey:
         raise NotConfigured(f"SendGrid webhooks are not set up: set {PUBLIC_KEY} to the event webhook's public key")
     try:
         if raw.startswith("-----BEGIN"):
-            key = serialization.load_pem_public_key(raw.encode())
+            key = serialization.load_pem_public_key(utf8(raw))
         else:
             key = serialization.load_der_public_key(base64.b64decode("".join(raw.split()), validate=True))
     except (ValueError, binascii.Error, UnsupportedAlgorithm):
@@ -73,7 +73,7 @@ def read(request: WebhookRequest) -> WebhookResult:
     try:
         key.verify(
             base64.b64decode(signature.strip(), validate=True),
-            timestamp.encode() + request.body,
+            utf8(timestamp) + request.body,
             ec.ECDSA(hashes.SHA256()),
         )
     except (InvalidSignature, binascii.Error, ValueError):

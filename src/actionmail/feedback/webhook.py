@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from actionmail.feedback.events import FeedbackEvent
+from actionmail.feedback.events import FeedbackEvent, utf8
 
 
 class WebhookRejected(Exception):
@@ -121,8 +121,8 @@ def check_basic_auth(request: WebhookRequest, username: str, password: str) -> N
         raise unauthorized("wrong credentials") from None
     user, colon, secret = decoded.partition(b":")
     # Both comparisons always run, so that the time taken does not say which half was wrong.
-    same_user = hmac.compare_digest(user, username.encode())
-    same_password = hmac.compare_digest(secret, password.encode())
+    same_user = hmac.compare_digest(user, utf8(username))
+    same_password = hmac.compare_digest(secret, utf8(password))
     if not (colon and same_user and same_password):
         raise unauthorized("wrong credentials")
 
@@ -130,7 +130,7 @@ def check_basic_auth(request: WebhookRequest, username: str, password: str) -> N
 def check_bearer(request: WebhookRequest, token: str) -> bool:
     """Whether the request carries ``Authorization: Bearer <token>`` (constant-time)."""
     scheme, _, given = (request.header("authorization") or "").strip().partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(utf8(given.strip()), utf8(token))
 
 
 def basic_auth_settings(request: WebhookRequest, provider: str) -> tuple[str, str] | None:
