@@ -151,9 +151,11 @@ def test_the_subscription_is_confirmed_by_the_caller() -> None:
         with pytest.raises(WebhookRejected) as raised:
             read(sns_sign({**message, "SubscribeURL": url}))
         assert raised.value.status == 400
-    # A subscription from someone else's topic is neither confirmed nor read.
+    # A subscription from someone else's topic is neither confirmed nor read, nor its certificate fetched.
+    fetcher = Certificates()
     with pytest.raises(WebhookRejected) as raised:
-        read(sns_sign({**message, "TopicArn": "arn:aws:sns:us-east-1:999999999999:theirs"}))
+        read(sns_sign({**message, "TopicArn": "arn:aws:sns:us-east-1:999999999999:theirs"}), fetcher=fetcher)
+    assert fetcher.asked == []
     assert (raised.value.status, raised.value.message) == (
         403,
         "SNS topic not accepted here: add it to ACTIONMAIL_SES_WEBHOOK_TOPIC_ARN",
@@ -288,7 +290,7 @@ def test_hostile_sns_bodies() -> None:
     ):
         with pytest.raises(WebhookRejected) as raised:
             read_webhook("ses", request(body, env=ENV), certificates=Certificates())
-        assert raised.value.status in (400, 401)
+        assert raised.value.status in (400, 401, 403)
 
 
 # --- the real fetcher ------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ no-op — and GETs an SNS ``subscribe_url``. What each provider verifies, and th
 from __future__ import annotations
 
 from actionmail.feedback import brevo, mailgun, postmark, resend, sendgrid, ses
-from actionmail.feedback.events import FeedbackEvent, Kind
+from actionmail.feedback.events import FeedbackEvent, Kind, same_message
 from actionmail.feedback.policy import SoftBouncePolicy, SoftBounceVerdict, soft_bounce_verdict
 from actionmail.feedback.sns import CertificateFetcher, SnsCertificates
 from actionmail.feedback.webhook import (
@@ -40,6 +40,7 @@ __all__ = [
     "WebhookResult",
     "max_body",
     "read_webhook",
+    "same_message",
     "soft_bounce_verdict",
 ]
 

@@ -48,6 +48,22 @@ class FeedbackEvent:
     reason: str | None  # the provider's words (SMTP reply, description), shortened to one line
 
 
+def same_message(provider: str, accepted: str, reported: str | None) -> bool:
+    """Whether an event's ``message_id`` is the message whose id the send recorded when the provider accepted it.
+
+    Mailgun's API answers ``<id@domain>`` and its events say ``id@domain``; SendGrid's ``X-Message-Id`` is the
+    start of each event's ``sg_message_id`` (``<X-Message-Id>.filter…``, SendGrid's glossary); the others
+    (Postmark ``MessageID``, SES ``messageId``, Resend ``email_id``, Brevo ``message-id``) repeat it as it was.
+    """
+    if not reported or not accepted:
+        return False
+    if provider == "mailgun":
+        return accepted.strip().strip("<>") == reported.strip().strip("<>")
+    if provider == "sendgrid":
+        return reported == accepted or reported.startswith(accepted + ".")
+    return reported == accepted
+
+
 # Ids that are safe to keep as they are in a dedupe key; anything else (long, odd characters) is hashed.
 _PLAIN_ID = re.compile(r"[A-Za-z0-9._:@<>+=/-]{1,200}")
 

@@ -60,10 +60,11 @@ def read(request: WebhookRequest, certificates: sns.CertificateFetcher) -> Webho
     message = load_json(request.body, "SNS message")
     if not isinstance(message, dict) or message.get("Type") not in sns.MESSAGE_TYPES:
         raise WebhookRejected(400, "SNS message: a JSON object with Type Notification or SubscriptionConfirmation")
-    sns.verify(message, certificates, request.now)
+    # The topic is signed, so one not on the list is refused before its certificate is fetched.
     topic = text(message.get("TopicArn"), 256)
     if allowed and topic not in allowed:
         raise WebhookRejected(403, f"SNS topic not accepted here: add it to {TOPIC_ARN}")
+    sns.verify(message, certificates, request.now)
     result = WebhookResult(topic=topic)
     kind = message["Type"]
     if kind == "SubscriptionConfirmation":

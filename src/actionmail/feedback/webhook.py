@@ -50,6 +50,10 @@ class WebhookRequest:
     now: dt.datetime  # aware
     secrets: Mapping[str, str]  # os.environ, or the ACTIONMAIL_<PROVIDER>_WEBHOOK_* part of it
 
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None:  # a caller's mistake, not the request's: time windows need a real "now"
+            raise ValueError("WebhookRequest.now must be timezone-aware")
+
     def header(self, name: str) -> str | None:
         """A header's value, whatever case either side wrote its name in."""
         wanted = name.lower()
@@ -60,7 +64,7 @@ class WebhookRequest:
 
     def secret(self, name: str) -> str | None:
         value = self.secrets.get(name)
-        return value.strip() or None if isinstance(value, str) else None
+        return (value.strip() or None) if isinstance(value, str) else None
 
 
 @dataclass
