@@ -152,7 +152,7 @@ def sns_sign(message: dict[str, Any], version: str = "1", key: rsa.RSAPrivateKey
     )
     text = "".join(f"{k}\n{message[k]}\n" for k in keys if k in message)
     algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
-    signature = (key or sns_authority()[0]).sign(text.encode(), padding.PKCS1v15(), algorithm)
+    signature = (key or sns_authority()[0]).sign(text.encode("utf-8", "surrogatepass"), padding.PKCS1v15(), algorithm)
     message["Signature"] = base64.b64encode(signature).decode()
     return message
 

@@ -279,6 +279,13 @@ def test_basic_auth_instead_of_a_topic_list() -> None:
     assert read(message, env=env, headers=basic("sns", "pw")).events
 
 
+def test_hostile_ses_events_inside_a_signed_message() -> None:
+    """Found by the fuzz test: an eventType that is a list was looked up in a dict (TypeError)."""
+    for event in ({"eventType": [None], "mail": MAIL}, {"notificationType": {}, "eventType": 5}, "\ud800"):
+        result = read(sns_sign(sns_notification(event if isinstance(event, str) else json.dumps(event))))
+        assert all(e.kind is Kind.OTHER for e in result.events)
+
+
 def test_hostile_sns_bodies() -> None:
     for body in (
         b"[]",

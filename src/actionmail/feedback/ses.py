@@ -90,9 +90,14 @@ def read(request: WebhookRequest, certificates: sns.CertificateFetcher) -> Webho
     return result
 
 
+def _type(ses_event: Mapping[str, Any]) -> str | None:
+    """``eventType`` (event publishing) or ``notificationType`` (identity notifications), if it is a string."""
+    return text(ses_event.get("eventType"), 40) or text(ses_event.get("notificationType"), 40)
+
+
 def classify(ses_event: Mapping[str, Any], detail: Mapping[str, Any]) -> tuple[Kind, str | None]:
     """What one SES event means for one recipient (``detail``: that recipient's entry, where there is one)."""
-    name = ses_event.get("eventType") or ses_event.get("notificationType")
+    name = _type(ses_event)
     if name == "Bounce":
         bounce = obj(ses_event.get("bounce"))
         reason = short(detail.get("diagnosticCode") or bounce.get("bounceSubType"))
@@ -122,14 +127,14 @@ def classify(ses_event: Mapping[str, Any], detail: Mapping[str, Any]) -> tuple[K
 
 def _recipients(ses_event: Mapping[str, Any]) -> Iterator[tuple[Any, Mapping[str, Any]]]:
     """Each recipient the event is about, with its own entry where the event has one."""
-    name = ses_event.get("eventType") or ses_event.get("notificationType")
+    name = _type(ses_event)
     lists = {
         "Bounce": ("bounce", "bouncedRecipients"),
         "Complaint": ("complaint", "complainedRecipients"),
         "DeliveryDelay": ("deliveryDelay", "delayedRecipients"),
     }
     if name in lists:
-        outer, inner = lists[str(name)]
+        outer, inner = lists[name]
         entries = obj(ses_event.get(outer)).get(inner)
         for entry in entries[:1000] if isinstance(entries, list) else []:
             if isinstance(entry, dict):
@@ -158,7 +163,7 @@ def _ours(mail: Mapping[str, Any], name: str, header: str) -> str | None:
 def events(ses_event: Mapping[str, Any], sns_id: str) -> list[FeedbackEvent]:
     """The SES event as one :class:`FeedbackEvent` per recipient."""
     mail = obj(ses_event.get("mail"))
-    name = text(ses_event.get("eventType") or ses_event.get("notificationType"), 40) or "?"
+    name = _type(ses_event) or "?"
     bounce_type = text(obj(ses_event.get("bounce")).get("bounceType"), 20) if name == "Bounce" else None
     section = {
         "Bounce": "bounce",
