@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from actionmail.audience import Status
-from actionmail.audience.events import read_events
 from actionmail.feedback import Kind, mailgun, postmark, sendgrid
+from actionmail.feedback.files import read_events
 
 SUPPRESSES = {
     Kind.HARD_BOUNCE: Status.BOUNCED,

@@ -1,7 +1,7 @@
 """The normalised event: what a provider says happened to one message for one recipient.
 
 Every provider's names map onto :class:`Kind` in that provider's module (``classify``), the one place each
-mapping lives; ``subscribers suppress FILE`` (audience/events.py) reads saved payloads through the same
+mapping lives; ``subscribers suppress FILE`` (feedback/files.py) reads saved payloads through the same
 functions, so a file and a webhook can never disagree about what an event means.
 """
 

@@ -23,9 +23,8 @@ import threading
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +32,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from actionmail.feedback.events import iso
 from actionmail.feedback.webhook import WebhookRejected
+
+if TYPE_CHECKING:
+    import requests
 
 CertificateFetcher = Callable[[str], bytes]  # a SigningCertURL → the PEM certificate's bytes
 
@@ -140,7 +142,13 @@ class SnsCertificates:
     KEEP = 16
 
     def __init__(self, session: requests.Session | None = None, timeout: float = 10.0) -> None:
-        self._session = session or requests.Session()
+        if session is None:
+            # Imported here, not with this module: reading saved payloads (`subscribers suppress`) and every
+            # provider but SES's webhook need no HTTP client; only this fetcher does.
+            import requests
+
+            session = requests.Session()
+        self._session = session
         self._timeout = timeout
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
