@@ -96,10 +96,11 @@ class Store:
         self._file = path.resolve()
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open the database at ``path``, creating it or bringing its schema up to date."""
+    def open(cls, path: Path, *, any_thread: bool = False) -> Store:
+        """Open the database at ``path``, creating it or bringing its schema up to date. With ``any_thread``, the
+        store may be used from one thread after another (never from two at once): a web server's pool of them."""
         try:
-            connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+            connection = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=not any_thread)
         except sqlite3.OperationalError as e:
             raise UsageError(
                 f"cannot open the subscriber database {shown(path)} ({e}): check [audience] database in "
@@ -128,6 +129,24 @@ class Store:
             connection.close()
             raise
         return cls(connection, path)
+
+    @staticmethod
+    def probe(path: Path) -> None:
+        """Open the database read-only and read from it, as a monitor's health check does: :class:`UsageError`
+        saying why if it cannot be read, or is not at this actionmail's schema version. Takes no lock."""
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                (version,) = db.execute("PRAGMA user_version").fetchone()
+                db.execute("SELECT 1 FROM subscribers LIMIT 1").fetchall()
+            finally:
+                db.close()
+        except sqlite3.Error as e:
+            raise UsageError(f"cannot read the subscriber database {shown(path)} ({e})") from None
+        if version != len(schema.MIGRATIONS):
+            raise UsageError(
+                f"the subscriber database {shown(path)} is at schema version {version}, not {len(schema.MIGRATIONS)}"
+            )
 
     def close(self) -> None:
         self._db.close()

@@ -1,0 +1,67 @@
+"""The service's pages, from the one Jinja2 template ``serve/page.html`` in the built-in templates (which an
+organization's own ``templates/serve/page.html`` overrides, as its email templates do), in its colours.
+
+The style sheet is rendered once, put in each page, and allowed by its hash in the Content-Security-Policy: the
+pages load nothing, from anywhere, and run no script.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+from typing import Any
+
+from actionmail.config import Project
+from actionmail.render import templates
+from actionmail.serve.members import UNDO_DAYS, Seen
+from actionmail.serve.paths import mask
+
+REASON_LENGTH = 500  # characters: what the history keeps of a reason (actionmail.audience.history.MAX_DETAIL)
+
+
+class Pages:
+    def __init__(self, project: Project) -> None:
+        settings = project.settings
+        search_path = tuple(p for p in (project.template_dir, templates.builtin_templates()) if p.is_dir())
+        self._env = templates.environment(search_path, settings.organization.language)
+        self.css = self._env.get_template("serve/page.css").render(colors=settings.colors).strip()
+        digest = base64.b64encode(hashlib.sha256(self.css.encode()).digest()).decode()
+        # No script, nothing fetched; forms post only back here; no other site may frame the page (a framed
+        # button could be clicked by a visitor who can't see what it does).
+        self.policy = (
+            f"default-src 'none'; style-src 'sha256-{digest}'; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'"
+        )
+        reply = settings.email.reply_to or email.utils.parseaddr(settings.email.from_)[1]
+        self._common: dict[str, Any] = {
+            "org": settings.organization,
+            "list_name": settings.organization.name,
+            "contact": reply or None,
+            "undo_days": UNDO_DAYS,
+            "reason_length": REASON_LENGTH,
+            "css": self.css,
+        }
+
+    def render(self, page: str, title: str, seen: Seen | None = None, **context: Any) -> str:
+        values = {**self._common, "page": page, "title": title, "detail": "", "can_undo": False, "status": "",
+                  "masked_email": "", **context}  # fmt: skip
+        if seen is not None:
+            values.update(masked_email=masked_address(seen.email), can_undo=seen.can_undo, status=str(seen.status))
+        return self._env.get_template("serve/page.html").render(values)
+
+    def for_member(self, seen: Seen) -> str:
+        """The page for where a member stands now."""
+        if seen.state == "subscribed":
+            title = "You are subscribed again" if seen.changed else "Unsubscribe"
+            return self.render("resubscribed" if seen.changed else "confirm", title, seen)
+        if seen.state == "unsubscribed":
+            return self.render("unsubscribed", "You are unsubscribed", seen)
+        return self.render("stopped", "You are not on our list", seen)
+
+
+def masked_address(address: str) -> str:
+    """Enough of an address for its owner to know it, not enough for anyone forwarded the link to learn it:
+    ``ana.perez@example.org`` is ``ana…@example.org``."""
+    local, _, domain = address.rpartition("@")
+    return f"{mask(local)}@{domain}"
