@@ -12,6 +12,8 @@ import email.utils
 import hashlib
 from typing import Any
 
+from markupsafe import Markup
+
 from actionmail.config import Project
 from actionmail.render import templates
 from actionmail.serve.members import UNDO_DAYS, Seen
@@ -40,7 +42,9 @@ class Pages:
             "contact": reply or None,
             "undo_days": UNDO_DAYS,
             "reason_length": REASON_LENGTH,
-            "css": self.css,
+            # Made from validated hex colours; as it is, since a <style> element's text is not HTML (an escaped
+            # quote would change the style, and its hash).
+            "css": Markup(self.css),
         }
 
     def render(self, page: str, title: str, seen: Seen | None = None, **context: Any) -> str:
