@@ -190,6 +190,7 @@ def create_app(svc: Service) -> ASGIApp:
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+    app.router.redirect_slashes = False  # RFC 8058: never a redirect; a path that is not ours is a 404 or a 400
     return Guard(app, svc)
 
 
