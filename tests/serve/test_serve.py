@@ -296,3 +296,25 @@ def test_commands_that_do_not_serve_do_not_import_the_web_stack(members: Path) -
     result = subprocess.run([sys.executable, "-c", script], cwd=members, capture_output=True, text=True, timeout=120)
     assert result.stdout.splitlines()[-1] == "[]", result.stderr
     assert (members / "n.html").exists()
+
+
+def test_workers_and_proxy_headers(members: Path) -> None:
+    """--workers 2: each worker process loads the project and answers; --proxy-headers: the client's address
+    comes from the proxy's X-Forwarded-For (trusted from 127.0.0.1 by default), and is logged cut short."""
+    served = start(members, "--workers", "2", "--proxy-headers")
+    try:
+        forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+        for email in MEMBERS:
+            response = requests.post(served.url(email), data=ONE_CLICK, headers=forwarded, timeout=10)
+            assert response.status_code == 200
+        assert [status(served, email) for email in MEMBERS] == ["unsubscribed"] * 3
+        assert served.logged(" 203.0.113.… POST /unsubscribe/")
+        assert "203.0.113.7" not in served.log
+    finally:
+        stop(served)
+    served = start(members)  # without --proxy-headers, the header is nobody's word
+    try:
+        requests.get(served.base + "/healthz", headers={"X-Forwarded-For": "203.0.113.7"}, timeout=10)
+        assert served.logged(" 127.0.0.… GET /healthz 200") and "203.0.113" not in served.log
+    finally:
+        stop(served)
