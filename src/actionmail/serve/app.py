@@ -234,7 +234,9 @@ class Guard:
         if status >= 500:
             html = self.svc.pages.render("error", "Something went wrong")
         else:
-            html = self.svc.pages.render("bad_request", "Nothing was changed", detail=f"{detail.capitalize()}.")
+            html = self.svc.pages.render(
+                "bad_request", "Nothing was changed", detail=f"{detail[:1].upper()}{detail[1:]}."
+            )
         await HTMLResponse(html, status, _headers(self.svc))({"type": "http"}, _nothing, send)
 
     def _log(self, scope: Scope, status: int, started: float) -> None:

@@ -16,7 +16,9 @@ from actionmail.serve.app import PROJECT_VARIABLE
 # so a hundred at once is a burst no list of this size sends; more would only queue on SQLite's one writer.
 LIMIT_CONCURRENCY = 100
 KEEP_ALIVE_SECONDS = 5
-MAX_HEADERS = 16 * 1024  # bytes of request line and headers; h11 refuses more (431)
+# Bytes of request line and headers h11 holds while they are incomplete, then 400. (uvicorn reads 64 KB at a time:
+# headers that arrive at once are read up to that.)
+MAX_HEADERS = 16 * 1024
 
 LOG_CONFIG: dict[str, Any] = {
     "version": 1,
