@@ -318,3 +318,9 @@ def test_workers_and_proxy_headers(members: Path) -> None:
         assert served.logged(" 127.0.0.… GET /healthz 200") and "203.0.113" not in served.log
     finally:
         stop(served)
+
+
+def test_the_service_imports_no_mail_provider() -> None:
+    script = "import sys, actionmail.serve.app\nprint(sorted(m for m in sys.modules if m.startswith(('actionmail.providers', 'requests', 'botocore'))))"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]"
