@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
@@ -111,8 +112,15 @@ def create_app(svc: Service) -> ASGIApp:
     limiter: list[anyio.CapacityLimiter] = []
 
     async def blocking(function: Callable[..., T], *args: Any) -> T:
-        """Run store code in a worker thread, no more of them at once than there are stores to lend."""
-        return await anyio.to_thread.run_sync(partial(function, *args), limiter=limiter[0])
+        """Run store code in a worker thread, no more of them at once than there are stores to lend. A write that
+        waited out SQLite's busy timeout (30 s) is a 503 with Retry-After, which mail providers retry."""
+        try:
+            return await anyio.to_thread.run_sync(partial(function, *args), limiter=limiter[0])
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            logger.error("the database stayed locked for the busy timeout: %s", e)
+            raise HTTPException(503, "busy") from None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -174,8 +182,11 @@ def create_app(svc: Service) -> ASGIApp:
             response = page(405, "bad_request", "Nothing was changed", detail="This address does not take that.")
             response.headers["Allow"] = allowed
             return response
-        status = HTTPStatus(exc.status_code)
-        return page(status, "bad_request", "Nothing was changed", detail=str(exc.detail))
+        if exc.status_code == 503:
+            response = page(503, "error", "Please try again in a minute")
+            response.headers["Retry-After"] = "60"
+            return response
+        return page(exc.status_code, "bad_request", "Nothing was changed", detail=str(exc.detail))
 
     async def server_error(request: Request, exc: Exception) -> Response:
         # Logged by the guard below, with the traceback; the client learns nothing of it.
