@@ -324,3 +324,19 @@ def test_the_service_imports_no_mail_provider() -> None:
     script = "import sys, actionmail.serve.app\nprint(sorted(m for m in sys.modules if m.startswith(('actionmail.providers', 'requests', 'botocore'))))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_page_is_in_the_members_language_where_there_is_a_catalog(served: Served) -> None:
+    for email, language in (("dolores@example.org", "es"), ("francois@example.org", "fr")):
+        assert CliRunner().invoke(main, ["subscribers", "add", email, "--language", language]).exit_code == 0
+    spanish = requests.get(served.url("dolores@example.org"), timeout=10).text
+    assert '<html lang="es">' in spanish and "<h1>Cancelar la suscripción</h1>" in spanish
+    assert "¿Dejar de enviar los correos de Seattle Indivisible a <strong>dol…@example.org</strong>?" in spanish
+    done = requests.post(served.url("dolores@example.org"), data={"action": "unsubscribe"}, timeout=10).text
+    assert "Ha cancelado su suscripción a Seattle Indivisible" in done and "Deshacer: suscribirme de nuevo" in done
+    # No catalog for French: the page is in English, and says so.
+    french = requests.get(served.url("francois@example.org"), timeout=10).text
+    assert '<html lang="en">' in french and "<h1>Unsubscribe</h1>" in french
+    # Nobody's link (no member, no language): the organization's.
+    invalid = requests.get(f"{served.base}/unsubscribe/1.x", timeout=10).text
+    assert '<html lang="en">' in invalid and "This unsubscribe link is not valid" in invalid

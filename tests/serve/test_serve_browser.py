@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Browser, BrowserContext, expect
 
+from actionmail.cli import main
 from tests.serve.conftest import MEMBERS, Served, history, status
 from tests.test_axe import AXE, serious
 
@@ -101,8 +103,10 @@ def test_readable_on_a_narrow_phone(served: Served, browser: Browser) -> None:
 
 def pages_to_audit(served: Served) -> dict[str, tuple[str, dict[str, str] | None]]:
     """Each page the service shows: how to get it (a URL, and a form to post there first, if any)."""
+    assert CliRunner().invoke(main, ["subscribers", "add", "dolores@example.org", "--language", "es"]).exit_code == 0
     return {
         "confirm": (served.url(MEMBERS[0]), None),
+        "confirm, in Spanish": (served.url("dolores@example.org"), None),
         "unsubscribed": (served.url(MEMBERS[1]), {"action": "unsubscribe"}),
         "invalid": (f"{served.base}/unsubscribe/1.abc", None),
         "not found": (f"{served.base}/nothing-here", None),

@@ -40,6 +40,7 @@ class Seen:
     email: str
     status: Status
     can_undo: bool
+    language: str | None  # the member's, for the page's
     changed: bool = False  # whether this request changed anything
 
 
@@ -121,4 +122,4 @@ def _seen(member: Subscriber, *, changed: bool = False) -> Seen:
         state = State.UNSUBSCRIBED
     else:
         state = State.STOPPED
-    return Seen(state, member.email, member.status, _can_undo(member), changed)
+    return Seen(state, member.email, member.status, _can_undo(member), member.language, changed)

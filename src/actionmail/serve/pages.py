@@ -12,6 +12,7 @@ import email.utils
 import hashlib
 from typing import Any
 
+import jinja2
 from markupsafe import Markup
 
 from actionmail.config import Project
@@ -25,9 +26,11 @@ REASON_LENGTH = 500  # characters: what the history keeps of a reason (actionmai
 class Pages:
     def __init__(self, project: Project) -> None:
         settings = project.settings
-        search_path = tuple(p for p in (project.template_dir, templates.builtin_templates()) if p.is_dir())
-        self._env = templates.environment(search_path, settings.organization.language)
-        self.css = self._env.get_template("serve/page.css").render(colors=settings.colors).strip()
+        self._search_path = tuple(p for p in (project.template_dir, templates.builtin_templates()) if p.is_dir())
+        self._language = settings.organization.language
+        self._environments: dict[str, tuple[jinja2.Environment, str]] = {}
+        env = templates.environment(self._search_path, self._language)
+        self.css = env.get_template("serve/page.css").render(colors=settings.colors).strip()
         digest = base64.b64encode(hashlib.sha256(self.css.encode()).digest()).decode()
         # No script, nothing fetched; forms post only back here; no other site may frame the page (a framed
         # button could be clicked by a visitor who can't see what it does).
@@ -48,11 +51,26 @@ class Pages:
         }
 
     def render(self, page: str, title: str, seen: Seen | None = None, **context: Any) -> str:
+        """A page, in the member's language where the templates' catalogs have it (else the organization's,
+        else English); ``title`` is its English msgid."""
         values = {**self._common, "page": page, "title": title, "detail": "", "can_undo": False, "status": "",
                   "masked_email": "", **context}  # fmt: skip
+        language: str = self._language
         if seen is not None:
             values.update(masked_email=masked_address(seen.email), can_undo=seen.can_undo, status=str(seen.status))
-        return self._env.get_template("serve/page.html").render(values)
+            language = seen.language or language
+        env, lang = self._environment(language)
+        return env.get_template("serve/page.html").render(values, lang=lang)
+
+    def _environment(self, language: str) -> tuple[jinja2.Environment, str]:
+        """The templates' environment for ``language``, and what the page's lang says: ``language`` where its
+        catalog translates the page (a catalog made only for the emails may not), else English."""
+        if language not in self._environments:
+            env, lang = templates.environment(self._search_path, language), language
+            if language != "en" and env.from_string('{{ _("Unsubscribe") }}').render() == "Unsubscribe":
+                env, lang = templates.environment(self._search_path, "en"), "en"
+            self._environments[language] = (env, lang)
+        return self._environments[language]
 
     def for_member(self, seen: Seen) -> str:
         """The page for where a member stands now."""
