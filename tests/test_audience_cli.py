@@ -318,6 +318,7 @@ def test_subscribers_help(project: Path) -> None:
         "import",
         "list",
         "resubscribe",
+        "show",
         "suppress",
         "suppressions",
         "unsubscribe",

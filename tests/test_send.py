@@ -72,6 +72,19 @@ def test_check_errors_stop_a_send_unless_forced(members: Path) -> None:
     assert (code, output) == (0, lost + f"\nSend 1 of {SEED.stem} through outbox: accepted 1,000\n")
 
 
+def test_a_mailto_unsubscribe_is_advertised_only_when_an_address_is_set_for_it(members: Path) -> None:
+    settings = members / "actionmail.toml"
+    text = settings.read_text()
+    settings.write_text(
+        text.replace("[email]\n", '[email]\nunsubscribe_mailto = "unsubscribe@seattleindivisible.com"\n')
+    )
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes")[0] == 0
+    header = parse(outbox(members)[0])["List-Unsubscribe"]
+    url = header.split(",")[0].strip("<> ")
+    token = url.rsplit("/", 1)[1]
+    assert header == f"<{url}>, <mailto:unsubscribe@seattleindivisible.com?subject=unsubscribe%20{token}>"
+
+
 def outbox(project: Path) -> list[Path]:
     return sorted((project / "outbox" / SEED.stem).glob("*.eml"))
 
@@ -99,7 +112,8 @@ def test_send_through_the_outbox_reaches_everyone_once(members: Path) -> None:
         assert url.startswith("https://www.seattleindivisible.com/unsubscribe/")
         token = url.rsplit("/", 1)[1]
         assert tokens.verify(KEY.encode(), "daily-action", token, {member.id: member.email}.get) == member.id
-        assert "<mailto:info@seattleindivisible.com?subject=unsubscribe%20" in message["List-Unsubscribe"]
+        # No mailto: nothing reads the reply-to mailbox for unsubscribes (see the test below).
+        assert message["List-Unsubscribe"] == f"<{url}>"
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
         text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]

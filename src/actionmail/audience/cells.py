@@ -46,10 +46,10 @@ EXPORT_COLUMNS = (
     "source",
     "created_at",
 )
-# What `subscribers export --all` adds, to be a backup: the member's id (unsubscribe links carry it) and the
-# address's entry on the suppression list. Read only from a file that starts with EXPORT_COLUMNS: in any other
-# file a column 'id' is somebody else's id.
-BACKUP_COLUMNS = ("id", "suppressed", "suppressed_at", "suppression_detail", "suppression_source")
+# What `subscribers export --all` adds, to be a backup: the member's id (unsubscribe links carry it), the
+# address's entry on the suppression list, and its history (actionmail.audience.history, as JSON). Read only from
+# a file that starts with EXPORT_COLUMNS: in any other file a column 'id' is somebody else's id.
+BACKUP_COLUMNS = ("id", "suppressed", "suppressed_at", "suppression_detail", "suppression_source", "history")
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP's list); an apostrophe in front
 # makes it text. A value that starts with an apostrophe gets one more, so reading back takes exactly one off.

@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from actionmail.audience import history
 from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS, escape_formula
 from actionmail.audience.model import email_key, to_db_time
 from actionmail.audience.segment import Segment
@@ -22,8 +23,8 @@ def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segmen
     ``field.NAME`` for each custom field), which :meth:`Store.import_csv` reads back as they were. Active members
     only, as :meth:`Store.subscribers` gives them, unless ``everyone``. Returns how many members were written.
 
-    With ``everyone`` the file is a backup: the :data:`BACKUP_COLUMNS` too (each member's id and entry on the
-    suppression list), and, without a segment, a row for each address on the suppression list that is not
+    With ``everyone`` the file is a backup: the :data:`BACKUP_COLUMNS` too (each member's id, entry on the
+    suppression list and history), and, without a segment, a row for each address on the suppression list that is not
     a member, so that restoring it never lets an address that opted out back in.
     """
     (names,) = db.execute(
@@ -37,6 +38,7 @@ def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segmen
             db.execute("SELECT email_key, reason, at, detail, source FROM suppressions") if everyone else ()
         )
     }
+    histories = history.all_by_key(db) if everyone else {}
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*EXPORT_COLUMNS, *backup, *(f"field.{name}" for name in field_names)])
     written = 0
@@ -56,7 +58,8 @@ def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segmen
             to_db_time(member.created_at),
         ]
         if everyone:
-            row += [str(member.id), *suppressed.get(email_key(member.email), ("", "", "", ""))]
+            key = email_key(member.email)
+            row += [str(member.id), *suppressed.get(key, ("", "", "", "")), history.to_cell(histories.get(key, []))]
         row += [member.fields.get(name, "") for name in field_names]
         writer.writerow([escape_formula(value) for value in row])
         written += 1
@@ -66,7 +69,8 @@ def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segmen
             "SELECT email_key, reason, at, detail, source FROM suppressions x WHERE NOT EXISTS "
             "(SELECT 1 FROM subscribers s WHERE s.email_key = x.email_key) ORDER BY email_key"
         ):
-            row = [key, *blank, "", reason, at, detail or "", source or "", *([""] * len(field_names))]
+            entries = history.to_cell(histories.get(key, []))
+            row = [key, *blank, "", reason, at, detail or "", source or "", entries, *([""] * len(field_names))]
             writer.writerow([escape_formula(value) for value in row])
     return written
 

@@ -8,13 +8,14 @@ Column headers are matched ignoring case and punctuation, so Mailchimp's "Email 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actionmail.audience import csvlines
+from actionmail.audience import csvlines, history
 from actionmail.audience.cells import (
     BACKUP_COLUMNS,
     EXPORT_COLUMNS,
@@ -284,6 +285,8 @@ class _Record:
             created_at=parse_time(self.cell("created_at")),
             id=int(member_id) if member_id is not None else None,
             suppression=suppression,
+            history=self.history(),
+            changed_by=self.source,
         )
         self.warnings.sort(key=lambda warning: warning[0])
         yield from (warning for _, warning in self.warnings)
@@ -320,7 +323,21 @@ class _Record:
         except BadAddress:
             key = email_key(raw)
         entry = self.suppression(key)
-        return BadRow(self.problems) if entry is None else entry
+        return BadRow(self.problems) if entry is None else dataclasses.replace(entry, history=self.history() or ())
+
+    def history(self) -> tuple[history.Entry, ...] | None:
+        """A backup's history of the address; None (with a warning: the member is imported all the same) if the
+        cell is not what an export writes, or where the file has no such column."""
+        if "history" not in self.by_role:
+            return None
+        written = self.cell("history")
+        if written is None:
+            return ()
+        try:
+            return history.from_cell(written)
+        except history.BadHistory as e:
+            self.warn(self.by_role["history"], f"the history is not what an export writes ({e})", "it was left out")
+            return None
 
     def district(self) -> str | None:
         """The district, as officials.yaml writes it ('District 3' is 3); one it does not know is left out with a

@@ -9,9 +9,12 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
+
+if TYPE_CHECKING:
+    from actionmail.audience.history import Entry
 
 
 class Status(enum.StrEnum):
@@ -226,6 +229,8 @@ class Incoming:
     # links already sent still work, and the address's entry on the suppression list as it was.
     id: int | None = None
     suppression: Suppressed | None = None
+    history: tuple[Entry, ...] | None = None  # a backup's history of the address; None when the file has none
+    changed_by: str | None = None  # what makes a status change (the import), when not the member's ``source``
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +242,7 @@ class Suppressed:
     at: dt.datetime
     detail: str | None
     source: str | None
+    history: tuple[Entry, ...] = ()
 
 
 def clean_tags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:

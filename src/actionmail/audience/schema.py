@@ -174,6 +174,37 @@ MIGRATIONS: list[Migration] = [
     ),
     # 4: email keys NFKC and case folded, so that full-width 'ANA@example.org' is the member 'ana@example.org'.
     _fold_email_keys,
+    # 5: each address's history of status changes (actionmail.audience.history), by address, so that it outlives
+    # a member deleted and imported again. What earlier versions knew of it is carried over: each member's last
+    # change (with the source of its suppression, where there is one) and each non-member's suppression.
+    (
+        """
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            email_key TEXT NOT NULL,
+            at TEXT NOT NULL,
+            change TEXT NOT NULL
+                CHECK (change IN ('unsubscribed', 'bounced', 'complained', 'resubscribed', 'unsuppressed')),
+            source TEXT NOT NULL,
+            detail TEXT
+        )
+        """,
+        "CREATE INDEX history_by_address ON history (email_key, at)",
+        """
+        INSERT INTO history (email_key, at, change, source, detail)
+        SELECT s.email_key, s.status_changed_at, iif(s.status = 'active', 'resubscribed', s.status),
+            coalesce(x.source, 'recorded before history was kept'), s.status_reason
+        FROM subscribers s LEFT JOIN suppressions x ON x.email_key = s.email_key
+        WHERE s.status_changed_at IS NOT NULL
+        ORDER BY s.status_changed_at
+        """,
+        """
+        INSERT INTO history (email_key, at, change, source, detail)
+        SELECT x.email_key, x.at, x.reason, coalesce(x.source, 'recorded before history was kept'), x.detail
+        FROM suppressions x WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email_key = x.email_key)
+        ORDER BY x.at
+        """,
+    ),
 ]
 
 

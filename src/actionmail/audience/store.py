@@ -22,8 +22,9 @@ from typing import Any, Self, TextIO
 
 import orjson
 
-from actionmail.audience import schema, upsert
+from actionmail.audience import history, schema, upsert
 from actionmail.audience.cells import clean_cell, find_district
+from actionmail.audience.history import Entry as HistoryEntry
 from actionmail.audience.model import (
     Addressee,
     BadAddress,
@@ -56,6 +57,7 @@ _SELECT = """
 """
 _NO_FIELDS: Mapping[str, str] = types.MappingProxyType({})
 _NOT_SUPPRESSED = "NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_key = s.email_key)"
+_IS_MEMBER = "SELECT 1 FROM subscribers WHERE email_key = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +96,11 @@ class Store:
         self._file = path.resolve()
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open the database at ``path``, creating it or bringing its schema up to date."""
+    def open(cls, path: Path, *, any_thread: bool = False) -> Store:
+        """Open the database at ``path``, creating it or bringing its schema up to date. With ``any_thread``, the
+        store may be used from one thread after another (never from two at once): a web server's pool of them."""
         try:
-            connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+            connection = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=not any_thread)
         except sqlite3.OperationalError as e:
             raise UsageError(
                 f"cannot open the subscriber database {shown(path)} ({e}): check [audience] database in "
@@ -126,6 +129,24 @@ class Store:
             connection.close()
             raise
         return cls(connection, path)
+
+    @staticmethod
+    def probe(path: Path) -> None:
+        """Open the database read-only and read from it, as a monitor's health check does: :class:`UsageError`
+        saying why if it cannot be read, or is not at this actionmail's schema version. Takes no lock."""
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                (version,) = db.execute("PRAGMA user_version").fetchone()
+                db.execute("SELECT 1 FROM subscribers LIMIT 1").fetchall()
+            finally:
+                db.close()
+        except sqlite3.Error as e:
+            raise UsageError(f"cannot read the subscriber database {shown(path)} ({e})") from None
+        if version != len(schema.MIGRATIONS):
+            raise UsageError(
+                f"the subscriber database {shown(path)} is at schema version {version}, not {len(schema.MIGRATIONS)}"
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -295,23 +316,28 @@ class Store:
                 key = email_key(normalize_email(email))
             except BadAddress as e:
                 raise UsageError(f"'{email}' is not a valid email address ({e}): check it") from None
-        at = to_db_time(now())
-        reason = clean_text(reason)
+        when = now()
+        at = to_db_time(when)
+        reason = history.clean_detail(reason)
         with self._transaction():
-            self._db.execute(
+            listed = self._db.execute(
                 "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
                 (key, Status.UNSUBSCRIBED, reason, at, source),
-            )
-            self._db.execute(
+            ).rowcount
+            stopped = self._db.execute(
                 "UPDATE subscribers SET status = ?, status_changed_at = ?, status_reason = ?, updated_at = ? "
                 "WHERE email_key = ? AND status = 'active'",
                 (Status.UNSUBSCRIBED, at, reason, at, key),
-            )
+            ).rowcount
+            # A second unsubscribe (a repeated one-click POST) changes nothing, and so records nothing.
+            if stopped or (listed and not self._db.execute(_IS_MEMBER, (key,)).fetchone()):
+                history.record(self._db, key, history.Entry(when, "unsubscribed", source, reason))
         return self.get(email)
 
-    def resubscribe(self, email: str, reason: str) -> Subscriber:
+    def resubscribe(self, email: str, reason: str, source: str = "by hand") -> Subscriber:
         """Make a member who unsubscribed, bounced or complained active again: the only way back. The reason
-        (who asked, when, how) is kept with the member, and the address leaves the suppression list."""
+        (who asked, when, how) is kept with the member, and the address leaves the suppression list; the
+        member's history records it with ``source``."""
         reason_text = clean_text(reason)
         if reason_text is None:
             raise UsageError(
@@ -328,7 +354,8 @@ class Store:
         suppressed = self.suppression(email)
         if member.status is Status.ACTIVE and suppressed is None:
             raise UsageError(f"{member.email} is already active: nothing to do")
-        at = to_db_time(now())
+        when = now()
+        at = to_db_time(when)
         with self._transaction():
             self._db.execute("DELETE FROM suppressions WHERE email_key = ?", (key,))
             self._db.execute(
@@ -336,6 +363,7 @@ class Store:
                 "updated_at = ? WHERE email_key = ?",
                 (at, f"resubscribed: {reason_text}", at, key),
             )
+            history.record(self._db, key, history.Entry(when, "resubscribed", source, reason_text))
         resubscribed = self.get(email)
         assert resubscribed is not None
         return resubscribed
@@ -364,6 +392,7 @@ class Store:
                     report.suppressed[event.status] += 1
                 else:
                     report.already += 1
+                entry = history.Entry(at, str(event.status), event.source or "provider event", event.detail)
                 if row is not None and row[0] == Status.ACTIVE:
                     self._db.execute(
                         "UPDATE subscribers SET status = ?, status_changed_at = ?, status_reason = ?, "
@@ -371,6 +400,9 @@ class Store:
                         (event.status, to_db_time(at), event.detail, to_db_time(now()), key),
                     )
                     report.members_stopped += 1
+                    history.record(self._db, key, entry)
+                elif row is None and inserted:
+                    history.record(self._db, key, entry)
         return report
 
     def import_csv(
@@ -446,16 +478,22 @@ class Store:
         ):
             yield key, Suppression(Status(reason), detail, from_db_time(at), source), bool(is_member)
 
-    def remove_suppression(self, email: str) -> Suppression | None:
+    def remove_suppression(self, email: str, source: str = "by hand") -> Suppression | None:
         """Take an address off the suppression list (an import or ``add`` can then make it a member again; a
         member's status is not changed: only :meth:`resubscribe` makes anyone active). Returns the entry
         removed, None if the address was not on the list. Any text is looked up as it is typed, so that an
         entry that is not a valid address can be removed too."""
         entry = self.suppression(email)
         if entry is not None:
+            key = lookup_key(email)
             with self._transaction():
-                self._db.execute("DELETE FROM suppressions WHERE email_key = ?", (lookup_key(email),))
+                self._db.execute("DELETE FROM suppressions WHERE email_key = ?", (key,))
+                history.record(self._db, key, history.Entry(now(), "unsuppressed", source, f"was {entry.reason}"))
         return entry
+
+    def history(self, email: str) -> list[HistoryEntry]:
+        """Every change of whether ``email`` is sent to, oldest first (see :mod:`actionmail.audience.history`)."""
+        return history.read(self._db, lookup_key(email))
 
     def email_of(self, subscriber_id: int) -> str | None:
         """The address of the member with this id: what an unsubscribe token is checked against."""

@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import enum
 import json
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from actionmail.audience import history
 from actionmail.audience.model import Incoming, Status, Suppressed, from_db_time, now, to_db_time
 from actionmail.errors import Problem
 
@@ -85,9 +87,15 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
     old_tags: list[tuple[str, int]] = []
     suppressions: list[tuple[Any, ...]] = []
     changes: list[Change] = []
+    # Each status the file gives a member is a change in their history, made by this import; a backup brings
+    # the history it carries instead.
+    recorded: list[tuple[str, history.Entry]] = []
+    restored: list[tuple[str, tuple[history.Entry, ...]]] = []
     for incoming in batch:
         row = stored.get(incoming.key)
         suppression = suppressed.get(incoming.key)
+        if incoming.history is not None:
+            restored.append((incoming.key, incoming.history))
         if row is None:
             status, changed_at, reason = Status.ACTIVE, incoming.status_changed_at, incoming.status_reason
             if suppression is not None:
@@ -97,6 +105,8 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
                     status, changed_at = incoming.status, incoming.status_changed_at or now()
                     if incoming.suppression is None:
                         suppressions.append((incoming.key, status, reason, to_db_time(changed_at), incoming.source))
+                    if incoming.history is None:
+                        recorded.append((incoming.key, _entry_of(incoming, status, changed_at)))
                 if incoming.suppression is not None:
                     suppressions.append(_entry(incoming.suppression))
             if status is not Status.ACTIVE:
@@ -158,6 +168,8 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
         if incoming.status not in (None, Status.ACTIVE) and stored_status is Status.ACTIVE:
             changed_at = incoming.status_changed_at or now()
             status_updates.append((incoming.status, to_db_time(changed_at), incoming.status_reason, at, subscriber_id))
+            if incoming.history is None:
+                recorded.append((incoming.key, _entry_of(incoming, incoming.status, changed_at)))
             if incoming.suppression is None:
                 suppressions.append(
                     (incoming.key, incoming.status, incoming.status_reason, to_db_time(changed_at), incoming.source)
@@ -196,7 +208,13 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
         "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
         suppressions,
     )
+    history.record_many(db, recorded)
+    history.restore(db, restored)
     return changes
+
+
+def _entry_of(incoming: Incoming, status: Status, at: dt.datetime) -> history.Entry:
+    return history.Entry(at, str(status), incoming.changed_by or incoming.source or "import", incoming.status_reason)
 
 
 def _entry(suppressed: Suppressed) -> tuple[str, Status, str | None, str, str | None]:
@@ -211,4 +229,6 @@ def add_suppressions(db: sqlite3.Connection, entries: list[Suppressed]) -> int:
         "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
         [_entry(entry) for entry in entries],
     )
-    return db.total_changes - before
+    added = db.total_changes - before
+    history.restore(db, [(entry.key, entry.history) for entry in entries])
+    return added

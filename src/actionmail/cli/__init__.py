@@ -297,4 +297,5 @@ def secret_key_command() -> None:
 # The command groups in their own modules register themselves on `main` when imported.
 from actionmail.cli import preview as _preview  # noqa: E402, F401
 from actionmail.cli import sending as _sending  # noqa: E402, F401
+from actionmail.cli import serve as _serve  # noqa: E402, F401
 from actionmail.cli import subscribers as _subscribers  # noqa: E402, F401

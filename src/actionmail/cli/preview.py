@@ -20,8 +20,8 @@ from actionmail import delivery, providers, variants
 from actionmail.cli import main, reports_errors
 from actionmail.cli.sending import _planned, send_test_copy
 from actionmail.errors import UsageError, shown
+from actionmail.httpguard import is_loopback
 from actionmail.preview import Hooks, PreviewServer, Workspace
-from actionmail.preview.server import is_loopback
 from actionmail.render import Rendered
 from actionmail.variants import Edition, VariantKey
 

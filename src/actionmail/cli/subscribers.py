@@ -243,6 +243,51 @@ def resubscribe(email: str, reason: str) -> None:
     click.echo(f"Resubscribed {member.email}")
 
 
+@subscribers.command("show")
+@click.argument("email")
+@reports_errors
+def show(email: str) -> None:
+    """Show a member's details and history: every unsubscribe, bounce, complaint and resubscription, when, from
+    where (one-click, the unsubscribe page, undo, by hand, an import, a provider) and why."""
+    _, store = _open_store()
+    with store:
+        member = store.get(email)
+        entry = store.suppression(email)
+        changes = store.history(email)
+    if member is None and entry is None and not changes:
+        raise UsageError(f"{email} is not a subscriber, and has no history here: check the address")
+    if member is None:
+        click.echo(f"{email}: not a subscriber")
+    else:
+        click.echo(member.email)
+        details = [
+            ("name", member.name),
+            ("district", member.district or ""),
+            ("zip", member.zip or ""),
+            ("language", member.language or ""),
+            ("tags", ", ".join(member.tags)),
+            *((f"field.{name}", " ".join(value.split())) for name, value in sorted(member.fields.items())),
+            ("status", _since(member) + (f" ({member.status_reason})" if member.status_reason else "")),
+            ("joined", f"{member.created_at.date().isoformat()}" + (f" ({member.source})" if member.source else "")),
+            ("id", str(member.id)),
+        ]
+        for label, value in details:
+            if value:
+                click.echo(f"  {label}: {value}")
+    if entry is not None:
+        source = f", {entry.source}" if entry.source else ""
+        click.echo(f"  suppression list: {entry.reason} since {entry.at.date().isoformat()}{source}")
+    if not changes:
+        click.echo("History: no changes recorded")
+        return
+    click.echo("History:")
+    rows = [(f"{c.at:%Y-%m-%d %H:%M} UTC", c.change, c.source, c.detail or "") for c in changes]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = [text.ljust(width) for text, width in zip(row, widths, strict=False)] + [row[3]]
+        click.echo(("  " + "  ".join(cells)).rstrip())
+
+
 @subscribers.command("list")
 @click.option("--segment", help=SEGMENT_HELP)
 @click.option("--all", "everyone", is_flag=True, help="Include members not sent to, with their status.")

@@ -89,7 +89,8 @@ class EmailSettings(Model):
     )
     unsubscribe_mailto: Email | None = Field(
         None,
-        description="The address of the mailto in List-Unsubscribe, beside the one-click URL; reply_to if unset.",
+        description="An address whose mail is processed as unsubscribes, for a mailto in List-Unsubscribe beside the "
+        "one-click URL; none is advertised unless it is set.",
     )
 
 

@@ -96,7 +96,9 @@ def envelope(project: Project, issue: str, send_id: str, send_at: dt.datetime | 
         list_id=header_text(f"{settings.organization.name} <{settings.email.list_id}.{domain}>"),
         tag=issue,
         send_id=send_id,
-        unsubscribe_mailto=settings.email.unsubscribe_mailto or settings.email.reply_to or from_address or None,
+        # Only an address someone (or something) processes: a mailto to the reply-to or From address promised
+        # an unsubscribe that nobody carried out. Gmail and Yahoo use the HTTPS one-click URL.
+        unsubscribe_mailto=settings.email.unsubscribe_mailto,
         send_at=send_at,
     )
 

@@ -1,14 +1,15 @@
 """What keeps the preview to its organizer: a per-run secret in the address it prints, and limits on what a
 connection may send and for how long.
 
-Nothing here knows about http.server: these are the parts a later ``actionmail serve`` can share, whatever it is
-served with.
+Nothing here knows about http.server. What ``actionmail serve`` shares with the preview is in
+:mod:`actionmail.httpguard`.
 
 - :class:`Access` — the secret. As Jupyter does it: the command prints ``http://localhost:8000/?token=…``; the first
   request with it gets a cookie (HttpOnly, SameSite=Strict), which the page's own requests (its script's fetches, its
   event stream, its frames) then carry. Another local user, or a web page in the organizer's browser, has neither,
   so it can't read members' data or live unsubscribe links, or make the preview send mail.
-- :func:`body_length` — a request's Content-Length, or why the request is refused (never a traceback).
+- :func:`body_length` — a request's Content-Length, or why the request is refused (never a traceback); it lives in
+  :mod:`actionmail.httpguard`, which ``actionmail serve`` shares.
 - :class:`DeadlineReader` — a socket reader that gives up once a request has taken too long to arrive, however
   slowly its bytes trickle in (slowloris), where a plain socket timeout would only bound each wait.
 """
@@ -18,16 +19,14 @@ from __future__ import annotations
 import hmac
 import io
 import math
-import re
 import secrets
 import socket
 import time
 from dataclasses import dataclass, field
-from http import HTTPStatus
 
-# The preview takes one small JSON body (a test send's address); anything bigger is not from its page.
-MAX_BODY = 64 * 1024
-_DIGITS = re.compile(r"[0-9]{1,18}")
+from actionmail.httpguard import MAX_BODY, Refused, body_length
+
+__all__ = ["FORBIDDEN_MESSAGE", "FORBIDDEN_PAGE", "MAX_BODY", "Access", "DeadlineReader", "Refused", "body_length"]
 
 
 @dataclass(frozen=True)
@@ -71,37 +70,6 @@ it closes, or until the preview is started again, which prints a new one.</p>
 </body></html>
 """
 FORBIDDEN_MESSAGE = "open the address that actionmail preview printed (it ends in ?token=…)"
-
-
-class Refused(Exception):
-    """A request the preview won't read: the status to answer with, and why."""
-
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def body_length(content_length: list[str], transfer_encoding: str | None) -> int:
-    """How many bytes of body to read, from a request's Content-Length headers; :class:`Refused` if none can be.
-
-    Strict, as h11 is: digits only (no sign, no spaces inside), one value, at most :data:`MAX_BODY`.
-    """
-    if transfer_encoding is not None:
-        # The page never streams a body; http.server can't read a chunked one, and would read the chunks as the
-        # next request.
-        raise Refused(HTTPStatus.NOT_IMPLEMENTED, "Transfer-Encoding is not accepted: send a Content-Length")
-    values = {value.strip() for value in content_length}
-    if not values:
-        return 0
-    if len(values) > 1:
-        raise Refused(HTTPStatus.BAD_REQUEST, "more than one Content-Length")
-    (value,) = values
-    if not _DIGITS.fullmatch(value):
-        raise Refused(HTTPStatus.BAD_REQUEST, "Content-Length is not a number of bytes")
-    length = int(value)
-    if length > MAX_BODY:
-        raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"a body over {MAX_BODY // 1024} KB is not accepted")
-    return length
 
 
 class DeadlineReader(io.RawIOBase):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import collections
 import html
 import io
-import ipaddress
 import json
 import logging
 import math
@@ -39,6 +38,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import watchfiles
 
 from actionmail.errors import ActionmailError, InvalidInput, UsageError
+from actionmail.httpguard import is_loopback
 from actionmail.preview.guard import (
     FORBIDDEN_MESSAGE,
     FORBIDDEN_PAGE,
@@ -64,14 +64,6 @@ KEEPALIVE_SECONDS = 15.0
 # without a change, which can only come once it is watching.
 WATCH_TIMEOUT_MS = 100
 _BUSY = b"the preview has too many connections open: try again in a moment\n"
-
-
-def is_loopback(host: str) -> bool:
-    """Does serving on ``host`` keep the preview on this machine?"""
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # another name: it may well reach beyond this machine
 
 
 def emulate_dark(page: str) -> str:
