@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from actionmail.audience import Status
-from actionmail.audience.events import SHAPES, read_events
 from actionmail.errors import InvalidInput
+from actionmail.feedback.files import SHAPES, read_events
 from tests.conftest import ROOT, write
 
 FIXTURES = ROOT / "tests" / "fixtures" / "audience"

@@ -74,3 +74,24 @@ def test_a_mistake_in_a_section_not_in_use_is_found_without_importing_its_provid
     assert sections == []  # load_project refused the file
     assert error is not None and "actionmail.toml:5: providers.ses.regoin: unknown key" in error
     assert imported == []
+
+
+# The store is below the stages that write to it: what members send back (feedback) builds on audience, never the
+# reverse; and reading saved provider payloads needs no HTTP client.
+IMPORTS = """
+import importlib, json, pkgutil, sys
+import actionmail.audience
+for module in pkgutil.iter_modules(actionmail.audience.__path__):
+    importlib.import_module(f"actionmail.audience.{module.name}")
+audience = sorted(sys.modules)
+importlib.import_module("actionmail.feedback.files")
+print(json.dumps({"audience": audience, "files": sorted(sys.modules)}))
+"""
+
+
+def test_the_store_imports_no_later_stage_and_saved_payloads_need_no_http_client() -> None:
+    out = subprocess.run([sys.executable, "-c", IMPORTS], capture_output=True, text=True, check=True).stdout
+    modules = json.loads(out)
+    assert not [m for m in modules["audience"] if m.startswith(("actionmail.feedback", "actionmail.delivery",
+                                                                 "actionmail.providers", "actionmail.cli"))]  # fmt: skip
+    assert "requests" not in modules["files"]

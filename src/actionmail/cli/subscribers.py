@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 
 from actionmail import audience, tokens
-from actionmail.audience import events, importer
+from actionmail.audience import importer
 from actionmail.cli import SEGMENT_HELP, _segment, main, reports_errors
 from actionmail.config import Project, load_project
 from actionmail.errors import ExitCode, UsageError, shown
+from actionmail.feedback import files as feedback_files
 
 
 @main.group()
@@ -388,7 +389,7 @@ def suppress(file: Path) -> None:
     Mailgun, SendGrid and Postmark shapes are recognised (JSON, NDJSON or CSV). Addresses go on the
     suppression list and their members stop being sent to; soft bounces and other events are ignored.
     """
-    found = events.read_events(file)
+    found = feedback_files.read_events(file)
     _, store = _open_store()
     with store:
         report = store.suppress_events(found.events)

@@ -11,9 +11,11 @@ Understood, whatever the container (one JSON document, a JSON list, NDJSON with 
 - Postmark: webhook bodies (``RecordType`` Bounce, SpamComplaint, SubscriptionChange), the bounces API
   (``{"Bounces": […]}``) and suppression dumps (``{"Suppressions": […]}``).
 
-Only a permanent failure is a bounce: Mailgun's ``severity: temporary``, SendGrid's ``deferred`` and
-``blocked``, Postmark's SoftBounce/Transient and 4xx codes are retried by the provider and are ignored here,
-as are deliveries, opens and clicks.
+Only a permanent failure is a bounce: Mailgun's ``severity: temporary`` (and its permanent failures after
+retrying, reason ``old``, or the receiver's block, ``espblock``), SendGrid's ``deferred`` and ``blocked``,
+Postmark's SoftBounce/Transient and 4xx codes are ignored here, as are deliveries, opens and clicks; the
+webhooks (actionmail.feedback) count soft bounces over time instead. Each event name is mapped in
+actionmail.feedback, the one place for it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from typing import Any
 from actionmail.audience.model import BadAddress, Status, normalize_email, parse_time
 from actionmail.audience.store import SuppressEvent
 from actionmail.errors import InvalidInput, Problem, shown
+from actionmail.feedback import mailgun as feedback_mailgun
+from actionmail.feedback import postmark as feedback_postmark
+from actionmail.feedback import sendgrid as feedback_sendgrid
+from actionmail.feedback.events import Kind
 
 SHAPES = (
     "Mailgun webhook or Events API JSON (event-data with 'event' and 'recipient'), Mailgun suppression lists "
@@ -169,30 +175,25 @@ def _classify(record: Mapping[str, Any]) -> tuple[str, Callable[[Mapping[str, An
     return None
 
 
+# What an event means is decided in one place, actionmail.feedback (the webhooks read events through the same
+# functions); here it only becomes a suppression, or is ignored.
+_SUPPRESSES = {
+    Kind.HARD_BOUNCE: Status.BOUNCED,
+    Kind.COMPLAINT: Status.COMPLAINED,
+    Kind.UNSUBSCRIBE: Status.UNSUBSCRIBED,
+}
+
+
+def _suppression(kind: Kind) -> Status:
+    status = _SUPPRESSES.get(kind)
+    if status is None:
+        raise _Ignored  # soft bounces, deferrals, deliveries, opens: the provider retries, or nothing to stop
+    return status
+
+
 def _mailgun(record: Mapping[str, Any]) -> Reading:
-    event = record.get("event")
-    recipient = record.get("recipient")
-    at = record.get("timestamp")
-    status_info = record.get("delivery-status")
-    delivery: Mapping[str, Any] = status_info if isinstance(status_info, dict) else {}
-    detail = delivery.get("message") or delivery.get("description") or record.get("reason")
-    if event == "failed":
-        if record.get("severity") != "permanent":
-            raise _Ignored  # Mailgun retries temporary failures
-        # A send Mailgun refused because the address was already on one of its lists says which.
-        reason = record.get("reason")
-        if reason == "suppress-unsubscribe":
-            return recipient, Status.UNSUBSCRIBED, at, detail
-        if reason == "suppress-complaint":
-            return recipient, Status.COMPLAINED, at, detail
-        return recipient, Status.BOUNCED, at, detail
-    if event == "bounced":  # legacy webhooks
-        return recipient, Status.BOUNCED, at, record.get("error") or detail
-    if event == "complained":
-        return recipient, Status.COMPLAINED, at, "spam complaint"
-    if event == "unsubscribed":
-        return recipient, Status.UNSUBSCRIBED, at, "unsubscribed through Mailgun"
-    raise _Ignored
+    kind, detail = feedback_mailgun.classify(record)
+    return record.get("recipient"), _suppression(kind), record.get("timestamp"), detail
 
 
 def _mailgun_suppression(record: Mapping[str, Any]) -> Reading:
@@ -206,29 +207,9 @@ def _mailgun_suppression(record: Mapping[str, Any]) -> Reading:
     return address, Status.COMPLAINED, at, "spam complaint"  # the complaint list: address, created_at
 
 
-_SENDGRID_DROPPED = {
-    "bounced address": Status.BOUNCED,
-    "spam reporting address": Status.COMPLAINED,
-    "unsubscribed address": Status.UNSUBSCRIBED,
-}
-
-
 def _sendgrid(record: Mapping[str, Any]) -> Reading:
-    event, email, at = record.get("event"), record.get("email"), record.get("timestamp")
-    if event == "bounce":
-        if record.get("type") == "blocked":
-            raise _Ignored  # a block is temporary: SendGrid files it apart from bounces
-        return email, Status.BOUNCED, at, record.get("reason")
-    if event == "spamreport":
-        return email, Status.COMPLAINED, at, "spam report"
-    if event in ("unsubscribe", "group_unsubscribe"):
-        return email, Status.UNSUBSCRIBED, at, "unsubscribed through SendGrid"
-    if event == "dropped":
-        # Dropped because SendGrid already had the address on a suppression list: that list says why.
-        status = _SENDGRID_DROPPED.get(str(record.get("reason", "")).lower())
-        if status is not None:
-            return email, status, at, f"dropped by SendGrid: {record.get('reason')}"
-    raise _Ignored
+    kind, detail = feedback_sendgrid.classify(record)
+    return record.get("email"), _suppression(kind), record.get("timestamp"), detail
 
 
 def _sendgrid_suppression(record: Mapping[str, Any]) -> Reading:
@@ -242,43 +223,17 @@ def _sendgrid_suppression(record: Mapping[str, Any]) -> Reading:
     return email, Status.UNSUBSCRIBED, at, "unsubscribed through SendGrid"  # global unsubscribes
 
 
-_POSTMARK_BOUNCES = {
-    "HardBounce": Status.BOUNCED,
-    "BadEmailAddress": Status.BOUNCED,
-    "SpamNotification": Status.COMPLAINED,
-    "SpamComplaint": Status.COMPLAINED,
-}
-_POSTMARK_SUPPRESSIONS = {
-    "HardBounce": Status.BOUNCED,
-    "SpamComplaint": Status.COMPLAINED,
-    "ManualSuppression": Status.UNSUBSCRIBED,
-}
-
-
 def _postmark(record: Mapping[str, Any]) -> Reading:
-    kind = record.get("RecordType", "Bounce")
+    kind, detail = feedback_postmark.classify(record)
     email = record.get("Email") or record.get("Recipient")
-    if kind == "SpamComplaint":
-        return email, Status.COMPLAINED, record.get("BouncedAt"), "spam complaint"
-    if kind == "SubscriptionChange":
-        # SuppressSending false is a reactivation in Postmark; only resubscribe brings someone back here.
-        status = _POSTMARK_SUPPRESSIONS.get(str(record.get("SuppressionReason")))
-        if not record.get("SuppressSending") or status is None:
-            raise _Ignored
-        return email, status, record.get("ChangedAt"), f"Postmark: {record.get('SuppressionReason')}"
-    if kind == "Bounce":
-        status = _POSTMARK_BOUNCES.get(str(record.get("Type")))
-        if status is None:
-            raise _Ignored  # SoftBounce, Transient, AutoResponder, DnsError, …
-        return email, status, record.get("BouncedAt"), record.get("Details") or record.get("Description")
-    raise _Ignored
+    at = record.get("ChangedAt") if record.get("RecordType") == "SubscriptionChange" else record.get("BouncedAt")
+    return email, _suppression(kind), at, detail
 
 
 def _postmark_suppression(record: Mapping[str, Any]) -> Reading:
-    status = _POSTMARK_SUPPRESSIONS.get(str(record.get("SuppressionReason")))
-    if status is None:
-        raise _Ignored
-    return record.get("EmailAddress"), status, record.get("CreatedAt"), f"Postmark: {record['SuppressionReason']}"
+    reason = str(record.get("SuppressionReason"))
+    status = _suppression(feedback_postmark.SUPPRESSION_REASONS.get(reason, Kind.OTHER))
+    return record.get("EmailAddress"), status, record.get("CreatedAt"), f"Postmark: {reason}"
 
 
 def _short(detail: Any) -> str | None:
