@@ -205,6 +205,27 @@ MIGRATIONS: list[Migration] = [
         ORDER BY x.at
         """,
     ),
+    # 6: what mail providers reported (actionmail.feedback.journal): each event's dedupe key, so a webhook
+    # delivered twice or pulled again by `sync` is applied once, and the soft bounces and deliveries that the
+    # soft-bounce policy weighs. Kept for the policy's window, then pruned.
+    (
+        """
+        CREATE TABLE feedback_events (
+            id INTEGER PRIMARY KEY,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            provider TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            email_key TEXT,
+            message_id TEXT,
+            send_id TEXT,
+            at TEXT,
+            received_at TEXT NOT NULL,
+            outcome TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX feedback_events_by_address ON feedback_events (email_key, kind, at)",
+        "CREATE INDEX feedback_events_by_age ON feedback_events (received_at)",
+    ),
 ]
 
 
