@@ -163,19 +163,6 @@ class Ledger:
             ).fetchone()
         return int(number)
 
-    def confirm(self, send_id: int, email_key: str, provider: str, message_id: str | None) -> bool:
-        """The provider says it accepted or delivered send ``send_id``'s message to this address: an *uncertain*
-        recipient becomes accepted, so no rerun sends to them again. Only uncertain rows: an in-flight one
-        belongs to a send under way, which records its own outcome; any other state is already settled."""
-        with self._transaction() as db:
-            return bool(db.execute(
-                "UPDATE deliveries SET state = 'accepted', provider = coalesce(provider, ?), "
-                "provider_id = coalesce(provider_id, ?), reason = 'confirmed by the provider''s event', updated_at = ? "
-                "WHERE send_id = ? AND state = 'uncertain' "
-                "AND subscriber_id IN (SELECT id FROM subscribers WHERE email_key = ?)",
-                (provider, message_id, _now(), send_id, email_key),
-            ).rowcount)  # fmt: skip
-
     def requeue_uncertain(self, send_id: int) -> int:
         """For --resend-uncertain: put uncertain rows back in the queue (with a new batch id when sent)."""
         with self._transaction() as db:

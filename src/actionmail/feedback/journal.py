@@ -6,7 +6,7 @@ by `actionmail serve`) and pulls (`actionmail sync`) change members and the ledg
 - A soft bounce is kept, and the soft-bounce policy (:mod:`actionmail.feedback.policy`) weighs it with the
   address's recent soft bounces and deliveries: past its threshold, the address is suppressed as bounced.
 - A delivery or an acceptance that names one of our sends makes an *uncertain* recipient of that send accepted
-  (:meth:`Ledger.confirm`): the provider did send it, so a rerun never sends it again.
+  (:func:`_confirm`): the provider did send it, so a rerun never sends it again.
 
 Each event's dedupe key is kept (table ``feedback_events``, for the policy's window): a webhook delivered twice,
 or the same event pulled again, changes nothing the second time. An event is applied before its key is written,
@@ -26,7 +26,6 @@ from pathlib import Path
 from actionmail.audience import Status, Store
 from actionmail.audience.model import BadAddress, email_key, from_db_time, normalize_email, now, to_db_time
 from actionmail.audience.store import SuppressEvent
-from actionmail.delivery.ledger import Ledger
 from actionmail.feedback.events import FeedbackEvent, Kind
 from actionmail.feedback.policy import SoftBouncePolicy, soft_bounce_verdict
 
@@ -71,9 +70,9 @@ def apply(
     """Apply ``events`` to the subscriber database at ``database``, each dedupe key once. ``at``: now."""
     received = at or now()
     applied = Applied()
-    with Store.open(database) as store, contextlib.closing(Ledger(database)) as ledger, _journal(database) as db:
+    with Store.open(database) as store, _journal(database) as db:
         for event in events:
-            outcome = _apply(store, ledger, db, event, received, policy)
+            outcome = _apply(store, db, event, received, policy)
             applied.outcomes[outcome] += 1
         db.execute("DELETE FROM feedback_events WHERE received_at < ?", (to_db_time(received - KEEP),))
     return applied
@@ -90,7 +89,6 @@ def _journal(database: Path) -> Iterator[sqlite3.Connection]:
 
 def _apply(
     store: Store,
-    ledger: Ledger,
     db: sqlite3.Connection,
     event: FeedbackEvent,
     received: dt.datetime,
@@ -128,14 +126,26 @@ def _apply(
         return "bounced" if report.suppressed or report.members_stopped else "already"
     else:
         send_id = event.send_id or ""
-        confirmed = (
-            send_id.isdecimal()
-            and len(send_id) <= 18
-            and ledger.confirm(int(send_id), key, event.provider, event.message_id)
-        )
+        confirmed = send_id.isdecimal() and len(send_id) <= 18 and _confirm(db, int(send_id), key, event)
         outcome = "confirmed" if confirmed else "delivered"
     _keep(db, event, key, when, received, outcome)
     return outcome
+
+
+def _confirm(db: sqlite3.Connection, send_id: int, key: str, event: FeedbackEvent) -> bool:
+    """The provider says it accepted or delivered send ``send_id``'s message to this address: an *uncertain*
+    recipient of the ledger (actionmail.delivery.ledger's table) becomes accepted, so no rerun sends to them again.
+    Only uncertain rows: an in-flight one belongs to a send under way, which records its own outcome, and any
+    other state is settled. Written here rather than as a Ledger method so that `serve` loads no send engine."""
+    return bool(
+        db.execute(
+            "UPDATE deliveries SET state = 'accepted', provider = coalesce(provider, ?), "
+            "provider_id = coalesce(provider_id, ?), reason = 'confirmed by the provider''s event', updated_at = ? "
+            "WHERE send_id = ? AND state = 'uncertain' "
+            "AND subscriber_id IN (SELECT id FROM subscribers WHERE email_key = ?)",
+            (event.provider, event.message_id, to_db_time(now()), send_id, key),
+        ).rowcount
+    )
 
 
 def _keep(
