@@ -384,3 +384,42 @@ def test_the_real_fetcher_caches_and_refuses_what_it_should(https_server: tuple[
     untrusting.trust_env = False
     with pytest.raises(requests.exceptions.SSLError):
         SnsCertificates(untrusting, timeout=5)(base + "/cert.pem")
+
+
+def test_confirming_a_subscription_fetches_its_url_and_says_when_sns_does_not_answer() -> None:
+    """serve GETs a verified SubscribeURL; anything but a 200 is a 503, so SNS sends the confirmation again."""
+    import http.server
+    import threading
+
+    from actionmail.feedback import confirm_subscription
+
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200 if self.path.startswith("/ok") else 500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        confirm_subscription(f"{base}/ok?Action=ConfirmSubscription&Token=t")
+        with pytest.raises(WebhookRejected) as refused:
+            confirm_subscription(f"{base}/refused")
+        assert (refused.value.status, refused.value.message) == (
+            503,
+            "confirming the SNS subscription: SNS answered 500",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(WebhookRejected) as unreachable:
+        confirm_subscription(base + "/ok", timeout=2)  # the server is gone
+    assert unreachable.value.status == 503
+    assert asked == ["/ok?Action=ConfirmSubscription&Token=t", "/refused"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from actionmail.feedback import brevo, mailgun, postmark, resend, sendgrid, ses
 from actionmail.feedback.events import FeedbackEvent, Kind, same_message
 from actionmail.feedback.policy import SoftBouncePolicy, SoftBounceVerdict, soft_bounce_verdict
-from actionmail.feedback.sns import CertificateFetcher, SnsCertificates
+from actionmail.feedback.sns import CertificateFetcher, SnsCertificates, confirm_subscription
 from actionmail.feedback.webhook import (
     MAX_BATCH_BODY,
     MAX_BODY,
@@ -38,6 +38,7 @@ __all__ = [
     "WebhookRejected",
     "WebhookRequest",
     "WebhookResult",
+    "confirm_subscription",
     "max_body",
     "read_webhook",
     "same_message",

@@ -175,3 +175,18 @@ class SnsCertificates:
                 if len(body) > self.MAX_SIZE:
                     raise WebhookRejected(401, "SNS signing certificate: over 64 KiB")
         return body
+
+
+def confirm_subscription(url: str, timeout: float = 10.0) -> None:
+    """Confirm an SNS subscription by fetching its SubscribeURL (checked by :func:`actionmail.feedback.ses.read` to
+    be https on an SNS host): until then SNS sends nothing else. :class:`WebhookRejected` (503, so SNS asks again)
+    when SNS does not answer 200."""
+    import requests  # as in SnsCertificates: only SES's webhook needs an HTTP client
+
+    try:
+        with requests.get(url, timeout=timeout, allow_redirects=False) as response:
+            status = response.status_code
+    except requests.RequestException as e:
+        raise WebhookRejected(503, f"confirming the SNS subscription failed ({type(e).__name__})") from None
+    if status != 200:
+        raise WebhookRejected(503, f"confirming the SNS subscription: SNS answered {status}")

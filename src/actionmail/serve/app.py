@@ -4,6 +4,11 @@ Routes, under the path of ``[email] unsubscribe_url`` (:mod:`actionmail.serve.pa
 
 - ``POST …/{token}`` with the form field ``List-Unsubscribe=One-Click`` (RFC 8058; URL-encoded or multipart):
   unsubscribes at once, 200 and a one-line body, never a redirect. Again: 200, nothing changes.
+- ``POST /webhooks/{provider}`` (mailgun, sendgrid, postmark, ses, resend, brevo): a provider's events, verified
+  as that provider signs them (:mod:`actionmail.feedback`) before a byte is read as an event, then applied to the
+  subscriber database once each (:mod:`actionmail.feedback.journal`). A request that fails verification is
+  answered 401/400 (503 while the provider's ``ACTIONMAIL_<PROVIDER>_WEBHOOK_*`` settings are missing, so it
+  retries) and changes nothing. SES's subscription confirmation is confirmed by fetching its (checked) URL.
 - ``GET …/{token}``: a page that changes nothing (link scanners and "safe links" proxies fetch every URL in an
   email), with an "Unsubscribe" button whose form POSTs ``action=unsubscribe`` (and an optional reason); then
   "You are unsubscribed", with an "Undo" button (``action=undo``) for :data:`~members.UNDO_DAYS` days.
@@ -28,6 +33,7 @@ Each request is logged in one line, with the token, anything after it and the cl
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import sqlite3
@@ -50,9 +56,10 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from actionmail import audience, tokens
+from actionmail import audience, feedback, tokens
 from actionmail.config import Project, load_project
 from actionmail.errors import UsageError
+from actionmail.feedback import journal
 from actionmail.httpguard import MAX_BODY, Refused, body_length
 from actionmail.serve.members import POOL, Members, Seen
 from actionmail.serve.pages import Pages
@@ -63,6 +70,7 @@ logger = logging.getLogger("actionmail.serve")
 BODY_SECONDS = 10.0  # a request's body must arrive within this (slowly or not); uvicorn bounds the headers
 PROJECT_VARIABLE = "ACTIONMAIL_SERVE_PROJECT"  # how `serve --workers N` tells each worker process the project
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
+WEBHOOKS = "/webhooks/{provider}"
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -82,6 +90,13 @@ class Service:
     path: UnsubscribePath
     pages: Pages
     members: Members
+    # SES via SNS: fetching signing certificates, and confirming a subscription (tests give their own).
+    certificates: feedback.CertificateFetcher | None = None
+    confirm: Callable[[str], None] = feedback.confirm_subscription
+
+    @property
+    def database(self) -> Path:
+        return audience.database_path(self.project)
 
 
 def service(project: Project) -> Service:
@@ -165,6 +180,24 @@ def create_app(svc: Service) -> ASGIApp:
             _outcome(request, "invalid link" if seen is None else f"page: {_change(seen, 'unsubscribed')}")
         return invalid() if seen is None else HTMLResponse(svc.pages.for_member(seen), 200, _headers(svc))
 
+    async def webhook(request: Request) -> Response:
+        provider = request.path_params["provider"]
+        if provider not in feedback.PROVIDERS:
+            raise HTTPException(404)
+        call = feedback.WebhookRequest(request.headers, await request.body(), dt.datetime.now(dt.UTC), os.environ)
+        try:
+            # In a thread: verifying a signature is CPU work, and SES's may fetch a certificate.
+            result = await anyio.to_thread.run_sync(feedback.read_webhook, provider, call, svc.certificates)
+            if result.subscribe_url is not None:
+                await anyio.to_thread.run_sync(svc.confirm, result.subscribe_url)
+        except feedback.WebhookRejected as e:
+            _outcome(request, f"{provider}: refused ({e.message})")
+            return PlainTextResponse(e.message + "\n", e.status, {**HEADERS, **e.headers})
+        applied = await blocking(journal.apply, svc.database, result.events)
+        confirmed = " (SNS subscription confirmed)" if result.subscribe_url else ""
+        _outcome(request, f"{provider}: {applied}{confirmed}")
+        return PlainTextResponse("ok\n", 200, HEADERS)
+
     async def healthz(request: Request) -> Response:
         try:
             await blocking(svc.members.probe)
@@ -195,6 +228,7 @@ def create_app(svc: Service) -> ASGIApp:
     routes = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route(svc.path.route, unsubscribe, methods=["GET", "HEAD", "POST"]),
+        Route(WEBHOOKS, webhook, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,
@@ -230,8 +264,9 @@ class Guard:
         try:
             headers = Headers(scope=scope)
             chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-            body_length(headers.getlist("content-length"), None)  # refuses a bad or too big Content-Length
-            await self.app(scope, _limited(receive, started + BODY_SECONDS, chunked), sending)
+            limit = _body_limit(scope.get("path", ""))
+            body_length(headers.getlist("content-length"), None, limit)  # refuses a bad or too big Content-Length
+            await self.app(scope, _limited(receive, started + BODY_SECONDS, chunked, limit), sending)
         except Refused as e:
             await self._answer(sending, e.status, str(e))
         except Exception:
@@ -266,7 +301,15 @@ class Guard:
         )
 
 
-def _limited(receive: Receive, deadline: float, chunked: bool) -> Receive:
+def _body_limit(path: str) -> int:
+    """The largest body a path takes: a provider's batch of events is bigger than any form of the pages."""
+    prefix = WEBHOOKS.removesuffix("{provider}")
+    if path.startswith(prefix) and path[len(prefix) :] in feedback.PROVIDERS:
+        return feedback.max_body(path[len(prefix) :])
+    return MAX_BODY
+
+
+def _limited(receive: Receive, deadline: float, chunked: bool, limit: int = MAX_BODY) -> Receive:
     """``receive``, held to the body's deadline and size (a chunked body has no Content-Length to check first)."""
     received = 0
 
@@ -279,8 +322,8 @@ def _limited(receive: Receive, deadline: float, chunked: bool) -> Receive:
             raise HTTPException(408, "The request took too long to arrive.") from None
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
-            if received > MAX_BODY:
-                raise HTTPException(413, f"A body over {MAX_BODY // 1024} KB is not accepted.")
+            if received > limit:
+                raise HTTPException(413, f"A body over {limit // 1024} KB is not accepted.")
         return message
 
     return limited
