@@ -145,7 +145,7 @@ def check_the_same_page_again_stops(h: Harness) -> None:
     """An API that ignores the page asked for and answers the first page again, for ever."""
     h.seed(6)
     first = h.make().pull(SINCE, None, pages=1)
-    body = h.page([{"junk": 1}, {"junk": 2}])
+    body = h.page([{"junk": 1}, {"junk": 2}, {"junk": 3}])  # a full page (harnesses page by 3)
     h.fake.chaos = lambda: Fault(status=200, body=body)
     with pytest.raises(ProviderError) as looped:
         everything_from(h.make(), first.cursor)

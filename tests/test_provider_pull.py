@@ -13,12 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actionmail.config.providers import MailgunSettings
+from actionmail.config.providers import MailgunSettings, SendGridSettings
 from actionmail.feedback.events import Kind
-from actionmail.providers import mailgun
+from actionmail.providers import mailgun, sendgrid
 from actionmail.providers.base import Provider
 from tests import pull_contract as contract
 from tests.fakes.mailgun import MailgunFake
+from tests.fakes.sendgrid import SendGridFake
 from tests.pull_contract import NOW, QUICK, SINCE, Expected, Harness
 
 SECRET = "test-key-not-secret"
@@ -98,8 +99,55 @@ def mailgun_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         yield Harness("mailgun", fake, make, seed, SECRET, page=page, loop=loop)
 
 
+# --- SendGrid --------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def sendgrid_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setattr(sendgrid, "SUPPRESSION_PAGE", 3)
+    variable = "ACTIONMAIL_SENDGRID_API_KEY"
+    with SendGridFake(api_key=SECRET) as fake:
+
+        def make(api_key: str | None = None) -> Provider:
+            settings_ = SendGridSettings.model_validate({"base_url": fake.url})
+            return retrying_quickly(sendgrid.SendGrid(settings_, environ={variable: api_key or SECRET}))
+
+        def seed(count: int) -> Expected:
+            expected: Expected = collections.Counter()
+            kinds = {
+                "bounces": Kind.HARD_BOUNCE,
+                "blocks": Kind.SOFT_BOUNCE,
+                "spam_reports": Kind.COMPLAINT,
+                "invalid_emails": Kind.HARD_BOUNCE,
+                "unsubscribes": Kind.UNSUBSCRIBE,
+            }
+            for i in range(count):
+                for name, kind in kinds.items():
+                    for old in (False, True):
+                        entry: dict[str, Any] = {
+                            "email": f"{name}{i}@example.org",
+                            "created": int(when(i, old).timestamp()),
+                        }
+                        if name in ("bounces", "blocks"):
+                            entry |= {"reason": "550 5.1.1 no such user", "status": "5.1.1"}
+                        if name == "spam_reports":
+                            entry["ip"] = "10.0.0.1"
+                        fake.lists[name].append(entry)
+                        if not old:
+                            expected[(kind, f"{name}{i}@example.org")] += 1
+            # A bounce for a temporary failure (4.x.x) is a soft one.
+            fake.lists["bounces"].append(
+                {"email": "t@example.org", "created": int(NOW.timestamp()) - 60, "status": "4.2.2"}
+            )
+            expected[(Kind.SOFT_BOUNCE, "t@example.org")] += 1
+            return expected
+
+        yield Harness("sendgrid", fake, make, seed, SECRET, page=lambda records: records)
+
+
 HARNESSES: dict[str, Callable[[pytest.MonkeyPatch], contextlib.AbstractContextManager[Harness]]] = {
     "mailgun": mailgun_harness,
+    "sendgrid": sendgrid_harness,
 }
 LOOPING = [name for name in HARNESSES if name in ("mailgun",)]
 

@@ -302,3 +302,28 @@ def read_page(items: list[Any], read: Reader) -> Page:
             why = "is not an object" if not isinstance(item, dict) else "names no address, or nothing we know"
             page.skipped.append(f"record [{index}] {why}")
     return page
+
+
+def offset_pager(
+    provider: str, stage: str, items_at: Callable[[int], tuple[list[Any], int | None]], read: Reader, limit: int
+) -> Callable[[str | None], Page]:
+    """Pages of an API paged by ``offset``: ``items_at(offset)`` gives a page's records and, where the API says,
+    how many there are in all; the last page is a short one, or the one that reaches that total."""
+
+    def fetch(token: str | None) -> Page:
+        if token is not None and not (token.isdigit() and len(token) <= 12):
+            raise _bad_cursor(provider, "its page offset is not one")
+        offset = int(token) if token else 0
+        items, total = items_at(offset)
+        page = read_page(items, read)
+        reached = offset + len(items)
+        more = len(items) >= limit and (total is None or reached < total)
+        page.next = str(reached) if more else None
+        return page
+
+    return fetch
+
+
+def count(value: Any) -> int | None:
+    """A page's total (Postmark's ``TotalCount``, Brevo's ``count``) if it is a count."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
