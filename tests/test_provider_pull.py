@@ -13,17 +13,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actionmail.config.providers import MailgunSettings, SendGridSettings
+from actionmail.config.providers import MailgunSettings, PostmarkSettings, SendGridSettings
 from actionmail.feedback.events import Kind
-from actionmail.providers import mailgun, sendgrid
-from actionmail.providers.base import Provider
+from actionmail.providers import mailgun, postmark, provider_class, sendgrid
+from actionmail.providers.base import Provider, ProviderError, Pullable, PullNotSupported
 from tests import pull_contract as contract
 from tests.fakes.mailgun import MailgunFake
+from tests.fakes.postmark import PostmarkFake
 from tests.fakes.sendgrid import SendGridFake
 from tests.pull_contract import NOW, QUICK, SINCE, Expected, Harness
 
 SECRET = "test-key-not-secret"
-OLD = SINCE - dt.timedelta(days=1)  # before the window: events this old must not come back
+OLD = SINCE - dt.timedelta(days=3)  # before the window (and its margin of a day): these must not come back
 
 
 def when(i: int, old: bool = False) -> dt.datetime:
@@ -145,9 +146,72 @@ def sendgrid_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         yield Harness("sendgrid", fake, make, seed, SECRET, page=lambda records: records)
 
 
+# --- Postmark --------------------------------------------------------------------------------------------------
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@contextlib.contextmanager
+def postmark_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setattr(postmark, "PAGE", 3)
+    variable = "ACTIONMAIL_POSTMARK_API_KEY"
+    with PostmarkFake(token=SECRET) as fake:
+        fake.suppressions["broadcast"] = []
+
+        def make(api_key: str | None = None) -> Provider:
+            settings_ = PostmarkSettings.model_validate({"base_url": fake.url})
+            return retrying_quickly(postmark.Postmark(settings_, environ={variable: api_key or SECRET}))
+
+        def seed(count: int) -> Expected:
+            expected: Expected = collections.Counter()
+            kinds = {"HardBounce": Kind.HARD_BOUNCE, "SoftBounce": Kind.SOFT_BOUNCE, "SpamComplaint": Kind.COMPLAINT}
+            reasons = {
+                "HardBounce": Kind.HARD_BOUNCE,
+                "SpamComplaint": Kind.COMPLAINT,
+                "ManualSuppression": Kind.UNSUBSCRIBE,
+            }
+            for i in range(count):
+                for old in (False, True):
+                    for n, (kind_name, kind) in enumerate(kinds.items()):
+                        fake.bounces.append(
+                            {
+                                "ID": 1000 * i + 10 * n + old,
+                                "Type": kind_name,
+                                "TypeCode": 1,
+                                "MessageID": f"m{i}",
+                                "Email": f"{kind_name}{i}@example.org",
+                                "BouncedAt": iso(when(i, old)),
+                                "Details": "550 no such user",
+                                "Tag": "2019-08-01-tag",
+                                "MessageStream": "broadcast",
+                            }
+                        )
+                        if not old:
+                            expected[(kind, f"{kind_name}{i}@example.org")] += 1
+                    for reason, kind in reasons.items():
+                        fake.suppressions["broadcast"].append(
+                            {
+                                "EmailAddress": f"s{reason}{i}@example.org",
+                                "SuppressionReason": reason,
+                                "Origin": "Recipient",
+                                "CreatedAt": iso(when(i, old)),
+                            }
+                        )
+                        if not old:
+                            expected[(kind, f"s{reason}{i}@example.org")] += 1
+            return expected
+
+        yield Harness(
+            "postmark", fake, make, seed, SECRET, page=lambda records: {"TotalCount": 10**6, "Bounces": records}
+        )
+
+
 HARNESSES: dict[str, Callable[[pytest.MonkeyPatch], contextlib.AbstractContextManager[Harness]]] = {
     "mailgun": mailgun_harness,
     "sendgrid": sendgrid_harness,
+    "postmark": postmark_harness,
 }
 LOOPING = [name for name in HARNESSES if name in ("mailgun",)]
 
@@ -232,3 +296,96 @@ def test_fuzz_page_bodies(name: str) -> None:
             contract.check_page_bodies_that_are_not_pages(made, body)
 
         run()
+
+
+# --- a send's messages (pull_send), where the provider keeps them ------------------------------------------------
+
+
+def test_mailgun_pull_send_reads_the_events_of_the_send_s_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    with mailgun_harness(monkeypatch) as h:
+        fake = h.fake
+        assert isinstance(fake, MailgunFake)
+        for i in range(10):
+            for tag, name in (("today", "accepted"), ("today", "delivered"), ("other", "delivered")):
+                fake.events.append(
+                    {
+                        "id": f"{tag}{name}{i}",
+                        "event": name,
+                        "timestamp": when(i).timestamp(),
+                        "recipient": f"r{i}@example.org",
+                        "tags": [tag],
+                        "user-variables": {"send_id": "send-7"},
+                        "message": {"headers": {"message-id": "1@mg.example.org"}},
+                    }
+                )
+        provider = h.make()
+        cursor, events = None, []
+        for _ in range(100):
+            pulled = provider.pull_send("today", ["<1@mg.example.org>"], SINCE, cursor, pages=2)
+            events += pulled.events
+            cursor = pulled.cursor
+            if pulled.complete:
+                break
+        assert sorted((e.kind, e.recipient) for e in events) == sorted(
+            [(Kind.ACCEPTED, f"r{i}@example.org") for i in range(10)]
+            + [(Kind.DELIVERED, f"r{i}@example.org") for i in range(10)]
+        )
+        assert {(e.tag, e.send_id, e.message_id) for e in events} == {("today", "send-7", "1@mg.example.org")}
+        # A cursor of pull() is not one of pull_send()'s, nor one of another send's.
+        with pytest.raises(ProviderError, match="another question"):
+            provider.pull(None, cursor)
+        with pytest.raises(ProviderError, match="another question"):
+            provider.pull_send("tomorrow", [], SINCE, cursor)
+
+
+def test_postmark_pull_send_finds_the_send_s_messages_and_bounces(monkeypatch: pytest.MonkeyPatch) -> None:
+    with postmark_harness(monkeypatch) as h:
+        fake = h.fake
+        assert isinstance(fake, PostmarkFake)
+        for i in range(8):
+            for tag in ("today", "other"):
+                fake.messages.append(
+                    {
+                        "MessageID": f"{tag}-{i}",
+                        "Recipients": [f"r{i}@example.org"],
+                        "To": [{"Email": f"r{i}@example.org", "Name": None}],
+                        "Status": "Sent",
+                        "ReceivedAt": iso(when(i)),
+                        "Tag": tag,
+                        "Metadata": {"send_id": f"send-{tag}"},
+                        "MessageStream": "broadcast",
+                    }
+                )
+        fake.bounces.append(
+            {"ID": 77, "Type": "HardBounce", "MessageID": "today-3", "Email": "r3@example.org",
+             "BouncedAt": iso(when(1)), "Tag": "today", "MessageStream": "broadcast"}
+        )  # fmt: skip
+        pulled = h.make().pull_send("today", [], SINCE, pages=100)
+        assert pulled.complete
+        accepted = sorted(e.recipient or "" for e in pulled.events if e.kind is Kind.ACCEPTED)
+        assert accepted == sorted(f"r{i}@example.org" for i in range(8))
+        assert {e.send_id for e in pulled.events if e.kind is Kind.ACCEPTED} == {"send-today"}
+        assert [(e.kind, e.recipient, e.dedupe_key) for e in pulled.events if e.kind is not Kind.ACCEPTED] == [
+            (Kind.HARD_BOUNCE, "r3@example.org", "postmark:Bounce-77")  # the webhook's key for the same bounce
+        ]
+
+
+@pytest.mark.parametrize("name", ["sendgrid"])
+def test_pull_send_where_the_provider_keeps_no_events(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with HARNESSES[name](monkeypatch) as h:
+        provider = h.make()
+        assert Pullable.MESSAGES not in provider.pulls
+        with pytest.raises(PullNotSupported, match="Event Webhook"):
+            provider.pull_send("today", ["x"], SINCE)
+
+
+@pytest.mark.parametrize("name", ["outbox", "smtp"])
+def test_providers_that_keep_nothing_say_so(name: str, tmp_path: Any) -> None:
+    cls = provider_class(name)
+    settings_ = {"outbox": {"directory": str(tmp_path)}, "smtp": {"host": "127.0.0.1"}}[name]
+    provider = cls(cls.settings_model.model_validate(settings_), environ={})
+    assert provider.pulls == frozenset()
+    with pytest.raises(PullNotSupported, match=f"{name} keeps no"):
+        provider.pull(SINCE)
+    with pytest.raises(PullNotSupported, match=f"{name} keeps no"):
+        provider.pull_send("today", [], SINCE)

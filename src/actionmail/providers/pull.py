@@ -104,7 +104,7 @@ class _Cursor:
         )
 
 
-def _bad_cursor(provider: str, why: str) -> ProviderError:
+def bad_cursor(provider: str, why: str) -> ProviderError:
     return ProviderError(
         provider, f"the stored sync position cannot be used ({why}): sync again from a date (--since) to start over"
     )
@@ -118,7 +118,7 @@ def _time(value: Any, provider: str) -> dt.datetime | None:
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
-        raise _bad_cursor(provider, "a time in it is not a time")
+        raise bad_cursor(provider, "a time in it is not a time")
     return when
 
 
@@ -129,21 +129,21 @@ def load_cursor(text: str, provider: str, scope: str, stages: int) -> _Cursor:
     except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict) or data.get("v") != 1:
-        raise _bad_cursor(provider, "it is not one actionmail wrote")
+        raise bad_cursor(provider, "it is not one actionmail wrote")
     if data.get("provider") != provider:
-        raise _bad_cursor(provider, f"it is {str(data.get('provider'))[:40]!r}'s, not {provider!r}'s")
+        raise bad_cursor(provider, f"it is {str(data.get('provider'))[:40]!r}'s, not {provider!r}'s")
     if data.get("scope") != scope:
-        raise _bad_cursor(provider, "it belongs to another question (a send's events, or all of them)")
+        raise bad_cursor(provider, "it belongs to another question (a send's events, or all of them)")
     numbers = [data.get(k) for k in ("stage", "pages", "empty")]
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers):
-        raise _bad_cursor(provider, "its counts are not counts")
+        raise bad_cursor(provider, "its counts are not counts")
     token, seen, last = data.get("token"), data.get("seen"), data.get("last")
     if not (token is None or (isinstance(token, str) and len(token) <= MAX_TOKEN)):
-        raise _bad_cursor(provider, "its page token is not one")
+        raise bad_cursor(provider, "its page token is not one")
     if not (isinstance(seen, list) and len(seen) <= REMEMBERED and all(isinstance(s, str) for s in seen)):
-        raise _bad_cursor(provider, "its page history is not one")
+        raise bad_cursor(provider, "its page history is not one")
     if not isinstance(last, str) or data["stage"] > stages:
-        raise _bad_cursor(provider, "its stage is not one of this provider's")
+        raise bad_cursor(provider, "its stage is not one of this provider's")
     return _Cursor(
         provider,
         scope,
@@ -312,7 +312,7 @@ def offset_pager(
 
     def fetch(token: str | None) -> Page:
         if token is not None and not (token.isdigit() and len(token) <= 12):
-            raise _bad_cursor(provider, "its page offset is not one")
+            raise bad_cursor(provider, "its page offset is not one")
         offset = int(token) if token else 0
         items, total = items_at(offset)
         page = read_page(items, read)
