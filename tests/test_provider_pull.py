@@ -6,6 +6,7 @@ import collections
 import contextlib
 import datetime as dt
 import email.utils
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,14 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actionmail.config.providers import MailgunSettings, PostmarkSettings, SendGridSettings
+from actionmail.config.providers import MailgunSettings, PostmarkSettings, SendGridSettings, SESSettings
 from actionmail.feedback.events import Kind
-from actionmail.providers import mailgun, postmark, provider_class, sendgrid
+from actionmail.providers import mailgun, postmark, provider_class, sendgrid, ses
 from actionmail.providers.base import Provider, ProviderError, Pullable, PullNotSupported
 from tests import pull_contract as contract
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.postmark import PostmarkFake
 from tests.fakes.sendgrid import SendGridFake
+from tests.fakes.ses import SESFake
 from tests.pull_contract import NOW, QUICK, SINCE, Expected, Harness
 
 SECRET = "test-key-not-secret"
@@ -208,12 +210,56 @@ def postmark_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         )
 
 
+# --- SES -------------------------------------------------------------------------------------------------------
+
+KEY_ID, AWS_SECRET = "AKIATESTNOTAREALKEY0", "test/secret/not+a+real+one+0000000000000"
+
+
+@contextlib.contextmanager
+def ses_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setattr(ses, "SUPPRESSION_PAGE", 3)
+    with tempfile.TemporaryDirectory() as home:  # no real AWS credentials or config: only what the test gives
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("AWS_CONFIG_FILE", f"{home}/no-config")
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", f"{home}/no-credentials")
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        with SESFake(KEY_ID, AWS_SECRET) as fake:
+
+            def make(api_key: str | None = None) -> Provider:
+                settings_ = SESSettings.model_validate({"region": "us-east-1", "base_url": fake.url, "timeout": 5.0})
+                environ = {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": api_key or AWS_SECRET}
+                return retrying_quickly(ses.SES(settings_, environ=environ))
+
+            def seed(count: int) -> Expected:
+                expected: Expected = collections.Counter()
+                for i in range(count):
+                    for reason, kind in (("BOUNCE", Kind.HARD_BOUNCE), ("COMPLAINT", Kind.COMPLAINT)):
+                        for old in (False, True):
+                            address = f"{reason.lower()}{i}{'old' if old else ''}@example.org"
+                            fake.suppressed.append(
+                                {"EmailAddress": address, "Reason": reason, "LastUpdateTime": when(i, old)}
+                            )
+                            if not old:
+                                expected[(kind, address)] += 1
+                return expected
+
+            def loop() -> None:
+                fake.loop_after = 2
+
+            def page(records: list[Any]) -> Any:
+                return {"SuppressedDestinationSummaries": records, "NextToken": "tok-again"}
+
+            yield Harness("ses", fake, make, seed, AWS_SECRET, page=page, loop=loop)
+
+
 HARNESSES: dict[str, Callable[[pytest.MonkeyPatch], contextlib.AbstractContextManager[Harness]]] = {
     "mailgun": mailgun_harness,
     "sendgrid": sendgrid_harness,
     "postmark": postmark_harness,
+    "ses": ses_harness,
 }
-LOOPING = [name for name in HARNESSES if name in ("mailgun",)]
+LOOPING = [name for name in HARNESSES if name in ("mailgun", "ses")]
 
 
 @pytest.fixture(params=list(HARNESSES))
@@ -370,12 +416,12 @@ def test_postmark_pull_send_finds_the_send_s_messages_and_bounces(monkeypatch: p
         ]
 
 
-@pytest.mark.parametrize("name", ["sendgrid"])
+@pytest.mark.parametrize("name", ["sendgrid", "ses"])
 def test_pull_send_where_the_provider_keeps_no_events(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with HARNESSES[name](monkeypatch) as h:
         provider = h.make()
         assert Pullable.MESSAGES not in provider.pulls
-        with pytest.raises(PullNotSupported, match="Event Webhook"):
+        with pytest.raises(PullNotSupported, match="actionmail serve"):
             provider.pull_send("today", ["x"], SINCE)
 
 
