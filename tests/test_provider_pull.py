@@ -14,11 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actionmail.config.providers import MailgunSettings, PostmarkSettings, SendGridSettings, SESSettings
+from actionmail.config.providers import (
+    BrevoSettings,
+    MailgunSettings,
+    PostmarkSettings,
+    SendGridSettings,
+    SESSettings,
+)
 from actionmail.feedback.events import Kind
-from actionmail.providers import mailgun, postmark, provider_class, sendgrid, ses
+from actionmail.providers import brevo, mailgun, postmark, provider_class, sendgrid, ses
 from actionmail.providers.base import Provider, ProviderError, Pullable, PullNotSupported
 from tests import pull_contract as contract
+from tests.fakes.brevo import BrevoFake
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.postmark import PostmarkFake
 from tests.fakes.sendgrid import SendGridFake
@@ -253,11 +260,74 @@ def ses_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
             yield Harness("ses", fake, make, seed, AWS_SECRET, page=page, loop=loop)
 
 
+# --- Brevo -----------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def brevo_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setattr(brevo, "BLOCKED_PAGE", 3)
+    monkeypatch.setattr(brevo, "EVENTS_PAGE", 3)
+    variable = "ACTIONMAIL_BREVO_API_KEY"
+    with BrevoFake(api_key=SECRET) as fake:
+
+        def make(api_key: str | None = None) -> Provider:
+            settings_ = BrevoSettings.model_validate({"base_url": fake.url})
+            return retrying_quickly(brevo.Brevo(settings_, environ={variable: api_key or SECRET}))
+
+        def seed(count: int) -> Expected:
+            expected: Expected = collections.Counter()
+            reasons = {
+                "unsubscribedViaEmail": Kind.UNSUBSCRIBE,
+                "hardBounce": Kind.HARD_BOUNCE,
+                "contactFlaggedAsSpam": Kind.COMPLAINT,
+                "adminBlocked": Kind.UNSUBSCRIBE,
+            }
+            events = {
+                "delivered": Kind.DELIVERED,
+                "hardBounces": Kind.HARD_BOUNCE,
+                "softBounces": Kind.SOFT_BOUNCE,
+                "spam": Kind.COMPLAINT,
+                "requests": Kind.ACCEPTED,
+            }
+            for i in range(count):
+                for old in (False, True):
+                    for code, kind in reasons.items():
+                        address = f"{code}{i}@example.org"
+                        fake.blocked.append(
+                            {
+                                "email": address,
+                                "senderEmail": "action@example.org",
+                                "reason": {"code": code, "message": "Because"},
+                                "blockedAt": iso(when(i, old)),
+                            }
+                        )
+                        if not old:
+                            expected[(kind, address)] += 1
+                    for name, kind in events.items():
+                        address = f"{name}{i}@example.org"
+                        fake.events.append(
+                            {
+                                "email": address,
+                                "date": iso(when(i, old)),
+                                "messageId": f"<{i}@smtp-relay.mailin.fr>",
+                                "event": name,
+                                "tag": "2019-08-01-tag",
+                                "subject": "Call the mayor",
+                            }
+                        )
+                        if not old:
+                            expected[(kind, address)] += 1
+            return expected
+
+        yield Harness("brevo", fake, make, seed, SECRET, page=lambda records: {"contacts": records, "count": 10**6})
+
+
 HARNESSES: dict[str, Callable[[pytest.MonkeyPatch], contextlib.AbstractContextManager[Harness]]] = {
     "mailgun": mailgun_harness,
     "sendgrid": sendgrid_harness,
     "postmark": postmark_harness,
     "ses": ses_harness,
+    "brevo": brevo_harness,
 }
 LOOPING = [name for name in HARNESSES if name in ("mailgun", "ses")]
 
@@ -435,3 +505,36 @@ def test_providers_that_keep_nothing_say_so(name: str, tmp_path: Any) -> None:
         provider.pull(SINCE)
     with pytest.raises(PullNotSupported, match=f"{name} keeps no"):
         provider.pull_send("today", [], SINCE)
+
+
+def test_brevo_pull_send_reads_the_events_of_the_send_s_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    with brevo_harness(monkeypatch) as h:
+        fake = h.fake
+        assert isinstance(fake, BrevoFake)
+        for i in range(7):
+            for tag in ("today", "other"):
+                fake.events.append(
+                    {"email": f"r{i}@example.org", "date": iso(when(i)), "messageId": f"<{tag}{i}@relay>",
+                     "event": "requests", "tag": tag}
+                )  # fmt: skip
+        pulled = h.make().pull_send("today", [], SINCE, pages=100)
+        assert pulled.complete
+        assert sorted((e.kind, e.recipient, e.message_id) for e in pulled.events) == [
+            (Kind.ACCEPTED, f"r{i}@example.org", f"<today{i}@relay>") for i in range(7)
+        ]
+
+
+def test_a_brevo_event_pulled_and_posted_has_one_key() -> None:
+    """The events API names and dates an event unlike the webhook; both are read to the same dedupe key."""
+    from actionmail.feedback import brevo as feedback_brevo
+
+    at = dt.datetime(2019, 8, 1, 9, 0, tzinfo=dt.UTC)
+    posted = feedback_brevo.event(
+        {"event": "hard_bounce", "email": "ana@example.org", "message-id": "<1@relay>",
+         "ts_epoch": int(at.timestamp() * 1000), "reason": "no such user"}
+    )  # fmt: skip
+    pulled = feedback_brevo.pulled(
+        {"event": "hardBounces", "email": "ana@example.org", "messageId": "<1@relay>",
+         "date": "2019-08-01T11:00:00.000+02:00", "reason": "no such user"}
+    )  # fmt: skip
+    assert (pulled.kind, pulled.dedupe_key) == (posted.kind, posted.dedupe_key) == (Kind.HARD_BOUNCE, posted.dedupe_key)
