@@ -18,17 +18,20 @@ from actionmail.config.providers import (
     BrevoSettings,
     MailgunSettings,
     PostmarkSettings,
+    ResendSettings,
     SendGridSettings,
     SESSettings,
 )
 from actionmail.feedback.events import Kind
-from actionmail.providers import brevo, mailgun, postmark, provider_class, sendgrid, ses
+from actionmail.providers import brevo, mailgun, postmark, provider_class, resend, sendgrid, ses
 from actionmail.providers.base import Provider, ProviderError, Pullable, PullNotSupported
 from tests import pull_contract as contract
 from tests.fakes.brevo import BrevoFake
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.postmark import PostmarkFake
+from tests.fakes.resend import ResendFake
 from tests.fakes.sendgrid import SendGridFake
+from tests.fakes.server import Fault
 from tests.fakes.ses import SESFake
 from tests.pull_contract import NOW, QUICK, SINCE, Expected, Harness
 
@@ -322,12 +325,62 @@ def brevo_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         yield Harness("brevo", fake, make, seed, SECRET, page=lambda records: {"contacts": records, "count": 10**6})
 
 
+# --- Resend ----------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def resend_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setattr(resend, "PAGE", 3)
+    variable = "ACTIONMAIL_RESEND_API_KEY"
+    with ResendFake(api_key=SECRET) as fake:
+
+        def make(api_key: str | None = None) -> Provider:
+            settings_ = ResendSettings.model_validate({"base_url": fake.url})
+            return retrying_quickly(resend.Resend(settings_, environ={variable: api_key or SECRET}))
+
+        def seed(count: int) -> Expected:
+            expected: Expected = collections.Counter()
+            origins = {"bounce": Kind.HARD_BOUNCE, "complaint": Kind.COMPLAINT, "manual": Kind.UNSUBSCRIBE}
+            last_events = {
+                "delivered": Kind.DELIVERED,
+                "bounced": Kind.HARD_BOUNCE,
+                "complained": Kind.COMPLAINT,
+                "sent": Kind.ACCEPTED,
+                "queued": Kind.ACCEPTED,
+                "delivery_delayed": Kind.DEFERRED,
+            }
+            for i in range(count):
+                for old in (False, True):
+                    for origin, kind in origins.items():  # the whole list, old entries too: it has no date filter
+                        address = f"{origin}{i}{old}@example.org"
+                        fake.suppressions.append(
+                            {"id": f"s-{origin}{i}{old}", "email": address, "origin": origin,
+                             "source_id": f"e-{i}", "created_at": iso(when(i, old))}
+                        )  # fmt: skip
+                        expected[(kind, address)] += 1
+                    for name, kind in last_events.items():
+                        address = f"{name}{i}@example.org"
+                        fake.emails.append(
+                            {"id": f"e-{name}{i}{old}", "to": [address], "created_at": iso(when(i, old)),
+                             "last_event": name, "subject": "Call the mayor"}
+                        )  # fmt: skip
+                        if not old:
+                            expected[(kind, address)] += 1
+            return expected
+
+        def page(records: list[Any]) -> Any:
+            return {"object": "list", "has_more": True, "data": [*records, {"id": "same-last"}]}
+
+        yield Harness("resend", fake, make, seed, SECRET, page=page)
+
+
 HARNESSES: dict[str, Callable[[pytest.MonkeyPatch], contextlib.AbstractContextManager[Harness]]] = {
     "mailgun": mailgun_harness,
     "sendgrid": sendgrid_harness,
     "postmark": postmark_harness,
     "ses": ses_harness,
     "brevo": brevo_harness,
+    "resend": resend_harness,
 }
 LOOPING = [name for name in HARNESSES if name in ("mailgun", "ses")]
 
@@ -538,3 +591,31 @@ def test_a_brevo_event_pulled_and_posted_has_one_key() -> None:
          "date": "2019-08-01T11:00:00.000+02:00", "reason": "no such user"}
     )  # fmt: skip
     assert (pulled.kind, pulled.dedupe_key) == (posted.kind, posted.dedupe_key) == (Kind.HARD_BOUNCE, posted.dedupe_key)
+
+
+def test_resend_pull_send_looks_up_each_email(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each id's last event; an id Resend does not know gives no event, only a line in skipped: no trace of it."""
+    with resend_harness(monkeypatch) as h:
+        fake = h.fake
+        assert isinstance(fake, ResendFake)
+        for i, last in enumerate(["delivered", "sent", "bounced"]):
+            fake.emails.append(
+                {"id": f"e{i}", "to": [f"r{i}@example.org"], "created_at": iso(when(i)), "last_event": last,
+                 "tags": [{"name": "send_id", "value": "send-9"}, {"name": "tag", "value": "today"}]}
+            )  # fmt: skip
+        fake.fail(Fault(status=429, headers={"retry-after": "0"}, body={"name": "rate_limit_exceeded"}))
+        provider = h.make()
+        cursor, pulls = None, []
+        for _ in range(10):
+            pulled = provider.pull_send("today", ["e0", "e1", "unknown", "e2"], SINCE, cursor, pages=1)
+            pulls.append(pulled)
+            cursor = pulled.cursor
+            if pulled.complete:
+                break
+        events = [e for p in pulls for e in p.events]
+        assert [(e.kind, e.recipient, e.message_id, e.send_id) for e in events] == [
+            (Kind.DELIVERED, "r0@example.org", "e0", "send-9"),
+            (Kind.ACCEPTED, "r1@example.org", "e1", "send-9"),
+            (Kind.HARD_BOUNCE, "r2@example.org", "e2", "send-9"),
+        ]
+        assert [s for p in pulls for s in p.skipped] == ["emails: Resend has no email unknown"]
