@@ -6,6 +6,7 @@ import collections
 import contextlib
 import datetime as dt
 import email.utils
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -36,6 +37,7 @@ from tests.fakes.ses import SESFake
 from tests.pull_contract import NOW, QUICK, SINCE, Expected, Harness
 
 SECRET = "test-key-not-secret"
+EXAMPLES = int(os.environ.get("ACTIONMAIL_FUZZ_EXAMPLES", "60"))  # per provider; a large run: docs/feedback.md
 OLD = SINCE - dt.timedelta(days=3)  # before the window (and its margin of a day): these must not come back
 
 
@@ -458,7 +460,7 @@ def test_fuzz_page_bodies(name: str) -> None:
     """Any JSON as a page: a Pull or a clear ProviderError (one fake per provider, many bodies)."""
     with pytest.MonkeyPatch.context() as monkeypatch, HARNESSES[name](monkeypatch) as made:
 
-        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
         @given(body=PAGE)
         def run(body: Any) -> None:
             made.fake.chaos = None
