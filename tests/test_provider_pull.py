@@ -621,3 +621,17 @@ def test_resend_pull_send_looks_up_each_email(monkeypatch: pytest.MonkeyPatch) -
             (Kind.HARD_BOUNCE, "r2@example.org", "e2", "send-9"),
         ]
         assert [s for p in pulls for s in p.skipped] == ["emails: Resend has no email unknown"]
+
+
+def test_ses_pull_without_permission_names_the_action(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ses_harness(monkeypatch) as h:
+        h.fake.fail(
+            Fault(
+                status=403,
+                body={"message": "User is not authorized to perform: ses:ListSuppressedDestinations"},
+                headers={"x-amzn-ErrorType": "AccessDeniedException"},
+            )
+        )
+        with pytest.raises(ProviderError, match="need permission for ses:ListSuppressedDestinations") as refused:
+            h.make().pull(SINCE)
+        assert not refused.value.transient

@@ -168,7 +168,7 @@ class SES(Provider):
             message = f"answered with something that is not SES's ({type(e).__name__}): check base_url"
             raise ProviderError(self.name, message) from None
         except ClientError as e:
-            raise self._refused(e) from None
+            raise self._refused(e, operation) from None
         except (EndpointConnectionError, ConnectTimeoutError) as e:  # nothing was sent
             raise ProviderError(self.name, f"could not connect: {e}", transient=True) from None
         except HTTPClientError as e:  # read timeout, connection closed: after the request went out
@@ -199,7 +199,7 @@ class SES(Provider):
                 )
             return self._client
 
-    def _refused(self, e: ClientError) -> ProviderError:
+    def _refused(self, e: ClientError, operation: str = "send_email") -> ProviderError:
         error = e.response.get("Error", {})
         code, message = str(error.get("Code", "")), (str(error.get("Message", "")) or str(e)).rstrip(".")
         status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -211,8 +211,11 @@ class SES(Provider):
             )
         if code in _CREDENTIALS:
             message += ": check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the AWS profile) and the region"
-        elif code == "AccessDeniedException":
+        elif code == "AccessDeniedException" and operation == "send_email":
             message += ": the AWS credentials need permission for ses:SendEmail (and ses:SendRawEmail)"
+        elif code == "AccessDeniedException":  # a pull: the action is the operation's name in CamelCase
+            action = "".join(word.title() for word in operation.split("_"))
+            message += f": the AWS credentials need permission for ses:{action}"
         transient = code in _TRANSIENT or (status or 0) >= 500 or status == 429
         return ProviderError(self.name, f"{message} ({code})" if code else message, status=status, transient=transient)
 
