@@ -635,3 +635,22 @@ def test_ses_pull_without_permission_names_the_action(monkeypatch: pytest.Monkey
         with pytest.raises(ProviderError, match="need permission for ses:ListSuppressedDestinations") as refused:
             h.make().pull(SINCE)
         assert not refused.value.transient
+
+
+def test_a_postmark_complaint_pulled_and_posted_has_one_key() -> None:
+    """The Bounces API files a spam complaint as a bounce of Type SpamComplaint, with the ID its webhook carries."""
+    from actionmail.feedback import postmark as feedback_postmark
+
+    posted = feedback_postmark.event(
+        {"RecordType": "SpamComplaint", "ID": 42, "Type": "SpamComplaint", "TypeCode": 512, "MessageID": "m1",
+         "Email": "ana@example.org", "BouncedAt": "2019-08-01T09:00:00Z"}
+    )  # fmt: skip
+    pulled = feedback_postmark.bounce(
+        {"ID": 42, "Type": "SpamComplaint", "TypeCode": 512, "MessageID": "m1", "Email": "ana@example.org",
+         "BouncedAt": "2019-08-01T09:00:00Z", "Inactive": True}
+    )  # fmt: skip
+    assert (
+        (pulled.kind, pulled.dedupe_key)
+        == (posted.kind, posted.dedupe_key)
+        == (Kind.COMPLAINT, "postmark:SpamComplaint-42")
+    )
