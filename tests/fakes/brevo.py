@@ -12,6 +12,7 @@ Anything else that looks like a tag is refused, so a provider can't rely on more
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -72,10 +73,15 @@ class BrevoFake(FakeProvider):
         self.api_key, self.clock = api_key, clock
         self.keys: dict[str, tuple[float, Response]] = {}
         self._keys_lock = threading.Lock()
+        # What the pull endpoints serve: blocked transactional contacts, and transactional events.
+        self.blocked: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("api-key") != self.api_key:
             return error(401, "unauthorized", "Key not found")
+        if request.method == "GET":
+            return self._pull(request)
         if request.path != "/v3/smtp/email":
             return error(404, "not_found", "Invalid route")
         try:
@@ -141,7 +147,44 @@ class BrevoFake(FakeProvider):
             return Response(202, b"")
         return Response(201, {"messageIds": ids} if body.get("messageVersions") else {"messageId": ids[0]})
 
+    # --- the pull endpoints ------------------------------------------------------------------------------------
+    def _pull(self, request: Request) -> Response:
+        """``GET /v3/smtp/blockedContacts`` (``limit`` ≤ 100, ``offset``, ``startDate``/``endDate``: both or
+        neither, YYYY-MM-DD) → ``{contacts, count}``; ``GET /v3/smtp/statistics/events`` (``limit`` ≤ 5000,
+        ``offset``, ``startDate``/``endDate`` at most 90 days apart, ``tags`` a JSON array, ``sort``) →
+        ``{events}``."""
+        query = {k: v[-1] for k, v in request.query.items()}
+        if ("startDate" in query) != ("endDate" in query):
+            return error(400, "invalid_parameter", "startDate and endDate must be given together")
+        start, end = query.get("startDate", "0000-00-00"), query.get("endDate", "9999-99-99")
+        try:
+            limit, offset = int(query.get("limit", "50")), int(query.get("offset", "0"))
+        except ValueError:
+            return error(400, "invalid_parameter", "limit and offset are numbers")
+        if request.path == "/v3/smtp/blockedContacts":
+            if not 0 <= limit <= 100:
+                return error(400, "invalid_parameter", "limit must be at most 100")
+            chosen = [c for c in self.blocked if start <= str(c.get("blockedAt"))[:10] <= end]
+            chosen.sort(key=lambda c: str(c.get("blockedAt")), reverse=True)
+            return Response(200, {"contacts": chosen[offset : offset + limit], "count": len(chosen)})
+        if request.path == "/v3/smtp/statistics/events":
+            if not 0 <= limit <= 5000:
+                return error(400, "invalid_parameter", "limit must be at most 5000")
+            if "startDate" in query and (_day(end) - _day(start)).days > 90:
+                return error(400, "invalid_parameter", "The date range can not exceed 90 days")
+            chosen = [e for e in self.events if start <= str(e.get("date"))[:10] <= end]
+            if "tags" in query:
+                wanted = set(json.loads(query["tags"]))
+                chosen = [e for e in chosen if e.get("tag") in wanted]
+            chosen.sort(key=lambda e: str(e.get("date")), reverse=query.get("sort") != "asc")
+            return Response(200, {"events": chosen[offset : offset + limit]} if chosen[offset:] else {})
+        return error(404, "not_found", "Invalid route")
+
 
 def _case(name: str) -> str:
     """Brevo normalises header names to This-Case (SDK doc)."""
     return "-".join(word.capitalize() for word in name.split("-"))
+
+
+def _day(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)

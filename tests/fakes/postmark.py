@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import itertools
+import re
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -41,6 +43,11 @@ class PostmarkFake(FakeProvider):
         self.senders = {s.lower() for s in senders}
         self.inactive: set[str] = set()
         self._ids = itertools.count(1)
+        # What the pull endpoints serve: bounces (Bounces API records), each stream's suppressions, and the
+        # outbound messages the search finds.
+        self.bounces: list[dict[str, Any]] = []
+        self.suppressions: dict[str, list[dict[str, Any]]] = {}
+        self.messages: list[dict[str, Any]] = []
 
     def handle(self, request: Request) -> Response:
         token = request.headers.get("x-postmark-server-token")
@@ -53,6 +60,8 @@ class PostmarkFake(FakeProvider):
                 "Please verify that you are using a valid token.",
                 401,
             )
+        if request.method == "GET":
+            return self._pull(request)
         if request.method != "POST" or request.path != "/email/batch":
             return Response(404, "")
         if not request.headers.get("content-type", "").startswith("application/json"):
@@ -120,3 +129,44 @@ class PostmarkFake(FakeProvider):
                 "Inactive recipients are ones that have generated a hard bounce or a spam complaint."
             )
         return result
+
+    # --- the pull endpoints ------------------------------------------------------------------------------------
+    def _pull(self, request: Request) -> Response:
+        """``GET /bounces`` and ``/messages/outbound`` (``count`` ≤ 500 and ``offset`` required, count + offset ≤
+        10,000; ``fromdate``/``todate``, ``tag``, ``messagestream``), newest first with ``TotalCount``; and
+        ``GET /message-streams/{stream}/suppressions/dump`` (``fromdate``/``todate``), all in one page."""
+        query = {k: v[-1] for k, v in request.query.items()}
+        found = re.fullmatch(r"/message-streams/([^/]+)/suppressions/dump", request.path)
+        if found:
+            stream = urllib.parse.unquote(found[1])
+            if stream not in self.suppressions:
+                return error(1226, "The message stream for the provided 'ID' was not found.", 422)
+            entries = [e for e in self.suppressions[stream] if _within(e.get("CreatedAt"), query)]
+            return Response(200, {"Suppressions": entries})
+        if request.path not in ("/bounces", "/messages/outbound"):
+            return Response(404, "")
+        try:
+            count, offset = int(query["count"]), int(query["offset"])
+        except (KeyError, ValueError):
+            return error(402, "The 'count' and 'offset' parameters are required.")
+        if not 1 <= count <= 500 or count + offset > 10_000:
+            return error(402, "count must be at most 500, and count + offset at most 10,000.")
+        bounces = request.path == "/bounces"
+        records = self.bounces if bounces else self.messages
+        time_field = "BouncedAt" if bounces else "ReceivedAt"
+        chosen = [
+            r
+            for r in records
+            if _within(r.get(time_field), query)
+            and query.get("tag", r.get("Tag")) == r.get("Tag")
+            and query.get("messagestream", r.get("MessageStream")) == r.get("MessageStream")
+        ]
+        chosen.sort(key=lambda r: str(r.get(time_field)), reverse=True)
+        key = "Bounces" if bounces else "Messages"
+        return Response(200, {"TotalCount": len(chosen), key: chosen[offset : offset + count]})
+
+
+def _within(value: Any, query: dict[str, str]) -> bool:
+    """Whether an ISO time is within ``fromdate``…``todate`` (dates, inclusive: a whole day each)."""
+    day = str(value)[:10]
+    return query.get("fromdate", "0000") <= day <= query.get("todate", "9999")

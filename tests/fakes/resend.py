@@ -44,6 +44,9 @@ class ResendFake(FakeProvider):
         self.keys: dict[str, tuple[float, Any, Response]] = {}  # key → (when, body, first answer)
         self.in_flight: set[str] = set()
         self._keys_lock = threading.Lock()
+        # What the pull endpoints serve: the suppression list, and the emails (with their last_event).
+        self.suppressions: list[dict[str, Any]] = []
+        self.emails: list[dict[str, Any]] = []
 
     def handle(self, request: Request) -> Response:
         authorization = request.headers.get("authorization", "")
@@ -51,6 +54,8 @@ class ResendFake(FakeProvider):
             return error(401, "missing_api_key", "Missing API key in the authorization header.")
         if authorization != f"Bearer {self.api_key}":
             return error(403, "invalid_api_key", "API key is invalid")
+        if request.method == "GET":
+            return self._pull(request)
         if request.path not in ("/emails", "/emails/batch"):
             return error(404, "not_found", "The requested endpoint does not exist.")
         try:
@@ -111,6 +116,35 @@ class ResendFake(FakeProvider):
                     )
                 )
         return Response(200, {"data": [{"id": i} for i in ids]} if batch else {"id": ids[0]})
+
+    # --- the pull endpoints ------------------------------------------------------------------------------------
+    def _pull(self, request: Request) -> Response:
+        """``GET /suppressions`` and ``GET /emails`` (``limit`` 1–100, ``after``: the last id of the previous
+        page; newest first; ``{object, has_more, data}``), and ``GET /emails/{id}``."""
+        found = re.fullmatch(r"/emails/([^/]+)", request.path)
+        if found:
+            email_ = next((e for e in self.emails if e["id"] == found[1]), None)
+            return Response(200, email_) if email_ else error(404, "not_found", "Email not found")
+        if request.path not in ("/suppressions", "/emails"):
+            return error(404, "not_found", "The requested endpoint does not exist.")
+        query = {k: v[-1] for k, v in request.query.items()}
+        try:
+            limit = int(query.get("limit", "20"))
+        except ValueError:
+            return error(422, "validation_error", "limit must be a number")
+        if not 1 <= limit <= 100:
+            return error(422, "validation_error", "limit must be between 1 and 100")
+        records = sorted(
+            self.suppressions if request.path == "/suppressions" else self.emails,
+            key=lambda r: (str(r.get("created_at")), str(r.get("id"))),
+            reverse=True,
+        )
+        if "after" in query:
+            ids = [r.get("id") for r in records]
+            if query["after"] not in ids:
+                return error(422, "validation_error", "after: no such id")
+            records = records[ids.index(query["after"]) + 1 :]
+        return Response(200, {"object": "list", "has_more": len(records) > limit, "data": records[:limit]})
 
 
 def _check(item: dict[str, Any], batch: bool) -> str | None:

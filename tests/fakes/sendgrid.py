@@ -38,10 +38,16 @@ class SendGridFake(FakeProvider):
         super().__init__()
         self.api_key = api_key
         self._ids = itertools.count(1)
+        # What GET /v3/suppression/{list} serves: each list's entries ({email, created, …}).
+        self.lists: dict[str, list[dict[str, Any]]] = {
+            name: [] for name in ("bounces", "blocks", "spam_reports", "invalid_emails", "unsubscribes")
+        }
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return bad("authorization required", status=401)
+        if request.method == "GET":
+            return self._suppressions(request)
         if request.method != "POST" or request.path != "/v3/mail/send":
             return bad("not found", status=404)
         try:
@@ -146,3 +152,20 @@ class SendGridFake(FakeProvider):
                         name=who.get("name"),
                     )
                 )
+
+    def _suppressions(self, request: Request) -> Response:
+        """``GET /v3/suppression/{list}?start_time&end_time&limit&offset``: a JSON array, newest first (spec)."""
+        found = re.fullmatch(r"/v3/suppression/(bounces|blocks|spam_reports|invalid_emails|unsubscribes)", request.path)
+        if not found:
+            return bad("not found", status=404)
+        query = {k: v[-1] for k, v in request.query.items()}
+        try:
+            limit, offset = int(query.get("limit", "500")), int(query.get("offset", "0"))
+            start, end = int(query.get("start_time", "0")), int(query.get("end_time", str(2**40)))
+        except ValueError:
+            return bad("a number is expected", "limit")
+        if not 1 <= limit <= 500:
+            return bad("limit must be between 1 and 500", "limit")
+        entries = [e for e in self.lists[found[1]] if start <= int(e.get("created", 0)) <= end]
+        entries.sort(key=lambda e: (-int(e.get("created", 0)), str(e.get("email"))))
+        return Response(200, entries[offset : offset + limit])

@@ -38,6 +38,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]  # names lowercased
     body: bytes
+    raw_query: str = ""  # the query string as sent (SigV4 signs it so)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -168,7 +169,7 @@ class FakeProvider:
                 url = urllib.parse.urlsplit(self.path)
                 request = Request(
                     self.command, url.path, urllib.parse.parse_qs(url.query),
-                    {k.lower(): v for k, v in self.headers.items()}, body,
+                    {k.lower(): v for k, v in self.headers.items()}, body, url.query,
                 )  # fmt: skip
                 with fake._lock:
                     fake.requests.append(request)

@@ -10,6 +10,7 @@ modelled exception. Raw MIME is parsed back into what each recipient gets.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import email.parser
 import email.policy
 import re
@@ -46,10 +47,16 @@ class SESFake(FakeProvider):
         self.key_id, self.secret, self.region = key_id, secret, region
         self.verified = set(verified)  # identities (domains or addresses) allowed as From
         self.configuration_sets = {"actionmail-events"}
+        # What ListSuppressedDestinations serves: {EmailAddress, Reason, LastUpdateTime (a datetime)}.
+        self.suppressed: list[dict[str, Any]] = []
+        self.loop_after: int | None = None  # hostile: from this page on, NextToken names the same page again
+        self.pages_served = 0
 
     def handle(self, request: Request) -> Response:
         if problem := self._unsigned(request):
             return problem
+        if request.method == "GET" and request.path == "/v2/email/suppression/addresses":
+            return self._suppressed(request)
         if request.path != "/v2/email/outbound-emails":
             return error(404, "UnknownOperationException", "Unknown operation")
         body = request.json()
@@ -104,7 +111,7 @@ class SESFake(FakeProvider):
         host = request.headers["host"]
         aws = AWSRequest(
             method=request.method,
-            url=f"http://{host}{request.path}",
+            url=f"http://{host}{request.path}" + (f"?{request.raw_query}" if request.raw_query else ""),
             data=request.body,
             headers={name: request.headers[name] for name in signed},
         )
@@ -120,7 +127,41 @@ class SESFake(FakeProvider):
             )
         return None
 
+    def _suppressed(self, request: Request) -> Response:
+        """``ListSuppressedDestinations``: ``Reason`` (repeatable), ``StartDate``, ``EndDate`` (ISO 8601, as
+        botocore writes them), ``PageSize``, ``NextToken``; newest first; LastUpdateTime as Unix seconds."""
+        query = request.query
+        try:
+            size = int(query.get("PageSize", ["1000"])[-1])
+            start = _date(query.get("StartDate", [None])[-1]) or dt.datetime.min.replace(tzinfo=dt.UTC)
+            end = _date(query.get("EndDate", [None])[-1]) or dt.datetime.max.replace(tzinfo=dt.UTC)
+            offset = int(query.get("NextToken", ["0"])[-1].removeprefix("tok"))
+        except ValueError:
+            return error(400, "BadRequestException", "Invalid parameter")
+        if not 1 <= size <= 1000:
+            return error(400, "BadRequestException", "PageSize must be between 1 and 1000")
+        reasons = set(query.get("Reason", ["BOUNCE", "COMPLAINT"]))
+        chosen = [s for s in self.suppressed if s["Reason"] in reasons and start <= s["LastUpdateTime"] <= end]
+        chosen.sort(key=lambda s: (s["LastUpdateTime"], s["EmailAddress"]), reverse=True)
+        items = [{**s, "LastUpdateTime": s["LastUpdateTime"].timestamp()} for s in chosen[offset : offset + size]]
+        body: dict[str, Any] = {"SuppressedDestinationSummaries": items}
+        self.pages_served += 1
+        if offset + size < len(chosen):
+            body["NextToken"] = f"tok{offset + size}"
+        if self.loop_after is not None and self.pages_served > self.loop_after:
+            body["NextToken"] = "tok0"
+        return Response(200, body)
+
 
 def _body(message: EmailMessage, kind: str) -> str:
     part: Any = message.get_body((kind,))
     return str(part.get_content()).replace("\r\n", "\n") if part is not None else ""
+
+
+def _date(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.replace(".", "").isdigit():
+        return dt.datetime.fromtimestamp(float(value), dt.UTC)
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

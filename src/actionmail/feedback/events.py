@@ -163,3 +163,31 @@ def iso(value: Any) -> dt.datetime | None:
         return parsed.astimezone(dt.UTC)
     except (OverflowError, ValueError):  # year 1 with a positive offset
         return None
+
+
+def rfc2822(value: Any) -> dt.datetime | None:
+    """An RFC 2822 date (Mailgun's ``created_at``: ``Fri, 21 Oct 2011 11:02:55 GMT``) in UTC, else None."""
+    raw = text(value, 64)
+    if raw is None:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:  # "-0000": no zone information (RFC 5322 §3.3); taken as UTC
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def when(value: Any) -> dt.datetime | None:
+    """A time as an API gave it: an aware datetime (botocore parses SES's), or ISO 8601 text."""
+    if isinstance(value, dt.datetime):
+        moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        try:
+            return moment.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            return None
+    return iso(value)

@@ -12,6 +12,7 @@ Webhooks), not the API key.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -27,6 +28,7 @@ from actionmail.feedback.events import (
     epoch,
     first_text,
     obj,
+    rfc2822,
     short,
     text,
     utf8,
@@ -133,5 +135,49 @@ def event(data: Mapping[str, Any], token: str) -> FeedbackEvent:
         send_id=text(variables.get("send_id"), 200),
         tag=first_text(data.get("tags"), 200),
         dedupe_key=dedupe_key(PROVIDER, token),
+        reason=reason,
+    )
+
+
+def pulled(data: Mapping[str, Any]) -> FeedbackEvent:
+    """An event as the Events API gives it (the same ``event-data`` a webhook carries, without its signature).
+
+    Its key is the event's ``id`` with its time: the id alone is "only guaranteed unique within a day" (anymail).
+    The webhook's key, the signature token, is not in the Events API, so an event that came both ways is applied
+    twice; what applying does is the same either time (a suppression, a delivery noted), so that is harmless.
+    """
+    found = event(data, "")
+    key = dedupe_key(PROVIDER, "event", text(data.get("id"), 200), text(data.get("timestamp"), 40))
+    return dataclasses.replace(found, dedupe_key=key)
+
+
+# What an entry on each suppression list means (GET /v3/{domain}/bounces, /complaints, /unsubscribes).
+SUPPRESSION_LISTS = {"bounces": Kind.HARD_BOUNCE, "complaints": Kind.COMPLAINT, "unsubscribes": Kind.UNSUBSCRIBE}
+
+
+def suppression(list_name: str, record: Mapping[str, Any]) -> FeedbackEvent | None:
+    """An entry of one of Mailgun's suppression lists (``address``, ``created_at`` in RFC 2822; bounces add
+    ``code`` and ``error``, unsubscribes ``tags``), or None if it names no address."""
+    recipient = address(record.get("address"))
+    if recipient is None:
+        return None
+    kind = SUPPRESSION_LISTS[list_name]
+    reason = {Kind.COMPLAINT: "spam complaint", Kind.UNSUBSCRIBE: "unsubscribed through Mailgun"}.get(kind)
+    code = text(record.get("code"), 20)
+    if kind is Kind.HARD_BOUNCE:
+        reason = short(record.get("error")) or (f"bounced ({code})" if code else "bounced")
+        if code and code.startswith("4"):  # a bounce list entry for a temporary failure: not a dead address
+            kind = Kind.SOFT_BOUNCE
+    created = text(record.get("created_at"), 64)
+    return FeedbackEvent(
+        provider=PROVIDER,
+        kind=kind,
+        event=f"{list_name}/{code}" if code else list_name,
+        recipient=recipient,
+        at=rfc2822(created),
+        message_id=None,
+        send_id=None,
+        tag=None,
+        dedupe_key=dedupe_key(PROVIDER, "suppression", list_name, recipient.lower(), created),
         reason=reason,
     )

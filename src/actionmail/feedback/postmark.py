@@ -112,3 +112,70 @@ def event(record: Mapping[str, Any]) -> FeedbackEvent:
         ),
         reason=reason,
     )
+
+
+def bounce(record: Mapping[str, Any]) -> FeedbackEvent:
+    """A record of the Bounces API (``GET /bounces``): a webhook's Bounce without its RecordType. A spam complaint
+    is filed there too (``Type: SpamComplaint``), with the same ``ID`` its SpamComplaint webhook carries; so both
+    are read as their webhook would be, and have the webhook's dedupe key."""
+    record_type = "SpamComplaint" if record.get("Type") == "SpamComplaint" else "Bounce"
+    return event({**record, "RecordType": record_type})
+
+
+def suppression(stream: str, record: Mapping[str, Any]) -> FeedbackEvent | None:
+    """An entry of a message stream's suppressions dump (``EmailAddress``, ``SuppressionReason``, ``Origin``,
+    ``CreatedAt``), or None if it names no address or a reason that is not one."""
+    recipient = address(record.get("EmailAddress"))
+    reason = text(record.get("SuppressionReason"), 40)
+    kind = SUPPRESSION_REASONS.get(reason or "")
+    if recipient is None or kind is None:
+        return None
+    created = text(record.get("CreatedAt"), 64)
+    origin = text(record.get("Origin"), 40)
+    return FeedbackEvent(
+        provider=PROVIDER,
+        kind=kind,
+        event=f"Suppression/{reason}",
+        recipient=recipient,
+        at=iso(created),
+        message_id=None,
+        send_id=None,
+        tag=None,
+        dedupe_key=dedupe_key(PROVIDER, "suppression", stream, recipient.lower(), reason, created),
+        reason=f"Postmark: {reason}" + (f" ({origin})" if origin else ""),
+    )
+
+
+# A message the outbound search finds was taken by Postmark, whatever its Status (the search's status filter:
+# queued, sent, processed): what became of it after that, the bounces and webhooks say.
+_TAKEN = {"Queued", "Sent", "Processed"}
+
+
+def messages(record: Mapping[str, Any]) -> list[FeedbackEvent]:
+    """A record of the outbound message search (``GET /messages/outbound``): one event for each recipient."""
+    status = text(record.get("Status"), 40) or "?"
+    message_id = text(record.get("MessageID"), 250)
+    found = record.get("Recipients")
+    if not isinstance(found, list):
+        found = [obj(person).get("Email") for person in record.get("To") or [] if isinstance(record.get("To"), list)]
+    received = text(record.get("ReceivedAt"), 64)
+    out = []
+    for raw in found[:1000]:
+        recipient = address(raw)
+        if recipient is None:
+            continue
+        out.append(
+            FeedbackEvent(
+                provider=PROVIDER,
+                kind=Kind.ACCEPTED if status in _TAKEN else Kind.OTHER,
+                event=f"Message/{status}",
+                recipient=recipient,
+                at=iso(received),
+                message_id=message_id,
+                send_id=text(obj(record.get("Metadata")).get("send_id"), 200),
+                tag=text(record.get("Tag"), 200),
+                dedupe_key=dedupe_key(PROVIDER, "message", message_id, recipient.lower(), status),
+                reason=None,
+            )
+        )
+    return out

@@ -159,3 +159,61 @@ def event(body: Mapping[str, Any], svix_id: str) -> FeedbackEvent:
         dedupe_key=dedupe_key(PROVIDER, svix_id),
         reason=reason,
     )
+
+
+# Why an address is on the team's suppression list (GET /suppressions: ``origin``). "manual": the team put it
+# there; Resend sends it nothing, so neither should actionmail.
+SUPPRESSION_ORIGINS = {"bounce": Kind.HARD_BOUNCE, "complaint": Kind.COMPLAINT, "manual": Kind.UNSUBSCRIBE}
+
+
+def suppression(record: Mapping[str, Any]) -> FeedbackEvent | None:
+    """An entry of the suppression list (``id``, ``email``, ``origin``, ``source_id``: the email that bounced or
+    complained, ``created_at``), or None if it names no address or an origin that is not one."""
+    recipient = address(record.get("email"))
+    origin = text(record.get("origin"), 20)
+    kind = SUPPRESSION_ORIGINS.get(origin or "")
+    if recipient is None or kind is None:
+        return None
+    entry = text(record.get("id"), 200)
+    created = text(record.get("created_at"), 64)
+    return FeedbackEvent(
+        provider=PROVIDER,
+        kind=kind,
+        event=f"suppression/{origin}",
+        recipient=recipient,
+        at=iso(created),
+        message_id=text(record.get("source_id"), 250),
+        send_id=None,
+        tag=None,
+        dedupe_key=dedupe_key(PROVIDER, "suppression", entry, recipient.lower(), created),
+        reason="suppressed by hand at Resend" if origin == "manual" else f"on Resend's suppression list ({origin})",
+    )
+
+
+# An email's ``last_event`` (GET /emails, /emails/{id}) is the name of its latest webhook event without "email.";
+# these two have no webhook event of their own.
+_LAST_ONLY = {"queued": Kind.ACCEPTED, "canceled": Kind.FAILED}
+
+
+def email_state(record: Mapping[str, Any]) -> FeedbackEvent | None:
+    """What became of one email, as far as Resend says (its ``last_event``), read as that webhook event would be;
+    None if the record is no email. Only the latest: an email delivered and then complained of says complained."""
+    email_id = text(record.get("id"), 250)
+    last = text(record.get("last_event"), 40)
+    if email_id is None or last is None:
+        return None
+    kind, reason = classify({"type": f"email.{last}", "data": record})
+    kind = _LAST_ONLY.get(last, kind)
+    created = text(record.get("created_at"), 64)
+    return FeedbackEvent(
+        provider=PROVIDER,
+        kind=kind,
+        event=f"email.{last}",
+        recipient=address(first_text(record.get("to"))),
+        at=iso(created),  # when the email was sent: Resend does not say when its last event happened
+        message_id=email_id,
+        send_id=_ours(record, "send_id"),
+        tag=_ours(record, "tag"),
+        dedupe_key=dedupe_key(PROVIDER, "email", email_id, last),
+        reason=reason,
+    )

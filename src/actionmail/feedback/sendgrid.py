@@ -144,3 +144,43 @@ def event(record: Mapping[str, Any]) -> FeedbackEvent:
         dedupe_key=key,
         reason=reason,
     )
+
+
+# What an entry on each suppression list means (GET /v3/suppression/bounces, /blocks, /spam_reports,
+# /invalid_emails, and /unsubscribes: the global list). Blocks are the receiver's policy, not the address.
+SUPPRESSION_LISTS = {
+    "bounces": Kind.HARD_BOUNCE,
+    "blocks": Kind.SOFT_BOUNCE,
+    "spam_reports": Kind.COMPLAINT,
+    "invalid_emails": Kind.HARD_BOUNCE,
+    "unsubscribes": Kind.UNSUBSCRIBE,
+}
+
+
+def suppression(list_name: str, record: Mapping[str, Any]) -> FeedbackEvent | None:
+    """An entry of one of SendGrid's suppression lists (``email``, ``created`` in Unix seconds; bounces and
+    blocks add ``reason`` and ``status``), or None if it names no address."""
+    recipient = address(record.get("email"))
+    if recipient is None:
+        return None
+    kind = SUPPRESSION_LISTS[list_name]
+    status = text(record.get("status"), 20)
+    if list_name == "bounces" and status and status.startswith("4"):  # a temporary failure (4.x.x)
+        kind = Kind.SOFT_BOUNCE
+    reason = {
+        Kind.COMPLAINT: "spam report",
+        Kind.UNSUBSCRIBE: "unsubscribed through SendGrid",
+    }.get(kind) or short(record.get("reason") or list_name.replace("_", " "))
+    created = record.get("created")
+    return FeedbackEvent(
+        provider=PROVIDER,
+        kind=kind,
+        event=f"{list_name}/{status}" if status else list_name,
+        recipient=recipient,
+        at=epoch(created),
+        message_id=None,
+        send_id=None,
+        tag=None,
+        dedupe_key=dedupe_key(PROVIDER, "suppression", list_name, recipient.lower(), text(created, 40)),
+        reason=reason,
+    )

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from actionmail.feedback import sns
-from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, iso, obj, short, text
+from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, iso, obj, short, text, when
 from actionmail.feedback.webhook import (
     MAX_BODY,
     NotConfigured,
@@ -192,3 +192,30 @@ def events(ses_event: Mapping[str, Any], sns_id: str) -> list[FeedbackEvent]:
             )
         )
     return out
+
+
+# The account-level suppression list's reasons (ListSuppressedDestinations).
+SUPPRESSION_REASONS = {"BOUNCE": Kind.HARD_BOUNCE, "COMPLAINT": Kind.COMPLAINT}
+
+
+def suppressed(summary: Mapping[str, Any]) -> FeedbackEvent | None:
+    """An entry of the account's suppression list (``EmailAddress``, ``Reason``, ``LastUpdateTime``), or None if
+    it names no address or a reason that is not one. SES adds only hard bounces there (and complaints)."""
+    recipient = address(summary.get("EmailAddress"))
+    reason = text(summary.get("Reason"), 20)
+    kind = SUPPRESSION_REASONS.get(reason or "")
+    if recipient is None or kind is None:
+        return None
+    at = when(summary.get("LastUpdateTime"))
+    return FeedbackEvent(
+        provider=PROVIDER,
+        kind=kind,
+        event=f"Suppressed/{reason}",
+        recipient=recipient,
+        at=at,
+        message_id=None,
+        send_id=None,
+        tag=None,
+        dedupe_key=dedupe_key(PROVIDER, "suppression", recipient.lower(), reason, at.isoformat() if at else None),
+        reason=f"on the SES account's suppression list ({(reason or '').lower()})",
+    )

@@ -15,6 +15,7 @@ import abc
 import datetime as dt
 import email.errors
 import email.header
+import enum
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from typing import ClassVar
 
 from actionmail.config.providers import ProviderSettings
 from actionmail.errors import ActionmailError, ExitCode
+from actionmail.feedback.events import FeedbackEvent
 from actionmail.merge import Merge
 
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
@@ -201,6 +203,38 @@ class MissingCredentials(ActionmailError):
     exit_code = ExitCode.INVALID_INPUT
 
 
+class Pullable(enum.StrEnum):
+    """What a provider's API lets actionmail read back (:attr:`Provider.pulls`; none at all: an empty set)."""
+
+    SUPPRESSIONS = "suppressions"  # its lists of bounced, complaining and unsubscribed addresses
+    EVENTS = "events"  # what happened to each message (delivered, bounced, …) since a given time
+    MESSAGES = "messages"  # what became of one send's messages, found by its tag or their message ids
+
+
+@dataclass(frozen=True)
+class Pull:
+    """What one call of :meth:`Provider.pull` (or :meth:`Provider.pull_send`) read.
+
+    ``events``: in the order read, each with the dedupe key the caller applies once (the same record read again,
+    in this pass or the next, has the same key). ``cursor``: opaque text to store and pass back, always: while
+    ``complete`` is False it goes on where this call stopped (no record read twice, none missed); once ``complete``
+    is True it starts the next pass where this one ended, a little before (:attr:`Provider.event_delay`), so that
+    events the provider files late are not missed. ``skipped``: records that were not events, and why (for the
+    log), never silently dropped.
+    """
+
+    events: list[FeedbackEvent]
+    cursor: str
+    complete: bool
+    skipped: list[str] = field(default_factory=list)
+
+
+class PullNotSupported(ActionmailError):
+    """The provider keeps nothing actionmail can read back (the outbox, SMTP), or not that (SES keeps no events)."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+
 class Provider(abc.ABC):
     """One mail provider. Subclasses set the class attributes and implement :meth:`send`."""
 
@@ -212,6 +246,10 @@ class Provider(abc.ABC):
     idempotency_window: ClassVar[dt.timedelta | None] = None
     can_schedule: ClassVar[bool] = False  # delivers at Envelope.send_at
     settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
+    pulls: ClassVar[frozenset[Pullable]] = frozenset()  # what pull() and pull_send() can read; empty: nothing
+    # How late an event may appear in the provider's API after it happened: each pass starts this much before the
+    # last one ended, and a message with no trace this long after it was sent has not been accepted.
+    event_delay: ClassVar[dt.timedelta] = dt.timedelta(minutes=30)
 
     def __init__(self, settings: ProviderSettings, environ: Mapping[str, str] | None = None) -> None:
         self.settings = settings
@@ -232,3 +270,30 @@ class Provider(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional: most providers hold nothing to release
         """Release connections. Called once when the send is over."""
+
+    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+        """Read what the provider knows: its suppression lists, and its events since ``since`` (aware; None: as far
+        back as it keeps them), at most ``pages`` pages a call; ``cursor`` (from the last :class:`Pull`) goes on
+        from there instead, and ``since`` is then ignored.
+
+        Each page is retried on a transient failure (429, honouring the provider's wait, 5xx, a dropped
+        connection) as the send is; a failure that persists raises :class:`ProviderError`, and the caller goes
+        on later from the last cursor it stored. A paging that goes round in circles, or never ends, raises
+        :class:`ProviderError` too. Raises :class:`PullNotSupported` where :attr:`pulls` is empty.
+        """
+        raise PullNotSupported(f"{self.name} keeps no suppression list or events that actionmail can read back")
+
+    def pull_send(
+        self,
+        tag: str,
+        message_ids: Sequence[str],
+        since: dt.datetime,
+        cursor: str | None = None,
+        *,
+        pages: int = 50,
+    ) -> Pull:
+        """The events of one send's messages: found by its ``tag`` (:attr:`Envelope.tag`) where the API filters
+        by tag, else by the ``message_ids`` the send recorded; ``since``: when the send began. As :meth:`pull`
+        otherwise. Raises :class:`PullNotSupported` unless :attr:`pulls` has :attr:`Pullable.MESSAGES`.
+        """
+        raise PullNotSupported(f"{self.name} keeps no record of a send's messages that actionmail can read back")

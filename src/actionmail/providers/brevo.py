@@ -16,17 +16,22 @@ import email.utils
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import requests
 
 from actionmail.config.providers import BrevoSettings, ProviderSettings
+from actionmail.feedback import brevo as feedback
 from actionmail.merge import Merge
 from actionmail.providers import mime
+from actionmail.providers import pull as paging
 from actionmail.providers.base import (
     Batch,
     BatchResult,
     ProviderError,
+    Pull,
+    Pullable,
     Recipient,
     header_fragment,
     header_text,
@@ -39,6 +44,11 @@ NAMESPACE = uuid.UUID("1b6f7a4e-7d3c-4f55-9a41-6a2b8d0c5e10")  # batch id → id
 # Template syntax in our own text: Brevo's engine (Django-like) would read it as a tag, variable or comment.
 _SYNTAX = re.compile(r"\{[{%#]")
 _ONE_LINE = mime.POLICY.clone(max_line_length=0)
+BLOCKED_PAGE = 100  # limit: default 50, max 100 (blockedContacts reference)
+EVENTS_PAGE = 2500  # limit: default 2,500, max 5,000 (events reference)
+# "The date range can not exceed 90 days"; without dates the events API gives the last 30 (events reference).
+EVENTS_SPAN = dt.timedelta(days=87)  # and a day to spare each side (_days)
+EVENTS_DEFAULT = dt.timedelta(days=30)
 
 
 class Brevo(HTTPProvider):
@@ -52,6 +62,61 @@ class Brevo(HTTPProvider):
     can_schedule = True  # scheduledAt (public beta: up to about 5 minutes late)
     settings_model: ClassVar[type[ProviderSettings]] = BrevoSettings
     settings: BrevoSettings
+    pulls = frozenset({Pullable.SUPPRESSIONS, Pullable.EVENTS, Pullable.MESSAGES})
+    event_delay = dt.timedelta(minutes=30)  # Brevo documents none; its dates are whole days here anyway (below)
+
+    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+        """The blocked transactional contacts (unsubscribed, hard-bounced, complained, blocked by hand) and the
+        transactional events, since ``since`` (the events of the last 30 days without; at most 90 days back)."""
+
+        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+            return [self._blocked(start, end), self._events(start, end, {})]
+
+        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
+
+    def pull_send(
+        self,
+        tag: str,
+        message_ids: Sequence[str],
+        since: dt.datetime,
+        cursor: str | None = None,
+        *,
+        pages: int = 50,
+    ) -> Pull:
+        """The events of the send's messages, by its tag (the events API's ``tags`` filter; every message of a
+        send carries the newsletter's tag, those of other sends of it too)."""
+
+        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+            return [self._events(start, end, {"tags": json.dumps([tag])})]
+
+        scope = paging.scope_of(tag, message_ids)
+        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+
+    def _blocked(self, start: dt.datetime | None, end: dt.datetime) -> paging.Stage:
+        query = {"limit": str(BLOCKED_PAGE), **(_days(start, end) if start else {})}
+
+        def items_at(offset: int) -> tuple[list[Any], int | None]:
+            params = {**query, "offset": str(offset)}
+            body = self.get_json("v3/smtp/blockedContacts", "blocked contacts", params=params, headers=self._auth())
+            found = paging.records(self.name, "blocked contacts", body, "contacts")
+            return found, paging.count(body.get("count") if isinstance(body, dict) else None)
+
+        pager = paging.offset_pager(self.name, "blocked", items_at, feedback.blocked, BLOCKED_PAGE)
+        return paging.Stage("blocked contacts", pager)
+
+    def _events(self, start: dt.datetime | None, end: dt.datetime, more: dict[str, str]) -> paging.Stage:
+        start = max(start or end - EVENTS_DEFAULT, end - EVENTS_SPAN)
+        query = {"limit": str(EVENTS_PAGE), "sort": "asc", **_days(start, end), **more}
+
+        def items_at(offset: int) -> tuple[list[Any], int | None]:
+            params = {**query, "offset": str(offset)}
+            body = self.get_json("v3/smtp/statistics/events", "events", params=params, headers=self._auth())
+            return paging.records(self.name, "events", body, "events"), None
+
+        return paging.Stage("events", paging.offset_pager(self.name, "events", items_at, feedback.pulled, EVENTS_PAGE))
+
+    def _auth(self) -> dict[str, str]:
+        return {"api-key": self.secret(VARIABLE)}
 
     def send(self, batch: Batch) -> BatchResult:
         envelope = batch.envelope
@@ -168,3 +233,14 @@ def _error(response: requests.Response) -> tuple[str, str]:
         return str(body.get("message") or response.reason), str(body.get("code") or "")
     except (ValueError, AttributeError):
         return response.text.strip() or response.reason or "request refused", ""
+
+
+def _days(start: dt.datetime | None, end: dt.datetime) -> dict[str, str]:
+    """``startDate``/``endDate`` (both or neither, YYYY-MM-DD) with a day to spare each side: Brevo does not say
+    in which time zone it reads them, and an event read twice has one dedupe key."""
+    if start is None:
+        return {}
+    return {
+        "startDate": (start - dt.timedelta(days=1)).date().isoformat(),
+        "endDate": (end + dt.timedelta(days=1)).date().isoformat(),
+    }

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import requests
 import requests.adapters
+import urllib3.exceptions
 
 from actionmail import __version__
 from actionmail.config.providers import HTTPSettings, ProviderSettings
 from actionmail.providers.base import Provider, ProviderError
+from actionmail.providers.pull import Retry
+
+# A page of a pull larger than this is not one (a page of 1,000 records is some hundreds of KB).
+MAX_PAGE_BYTES = 32 * 2**20
 
 
 class HTTPProvider(Provider):
@@ -37,18 +44,23 @@ class HTTPProvider(Provider):
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        self.pull_retry = Retry()  # how pull() retries a page (tests make it quick)
 
     def url(self, path: str) -> str:
         return self.settings.base_url.rstrip("/") + "/" + path.lstrip("/")
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         """POST and return a 2xx response; raise ProviderError, sorted, for anything else."""
+        return self.request("POST", self.url(path), **kwargs)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Make a call and return its 2xx response; raise ProviderError, sorted, for anything else."""
         # Never follow a redirect: requests strips only Authorization on the way to another host, so custom auth
         # headers (X-Postmark-Server-Token, api-key) would go along; and a 301/302 turns the POST into a GET
         # whose 200 page would read as success.
         kwargs.setdefault("allow_redirects", False)
         try:
-            response = self.session.post(self.url(path), timeout=self.settings.timeout, **kwargs)
+            response = self.session.request(method, url, timeout=self.settings.timeout, **kwargs)
         except (requests.ConnectTimeout, requests.exceptions.SSLError) as e:
             raise ProviderError(self.name, f"could not connect: {type(e).__name__}", transient=True) from None
         except requests.ConnectionError as e:
@@ -61,6 +73,8 @@ class HTTPProvider(Provider):
         status = response.status_code
         if 200 <= status < 300:  # not response.ok, which lets a 3xx through
             return response
+        if kwargs.get("stream"):  # an error's body is read whole below: not a hostile server's gigabyte
+            _read_some(response)
         if 300 <= status < 400:
             where = response.headers.get("Location", "elsewhere")
             message = f"the API answered with a redirect to {where}: set base_url to the API's own address"
@@ -74,6 +88,36 @@ class HTTPProvider(Provider):
             transient=self.transient(response),
             retry_after=self.retry_after(response),
         )
+
+    def get_json(self, path_or_url: str, what: str, **kwargs: Any) -> Any:
+        """GET a page of a pull and return its JSON; ``path_or_url`` is a path under base_url, or a URL the API
+        gave (a ``next`` page), which must be on base_url's own scheme, host and port: the API key goes along.
+
+        The body is read up to :data:`MAX_PAGE_BYTES`; one that is larger, or not JSON, is a ProviderError.
+        """
+        if "://" in path_or_url:
+            url = path_or_url
+            if _origin(url) != _origin(self.settings.base_url):
+                raise ProviderError(
+                    self.name, f"{what}: the API named a next page on another host ({_origin(url)}); not followed"
+                )
+        else:
+            url = self.url(path_or_url)
+        response = self.request("GET", url, stream=True, **kwargs)
+        try:
+            body = response.raw.read(MAX_PAGE_BYTES + 1, decode_content=True)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
+            raise ProviderError(self.name, f"{what}: connection dropped: {type(e).__name__}", transient=True) from None
+        finally:
+            response.close()
+        if len(body) > MAX_PAGE_BYTES:
+            raise ProviderError(self.name, f"{what}: a page over {MAX_PAGE_BYTES // 2**20} MiB; not read")
+        try:
+            return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise ProviderError(
+                self.name, f"{what}: the answer is not JSON: check base_url", status=response.status_code
+            ) from None
 
     def transient(self, response: requests.Response) -> bool:
         """Whether a failed call may work later; subclasses read their error body where the status isn't enough
@@ -129,3 +173,25 @@ def _refused(error: requests.ConnectionError) -> bool:
     """True when the connection was never made (nothing was sent)."""
     text = repr(error)
     return any(marker in text for marker in ("NewConnectionError", "ConnectionRefused", "Failed to establish"))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:  # a port that is not a number
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _read_some(response: requests.Response, limit: int = 64 * 1024) -> None:
+    """Read at most ``limit`` bytes of a streamed response as its content, and let the rest go."""
+    try:
+        response._content = response.raw.read(limit, decode_content=True) or b""
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+        response._content = b""
+    response.close()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)

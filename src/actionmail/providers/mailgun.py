@@ -12,17 +12,34 @@ import datetime as dt
 import email.utils
 import re
 import urllib.parse
-from typing import ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import orjson
 import requests
 
 from actionmail.config.providers import MailgunSettings, ProviderSettings
+from actionmail.feedback import mailgun as feedback
+from actionmail.feedback.events import FeedbackEvent, obj
 from actionmail.merge import Slots
-from actionmail.providers.base import Batch, BatchResult, ProviderError, header_fragment, header_text
+from actionmail.providers import pull as paging
+from actionmail.providers.base import (
+    Batch,
+    BatchResult,
+    ProviderError,
+    Pull,
+    Pullable,
+    header_fragment,
+    header_text,
+)
 from actionmail.providers.http import HTTPProvider, until
 
 VARIABLE = "ACTIONMAIL_MAILGUN_API_KEY"
+# "Mailgun retains event data for 30 days. Access to this data varies by plan" (events doc); the API reference
+# promises "at least 3 days". A pull with no start asks for the 30.
+RETENTION = dt.timedelta(days=30)
+SUPPRESSION_PAGE = 1000  # limit: default 100, max 1000 (bounces API reference)
+EVENTS_PAGE = 300  # limit: max 300 (events API reference)
 
 
 class Mailgun(HTTPProvider):
@@ -33,6 +50,71 @@ class Mailgun(HTTPProvider):
     transient_statuses = frozenset({420})  # a sending limit: "try again after <date>" (mailgun-java#50)
     settings_model: ClassVar[type[ProviderSettings]] = MailgunSettings
     settings: MailgunSettings
+    pulls = frozenset({Pullable.SUPPRESSIONS, Pullable.EVENTS, Pullable.MESSAGES})
+    # Events reach the Events API out of order, some up to about half an hour late: Mailgun's event-polling doc
+    # says to trust only pages whose events are older than a threshold such as half an hour.
+    event_delay = dt.timedelta(minutes=30)
+
+    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+        """The bounce, complaint and unsubscribe lists (whole: they take no time filter), then the events between
+        ``since`` and the start of the pass."""
+
+        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+            lists = [self._list_stage(name) for name in feedback.SUPPRESSION_LISTS]
+            return [*lists, self._events_stage(start, end, {})]
+
+        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
+
+    def pull_send(
+        self,
+        tag: str,
+        message_ids: Sequence[str],
+        since: dt.datetime,
+        cursor: str | None = None,
+        *,
+        pages: int = 50,
+    ) -> Pull:
+        """The events of the send's messages, by its tag (the Events API's ``tags`` filter): those of other sends
+        of the same newsletter too, which carry another ``send_id``."""
+
+        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+            return [self._events_stage(start, end, {"tags": tag})]
+
+        scope = paging.scope_of(tag, message_ids)
+        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+
+    def _list_stage(self, name: str) -> paging.Stage:
+        def read(record: Mapping[str, Any]) -> FeedbackEvent | None:
+            return feedback.suppression(name, record)
+
+        return paging.Stage(name, self._pager(name, {"limit": str(SUPPRESSION_PAGE)}, read))
+
+    def _events_stage(self, start: dt.datetime | None, end: dt.datetime, more: dict[str, str]) -> paging.Stage:
+        begin = start or end - RETENTION
+        query = {
+            "begin": str(int(begin.timestamp())),
+            "end": str(int(end.timestamp())),
+            "ascending": "yes",
+            "limit": str(EVENTS_PAGE),
+            **more,
+        }
+        return paging.Stage("events", self._pager("events", query, feedback.pulled))
+
+    def _pager(self, resource: str, query: dict[str, str], read: paging.Reader) -> Callable[[str | None], paging.Page]:
+        """Pages of ``GET /v3/{domain}/{resource}``: ``{items, paging: {next, …}}``, whose ``paging.next`` is the
+        whole URL of the next page; the last page is the first with no items (bounces API reference)."""
+        path = f"v3/{urllib.parse.quote(self.settings.domain, safe='')}/{resource}"
+
+        def fetch(token: str | None) -> paging.Page:
+            auth = ("api", self.secret(VARIABLE))
+            body = self.get_json(token or path, resource, params=None if token else query, auth=auth)
+            items = paging.records(self.name, resource, body, "items")
+            page = paging.read_page(items, read)
+            following = obj(obj(body).get("paging")).get("next")
+            page.next = following if items and isinstance(following, str) and following else None
+            return page
+
+        return fetch
 
     def send(self, batch: Batch) -> BatchResult:
         auth = ("api", self.secret(VARIABLE))  # HTTP Basic, user "api" (doc); read when sending, not before

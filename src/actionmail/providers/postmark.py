@@ -8,19 +8,27 @@ Reference: docs/providers.md §3 (Postmark's API overview, batch and unsubscribe
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import requests
 
 from actionmail.config.providers import PostmarkSettings, ProviderSettings
-from actionmail.providers.base import Batch, BatchResult, ProviderError
+from actionmail.feedback import postmark as feedback
+from actionmail.feedback.events import FeedbackEvent
+from actionmail.providers import pull as paging
+from actionmail.providers.base import Batch, BatchResult, ProviderError, Pull, Pullable
 from actionmail.providers.http import HTTPProvider
 
 VARIABLE = "ACTIONMAIL_POSTMARK_API_KEY"  # the server API token
 # ErrorCode 300 about an address is that recipient's fault ("Invalid 'To' address: 'x'."); other 300s are the
 # request's (anymail). 406: the recipient is inactive (hard bounce, spam complaint or manual suppression).
 _RECIPIENT_300 = re.compile(r"^(Invalid|Error\s+parsing)\s+'(To|Cc|Bcc)'", re.IGNORECASE)
+PAGE = 500  # count: at most 500 a page, for bounces and the message search alike (doc)
+MAX_OFFSET = 10_000  # "count + offset ≤ 10,000" (messages doc): a search shows no more than its first 10,000
 _INACTIVE = re.compile(r"inactive addresses:\s*(.*?)\.\s*Inactive recipients", re.IGNORECASE | re.DOTALL)
 
 
@@ -31,6 +39,87 @@ class Postmark(HTTPProvider):
     idempotent = False  # no idempotency key
     settings_model: ClassVar[type[ProviderSettings]] = PostmarkSettings
     settings: PostmarkSettings
+    pulls = frozenset({Pullable.SUPPRESSIONS, Pullable.EVENTS, Pullable.MESSAGES})
+    # Postmark documents no delay for its search; its dates are whole days here (below), so half an hour is margin.
+    event_delay = dt.timedelta(minutes=30)
+
+    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+        """The message stream's bounces (spam complaints among them) and its suppressions, since ``since``."""
+
+        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+            return [self._bounces(start, end, {}), self._suppressions(start, end)]
+
+        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
+
+    def pull_send(
+        self,
+        tag: str,
+        message_ids: Sequence[str],
+        since: dt.datetime,
+        cursor: str | None = None,
+        *,
+        pages: int = 50,
+    ) -> Pull:
+        """The send's messages as the outbound search finds them by tag (each one Postmark took: *accepted*),
+        then their bounces; webhooks say the rest (Delivery)."""
+
+        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+            window = _window(start, end)
+            query = {**window, "tag": tag, "messagestream": self.settings.message_stream}
+            search = self._searcher("messages/outbound", "Messages", query, feedback.messages)
+            return [paging.Stage("messages", search), self._bounces(start, end, {"tag": tag})]
+
+        scope = paging.scope_of(tag, message_ids)
+        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+
+    def _bounces(self, start: dt.datetime | None, end: dt.datetime, more: dict[str, str]) -> paging.Stage:
+        query = {**_window(start, end), "messagestream": self.settings.message_stream, **more}
+        return paging.Stage("bounces", self._searcher("bounces", "Bounces", query, feedback.bounce))
+
+    def _suppressions(self, start: dt.datetime | None, end: dt.datetime) -> paging.Stage:
+        """``GET /message-streams/{stream}/suppressions/dump``: the stream's suppressions, in one page (doc)."""
+        stream = self.settings.message_stream
+        path = f"message-streams/{urllib.parse.quote(stream, safe='')}/suppressions/dump"
+
+        def read(record: Mapping[str, Any]) -> FeedbackEvent | None:
+            return feedback.suppression(stream, record)
+
+        def fetch(token: str | None) -> paging.Page:
+            query = {k: v for k, v in _window(start, end).items() if k in ("fromdate", "todate")}
+            body = self.get_json(path, "suppressions", params=query, headers=self._auth())
+            return paging.read_page(paging.records(self.name, "suppressions", body, "Suppressions"), read)
+
+        return paging.Stage("suppressions", fetch)
+
+    def _searcher(
+        self, path: str, key: str, query: dict[str, str], read: paging.Reader
+    ) -> Callable[[str | None], paging.Page]:
+        """Pages of a search paged by ``count`` and ``offset`` (bounces, outbound messages), ``{TotalCount, key}``."""
+
+        def fetch(token: str | None) -> paging.Page:
+            if token is not None and not (token.isdigit() and len(token) <= 6):
+                raise paging.bad_cursor(self.name, "its page offset is not one")
+            offset = int(token or 0)
+            params = {**query, "count": str(PAGE), "offset": str(offset)}
+            body = self.get_json(path, path, params=params, headers=self._auth())
+            items = paging.records(self.name, path, body, key)
+            page = paging.read_page(items, read)
+            total = paging.count(body.get("TotalCount") if isinstance(body, dict) else None)
+            reached = offset + len(items)
+            if len(items) >= PAGE and (total is None or reached < total):
+                if reached + PAGE <= MAX_OFFSET:
+                    page.next = str(reached)
+                else:
+                    page.skipped.append(
+                        f"Postmark shows only the first {MAX_OFFSET:,} of a search; the rest of this window is not "
+                        "read: sync more often, or from a later date (--since)"
+                    )
+            return page
+
+        return fetch
+
+    def _auth(self) -> dict[str, str]:
+        return {"X-Postmark-Server-Token": self.secret(VARIABLE), "Accept": "application/json"}
 
     def send(self, batch: Batch) -> BatchResult:
         auth = {"X-Postmark-Server-Token": self.secret(VARIABLE), "Accept": "application/json"}  # read when sending
@@ -110,3 +199,12 @@ class Postmark(HTTPProvider):
         if response.status_code == 401:
             return f"{message}: put the server's API token in {VARIABLE}"
         return message
+
+
+def _window(start: dt.datetime | None, end: dt.datetime) -> dict[str, str]:
+    """``fromdate``/``todate`` (inclusive) and the message stream, as whole days with a day to spare each side:
+    Postmark reads these dates in its own time zone (US Eastern), and an event read twice has one dedupe key."""
+    window = {"todate": (end + dt.timedelta(days=1)).date().isoformat()}
+    if start is not None:
+        window["fromdate"] = (start - dt.timedelta(days=1)).date().isoformat()
+    return window

@@ -13,12 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import urllib.parse
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import requests
 
 from actionmail.config.providers import ProviderSettings, ResendSettings
-from actionmail.providers.base import Batch, BatchResult, ProviderError, Recipient
+from actionmail.feedback import resend as feedback
+from actionmail.feedback.events import iso
+from actionmail.providers import pull as paging
+from actionmail.providers.base import Batch, BatchResult, ProviderError, Pull, Pullable, Recipient
 from actionmail.providers.http import HTTPProvider, seconds
 
 VARIABLE = "ACTIONMAIL_RESEND_API_KEY"
@@ -27,6 +32,7 @@ VARIABLE = "ACTIONMAIL_RESEND_API_KEY"
 _NOT_IN_TAG = re.compile(r"[^A-Za-z0-9_-]")
 # 429s that a retry within minutes won't fix: the account's daily or monthly email quota is spent (errors doc).
 _QUOTA = frozenset({"daily_quota_exceeded", "monthly_quota_exceeded"})
+PAGE = 100  # limit: 1–100 (OpenAPI spec, list emails; suppressions unverified)
 
 
 class Resend(HTTPProvider):
@@ -42,6 +48,88 @@ class Resend(HTTPProvider):
     can_schedule = False
     settings_model: ClassVar[type[ProviderSettings]] = ResendSettings
     settings: ResendSettings
+    # No event log: Resend keeps each email's *last* event (last_event), a suppression list (since mid-2026),
+    # and no per-email unsubscribe at all (contacts carry "unsubscribed"; actionmail sends to no Resend audience).
+    pulls = frozenset({Pullable.SUPPRESSIONS, Pullable.EVENTS, Pullable.MESSAGES})
+
+    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+        """The suppression list (bounces, complaints, addresses suppressed by hand), whole; then the last event of
+        each email sent since ``since`` (GET /emails, newest first, up to the first one older). Only the last: a
+        complaint about an email sent before ``since`` shows here only as a suppression."""
+
+        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+            suppressions = self._lister("suppressions", feedback.suppression, None)
+            return [
+                paging.Stage("suppressions", suppressions),
+                paging.Stage("emails", self._lister("emails", feedback.email_state, start)),
+            ]
+
+        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
+
+    def pull_send(
+        self,
+        tag: str,
+        message_ids: Sequence[str],
+        since: dt.datetime,
+        cursor: str | None = None,
+        *,
+        pages: int = 50,
+    ) -> Pull:
+        """Each of ``message_ids`` (Resend's email ids) looked up, one a page: its last event. An id Resend does not
+        know gives no event (and a line in ``skipped``): no trace of it. Resend sends are idempotent (the batch
+        id), so a send rarely needs this."""
+        ids = list(message_ids)
+
+        def fetch(token: str | None) -> paging.Page:
+            if token is not None and not (token.isdigit() and len(token) <= 9):
+                raise paging.bad_cursor(self.name, "its place in the list of ids is not one")
+            index = int(token or 0)
+            page = paging.Page(next=str(index + 1) if index + 1 < len(ids) else None)
+            if index >= len(ids):
+                return page
+            path = "emails/" + urllib.parse.quote(ids[index], safe="")
+            try:
+                body = self.get_json(path, "email", headers=self._auth())
+            except ProviderError as e:
+                if e.status != 404:
+                    raise
+                page.skipped.append(f"Resend has no email {ids[index][:80]}")
+                page.size = 1
+                return page
+            found = feedback.email_state(body) if isinstance(body, dict) else None
+            page.size, page.digest = 1, paging.digest(index, body)
+            if found is None:
+                page.skipped.append(f"email {ids[index][:80]}: not an email")
+            else:
+                page.events.append(found)
+            return page
+
+        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+            return [paging.Stage("emails", fetch)]
+
+        scope = paging.scope_of(tag, message_ids)
+        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+
+    def _lister(self, path: str, read: paging.Reader, since: dt.datetime | None) -> Callable[[str | None], paging.Page]:
+        """Pages of ``GET /{path}``: ``{has_more, data}``, the next page ``after`` the last id (spec). With
+        ``since``, the list (newest first) is read until its first record older than that."""
+
+        def fetch(token: str | None) -> paging.Page:
+            params = {"limit": str(PAGE), **({"after": token} if token else {})}
+            body = self.get_json(path, path, params=params, headers=self._auth())
+            items = paging.records(self.name, path, body, "data")
+            recent = [r for r in items if since is None or not _older(r, since)]
+            page = paging.read_page(recent, read)
+            page.size, page.digest = len(items), paging.digest(items)
+            last = items[-1].get("id") if items and isinstance(items[-1], dict) else None
+            more = isinstance(body, dict) and body.get("has_more") is True and len(recent) == len(items)
+            page.next = last if more and isinstance(last, str) and last else None
+            return page
+
+        return fetch
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret(VARIABLE)}"}
 
     def send(self, batch: Batch) -> BatchResult:
         if batch.envelope.send_at is not None:
@@ -130,3 +218,9 @@ def _error(response: requests.Response) -> tuple[str, str]:
         return str(body.get("message") or response.reason), str(body.get("name") or "")
     except (ValueError, AttributeError):
         return response.text.strip() or response.reason or "request refused", ""
+
+
+def _older(record: Any, since: dt.datetime) -> bool:
+    """Whether a listed email was created before ``since`` (one without a readable time is not)."""
+    created = iso(record.get("created_at")) if isinstance(record, dict) else None
+    return created is not None and created < since

@@ -18,9 +18,10 @@ Reference: providers.md §4 (SES v2 API reference and quotas docs; botocore's se
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import botocore.session
@@ -32,16 +33,22 @@ from botocore.exceptions import (
     HTTPClientError,
     NoCredentialsError,
 )
+from botocore.parsers import ResponseParserError
 
 from actionmail import __version__
 from actionmail.config.providers import ProviderSettings, SESSettings
+from actionmail.feedback import ses as feedback
 from actionmail.providers import mime
+from actionmail.providers import pull as paging
 from actionmail.providers.base import (
     Batch,
     BatchResult,
     MissingCredentials,
     Provider,
     ProviderError,
+    Pull,
+    Pullable,
+    PullNotSupported,
 )
 
 # Not now, rather than never (providers.md §4; botocore's "standard" retry mode retries the same codes).
@@ -53,6 +60,9 @@ _CREDENTIALS = frozenset(
 )
 # EmailTags: ASCII letters, digits, "_" and "-", at most 256 characters (MessageTag doc).
 _NOT_IN_TAG = re.compile(r"[^A-Za-z0-9_-]")
+# PageSize of ListSuppressedDestinations: "the number of results to show in a single call" (API reference); AWS
+# names no maximum there, and 1,000 is the most other SES v2 lists take (unverified for this one).
+SUPPRESSION_PAGE = 1000
 _NO_CREDENTIALS = (
     "ses needs AWS credentials: set the environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
     "or AWS_PROFILE, or run where an AWS role provides them"
@@ -64,12 +74,53 @@ class SES(Provider):
     max_batch = 1  # see the module docstring
     settings_model: ClassVar[type[ProviderSettings]] = SESSettings
     settings: SESSettings
+    # The account's suppression list only: SES keeps no events to search. They are published as they happen (to
+    # SNS, Firehose, CloudWatch or EventBridge, through a configuration set): run actionmail serve with SNS.
+    # GetMessageInsights answers for one message at a time, needs the Virtual Deliverability Manager, and allows
+    # one call a second; not used.
+    pulls = frozenset({Pullable.SUPPRESSIONS})
 
     def __init__(self, settings: ProviderSettings, environ: Mapping[str, str] | None = None, pool: int = 16) -> None:
         super().__init__(settings, environ)
         self.pool = pool
         self._client: Any = None
         self._lock = threading.Lock()
+        self.pull_retry = paging.Retry()
+
+    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+        """The account-level suppression list (bounces and complaints), entries updated since ``since``."""
+
+        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+            return [paging.Stage("suppressions", lambda token: self._suppressed(start, end, token))]
+
+        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
+
+    def pull_send(
+        self,
+        tag: str,
+        message_ids: Sequence[str],
+        since: dt.datetime,
+        cursor: str | None = None,
+        *,
+        pages: int = 50,
+    ) -> Pull:
+        raise PullNotSupported(
+            "ses keeps no events to read back; it publishes them as they happen: give the send a configuration set "
+            "that publishes to an SNS topic, and subscribe actionmail serve to it"
+        )
+
+    def _suppressed(self, start: dt.datetime | None, end: dt.datetime, token: str | None) -> paging.Page:
+        call: dict[str, Any] = {"EndDate": end, "PageSize": SUPPRESSION_PAGE}
+        if start is not None:
+            call["StartDate"] = start
+        if token is not None:
+            call["NextToken"] = token
+        answer = self._call(call, "list_suppressed_destinations")
+        items = paging.records(self.name, "suppressions", answer, "SuppressedDestinationSummaries")
+        page = paging.read_page(items, feedback.suppressed)
+        following = answer.get("NextToken") if isinstance(answer, dict) else None
+        page.next = following if isinstance(following, str) and following else None
+        return page
 
     def send(self, batch: Batch) -> BatchResult:
         if len(batch.recipients) > self.max_batch:
@@ -106,12 +157,18 @@ class SES(Provider):
                 self._client.close()
                 self._client = None
 
-    def _call(self, call: dict[str, Any]) -> Any:
+    def _call(self, call: dict[str, Any], operation: str = "send_email") -> Any:
         client = self._ses()
         try:
-            return client.send_email(**call)
+            return getattr(client, operation)(**call)
+        except (ResponseParserError, ValueError, TypeError, AttributeError, KeyError) as e:
+            if operation == "send_email":  # as before: a send's own errors are not hidden
+                raise
+            # botocore could not read the page as SES's (the wrong shape; a proxy's page)
+            message = f"answered with something that is not SES's ({type(e).__name__}): check base_url"
+            raise ProviderError(self.name, message) from None
         except ClientError as e:
-            raise self._refused(e) from None
+            raise self._refused(e, operation) from None
         except (EndpointConnectionError, ConnectTimeoutError) as e:  # nothing was sent
             raise ProviderError(self.name, f"could not connect: {e}", transient=True) from None
         except HTTPClientError as e:  # read timeout, connection closed: after the request went out
@@ -142,7 +199,7 @@ class SES(Provider):
                 )
             return self._client
 
-    def _refused(self, e: ClientError) -> ProviderError:
+    def _refused(self, e: ClientError, operation: str = "send_email") -> ProviderError:
         error = e.response.get("Error", {})
         code, message = str(error.get("Code", "")), (str(error.get("Message", "")) or str(e)).rstrip(".")
         status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -154,8 +211,11 @@ class SES(Provider):
             )
         if code in _CREDENTIALS:
             message += ": check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the AWS profile) and the region"
-        elif code == "AccessDeniedException":
+        elif code == "AccessDeniedException" and operation == "send_email":
             message += ": the AWS credentials need permission for ses:SendEmail (and ses:SendRawEmail)"
+        elif code == "AccessDeniedException":  # a pull: the action is the operation's name in CamelCase
+            action = "".join(word.title() for word in operation.split("_"))
+            message += f": the AWS credentials need permission for ses:{action}"
         transient = code in _TRANSIENT or (status or 0) >= 500 or status == 429
         return ProviderError(self.name, f"{message} ({code})" if code else message, status=status, transient=transient)
 
