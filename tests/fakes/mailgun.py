@@ -13,6 +13,7 @@ import email.utils
 import itertools
 import json
 import re
+import time
 import urllib.parse
 from typing import Any
 
@@ -103,6 +104,19 @@ class MailgunFake(FakeProvider):
                     message_id=message_id,
                     name=names.get(address) or None,
                 )
+            )
+            # Mailgun logs an "accepted" event for each recipient of a message it takes, with its tags and custom
+            # variables: what the Events API serves (and `sync` asks for an interrupted send).
+            self.events.append(
+                {
+                    "id": f"accepted-{message_id.strip('<>')}-{address}",
+                    "event": "accepted",
+                    "timestamp": time.time(),
+                    "recipient": address,
+                    "tags": tags,
+                    "user-variables": {key[2:]: values[0] for key, values in form.items() if key.startswith("v:")},
+                    "message": {"headers": {"message-id": message_id.strip("<>")}},
+                }
             )
         return Response(200, {"id": message_id, "message": "Queued. Thank you."})
 

@@ -226,6 +226,19 @@ MIGRATIONS: list[Migration] = [
         "CREATE INDEX feedback_events_by_address ON feedback_events (email_key, kind, at)",
         "CREATE INDEX feedback_events_by_age ON feedback_events (received_at)",
     ),
+    # 7: where `actionmail sync` is in each provider's lists and events (actionmail.feedback.journal.position): its
+    # cursor, stored after the events it read were applied, so an interrupted sync goes on where it stopped.
+    (
+        """
+        CREATE TABLE sync_positions (
+            provider TEXT PRIMARY KEY,
+            cursor TEXT NOT NULL,
+            complete INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            completed_at TEXT
+        )
+        """,
+    ),
 ]
 
 

@@ -299,3 +299,4 @@ from actionmail.cli import preview as _preview  # noqa: E402, F401
 from actionmail.cli import sending as _sending  # noqa: E402, F401
 from actionmail.cli import serve as _serve  # noqa: E402, F401
 from actionmail.cli import subscribers as _subscribers  # noqa: E402, F401
+from actionmail.cli import sync as _sync  # noqa: E402, F401

@@ -17,9 +17,10 @@ import tqdm
 
 from actionmail import audience, check, delivery, providers, tokens, variants
 from actionmail.audience.model import BadAddress, normalize_email
-from actionmail.cli import SEGMENT_HELP, _member, _secret_or_none, main, reports_errors
+from actionmail.cli import SEGMENT_HELP, _member, _secret_or_none, main, reports_errors, sync
 from actionmail.config import Project, load_project
 from actionmail.errors import ExitCode, InvalidInput, Problem, UsageError
+from actionmail.providers.base import ProviderError, Pullable
 from actionmail.render import sample_values
 
 
@@ -38,6 +39,7 @@ from actionmail.render import sample_values
 @click.option("--resend-uncertain", is_flag=True, help="Send again to those an interrupted call may have reached.")
 @click.option("--include-new", is_flag=True, help="Continuing a send: also send to members who joined since it began.")
 @click.option("--force", is_flag=True, help="Send despite errors `check` finds (an invalid file is never sent).")
+@click.option("--no-sync", is_flag=True, help="Don't read the provider's bounces and unsubscribes first (`sync`).")
 @reports_errors
 def send(
     file: Path,
@@ -54,6 +56,7 @@ def send(
     resend_uncertain: bool,
     include_new: bool,
     force: bool,
+    no_sync: bool,
 ) -> None:
     """Send a newsletter FILE to every active member (or a segment), exactly once each.
 
@@ -62,7 +65,9 @@ def send(
     recipients failed or may not have been reached (see `actionmail status`).
 
     Before anything is sent, it runs every check of `actionmail check` and shows what they find: errors stop
-    the send (--force sends anyway), warnings don't. --dry-run and --to show them and go on.
+    the send (--force sends anyway), warnings don't. --dry-run and --to show them and go on. And, for a
+    provider that keeps them, it reads back its bounces, complaints and unsubscribes (`actionmail sync`), so
+    that nobody it suppressed is mailed again; --no-sync skips that.
     """
     if as_email is not None and test_to is None:
         raise UsageError(
@@ -84,6 +89,8 @@ def send(
         blocking = test_to is None and not dry_run and not force
         if send_at is not None and not provider.can_schedule:  # before a dry run or a test copy too
             raise UsageError(f"{provider.name} cannot schedule a send: drop --at, or use a provider that can")
+        if test_to is None:
+            _sync_first(project, provider, skip=no_sync)
         with _planned(edition, segment, send_at, blocking=blocking) as (store, ledger, plan):
             if test_to is not None:
                 _send_test(plan, provider, test_to, as_email)
@@ -128,6 +135,28 @@ def send(
         sys.exit(outcome.stopped.exit_code)
     if left:
         sys.exit(ExitCode.PARTIAL_FAILURE)
+
+
+def _sync_first(project: Project, provider: providers.Provider, *, skip: bool) -> None:
+    """`actionmail sync` before a send, for a provider that keeps lists: what it suppressed is not mailed again."""
+    if not provider.pulls:
+        return
+    if skip:
+        click.echo(
+            f"Not synced with {provider.name} (--no-sync): bounces, complaints and unsubscribes it recorded since "
+            f"the last sync ({sync.last_synced(project, provider.name)}) are not applied before this send",
+            err=True,
+        )
+        return
+    try:
+        synced = sync.run(project, provider)
+    except ProviderError as e:
+        raise UsageError(
+            f"nothing was sent: reading back {provider.name}'s bounces and unsubscribes failed ({e}): try again "
+            "later, or send with --no-sync (whoever it suppressed since the last sync may then be mailed)"
+        ) from None
+    for line in sync.report(synced):
+        click.echo(line, err=True)
 
 
 def _summary(counts: Mapping[delivery.State, int]) -> str:
@@ -390,6 +419,9 @@ def status(file: Path, show_all: bool) -> None:
             click.echo(f"Send {record.id}, started {started}, {done} ({record.segment or 'everyone'}):")
             click.echo("  " + (", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
                                or "no recipients"))  # fmt: skip
+            for name, number, latest in ledger.uncertain_calls(record.id):
+                why = _why_uncertain(project, name, latest, file)
+                click.echo(f"  {number:,} uncertain ({name or 'unknown provider'}): {why}")
             missed = ledger.pending(record.id, [delivery.State.FAILED, delivery.State.UNCERTAIN,
                                                 delivery.State.QUEUED, delivery.State.IN_FLIGHT])  # fmt: skip
             for index, row in enumerate(missed):
@@ -399,3 +431,18 @@ def status(file: Path, show_all: bool) -> None:
                 click.echo(f"  {row.email}  {row.state}" + (f"  {row.reason}" if row.reason else ""))
     finally:
         ledger.close()
+
+
+def _why_uncertain(project: Project, name: str, latest: str, file: Path) -> str:
+    """Why recipients whose call to provider ``name`` was cut off are still uncertain, and what settles them."""
+    resend = f"`{_command(file, '--resend-uncertain')}` sends to them again, and whoever did get it gets it twice"
+    cls = providers.provider_class(name) if name in providers.REGISTRY else None
+    if cls is None or Pullable.MESSAGES not in cls.pulls:
+        return f"the call was cut off before {name} answered, and it keeps no record actionmail can ask: {resend}"
+    after = dt.datetime.fromisoformat(latest) + cls.event_delay
+    when = "now" if after <= dt.datetime.now(dt.UTC) else f"from {_local(project, after.isoformat())}"
+    if cls.lists_sends:
+        return (f"the call was cut off before {name} answered; `actionmail sync` asks {name} ({when}), and settles "
+                "each: sent, or back in the queue for the next send")  # fmt: skip
+    return (f"the call was cut off before {name} answered; `actionmail sync` ({when}) settles those {name} shows "
+            f"it sent; for the others, {resend}")  # fmt: skip

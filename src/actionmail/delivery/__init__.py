@@ -8,6 +8,7 @@ content hash, and whether this continues an earlier send. :func:`execute` writes
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import hashlib
@@ -41,6 +42,7 @@ __all__ = [
     "sample_headers",
     "sample_message",
     "send_test",
+    "sending",
 ]
 
 
@@ -171,6 +173,16 @@ def execute(
     One send at a time per database: two processes taking recipients from the same queue could both send to the
     same member. The lock is the operating system's, so a killed send releases it.
     """
+    with sending(ledger):
+        return _execute(
+            plan, store, ledger, provider, pace, secret, new_version, resend_uncertain, include_new, progress, on_start
+        )
+
+
+@contextlib.contextmanager
+def sending(ledger: Ledger) -> Iterator[None]:
+    """Hold the database's send lock: one send at a time (and nothing else changes where its recipients stand
+    meanwhile, as `sync` settling uncertain ones). Raises UsageError at once if another process holds it."""
     lock = filelock.FileLock(f"{ledger.path}.send-lock")
     try:
         lock.acquire(timeout=0)
@@ -180,9 +192,7 @@ def execute(
             "its progress)"
         ) from None
     try:
-        return _execute(
-            plan, store, ledger, provider, pace, secret, new_version, resend_uncertain, include_new, progress, on_start
-        )
+        yield
     finally:
         lock.release()
 

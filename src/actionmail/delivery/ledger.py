@@ -54,6 +54,18 @@ class Row:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class Uncertain:
+    """A recipient whose call was interrupted: the provider may or may not have sent them the message."""
+
+    send_id: int
+    issue: str
+    subscriber_id: int
+    email: str
+    provider_id: str | None  # the message id, where the provider gave one before the call was cut
+    called_at: str  # when the call was made (ISO 8601, UTC)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -171,6 +183,48 @@ class Ledger:
                 "WHERE send_id = ? AND state = 'uncertain'",
                 (_now(), send_id),
             ).rowcount)  # fmt: skip
+
+    def uncertain(self, provider: str) -> list[Uncertain]:
+        """Every send's uncertain recipients whose call went to ``provider``, by send (`actionmail sync` asks the
+        provider what became of them)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.send_id, x.issue, d.subscriber_id, d.email, d.provider_id, d.updated_at FROM deliveries d "
+                "JOIN sends x ON x.id = d.send_id WHERE d.state = 'uncertain' AND d.provider = ? "
+                "ORDER BY d.send_id, d.subscriber_id",
+                (provider,),
+            ).fetchall()
+        return [Uncertain(*row) for row in rows]
+
+    def uncertain_calls(self, send_id: int) -> list[tuple[str, int, str]]:
+        """A send's uncertain recipients by the provider their call went to: (provider, how many, latest call)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT coalesce(provider, ''), count(*), max(updated_at) FROM deliveries "
+                "WHERE send_id = ? AND state = 'uncertain' GROUP BY 1 ORDER BY 1",
+                (send_id,),
+            ).fetchall()
+        return [(str(name), int(number), str(latest)) for name, number, latest in rows]
+
+    def settle(
+        self, send_id: int, subscriber_ids: Sequence[int], state: State, reason: str, called_before: str | None = None
+    ) -> int:
+        """Settle uncertain rows by what the provider said (`actionmail sync`): ``accepted``, where it sent them;
+        ``queued``, where it has no trace of them though their call was made at ``called_before`` or earlier (long
+        enough ago for its events to show), so the next run sends them. Only rows still uncertain: a send under way
+        or an event may have settled them since. Returns how many changed."""
+        if state not in (State.ACCEPTED, State.QUEUED):
+            raise ValueError(f"an uncertain recipient is settled as accepted or queued, not {state}")
+        with self._transaction() as db:
+            return sum(
+                db.execute(
+                    "UPDATE deliveries SET state = ?, batch = CASE WHEN ? = 'queued' THEN NULL ELSE batch END, "
+                    "reason = ?, updated_at = ? "
+                    "WHERE send_id = ? AND subscriber_id = ? AND state = 'uncertain' AND updated_at <= ?",
+                    (state, state, reason, _now(), send_id, subscriber_id, called_before or "9999"),
+                ).rowcount
+                for subscriber_id in subscriber_ids
+            )
 
     def pending(
         self, send_id: int, states: Sequence[State], page: int = 2000, since: str | None = None

@@ -5,8 +5,9 @@ by `actionmail serve`) and pulls (`actionmail sync`) change members and the ledg
   (:meth:`Store.suppress_events`, which records the change in the member's history with the provider's name).
 - A soft bounce is kept, and the soft-bounce policy (:mod:`actionmail.feedback.policy`) weighs it with the
   address's recent soft bounces and deliveries: past its threshold, the address is suppressed as bounced.
-- A delivery or an acceptance that names one of our sends makes an *uncertain* recipient of that send accepted
-  (:func:`_confirm`): the provider did send it, so a rerun never sends it again.
+- A delivery, an acceptance, a bounce or a complaint that names one of our sends makes an *uncertain* recipient
+  of that send accepted (:func:`_confirm`): the provider did send it, so a rerun never sends it again.
+- `sync`'s place in each provider's lists is kept here too (:func:`position`, :func:`keep_position`).
 
 Each event's dedupe key is kept (table ``feedback_events``, for the policy's window): a webhook delivered twice,
 or the same event pulled again, changes nothing the second time. An event is applied before its key is written,
@@ -103,6 +104,8 @@ def _apply(
     if db.execute("SELECT 1 FROM feedback_events WHERE dedupe_key = ?", (event.dedupe_key,)).fetchone():
         return "repeated"
     when = event.at or received
+    # A bounce or a complaint about one of our messages says, as a delivery does, that the provider sent it.
+    confirmed = event.kind is not Kind.UNSUBSCRIBE and _confirm(db, event, key)
     if event.kind in _STOPS:
         status = _STOPS[event.kind]
         report = store.suppress_events(
@@ -125,25 +128,27 @@ def _apply(
         )
         return "bounced" if report.suppressed or report.members_stopped else "already"
     else:
-        send_id = event.send_id or ""
-        confirmed = send_id.isdecimal() and len(send_id) <= 18 and _confirm(db, int(send_id), key, event)
         outcome = "confirmed" if confirmed else "delivered"
     _keep(db, event, key, when, received, outcome)
     return outcome
 
 
-def _confirm(db: sqlite3.Connection, send_id: int, key: str, event: FeedbackEvent) -> bool:
-    """The provider says it accepted or delivered send ``send_id``'s message to this address: an *uncertain*
-    recipient of the ledger (actionmail.delivery.ledger's table) becomes accepted, so no rerun sends to them again.
-    Only uncertain rows: an in-flight one belongs to a send under way, which records its own outcome, and any
-    other state is settled. Written here rather than as a Ledger method so that `serve` loads no send engine."""
+def _confirm(db: sqlite3.Connection, event: FeedbackEvent, key: str) -> bool:
+    """The provider says it took the message of send ``event.send_id`` to this address (accepted, delivered,
+    bounced, complained of): an *uncertain* recipient of the ledger (actionmail.delivery.ledger's table) becomes
+    accepted, so no rerun sends to them again. Only uncertain rows: an in-flight one belongs to a send under way,
+    which records its own outcome, and any other state is settled. Written here rather than as a Ledger method so
+    that `serve` loads no send engine."""
+    send_id = event.send_id or ""
+    if not (send_id.isdecimal() and len(send_id) <= 18):
+        return False
     return bool(
         db.execute(
             "UPDATE deliveries SET state = 'accepted', provider = coalesce(provider, ?), "
             "provider_id = coalesce(provider_id, ?), reason = 'confirmed by the provider''s event', updated_at = ? "
             "WHERE send_id = ? AND state = 'uncertain' "
             "AND subscriber_id IN (SELECT id FROM subscribers WHERE email_key = ?)",
-            (event.provider, event.message_id, to_db_time(now()), send_id, key),
+            (event.provider, event.message_id, to_db_time(now()), int(send_id), key),
         ).rowcount
     )
 
@@ -168,3 +173,54 @@ def _recent(db: sqlite3.Connection, key: str) -> list[_Kept]:
     return [
         _Kept(Kind(kind), from_db_time(at) if at else None, message_id, dedupe) for kind, at, message_id, dedupe in rows
     ]
+
+
+def traced(database: Path, send_id: int) -> set[str]:
+    """The email keys that kept events of send ``send_id`` name: the provider took its message for them."""
+    with _journal(database) as db:
+        rows = db.execute(
+            "SELECT DISTINCT email_key FROM feedback_events WHERE send_id = ? AND email_key IS NOT NULL",
+            (str(send_id),),
+        ).fetchall()
+    return {key for (key,) in rows}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where `actionmail sync` is in one provider's lists and events."""
+
+    cursor: str  # the provider's Pull.cursor, opaque
+    complete: bool  # the last pull finished its pass: the next one starts a new pass from the cursor
+    updated_at: dt.datetime
+    completed_at: dt.datetime | None  # when a pass last finished: everything the provider knew then is applied
+
+
+def position(database: Path, provider: str) -> Position | None:
+    """The position `sync` stored for ``provider``, if any."""
+    with _journal(database) as db:
+        row = db.execute(
+            "SELECT cursor, complete, updated_at, completed_at FROM sync_positions WHERE provider = ?", (provider,)
+        ).fetchone()
+    if row is None:
+        return None
+    cursor, complete, updated, completed = row
+    return Position(cursor, bool(complete), from_db_time(updated), from_db_time(completed) if completed else None)
+
+
+def keep_position(database: Path, provider: str, cursor: str, complete: bool, at: dt.datetime | None = None) -> None:
+    """Store where `sync` is in ``provider``'s lists: call it after the events read up to ``cursor`` were applied,
+    so that a crash between the two reads them again (applied once each) rather than skipping them."""
+    when = to_db_time(at or now())
+    with _journal(database) as db:
+        db.execute(
+            "INSERT INTO sync_positions (provider, cursor, complete, updated_at, completed_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (provider) DO UPDATE SET cursor = excluded.cursor, complete = excluded.complete, "
+            "updated_at = excluded.updated_at, completed_at = coalesce(excluded.completed_at, completed_at)",
+            (provider, cursor, int(complete), when, when if complete else None),
+        )
+
+
+def forget_position(database: Path, provider: str) -> None:
+    """Start `sync` over for ``provider`` (``--since``)."""
+    with _journal(database) as db:
+        db.execute("DELETE FROM sync_positions WHERE provider = ?", (provider,))

@@ -250,6 +250,10 @@ class Provider(abc.ABC):
     # How late an event may appear in the provider's API after it happened: each pass starts this much before the
     # last one ended, and a message with no trace this long after it was sent has not been accepted.
     event_delay: ClassVar[dt.timedelta] = dt.timedelta(minutes=30)
+    # pull_send() lists every message of a send by its tag, the calls that were cut off included: a recipient
+    # it has no trace of (after event_delay) was not sent. False where it can only look up message ids it is
+    # given, which an interrupted call never returned.
+    lists_sends: ClassVar[bool] = False
 
     def __init__(self, settings: ProviderSettings, environ: Mapping[str, str] | None = None) -> None:
         self.settings = settings

@@ -64,6 +64,7 @@ class Brevo(HTTPProvider):
     settings: BrevoSettings
     pulls = frozenset({Pullable.SUPPRESSIONS, Pullable.EVENTS, Pullable.MESSAGES})
     event_delay = dt.timedelta(minutes=30)  # Brevo documents none; its dates are whole days here anyway (below)
+    lists_sends = True  # pull_send() finds a send's messages by their tag
 
     def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
         """The blocked transactional contacts (unsubscribed, hard-bounced, complained, blocked by hand) and the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import math
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -54,6 +55,7 @@ class Mailgun(HTTPProvider):
     # Events reach the Events API out of order, some up to about half an hour late: Mailgun's event-polling doc
     # says to trust only pages whose events are older than a threshold such as half an hour.
     event_delay = dt.timedelta(minutes=30)
+    lists_sends = True  # pull_send() finds a send's messages by their tag
 
     def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
         """The bounce, complaint and unsubscribe lists (whole: they take no time filter), then the events between
@@ -93,7 +95,7 @@ class Mailgun(HTTPProvider):
         begin = start or end - RETENTION
         query = {
             "begin": str(int(begin.timestamp())),
-            "end": str(int(end.timestamp())),
+            "end": str(math.ceil(end.timestamp())),  # whole seconds: the second under way included
             "ascending": "yes",
             "limit": str(EVENTS_PAGE),
             **more,

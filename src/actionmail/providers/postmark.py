@@ -42,6 +42,7 @@ class Postmark(HTTPProvider):
     pulls = frozenset({Pullable.SUPPRESSIONS, Pullable.EVENTS, Pullable.MESSAGES})
     # Postmark documents no delay for its search; its dates are whole days here (below), so half an hour is margin.
     event_delay = dt.timedelta(minutes=30)
+    lists_sends = True  # pull_send() finds a send's messages by their tag
 
     def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
         """The message stream's bounces (spam complaints among them) and its suppressions, since ``since``."""
