@@ -10,6 +10,7 @@ import collections
 import datetime as dt
 import email.utils
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,3 +229,26 @@ def test_uncertain_recipients_are_settled_by_what_the_provider_knows(project: Pa
     counts = run_send(project)
     assert counts[delivery.State.ACCEPTED] == len(everyone)
     assert collections.Counter(d.to.lower() for d in mailgun.delivered) == collections.Counter(everyone)  # once each
+
+
+def test_a_listing_that_is_not_whole_rules_nobody_out(project: Path, mailgun: MailgunFake) -> None:
+    """A record of the send that names nobody we can read might be the one of an uncertain recipient: with it in the
+    listing, nobody is put back in the queue (they could get it twice); those it does show are still settled."""
+    add(*MEMBERS)
+    mailgun.fail(Fault(drop=True))  # the only call: lost before Mailgun takes it
+    counts = run_send(project)
+    assert counts[delivery.State.UNCERTAIN] == len(MEMBERS)
+    mailgun.events.append({"id": "odd", "event": "accepted", "timestamp": time.time(), "tags": [SEED.stem],
+                           "recipient": "not an address", "user-variables": {"send_id": "1"}})  # fmt: skip
+    provider = providers.build(load_project(project))
+    provider.pull_retry = QUICK  # type: ignore[attr-defined]
+    later = dt.datetime.now(dt.UTC) + provider.event_delay + dt.timedelta(minutes=1)
+    settled = syncing.settle(project / "actionmail.db", provider, now=later)
+    provider.close()
+    assert (settled.confirmed, settled.requeued, settled.incomplete) == (0, 0, len(MEMBERS))
+    assert "names no address we can read" in settled.why
+    mailgun.events.pop()  # gone from the listing: now it is whole, and shows nobody
+    provider = providers.build(load_project(project))
+    settled = syncing.settle(project / "actionmail.db", provider, now=later)
+    provider.close()
+    assert (settled.confirmed, settled.requeued, settled.incomplete) == (0, len(MEMBERS), 0)

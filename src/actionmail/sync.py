@@ -43,10 +43,12 @@ class Settled:
     waiting: int = 0  # called too recently to tell: the next sync, after the delay, will
     unanswerable: int = 0  # the provider cannot be asked (it keeps no record of a send's messages)
     busy: int = 0  # a send is running on the database: left for after it
+    incomplete: int = 0  # the provider's listing of their send was not whole (``why``): no one can be ruled out
+    why: str = ""
 
     @property
     def left(self) -> int:
-        return self.waiting + self.unanswerable + self.busy
+        return self.waiting + self.unanswerable + self.busy + self.incomplete
 
 
 @dataclass
@@ -135,7 +137,7 @@ def _settle_send(
     called = [dt.datetime.fromisoformat(row.called_at) for row in rows]
     since = min(called) - provider.event_delay  # clocks differ: ask from well before the first call
     message_ids = sorted({row.provider_id for row in rows if row.provider_id})
-    events = _pull_send(provider, issue, message_ids, since)
+    events, skipped = _pull_send(provider, issue, message_ids, since)
     journal.apply(database, events)  # accepted, delivered, bounced: the journal confirms those (by send id)
     # What the journal could not match: events that name the newsletter but not the send (Brevo's events API
     # returns no custom header), and events it had applied before these rows became uncertain.
@@ -143,7 +145,14 @@ def _settle_send(
     seen = [row.subscriber_id for row in rows if _key(row.email) in traced]
     ledger.settle(send_id, seen, State.ACCEPTED, f"{provider.name}'s events show it sent this message")
     requeued = 0
-    if provider.lists_sends:
+    # Only a whole listing shows who is missing from it: one with records it could not read (or that name no
+    # address), or cut short (Postmark shows a search's first 10,000), may leave out someone it sent to.
+    unread = next(
+        (f"an event that names no address we can read ({e.event})" for e in events if not _key(e.recipient or "")), None
+    )
+    skipped = skipped or ([unread] if unread else [])
+    whole = provider.lists_sends and not skipped
+    if whole:
         cutoff = to_db_time(now - provider.event_delay)
         untraced = [row.subscriber_id for row in rows if _key(row.email) not in traced]
         reason = f"{provider.name} has no trace of this message {_minutes(provider.event_delay)} after the call"
@@ -151,21 +160,29 @@ def _settle_send(
     left = sum(row.send_id == send_id for row in ledger.uncertain(provider.name))
     settled.requeued += requeued
     settled.confirmed += len(rows) - left - requeued
-    if provider.lists_sends:
+    if whole:
         settled.waiting += left
+    elif provider.lists_sends:
+        settled.incomplete += left
+        settled.why = settled.why or skipped[0]
     else:
         settled.unanswerable += left
 
 
-def _pull_send(provider: Provider, tag: str, message_ids: list[str], since: dt.datetime) -> list[FeedbackEvent]:
+def _pull_send(
+    provider: Provider, tag: str, message_ids: list[str], since: dt.datetime
+) -> tuple[list[FeedbackEvent], list[str]]:
+    """Every event of a send's messages the provider shows, and what it could not read as one."""
     events: list[FeedbackEvent] = []
+    skipped: list[str] = []
     cursor = None
     while True:
         pulled = provider.pull_send(tag, message_ids, since, cursor, pages=PAGES)
         events.extend(pulled.events)
+        skipped.extend(pulled.skipped)
         cursor = pulled.cursor
         if pulled.complete:
-            return events
+            return events, skipped
 
 
 def _traced(events: Iterable[FeedbackEvent], send_id: int, issue: str) -> set[str]:

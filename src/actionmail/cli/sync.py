@@ -102,6 +102,9 @@ def report(synced: syncing.Synced) -> list[str]:
             f"  {settled.unanswerable:,} uncertain recipients can't be settled: {synced.provider} keeps no "
             "record of a send's messages that actionmail can read (`actionmail status FILE` lists them)"
         )
+    if settled.incomplete:
+        lines.append(f"  {settled.incomplete:,} uncertain recipients can't be settled yet: {synced.provider}'s list of "
+                     f"their send's messages was not whole ({settled.why})")  # fmt: skip
     if settled.busy:
         lines.append(f"  {settled.busy:,} uncertain recipients left for later: a send is running")
     return lines
