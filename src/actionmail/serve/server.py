@@ -12,9 +12,12 @@ import uvicorn
 
 from actionmail.serve.app import PROJECT_VARIABLE
 
-# Per worker: connections and requests at once before uvicorn answers 503. A one-click POST takes milliseconds,
-# so a hundred at once is a burst no list of this size sends; more would only queue on SQLite's one writer.
-LIMIT_CONCURRENCY = 100
+# Per worker: connections and requests at once before uvicorn answers 503. uvicorn counts open connections, idle
+# keep-alive ones included, so this is about clients, not work: after a send, mail providers post a webhook per
+# event and mailbox providers one-click POSTs, from many servers, each holding its connection for KEEP_ALIVE_SECONDS.
+# A hundred such clients were enough for 503s with requests arriving one at a time; a thousand idle connections
+# cost an event loop little, and the requests themselves queue on SQLite's one writer either way.
+LIMIT_CONCURRENCY = 1000
 KEEP_ALIVE_SECONDS = 5
 # Bytes of request line and headers h11 holds while they are incomplete, then 400. (uvicorn reads 64 KB at a time:
 # headers that arrive at once are read up to that.)
