@@ -28,7 +28,8 @@ from actionmail.providers import mailgun as mailgun_module
 from actionmail.providers.pull import Retry
 from tests.conftest import ROOT, SEED, write
 from tests.fakes.mailgun import MailgunFake
-from tests.fakes.server import Fault
+from tests.fakes.postmark import PostmarkFake
+from tests.fakes.server import FakeProvider, Fault
 from tests.sender import edition_for_send
 
 KEY = "k" * 32
@@ -196,20 +197,41 @@ def run_send(project: Path, batch: int = 100) -> dict[delivery.State, int]:
     return counts
 
 
-def addresses_of(fake: MailgunFake, call: int) -> set[str]:
-    return {address for _, address in email.utils.getaddresses(fake.requests[call].form()["to"])}
+@pytest.fixture
+def postmark(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PostmarkFake]:
+    monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", KEY)
+    monkeypatch.setenv("ACTIONMAIL_POSTMARK_API_KEY", API_KEY)
+    write(project / "newsletters", SEED.name, SEED.read_text())
+    with PostmarkFake(API_KEY, senders=("action@seattleindivisible.com",)) as fake:
+        settings = project / "actionmail.toml"
+        settings.write_text(
+            settings.read_text() + f'\n[send]\nprovider = "postmark"\n\n[providers.postmark]\nbase_url = "{fake.url}"\n'
+        )
+        yield fake
 
 
-def test_uncertain_recipients_are_settled_by_what_the_provider_knows(project: Path, mailgun: MailgunFake) -> None:
+def recipients_of(fake: FakeProvider, call: int) -> set[str]:
+    """The addresses the fake's ``call``-th request (a POST) was for."""
+    request = [r for r in fake.requests if r.method == "POST"][call]
+    if isinstance(fake, MailgunFake):
+        return {address for _, address in email.utils.getaddresses(request.form()["to"])}
+    return {address for m in request.json() for _, address in email.utils.getaddresses([m["To"]])}
+
+
+@pytest.mark.parametrize("name", ["mailgun", "postmark"])
+def test_uncertain_recipients_are_settled_by_what_the_provider_knows(
+    project: Path, name: str, request: pytest.FixtureRequest
+) -> None:
+    fake: FakeProvider = request.getfixturevalue(name)
     shutil.copy(ROOT / "sample" / "members.csv", project / "members.csv")
     assert invoke("subscribers", "import", "members.csv").exit_code == 0
     with audience.Store.open(project / "actionmail.db") as store:
         everyone = {member.email.lower() for member in store.subscribers()}
     assert len(everyone) == 1000
-    # The second call: Mailgun takes it, and the answer is lost. The third: lost before Mailgun takes it.
-    mailgun.fail(Fault(), Fault(drop=True, after_handling=True), Fault(drop=True))
+    # The second call: the provider takes it, and the answer is lost. The third: lost before the provider takes it.
+    fake.fail(Fault(), Fault(drop=True, after_handling=True), Fault(drop=True))
     counts = run_send(project)
-    sent, lost = addresses_of(mailgun, 1), addresses_of(mailgun, 2)
+    sent, lost = recipients_of(fake, 1), recipients_of(fake, 2)
     assert counts[delivery.State.UNCERTAIN] == len(sent) + len(lost) and sent and lost
     database = project / "actionmail.db"
     provider = providers.build(load_project(project))
@@ -217,18 +239,18 @@ def test_uncertain_recipients_are_settled_by_what_the_provider_knows(project: Pa
 
     now = dt.datetime.now(dt.UTC)
     settled = syncing.settle(database, provider, now=now)
-    # Mailgun's events show the second call's messages: accepted. The third has no trace, but it is too soon to
-    # tell (Mailgun may not have filed its events yet): it waits.
+    # The provider's events show the second call's messages: accepted. The third has no trace, but it is too soon to
+    # tell (it may not have filed its events yet): it waits.
     assert (settled.confirmed, settled.requeued, settled.waiting) == (len(sent), 0, len(lost))
     status = invoke("status", f"newsletters/{SEED.name}")
-    assert f"{len(lost):,} uncertain (mailgun): " in status.output
+    assert f"{len(lost):,} uncertain ({name}): " in status.output
 
     settled = syncing.settle(database, provider, now=now + provider.event_delay + dt.timedelta(minutes=1))
     assert (settled.confirmed, settled.requeued, settled.waiting) == (0, len(lost), 0)
     provider.close()
     counts = run_send(project)
     assert counts[delivery.State.ACCEPTED] == len(everyone)
-    assert collections.Counter(d.to.lower() for d in mailgun.delivered) == collections.Counter(everyone)  # once each
+    assert collections.Counter(d.to.lower() for d in fake.delivered) == collections.Counter(everyone)  # once each
 
 
 def test_a_listing_that_is_not_whole_rules_nobody_out(project: Path, mailgun: MailgunFake) -> None:

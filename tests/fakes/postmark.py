@@ -116,6 +116,18 @@ class PostmarkFake(FakeProvider):
                     )
                 )
         submitted = dt.datetime.now(dt.UTC).isoformat()
+        if not test:  # what the outbound message search finds (and `sync` asks for an interrupted send)
+            self.messages.append(
+                {
+                    "MessageID": message_id,
+                    "Recipients": [a for a in to if a.lower() not in self.inactive],
+                    "Tag": message.get("Tag"),
+                    "Metadata": message.get("Metadata", {}),
+                    "MessageStream": message.get("MessageStream", "outbound"),
+                    "ReceivedAt": submitted,
+                    "Status": "Sent",
+                }
+            )
         result = {
             "ErrorCode": 0,
             "Message": "OK",
