@@ -48,7 +48,8 @@ def test_send_reaches_every_member_once_filled_in(project: Path, monkeypatch: py
         with Store.open(project / "actionmail.db") as store:
             emails = {m.email for m in store.subscribers()}
         assert sorted(d.to for d in fake.delivered) == sorted(emails)
-        assert len(fake.requests) == 8  # one call per variant: seven districts and the fallback
+        sends = [r for r in fake.requests if r.method == "POST"]  # the GETs read back its lists first (sync)
+        assert len(sends) == 8  # one call per variant: seven districts and the fallback
         for got in fake.delivered:
             url = got.headers["List-Unsubscribe"].split(",")[0].strip("<> ")
             assert re.fullmatch(r"https://www\.seattleindivisible\.com/unsubscribe/[\w.-]+", url)
@@ -60,4 +61,5 @@ def test_send_reaches_every_member_once_filled_in(project: Path, monkeypatch: py
                 assert not re.search(r"%recipient\.|-am-[ht]\d+-|\{(first_name|unsubscribe_url)", part)
 
         again = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--provider", name])
-        assert again.exit_code == 0 and len(fake.requests) == 8  # a second run sends nothing
+        assert again.exit_code == 0  # a second run sends nothing
+        assert [r for r in fake.requests if r.method == "POST"] == sends

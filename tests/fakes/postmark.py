@@ -46,7 +46,8 @@ class PostmarkFake(FakeProvider):
         # What the pull endpoints serve: bounces (Bounces API records), each stream's suppressions, and the
         # outbound messages the search finds.
         self.bounces: list[dict[str, Any]] = []
-        self.suppressions: dict[str, list[dict[str, Any]]] = {}
+        # Every server has the default transactional and broadcast streams (Postmark creates them).
+        self.suppressions: dict[str, list[dict[str, Any]]] = {"outbound": [], "broadcast": []}
         self.messages: list[dict[str, Any]] = []
 
     def handle(self, request: Request) -> Response:
