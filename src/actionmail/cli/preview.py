@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from actionmail import delivery, providers, variants
-from actionmail.cli import main, reports_errors
+from actionmail.cli import reports_errors
 from actionmail.cli.sending import _planned, send_test_copy
 from actionmail.errors import UsageError, shown
 from actionmail.httpguard import is_loopback
@@ -71,7 +71,7 @@ def opener(url: str, directory: Path) -> Path:
     return page
 
 
-@main.command("preview")
+@click.command("preview")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Serve on this address (others can then see it).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")

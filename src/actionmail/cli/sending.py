@@ -17,14 +17,15 @@ import tqdm
 
 from actionmail import audience, check, delivery, providers, tokens, variants
 from actionmail.audience.model import BadAddress, normalize_email
-from actionmail.cli import SEGMENT_HELP, _member, _secret_or_none, main, reports_errors, sync
+from actionmail.cli import SEGMENT_HELP, reports_errors, sync
+from actionmail.cli.common import find_member, secret_or_none
 from actionmail.config import Project, load_project
 from actionmail.errors import ExitCode, InvalidInput, Problem, UsageError
 from actionmail.providers.base import ProviderError, Pullable
 from actionmail.render import sample_values
 
 
-@main.command()
+@click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--segment", help=SEGMENT_HELP)
 @click.option("--provider", "provider_name", help="Send through this provider instead of [send] provider.")
@@ -264,9 +265,9 @@ def _send_test(plan: delivery.Plan, provider: providers.Provider, address: str, 
     values: Mapping[str, str | None] = sample_values(project)
     key = variants.VariantKey(edition.default_language, None)
     if as_email is not None:
-        member = _member(project, as_email)
+        member = find_member(project, as_email)
         key = edition.key_for(member)
-        values = variants.reader_values(member, project, _secret_or_none())
+        values = variants.reader_values(member, project, secret_or_none())
     click.echo(send_test_copy(plan, provider, address, key, values))
 
 
@@ -396,7 +397,7 @@ def _progress() -> Iterator[Any]:
         yield bar
 
 
-@main.command()
+@click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--all", "show_all", is_flag=True, help="List every recipient not reached, not just the first 50.")
 @reports_errors

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from actionmail.cli import main, reports_errors
+from actionmail.cli import reports_errors
 from actionmail.config import load_project
 from actionmail.httpguard import is_loopback
 
 
-@main.command("serve")
+@click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Listen on this address (0.0.0.0: every one).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes serving at once.")

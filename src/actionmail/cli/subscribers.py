@@ -11,13 +11,14 @@ import click
 
 from actionmail import audience, tokens
 from actionmail.audience import importer
-from actionmail.cli import SEGMENT_HELP, _segment, main, reports_errors
+from actionmail.cli import SEGMENT_HELP, reports_errors
+from actionmail.cli.common import segment as _segment
 from actionmail.config import Project, load_project
 from actionmail.errors import ExitCode, UsageError, shown
 from actionmail.feedback import files as feedback_files
 
 
-@main.group()
+@click.group()
 def subscribers() -> None:
     """Members: import, add, unsubscribe, list, count and export them; record bounces and complaints.
 

@@ -10,7 +10,7 @@ import click
 
 from actionmail import audience, providers
 from actionmail import sync as syncing
-from actionmail.cli import main, reports_errors
+from actionmail.cli import reports_errors
 from actionmail.config import Project, load_project
 from actionmail.errors import UsageError
 from actionmail.feedback import journal
@@ -32,7 +32,7 @@ _SAID = {
 }
 
 
-@main.command("sync")
+@click.command("sync")
 @click.option("--provider", "provider_name", help="Sync with this provider instead of [send] provider.")
 @click.option(
     "--since",

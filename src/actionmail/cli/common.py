@@ -1,0 +1,31 @@
+"""What several commands share: the member a command names, the key that signs their links, a --segment."""
+
+from __future__ import annotations
+
+import click
+
+from actionmail import audience, tokens
+from actionmail.config import Project
+from actionmail.errors import UsageError, shown
+
+
+def segment(project: Project, text: str | None) -> audience.Segment | None:
+    return None if text is None else audience.Segment.parse(text, project.officials.districts)
+
+
+def find_member(project: Project, email: str) -> audience.Subscriber:
+    with audience.Store.open(audience.database_path(project)) as store:
+        found = store.get(email)
+    if found is None:
+        raise UsageError(f"--as {email}: no such member in {shown(audience.database_path(project))}")
+    if found.status != audience.Status.ACTIVE:
+        click.echo(f"Note: {found.email} is {found.status}: they would not get this email", err=True)
+    return found
+
+
+def secret_or_none() -> bytes | None:
+    try:
+        return tokens.secret_key()
+    except tokens.MissingSecret as e:
+        click.echo(f"Note: the unsubscribe link is a stand-in: {e}", err=True)
+        return None
