@@ -232,6 +232,7 @@ class PreviewServer(ThreadingHTTPServer):
             return default(change, path) and Path(path).suffix in ("", ".yaml", ".yml", ".toml", ".mjml", ".txt", ".po")
 
         watched = self.workspace.watched()
+        added: list[Path] = []
         while not self._stop.is_set():
             try:
                 for changes in watchfiles.watch(
@@ -245,7 +246,14 @@ class PreviewServer(ThreadingHTTPServer):
                     recursive=False,
                     raise_interrupt=False,
                 ):
-                    if not changes:  # nothing saved for a while: the watch is surely set up by now
+                    # Anything yielded (a change, or the empty set of a quiet while) comes once the watch is set up.
+                    if added:
+                        # A directory that came while the watch restarted: what was saved in it before now counts
+                        # as changed, and anything saved from now on is seen by the watch. (Counting it before the
+                        # watch was set up lost a save made in between.)
+                        self.saved(sorted(added))
+                        added = []
+                    if not changes:
                         self.watching.set()
                         continue
                     self.saved([Path(path) for _, path in changes])
@@ -254,11 +262,8 @@ class PreviewServer(ThreadingHTTPServer):
             except Exception:
                 logger.exception("watching for changes failed; watching again in a second")
                 self._stop.wait(1.0)
-            added = set(self.workspace.watched()) - set(watched)
+            added = sorted({*added, *(set(self.workspace.watched()) - set(watched))})
             watched = self.workspace.watched()
-            if added:
-                # What was saved in a new directory before it was watched: count it as changed all the same.
-                self.saved(sorted(added))
 
     def saved(self, paths: list[Path]) -> Change:
         """Files were saved: forget what they make stale and tell the pages which views to reload."""
