@@ -300,3 +300,4 @@ from actionmail.cli import sending as _sending  # noqa: E402, F401
 from actionmail.cli import serve as _serve  # noqa: E402, F401
 from actionmail.cli import subscribers as _subscribers  # noqa: E402, F401
 from actionmail.cli import sync as _sync  # noqa: E402, F401
+from actionmail.cli import web as _web  # noqa: E402, F401
