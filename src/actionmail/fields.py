@@ -118,7 +118,9 @@ Phone = Annotated[str, BeforeValidator(_as_text, json_schema_input_type=str | in
 def _check_timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    # OSError: with the tzdata package installed (icalendar brings it), a region such as 'Pacific' is a directory
+    # of it, which zoneinfo tries to open as a file.
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise error(
             "timezone",
             f"{shorten(value)} is not a time zone",

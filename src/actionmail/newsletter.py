@@ -364,6 +364,9 @@ class Newsletter(Model):
     events: list[Event] = Field([], description="Upcoming events.")
     sign_off: Markdown | None = None
     ps: Markdown | None = None
+    web: bool = Field(
+        True, description="false: for members only, never published on the web (actionmail web build skips it)."
+    )
 
 
 def load_newsletter(path: Path, officials: Directory, region: str = "US") -> Newsletter:

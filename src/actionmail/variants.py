@@ -131,9 +131,10 @@ def translations(path: Path) -> dict[str, Path]:
     return found
 
 
-def load_edition(path: Path) -> Edition:
-    """Load a newsletter and its translations; every problem in any of them is reported at once."""
-    project = load_project(path)
+def load_edition(path: Path, project: Project | None = None) -> Edition:
+    """Load a newsletter and its translations; every problem in any of them is reported at once. ``project``:
+    the project it belongs to, when already loaded (for many newsletters, read its settings once)."""
+    project = project or load_project(path)
     region = project.settings.organization.country
     newsletter = load_newsletter(path, project.officials, region)
     default: str = newsletter.language or project.settings.organization.language

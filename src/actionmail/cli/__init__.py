@@ -39,6 +39,7 @@ COMMANDS = {
     "status": "actionmail.cli.sending:status",
     "sync": "actionmail.cli.sync:sync_command",
     "serve": "actionmail.cli.serve:serve_command",
+    "web": "actionmail.cli.web:web_group",
 }
 # The commands that render newsletters: their compiled templates are kept between runs.
 RENDERING = frozenset({"check", "render", "variants", "preview", "send"})

@@ -131,6 +131,23 @@ class CheckSettings(Model):
     spamassassin: bool = Field(True, description="Score each newsletter with SpamAssassin when it is installed.")
 
 
+class WebSettings(Model):
+    """``[web]``: the web edition that `actionmail web build` writes (actionmail.web)."""
+
+    output: Text = Field("site", description="Where the site is written, relative to this file.")
+    signup_url: Url | None = Field(
+        None,
+        description="Where the web pages' Sign up link goes. Default: /signup on the host of [email] unsubscribe_url, "
+        "which `actionmail serve` answers.",
+    )
+    page_size: Annotated[int, Field(ge=1, le=1000)] = Field(
+        20, description="Newsletters on each page of the index, and in the feed."
+    )
+    title: Text | None = Field(
+        None, description="The site's name, in its pages and its feed. Default: the organization's."
+    )
+
+
 class Settings(Model):
     officials: Text = Field("officials.yaml", description="The directory of officials, relative to this file.")
     templates: Text = Field("templates", description="Your own templates, which override the built-ins file by file.")
@@ -144,6 +161,7 @@ class Settings(Model):
     providers: dict[str, dict[str, Any]] = Field(
         {}, description="[providers.NAME]: each provider's own settings, checked whichever provider is in use."
     )
+    web: WebSettings = WebSettings()
 
 
 # A key whose name says it holds a secret, anywhere in its name and however it is spelt: api_key, api-key, ApiKey,

@@ -32,6 +32,15 @@ RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur"})
 
 
 @dataclass(frozen=True)
+class Web:
+    """Rendering for the web edition (actionmail.web) instead of the inbox. The templates show a Sign up link
+    where the email has its unsubscribe link and "View this email in your browser" (``web`` in their context is
+    this; None in an email), and link the page's own files by their path on the site."""
+
+    signup_url: str
+
+
+@dataclass(frozen=True)
 class Personalized:
     subject: str
     html: str
@@ -85,12 +94,14 @@ def render(
     district: str | None = None,
     slug: str = "",
     today: dt.date | None = None,
+    web: Web | None = None,
 ) -> Rendered:
     """Render ``newsletter`` for readers in ``district`` (None: readers whose district is unknown).
 
     ``today`` is the day the email goes out, when that isn't the newsletter's date (a send on a later day): its
     countdowns ("in 5 days") are counted from it, and a day already past then gets none. Left out, everything
-    is as of the newsletter's date, as `render` and the preview show it.
+    is as of the newsletter's date, as `render` and the preview show it. ``web``: the page of the web edition,
+    with nothing of any reader's in it, instead of the email.
     """
     language = newsletter.language or project.settings.organization.language
     search_path = (project.template_dir, templates.builtin_templates())
@@ -98,12 +109,13 @@ def render(
     sent_on = today or newsletter.date
     context = {
         "n": newsletter,
-        "v": view.build(newsletter, project, district, slug),
+        "v": view.build(newsletter, project, district, slug, site_paths=web is not None),
         "org": project.settings.organization,
         "email": project.settings.email,
         "colors": project.settings.colors,
         "social": project.settings.social,
         "unsubscribe_url": UNSUBSCRIBE_URL,
+        "web": web,
         "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
         "preheader_padding": "&#847;&zwnj;&nbsp;" * 60,
         "sent_on": sent_on,
@@ -116,7 +128,7 @@ def render(
         mjml = env.get_template("email.mjml").render(context)
         text = _tidy(env.get_template("email.txt").render(context))
     except jinja2.TemplateError as e:
-        raise _template_problem(e, search_path) from None
+        raise template_problem(e, search_path) from None
     variant = {"district": district}
     return Rendered(
         subject=fill_variant(newsletter.subject, variant, escape=False),
@@ -129,7 +141,7 @@ def render(
     )
 
 
-def _template_problem(error: jinja2.TemplateError, search_path: tuple[Path, ...]) -> InvalidInput:
+def template_problem(error: jinja2.TemplateError, search_path: tuple[Path, ...]) -> InvalidInput:
     """A mistake in a template (most likely an organization's own copy) as a problem line, not a traceback."""
     line: int | None
     if isinstance(error, jinja2.TemplateSyntaxError):

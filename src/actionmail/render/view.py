@@ -7,6 +7,9 @@ which councilmember a district gets, how a phone number is written and dialled, 
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
+import re
+import unicodedata
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Literal
@@ -100,9 +103,18 @@ class View:
     events: list[Event]
     district: str | None
     web_version_url: str | None
+    calendars: list[tuple[Event, str]] = field(default_factory=list)  # each event, and where its .ics is
+
+    def calendar_url(self, event: Event) -> str | None:
+        """Where the "Add to calendar" link of ``event`` goes (None without a web version to publish it)."""
+        return next((url for known, url in self.calendars if known is event), None)
 
 
-def build(newsletter: Newsletter, project: Project, district: str | None, slug: str) -> View:
+def build(
+    newsletter: Newsletter, project: Project, district: str | None, slug: str, *, site_paths: bool = False
+) -> View:
+    """What the templates see. ``site_paths``: the web edition's own files (calendars) are linked by their path on
+    the site, not by whole address, so a copy of the site on another host (or a local one) links to its own."""
     directory = project.officials
     region = project.settings.organization.country
 
@@ -123,21 +135,69 @@ def build(newsletter: Newsletter, project: Project, district: str | None, slug: 
             )
         return out
 
+    page = web_version_url(project, newsletter.date, slug)
+    calendars = []
+    if page is not None:
+        base = urllib.parse.urlsplit(page).path if site_paths else page
+        calendars = [(event, beside(base, name)) for event, name in event_files(newsletter)]
     return View(
         newsletter=newsletter,
         actions=views(newsletter.actions),
         bonus=views(newsletter.bonus),
         events=newsletter.events,
         district=district,
-        web_version_url=web_version_url(project, newsletter.date, slug),
+        web_version_url=page,
+        calendars=calendars,
     )
 
 
 def web_version_url(project: Project, date: dt.date, slug: str) -> str | None:
+    """The address of a newsletter's web version: what the email links to, and where `actionmail web build`
+    publishes it (actionmail.web computes its file from this, so the two cannot differ)."""
     template = project.settings.email.web_version_url
     if template is None:
         return None
     return template.format(date=date.isoformat(), year=date.year, month=date.month, day=date.day, slug=slug)
+
+
+def beside(page: str, name: str) -> str:
+    """The address of a file published with the web version at ``page`` (an address, or a path): in the page's
+    own directory, so that every newsletter's files are apart from the others'. For …/slug (or …/slug/, or
+    …/slug.html), that is …/slug/NAME."""
+    parts = urllib.parse.urlsplit(page)
+    path = parts.path.rstrip("/")
+    stem, extension = posixpath.splitext(path)
+    if extension.lower() in (".html", ".htm"):
+        path = stem
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"{path}/{name}", "", ""))
+
+
+def event_files(newsletter: Newsletter) -> list[tuple[Event, str]]:
+    """Every event of ``newsletter`` (its actions', its bonus actions', its upcoming ones) with the name of its
+    calendar file: ``DATE-TITLE.ics``, numbered when two would be alike."""
+    actions = [*newsletter.actions, *newsletter.bonus]
+    events = [event for action in actions for event in action.events] + newsletter.events
+    out: list[tuple[Event, str]] = []
+    used: set[str] = set()
+    for event in events:
+        stem = f"{event.date.isoformat()}-{_file_word(event.title)}"
+        name, number = stem, 1
+        while name in used:
+            number += 1
+            name = f"{stem}-{number}"
+        used.add(name)
+        out.append((event, f"{name}.ics"))
+    return out
+
+
+def _file_word(text: str, length: int = 40) -> str:
+    """Text as a file name's part: ASCII letters and digits joined by hyphens ("Café: Seattle's 1st" is
+    "cafe-seattles-1st"), cut after a word to at most ``length`` characters."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_text.replace("'", "")).strip("-")  # (a typographic one is not ASCII)
+    if len(words) > length:
+        words = words[: length + 1].rsplit("-", 1)[0] if "-" in words[:length] else words[:length]
+    return words or "event"
 
 
 def phone_view(phone: LabelledPhone | str, region: str, label: str = "") -> PhoneView:
