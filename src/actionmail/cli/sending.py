@@ -20,7 +20,7 @@ from actionmail.audience.model import BadAddress, normalize_email
 from actionmail.cli import SEGMENT_HELP, reports_errors, sync
 from actionmail.cli.common import find_member, secret_or_none
 from actionmail.config import Project, load_project
-from actionmail.errors import ExitCode, InvalidInput, Problem, UsageError
+from actionmail.errors import ActionmailError, ExitCode, InvalidInput, Problem, UsageError, shown
 from actionmail.providers.base import ProviderError, Pullable
 from actionmail.render import sample_values
 
@@ -129,6 +129,7 @@ def send(
             summary = _summary(counts) or "nobody left to send to (an earlier version reached everyone)"
             click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
             left = _report(plan, provider, ledger, send_record.id, file, include_new=include_new)
+            _publish(plan.edition)
     finally:
         provider.close()
     if outcome.stopped is not None:
@@ -158,6 +159,26 @@ def _sync_first(project: Project, provider: providers.Provider, *, skip: bool) -
         ) from None
     for line in sync.report(synced):
         click.echo(line, err=True)
+
+
+def _publish(edition: variants.Edition) -> None:
+    """The day's page on the web edition, where the email's "View in your browser" link goes: published once the
+    email is out (not before: the link would show what members have not been sent). Not when the project has no
+    web_version_url; a page that can't be written is said, and the send stands."""
+    project = edition.project
+    if project.settings.email.web_version_url is None:
+        return
+    from actionmail import web
+
+    try:
+        built = web.publish(project, edition, project.root / project.settings.web.output)
+    except ActionmailError as e:
+        click.echo(f"Note: the web edition was not updated ({e}): `actionmail web build` writes it", err=True)
+        return
+    if built.pages:
+        click.echo(f"Published {shown(built.pages[0])} (the web edition: {shown(built.output)}/)", err=True)
+    elif built.members_only:
+        click.echo("Not published on the web edition: web: false (for members only)", err=True)
 
 
 def _summary(counts: Mapping[delivery.State, int]) -> str:

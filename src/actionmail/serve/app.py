@@ -61,6 +61,7 @@ from actionmail.config import Project, load_project
 from actionmail.errors import UsageError
 from actionmail.feedback import journal
 from actionmail.httpguard import MAX_BODY, Refused, body_length
+from actionmail.serve import site
 from actionmail.serve.members import POOL, Members, Seen
 from actionmail.serve.pages import Pages
 from actionmail.serve.paths import UnsubscribePath, mask
@@ -229,6 +230,7 @@ def create_app(svc: Service) -> ASGIApp:
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route(svc.path.route, unsubscribe, methods=["GET", "HEAD", "POST"]),
         Route(WEBHOOKS, webhook, methods=["POST"]),
+        site.mount(svc.project),  # last: the web edition's pages, at their own paths
     ]
     app = Starlette(
         routes=routes,

@@ -1,0 +1,35 @@
+"""The web edition (`actionmail web build`, and `send` after each send) served from its directory, so that one
+`actionmail serve` can host the pages the emails' "View in your browser" links go to, beside the unsubscribe
+links: every file of ``[web] output`` at its path, an ``index.html`` for a directory's address, and never the
+build's own bookkeeping (its dotfiles: the list of what it published, its lock, files being written)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.exceptions import HTTPException
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from actionmail.config import Project
+
+
+class Site:
+    """The site's files, read-only (GET and HEAD); a path with a dot-name in it is not one of them."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.files = StaticFiles(directory=directory, html=True, check_dir=False, follow_symlink=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if any(part.startswith(".") for part in str(scope.get("path", "")).split("/")):
+            raise HTTPException(404)
+        if not self.directory.is_dir():  # not built yet: every page is "not found", not an error
+            raise HTTPException(404)
+        await self.files(scope, receive, send)
+
+
+def mount(project: Project) -> Mount:
+    """The route that serves the site: the last one, so every other route of `serve` comes first."""
+    return Mount("/", app=Site(project.root / project.settings.web.output), name="site")
