@@ -95,3 +95,24 @@ def test_the_store_imports_no_later_stage_and_saved_payloads_need_no_http_client
     assert not [m for m in modules["audience"] if m.startswith(("actionmail.feedback", "actionmail.delivery",
                                                                  "actionmail.providers", "actionmail.cli"))]  # fmt: skip
     assert "requests" not in modules["files"]
+
+
+# A provider whose library is an extra (SES: botocore) says which extra installs it, when that is missing.
+MISSING = """
+import sys
+sys.modules["botocore"] = None  # as if `pip install actionmail` without [ses]
+sys.argv = ["actionmail", *sys.argv[1:]]
+from actionmail.cli import main
+main()
+"""
+
+
+def test_a_provider_whose_extra_is_missing_names_the_extra(tmp_path: Path) -> None:
+    write(tmp_path, "actionmail.toml", '[providers.ses]\nregion = "us-east-1"\n')
+    done = subprocess.run(
+        [sys.executable, "-c", MISSING, "sync", "--provider", "ses"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "Error: the ses provider needs botocore, which is not installed: pip install 'actionmail[ses]'\n"
+    )

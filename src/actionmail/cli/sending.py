@@ -458,7 +458,10 @@ def status(file: Path, show_all: bool) -> None:
 def _why_uncertain(project: Project, name: str, latest: str, file: Path) -> str:
     """Why recipients whose call to provider ``name`` was cut off are still uncertain, and what settles them."""
     resend = f"`{_command(file, '--resend-uncertain')}` sends to them again, and whoever did get it gets it twice"
-    cls = providers.provider_class(name) if name in providers.REGISTRY else None
+    try:
+        cls = providers.provider_class(name) if name in providers.REGISTRY else None
+    except UsageError:  # its library is not installed here (an extra): it can't be asked from here
+        cls = None
     if cls is None or Pullable.MESSAGES not in cls.pulls:
         return f"the call was cut off before {name} answered, and it keeps no record actionmail can ask: {resend}"
     after = dt.datetime.fromisoformat(latest) + cls.event_delay

@@ -31,11 +31,24 @@ REGISTRY = {
 }
 
 
+# Providers whose library is installed only on request: name → (the package, the extra that installs it).
+EXTRAS = {"ses": ("botocore", "ses")}
+
+
 def provider_class(name: str) -> type[Provider]:
     if name not in REGISTRY:
         raise UsageError(f"unknown provider '{name}': use one of {', '.join(REGISTRY)}")
     module, _, cls = REGISTRY[name].partition(":")
-    provider: type[Provider] = getattr(importlib.import_module(module), cls)
+    try:
+        imported = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        package, extra = EXTRAS.get(name, ("", ""))
+        if not package or (e.name or "").partition(".")[0] != package:
+            raise
+        raise UsageError(
+            f"the {name} provider needs {package}, which is not installed: pip install 'actionmail[{extra}]'"
+        ) from None
+    provider: type[Provider] = getattr(imported, cls)
     return provider
 
 
