@@ -415,3 +415,30 @@ def test_the_service_starts_without_sign_ups_when_they_are_off(tmp_path: Path) -
     finally:
         stop(served)
     assert "Sign-up form" not in served.log
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ('[signup]\nurl = "https://www.example.org/join?x=1"\n',
+         "Error: actionmail.toml: signup.url: 'https://www.example.org/join?x=1': the sign-up page needs a path of its "
+         'own, with no query: write it like "https://www.example.org/signup"\n'),
+        ("[signup]\nmin_seconds = -1\n",
+         "actionmail.toml:24: signup.min_seconds: input should be greater than or equal to 0: correct the value\n"),
+        ('[signup]\norigins = ["not a url"]\n',
+         "actionmail.toml:24: signup.origins[0]: 'not a url' is not a web address: write the whole address, starting "
+         "with https://\n"),
+        ('[send]\nprovider = "mailgun"\n',
+         "actionmail.toml: providers.mailgun.domain: required key is missing: add a [providers.mailgun] section to "
+         "actionmail.toml with domain = … (serve sends the sign-up's confirmation emails through it; [signup] "
+         "enabled = false turns the sign-up off)\n"),
+    ],
+)  # fmt: skip
+def test_a_bad_signup_setting_stops_serve_before_it_starts(
+    project: Path, monkeypatch: pytest.MonkeyPatch, settings: str, error: str
+) -> None:
+    monkeypatch.setenv(tokens.SECRET_KEY_VARIABLE, KEY)
+    with (project / "actionmail.toml").open("a", encoding="utf-8") as f:
+        f.write("\n" + settings)
+    result = CliRunner().invoke(main, ["serve", "--port", "1"])
+    assert (result.exit_code, result.output) == (2, error)

@@ -32,6 +32,7 @@ but the confirmation page itself, as the unsubscribe page's forms are; the link'
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import urllib.parse
@@ -48,7 +49,7 @@ from starlette.routing import Route
 from actionmail import tokens
 from actionmail.audience.signups import Confirmed, Form, Limits, Outcome, Pending, Signups
 from actionmail.config import Project
-from actionmail.errors import ActionmailError
+from actionmail.errors import ActionmailError, InvalidInput
 from actionmail.serve import form
 from actionmail.serve.app import Service, _form, _from_the_page, _headers, _outcome
 from actionmail.serve.mailer import Mailer
@@ -76,7 +77,11 @@ def check(svc: Service) -> SignupPath | None:
     path = SignupPath.parse(svc.project.settings.signup.url, svc.path)
     from actionmail import providers
 
-    providers.build(svc.project).close()
+    why = " (serve sends the sign-up's confirmation emails through it; [signup] enabled = false turns the sign-up off)"
+    try:
+        providers.build(svc.project).close()
+    except InvalidInput as e:
+        raise InvalidInput(dataclasses.replace(problem, fix=problem.fix + why) for problem in e.problems) from None
     return path
 
 
