@@ -4,6 +4,7 @@ or forged link, a bot, an address that bounced, too many posts — each getting 
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import re
 import sqlite3
@@ -70,6 +71,7 @@ def test_sign_up_confirm_and_join(signup_served: Served, monkeypatch: pytest.Mon
          "started": started[1]},
     )  # fmt: skip
     assert answer.status_code == 200 and SENT in answer.text and ana in answer.text
+    assert answer.headers["connection"] == "close"  # no next request on it waits for the work after the answer
     finished(served, before)
     assert member(served, ana) is None  # nobody until the click
     (message,) = emails(served, ana)
@@ -442,3 +444,26 @@ def test_a_bad_signup_setting_stops_serve_before_it_starts(
         f.write("\n" + settings)
     result = CliRunner().invoke(main, ["serve", "--port", "1"])
     assert (result.exit_code, result.output) == (2, error)
+
+
+def test_the_limits_hold_across_worker_processes(tmp_path: Path) -> None:
+    """Two workers, twelve posts of one address at once from twelve networks: one email (the limit is the
+    database's, not a process's)."""
+    served = start(signup_project(tmp_path), "--workers", "2", "--proxy-headers")
+    try:
+        data = {"email": "quinn.twice@example.org", "website": "", "started": SIGNER.started(time.time() - 10)}
+
+        def post(n: int) -> int:
+            headers = {"X-Forwarded-For": f"203.0.113.{n}"}
+            return requests.post(served.base + "/signup", data=data, headers=headers, timeout=30).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            assert list(pool.map(post, range(12))) == [200] * 12
+        deadline = time.monotonic() + 20
+        while served.log.count(" POST /signup ") < 12:
+            assert time.monotonic() < deadline, served.log
+            time.sleep(0.05)
+        assert len(emails(served, "quinn.twice@example.org")) == 1
+        assert served.log.count("signup: sent") == 1 and served.log.count("signup: limited") == 11
+    finally:
+        stop(served)

@@ -72,10 +72,6 @@ class Pages:
         env, lang = self._environment(language)
         return env.get_template(template).render(values, lang=lang)
 
-    def speaks(self, language: str) -> bool:
-        """Whether the pages can be shown in ``language`` (English, or a catalog that translates them)."""
-        return self._environment(language)[1] == language
-
     def environment(self, language: str) -> tuple[jinja2.Environment, str]:
         """The templates' environment the pages use for ``language``, and the language it really speaks."""
         return self._environment(language)

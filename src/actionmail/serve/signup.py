@@ -8,7 +8,8 @@ Routes, under the path of ``[signup] url`` (:class:`~actionmail.serve.paths.Sign
 - ``POST /signup``: a field with a problem gets the form again (400), each problem at its field. Any other post
   gets "Check your inbox" — whatever becomes of it: a new address, a member, one that bounced, one over its limit,
   or a bot's. What happens next happens after the answer has gone (a background task: the database, then the
-  provider), so not even the time the answer takes tells one from another.
+  provider), and the connection is closed with it, so not even the time the answer takes (nor the next request's
+  on the same connection) tells one from another.
 - ``GET /signup/confirm/{token}``: the link in the confirmation email. A page with a Confirm button that changes
   nothing (mail scanners fetch every link); an expired link, a forged or altered one: a 400 page saying so.
 - ``POST /signup/confirm/{token}`` with ``action=confirm``: the click. The address is an active member with source
@@ -140,7 +141,9 @@ class SignupService:
             client = self.signer.client(request.client.host if request.client else None)
             task = BackgroundTask(self._request, request, filled.form, client)
         html = self._render("sent", "Check your inbox", language, address=filled.form.email)
-        return HTMLResponse(html, 200, _headers(self.svc), background=task)
+        # Closed once answered: a next request on the same connection would wait for the work after the answer,
+        # and its wait would tell what that work was (an email sent, or none).
+        return HTMLResponse(html, 200, {**_headers(self.svc), "Connection": "close"}, background=task)
 
     def _bot(self, request: Request, posted: dict[str, str]) -> str | None:
         """Why this post looks like a bot's, or None."""
