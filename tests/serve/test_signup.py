@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -405,6 +406,32 @@ def test_no_form_gets_a_500(signup_served: Served) -> None:
     assert "Traceback" not in served.log and "signup: error" not in served.log
     with served.store() as store:
         assert store.get("ana@example.org") is None
+
+
+def test_no_confirmation_link_gets_a_500(signup_served: Served) -> None:
+    """Hypothesis: any text where the token goes, shaped like one or not, by GET and by POST: a 400 (or 404 for a
+    path that is no route), never a 500; and nobody joins."""
+    served = signup_served
+    client(served).sign_up("ray.fuzz@example.org")
+    _, valid = _links(served, "ray.fuzz@example.org")
+    mac = valid.split("-", 1)[1]
+    shapes = st.one_of(
+        st.text(max_size=60),
+        st.builds(lambda i: f"{i}-{mac}", st.integers(-3, 10**20)),
+        st.builds(lambda cut: valid[:cut], st.integers(0, len(valid) - 1)),
+        st.builds(lambda extra: valid + extra, st.text(min_size=1, max_size=10)),
+        st.text(alphabet="0123456789-_ABCxyz.%", max_size=40),
+    ).filter(lambda token: token != valid)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(shapes, st.sampled_from(["GET", "POST"]))
+    def one(token: str, method: str) -> None:
+        url = f"{served.base}/signup/confirm/{urllib.parse.quote(token, safe='')}"
+        response = requests.request(method, url, data={"action": "confirm"}, timeout=10)
+        assert response.status_code in (400, 404, 405), (token, response.status_code)
+
+    one()
+    assert member(served, "ray.fuzz@example.org") is None and "Traceback" not in served.log
 
 
 def test_the_service_starts_without_sign_ups_when_they_are_off(tmp_path: Path) -> None:
