@@ -190,6 +190,27 @@ def test_limits_per_address_and_per_client(signup_served: Served) -> None:
     assert len(emails(served, "crowd20@example.org")) == 1
 
 
+def test_an_email_the_provider_refuses_can_be_asked_for_again_at_once(signup_served: Served) -> None:
+    """The provider fails (here the outbox can't write its folder): the same answer; the log says why, without
+    the address; and the address is not held to its limit, so the person can simply send the form again."""
+    served, address = signup_served, "sam.fail@example.org"
+    folder = served.project / "outbox" / "signup"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.rename(folder.with_name("signup-kept"))
+    folder.write_text("not a folder")
+    try:
+        answer = client(served).sign_up(address)
+        assert answer.status_code == 200 and SENT in answer.text
+    finally:
+        folder.unlink()
+        folder.with_name("signup-kept").rename(folder)
+    assert re.search(r"signup \d+: the confirmation email was not sent: outbox: cannot create .*signup", served.log)
+    assert "signup: failed" in served.log and address not in served.log
+    assert emails(served, address) == []
+    client(served).sign_up(address)
+    assert len(emails(served, address)) == 1
+
+
 def _links(served: Served, address: str) -> tuple[str, str]:
     link = link_in(served, emails(served, address)[0]).removeprefix(served.base)
     return link, link.rsplit("/", 1)[1]

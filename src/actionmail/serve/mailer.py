@@ -45,11 +45,6 @@ class Mailer:
                 self._provider = providers.build(self.project)
             return self._provider
 
-    def close(self) -> None:
-        with self._lock:
-            if self._provider is not None:
-                self._provider.close()
-
     def envelope(self, tag: str, send_id: str, *, transactional: bool) -> Envelope:
         settings = self.project.settings
         _, sender = email.utils.parseaddr(settings.email.from_)

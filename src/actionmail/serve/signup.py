@@ -36,9 +36,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio.to_thread
 from babel import Locale
@@ -58,7 +59,6 @@ from actionmail.serve.pages import masked_address
 from actionmail.serve.paths import SignupPath
 
 logger = logging.getLogger("actionmail.serve")
-T = TypeVar("T")
 Blocking = Callable[..., Awaitable[Any]]
 TEMPLATE = "serve/signup.html"
 
@@ -126,13 +126,13 @@ class SignupService:
     async def signup(self, request: Request) -> Response:
         if request.method != "POST":
             _outcome(request, "signup: form")
-            return self._form_page(request, self._language(request), {}, {})
+            return self._form_page(self._language(request), {}, {})
         posted = await _form(request)
         language = self._language(request, posted.get("language"))
         filled = form.read(posted, self.choices)
         if filled.form is None:
             _outcome(request, f"signup: to fix ({', '.join(filled.errors)})")
-            return self._form_page(request, language, filled.values, filled.errors, 400)
+            return self._form_page(language, filled.values, filled.errors, 400)
         bot = self._bot(request, posted)
         task = None
         if bot is not None:
@@ -171,8 +171,11 @@ class SignupService:
                         self.mailer.confirmation, f"signup-{pending.id}", signup.email, url, pending.language,
                         self.settings.link_hours,
                     )  # fmt: skip
-                except ActionmailError as e:
-                    logger.error("signup %d: the confirmation email was not sent: %s", pending.id, e)
+                except Exception as e:  # a ProviderError, or anything else: the person may simply try again
+                    if isinstance(e, ActionmailError):
+                        logger.error("signup %d: the confirmation email was not sent: %s", pending.id, _masked(e))
+                    else:
+                        logger.exception("signup %d: the confirmation email was not sent", pending.id)
                     await self.blocking(self._failed, pending)
                     outcome = Outcome.FAILED
             _outcome(request, f"signup: {outcome}" + (f" ({pending.id})" if pending else ""))
@@ -263,9 +266,7 @@ class SignupService:
 
     # Pages
 
-    def _form_page(
-        self, request: Request, language: str, values: dict[str, str], errors: dict[str, str], status: int = 200
-    ) -> Response:
+    def _form_page(self, language: str, values: dict[str, str], errors: dict[str, str], status: int = 200) -> Response:
         values = {name: values.get(name, "") for name in form.FIELDS}
         values["language"] = values["language"] or language
         html = self._render("form", "Sign up", language, values=values, errors=errors, started=self.signer.started())
@@ -347,6 +348,14 @@ def _accepted(request: Request) -> list[str]:
         if tag and quality > 0:
             weighted.append((-quality, index, tag.split("-")[0].lower()))
     return [code for _, _, code in sorted(weighted)]
+
+
+_ADDRESS = re.compile(r"[^\s'\"<>:,;]+@([^\s'\"<>:,;]+)")
+
+
+def _masked(error: Exception) -> str:
+    """A provider's error for the log, with any address in it cut short (a provider may quote the recipient)."""
+    return _ADDRESS.sub(lambda found: f"…@{found[1]}", str(error))
 
 
 def _sender(request: Request) -> str | None:
