@@ -62,6 +62,8 @@ def test_sign_up_confirm_and_join(signup_served: Served, monkeypatch: pytest.Mon
                     '<option value="">I don\'t know</option>', '<option value="3">District 3 (Kshama Sawant)</option>',
                     '<option value="es" lang="es">Español</option>', 'name="website" type="text" tabindex="-1"'):  # fmt: skip
         assert control in page.text, control
+    lookup = "https://www.seattle.gov/cityclerk/agendas-and-legislative-resources/find-your-council-district"
+    assert f'<a href="{lookup}">Find your council district</a>' in page.text  # from officials.yaml
     started = re.search(r'name="started" value="([^"]+)"', page.text)
     assert started is not None
     time.sleep(MIN_SECONDS)

@@ -110,6 +110,8 @@ class SignupService:
         self.mailer = Mailer(project, svc.pages)
         self.choices = form.Choices(_districts(project), self._languages(), project.settings.organization.country,
                                     self._default_language())  # fmt: skip
+        # Where a visitor who doesn't know their district finds it: the per-district group's own link.
+        self.lookup = next((g.lookup for g in project.officials.groups if g.per_district and g.lookup), None)
         sites = [project.settings.organization.website, *self.settings.origins]
         self.websites = {origin for url in sites if url and (origin := _origin(url))}
 
@@ -291,6 +293,7 @@ class SignupService:
         languages = [(code, _language_name(code)) for code, _ in self.choices.languages]
         return {
             "districts": self.choices.districts,
+            "district_lookup": self.lookup,
             "languages": languages,
             "other_languages": [(code, name) for code, name in languages if code != lang],
         }
