@@ -101,6 +101,9 @@ class ContractTests:
     def test_a_name_cannot_add_a_header(self, setup: Setup, hostile: str) -> None:
         check_a_name_cannot_add_a_header(setup, hostile)
 
+    def test_a_message_of_our_own_carries_no_list_headers(self, setup: Setup) -> None:
+        check_a_message_of_our_own_carries_no_list_headers(setup)
+
 
 def hostile_recipient(value: str) -> Recipient:
     return Recipient("7", "r7@example.org", value, {"first_name": value, "unsubscribe_url": "https://example.org/u/7"})
@@ -163,6 +166,18 @@ def check_batch_reaches_everyone_personalized(setup: Setup) -> None:
         )
         assert got.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert got.tag == "2019-08-01-no-police-facial-recognition"
+
+
+def check_a_message_of_our_own_carries_no_list_headers(setup: Setup) -> None:
+    """A sign-up's confirmation (Envelope.transactional) is to someone who is not a member: it offers no
+    unsubscribe and names no list, and says a program sent it (RFC 3834)."""
+    person = Recipient("signup-1", "r1@example.org", None, {})
+    result = setup.make().send(batch([person], transactional=True, unsubscribe_mailto=None))
+    assert list(result.accepted) == ["signup-1"]
+    (got,) = setup.fake.delivered
+    headers = {name.lower(): value for name, value in got.headers.items()}
+    assert not {"list-unsubscribe", "list-unsubscribe-post", "list-id"} & set(headers)
+    assert headers["auto-submitted"] == "auto-generated"
 
 
 def check_batches_respect_the_provider_limit(setup: Setup) -> None:

@@ -99,3 +99,13 @@ def test_every_message_gets_its_own_message_id() -> None:
 def test_the_templates_are_the_contract_ones() -> None:
     # Guards the assumptions above: the subject and bodies have the per-reader fields these tests rely on.
     assert "{first_name|Friend}" in SUBJECT and "{unsubscribe_url}" in HTML and "{first_name|friend}" in TEXT
+
+
+def test_a_message_of_our_own_has_no_list_headers() -> None:
+    """A sign-up's confirmation, as the outbox, SMTP and SES write it: no unsubscribe for someone who is not a
+    member, no List-Id, and Auto-Submitted (RFC 3834) so that auto-responders don't answer it."""
+    person = Recipient("signup-1", "r1@example.org", None, {})
+    got = parsed(mime.encode(mime.message(batch([person], transactional=True), person)))
+    assert not {"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"} & set(got.keys())
+    assert got["Auto-Submitted"] == "auto-generated"
+    assert [a.addr_spec for a in got["To"].addresses] == ["r1@example.org"]

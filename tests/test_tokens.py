@@ -115,3 +115,28 @@ def test_any_text_is_a_token_or_none(text: str) -> None:
     assert verify(text + "." + text) is None
     mac = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org").split(".")[1]
     assert verify(f"{text}.{mac}") == (7 if text == "7" else None)
+
+
+def test_each_purpose_signs_apart_so_no_token_serves_another() -> None:
+    """The sign-up's MACs share the key with the unsubscribe tokens, never their values: the same parts signed
+    for two purposes give two MACs, and an unsubscribe token's MAC is no sign-up MAC (nor the reverse)."""
+    parts = ("daily-action", "7", "ana.perez@example.org")
+    macs = {purpose: tokens.sign(KEY, purpose, *parts) for purpose in tokens.PURPOSES}
+    assert len(set(macs.values())) == len(tokens.PURPOSES)
+    unsubscribe = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org")
+    assert unsubscribe.split(".")[1] == macs[tokens.UNSUBSCRIBE]
+    assert not tokens.signed(KEY, tokens.SIGNUP_CONFIRM, unsubscribe.split(".")[1], *parts)
+    assert tokens.signed(KEY, tokens.SIGNUP_CONFIRM, macs[tokens.SIGNUP_CONFIRM], *parts)
+    assert verify(f"7.{macs[tokens.SIGNUP_CONFIRM]}") is None
+    # Parts are joined with NUL, so none may hold one: ("a\0b",) and ("a", "b") would be the same message.
+    with pytest.raises(ValueError, match="NUL"):
+        tokens.sign(KEY, tokens.SIGNUP_FORM, "a\0b")
+    assert not tokens.signed(KEY, tokens.SIGNUP_FORM, tokens.sign(KEY, tokens.SIGNUP_FORM, "a", "b"), "a\0b")
+    with pytest.raises(ValueError, match="purpose"):
+        tokens.sign(KEY, "something-else", "a")
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_checking_a_mac_never_raises(mac: str, part: str) -> None:
+    assert tokens.signed(KEY, tokens.SIGNUP_FORM, mac, part) in (True, False)

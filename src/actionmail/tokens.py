@@ -1,4 +1,5 @@
-"""Unsubscribe tokens: per subscriber, unguessable, checkable offline with the organization's secret key.
+"""Unsubscribe tokens: per subscriber, unguessable, checkable offline with the organization's secret key; and the
+signing the sign-up form's tokens share with them (:func:`sign`, one label per purpose).
 
 A token is ``<id>.<mac>``: the subscriber's id in the store and 16 bytes of HMAC-SHA256 over the list, that id and
 the address, keyed with the secret. It carries no address, so an unsubscribe URL never shows one; changing the id
@@ -81,15 +82,46 @@ def create_key_file(environ: Mapping[str, str] | None = None) -> tuple[Path, boo
 
 
 def _mac(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
-    message = f"{list_id}\0{subscriber_id}\0{email.lower()}".encode()
-    mac = _keyed(key).copy()  # the key's inner and outer pads are hashed once per key, not per token
-    mac.update(message)
+    return _sign(key, UNSUBSCRIBE, (list_id, str(subscriber_id), email.lower()))
+
+
+# What a MAC is for. Each purpose's MACs start from its own label ("actionmail-<purpose>-v1" and a NUL), so that no
+# MAC made for one purpose is ever valid for another, whatever the parts: a sign-up confirmation link can't be
+# turned into an unsubscribe link, nor the reverse, though both are made with the one secret key.
+UNSUBSCRIBE = "unsubscribe"
+SIGNUP_CONFIRM = "signup-confirm"  # the link a sign-up's confirmation email carries
+SIGNUP_FORM = "signup-form"  # when the sign-up form was served (the minimum time to fill it in)
+SIGNUP_CLIENT = "signup-client"  # a client's network, as the sign-up rate limit keeps it (never its address)
+PURPOSES = (UNSUBSCRIBE, SIGNUP_CONFIRM, SIGNUP_FORM, SIGNUP_CLIENT)
+
+
+def sign(key: bytes, purpose: str, *parts: str) -> str:
+    """16 bytes of HMAC-SHA256 over ``parts`` for ``purpose`` (one of :data:`PURPOSES`), unpadded URL-safe base64.
+    The parts are joined with NUL, which none of them may contain (so two different lists of parts never make
+    the same message)."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}")
+    if any("\0" in part for part in parts):
+        raise ValueError("a part to sign contains NUL")
+    return _sign(key, purpose, parts)
+
+
+def _sign(key: bytes, purpose: str, parts: tuple[str, ...]) -> str:
+    mac = _keyed(key, purpose).copy()  # the key's inner and outer pads are hashed once per key, not per token
+    mac.update("\0".join(parts).encode("utf-8", "surrogatepass"))  # a lone surrogate from a URL is still text
     return base64.urlsafe_b64encode(mac.digest()[:_MAC_BYTES]).rstrip(b"=").decode()
 
 
-@functools.lru_cache(maxsize=4)
-def _keyed(key: bytes) -> hmac.HMAC:
-    return hmac.new(key, b"actionmail-unsubscribe-v1\0", hashlib.sha256)
+def signed(key: bytes, purpose: str, mac: str, *parts: str) -> bool:
+    """Whether ``mac`` is :func:`sign`'s for these parts; False for anything else, never an exception."""
+    if not (isinstance(mac, str) and mac.isascii()) or any("\0" in part for part in parts):
+        return False
+    return hmac.compare_digest(mac.encode("ascii"), sign(key, purpose, *parts).encode("ascii"))
+
+
+@functools.lru_cache(maxsize=16)
+def _keyed(key: bytes, purpose: str) -> hmac.HMAC:
+    return hmac.new(key, f"actionmail-{purpose}-v1\0".encode(), hashlib.sha256)
 
 
 def make(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:

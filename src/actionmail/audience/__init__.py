@@ -9,6 +9,9 @@ The public API, for the send and preview commands and for scripts:
 - :class:`Segment` — ``Segment.parse("district=3 tag=volunteer")``.
 - :class:`Subscriber`, :class:`Status` — what ``subscribers()`` yields.
 - :func:`database_path` — where a project's database is.
+
+Sign-ups through ``actionmail serve``'s form, their limits and the consent each confirmation records, are
+:mod:`actionmail.audience.signups` (imported by those who use them).
 """
 
 from __future__ import annotations

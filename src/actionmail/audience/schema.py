@@ -239,6 +239,29 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    # 8: sign-ups from `actionmail serve`'s form (actionmail.audience.signups): each request for a confirmation
+    # email, whether one went out, and when it was confirmed. The rows are the rate limits' counts (per address,
+    # per client network) and, once confirmed, the member's record of consent, kept.
+    (
+        """
+        CREATE TABLE signups (
+            id INTEGER PRIMARY KEY,
+            email_key TEXT NOT NULL,
+            email TEXT,
+            first_name TEXT,
+            district TEXT,
+            zip TEXT,
+            language TEXT,
+            client TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'failed', 'stopped', 'limited')),
+            confirmed_at TEXT
+        )
+        """,
+        "CREATE INDEX signups_by_address ON signups (email_key, requested_at)",
+        "CREATE INDEX signups_by_client ON signups (client, requested_at)",
+        "CREATE INDEX signups_pending ON signups (confirmed_at, requested_at)",
+    ),
 ]
 
 

@@ -151,6 +151,11 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The store's connection, for the audience's modules with tables of their own (:mod:`.signups`)."""
+        return self._db
+
     def __enter__(self) -> Self:
         return self
 
@@ -354,16 +359,8 @@ class Store:
         suppressed = self.suppression(email)
         if member.status is Status.ACTIVE and suppressed is None:
             raise UsageError(f"{member.email} is already active: nothing to do")
-        when = now()
-        at = to_db_time(when)
         with self._transaction():
-            self._db.execute("DELETE FROM suppressions WHERE email_key = ?", (key,))
-            self._db.execute(
-                "UPDATE subscribers SET status = 'active', status_changed_at = ?, status_reason = ?, "
-                "updated_at = ? WHERE email_key = ?",
-                (at, f"resubscribed: {reason_text}", at, key),
-            )
-            history.record(self._db, key, history.Entry(when, "resubscribed", source, reason_text))
+            upsert.reactivate(self._db, key, now(), reason_text, source)
         resubscribed = self.get(email)
         assert resubscribed is not None
         return resubscribed

@@ -213,6 +213,20 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
     return changes
 
 
+def reactivate(db: sqlite3.Connection, key: str, when: dt.datetime, reason: str, source: str) -> None:
+    """Make the member with this email key active again, inside the caller's transaction: the one way back
+    (:meth:`Store.resubscribe`, a confirmed sign-up). The address leaves the suppression list, the reason is kept
+    with the member, and the history records it with ``source``."""
+    at = to_db_time(when)
+    db.execute("DELETE FROM suppressions WHERE email_key = ?", (key,))
+    db.execute(
+        "UPDATE subscribers SET status = 'active', status_changed_at = ?, status_reason = ?, updated_at = ? "
+        "WHERE email_key = ?",
+        (at, f"resubscribed: {reason}", at, key),
+    )
+    history.record(db, key, history.Entry(when, "resubscribed", source, reason))
+
+
 def _entry_of(incoming: Incoming, status: Status, at: dt.datetime) -> history.Entry:
     return history.Entry(at, str(status), incoming.changed_by or incoming.source or "import", incoming.status_reason)
 

@@ -11,6 +11,7 @@ import click
 
 from actionmail import audience, tokens
 from actionmail.audience import importer
+from actionmail.audience.signups import Pending, Signups
 from actionmail.cli import SEGMENT_HELP, reports_errors
 from actionmail.cli.common import segment as _segment
 from actionmail.config import Project, load_project
@@ -255,6 +256,7 @@ def show(email: str) -> None:
         member = store.get(email)
         entry = store.suppression(email)
         changes = store.history(email)
+        consent = Signups(store).consent(email)
     if member is None and entry is None and not changes:
         raise UsageError(f"{email} is not a subscriber, and has no history here: check the address")
     if member is None:
@@ -271,6 +273,7 @@ def show(email: str) -> None:
             ("status", _since(member) + (f" ({member.status_reason})" if member.status_reason else "")),
             ("joined", f"{member.created_at.date().isoformat()}" + (f" ({member.source})" if member.source else "")),
             ("id", str(member.id)),
+            ("consent", _consent(consent) if consent else ""),
         ]
         for label, value in details:
             if value:
@@ -287,6 +290,15 @@ def show(email: str) -> None:
     for row in rows:
         cells = [text.ljust(width) for text, width in zip(row, widths, strict=False)] + [row[3]]
         click.echo(("  " + "  ".join(cells)).rstrip())
+
+
+def _consent(signup: Pending) -> str:
+    """When a confirmed sign-up gave its consent: the click on the emailed link, and when that email was asked for."""
+    assert signup.confirmed_at is not None
+    return (
+        f"{signup.confirmed_at:%Y-%m-%d %H:%M:%S} UTC, by the link emailed on sign-up "
+        f"({signup.requested_at:%Y-%m-%d %H:%M:%S} UTC)"
+    )
 
 
 @subscribers.command("list")

@@ -148,6 +148,39 @@ class WebSettings(Model):
     )
 
 
+class SignupSettings(Model):
+    """``[signup]``: the sign-up form ``actionmail serve`` answers, confirmed by email (docs/serve.md)."""
+
+    enabled: bool = Field(True, description="Answer the sign-up form on actionmail serve.")
+    url: Url | None = Field(
+        None,
+        description="The sign-up page's public address; serve answers at its path. Default: /signup on the host of "
+        "email.unsubscribe_url.",
+    )
+    origins: list[Url] = Field(
+        [],
+        description="Websites whose copy of the form (GET /signup/snippet) may post to it, besides "
+        "organization.website.",
+    )
+    languages: list[Language] = Field(
+        [], description="The languages the form offers. Default: the organization's, and those the templates have."
+    )
+    welcome: bool = Field(False, description="After the click, send the new member the newsletter sent last.")
+    min_seconds: Annotated[float, Field(ge=0, le=600)] = Field(
+        3.0, description="The least time between serving the form and its post: quicker posts are taken for a bot's."
+    )
+    link_hours: Annotated[int, Field(ge=1, le=336)] = Field(48, description="How long a confirmation link works.")
+    address_minutes: Annotated[int, Field(ge=0, le=1440)] = Field(
+        10, description="At most one confirmation email to an address in this many minutes."
+    )
+    address_per_day: Annotated[int, Field(ge=1, le=100)] = Field(
+        5, description="At most this many confirmation emails to an address in 24 hours."
+    )
+    client_per_hour: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        20, description="At most this many sign-ups an hour from one network (an IPv4 address, an IPv6 /64)."
+    )
+
+
 class Settings(Model):
     officials: Text = Field("officials.yaml", description="The directory of officials, relative to this file.")
     templates: Text = Field("templates", description="Your own templates, which override the built-ins file by file.")
@@ -158,6 +191,7 @@ class Settings(Model):
     audience: Audience = Audience()
     send: SendSettings = SendSettings()
     check: CheckSettings = CheckSettings()
+    signup: SignupSettings = SignupSettings()
     providers: dict[str, dict[str, Any]] = Field(
         {}, description="[providers.NAME]: each provider's own settings, checked whichever provider is in use."
     )

@@ -96,6 +96,9 @@ class Envelope:
     unsubscribe_mailto: str | None  # the address of the List-Unsubscribe mailto, if any
     send_at: dt.datetime | None = None  # scheduled delivery (aware), where the provider schedules
     test: bool = False  # a `send --to` test copy: not in the ledger
+    # One message of our own to one person, not the list's mail (a sign-up's confirmation): no List-Unsubscribe or
+    # List-Id, which would offer to unsubscribe someone who is not a member; Auto-Submitted instead.
+    transactional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,8 @@ class Batch:
 
     def headers(self, recipient: Recipient) -> dict[str, str]:
         """The headers every message carries for this recipient (RFC 2369, RFC 8058, RFC 2919)."""
+        if self.envelope.transactional:
+            return self.shared_headers()
         return {"List-Unsubscribe": self.list_unsubscribe(recipient), **self.shared_headers()}
 
     def list_unsubscribe(self, recipient: Recipient) -> str:
@@ -148,6 +153,9 @@ class Batch:
 
     def shared_headers(self) -> dict[str, str]:
         """The headers of :meth:`headers` that are the same for every recipient."""
+        if self.envelope.transactional:
+            # RFC 3834: sent by a program, not a person, so out-of-office replies and other auto-responders keep quiet.
+            return {"Auto-Submitted": "auto-generated"}
         return {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": header_text(self.envelope.list_id)}
 
     def subject_for(self, recipient: Recipient) -> str:

@@ -139,9 +139,10 @@ class Mailgun(HTTPProvider):
             data.append(("o:deliverytime", email.utils.format_datetime(envelope.send_at.astimezone(dt.UTC), True)))
 
         # Every recipient's entry must carry every key, or Mailgun leaves the placeholder in their message.
-        unsubscribe = [batch.list_unsubscribe(r) for r in batch.recipients]
+        unsubscribe = [] if envelope.transactional else [batch.list_unsubscribe(r) for r in batch.recipients]
         varying = len(set(unsubscribe)) > 1  # one recipient (or one address twice): a plain header
-        data.append(("h:List-Unsubscribe", "%recipient.h:List-Unsubscribe%" if varying else unsubscribe[0]))
+        if unsubscribe:
+            data.append(("h:List-Unsubscribe", "%recipient.h:List-Unsubscribe%" if varying else unsubscribe[0]))
         data += [(f"h:{name}", value) for name, value in batch.shared_headers().items()]
         if varying:
             for mine, header in zip(variables.values(), unsubscribe, strict=True):

@@ -226,8 +226,11 @@ def create_app(svc: Service) -> ASGIApp:
         # Logged by the guard below, with the traceback; the client learns nothing of it.
         return page(500, "error", "Something went wrong")
 
+    from actionmail.serve import signup  # it builds on this module's helpers: imported once they are defined
+
     routes = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        *signup.routes(svc, blocking),  # before the unsubscribe path, which may be all of "/{token}"
         Route(svc.path.route, unsubscribe, methods=["GET", "HEAD", "POST"]),
         Route(WEBHOOKS, webhook, methods=["POST"]),
         site.mount(svc.project),  # last: the web edition's pages, at their own paths

@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import queue
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +61,10 @@ class Members:
     def close(self) -> None:
         for store in self._opened:
             store.close()
+
+    def store(self) -> AbstractContextManager[Store]:
+        """One of the pool's stores, lent for one call (the sign-up's queries, :mod:`actionmail.serve.signup`)."""
+        return self._store()
 
     @contextmanager
     def _store(self) -> Iterator[Store]:

@@ -63,7 +63,34 @@ class UnsubscribePath:
         """``path`` for a log line: the token (or whatever stands in its place) cut to its first characters."""
         if self.query is None and path.startswith(self.prefix) and len(path) > len(self.prefix):
             return self.prefix + mask(path[len(self.prefix) :])
-        return "/".join(mask(part) if "@" in part or len(part) > 24 else part for part in path.split("/"))
+        # A part as long as a token may be one (a sign-up's confirmation link is "/signup/confirm/<id>-<mac>").
+        return "/".join(mask(part) if "@" in part or len(part) >= 20 else part for part in path.split("/"))
+
+
+@dataclass(frozen=True)
+class SignupPath:
+    """``[signup] url`` (default: ``/signup`` on the unsubscribe URL's host): the form at its path, the
+    confirmation links under ``…/confirm/``, the snippet for the organization's website at ``…/snippet``."""
+
+    url: str  # the public address, e.g. "https://www.example.org/signup": the snippet posts there, links go under it
+    origin: str  # "https://www.example.org": where the confirmation page's own form comes from
+    prefix: str  # "/signup": where the service answers
+
+    @classmethod
+    def parse(cls, url: str | None, unsubscribe: UnsubscribePath) -> SignupPath:
+        if url is None:
+            return cls(unsubscribe.origin + "/signup", unsubscribe.origin, "/signup")
+        parts = urllib.parse.urlsplit(url)
+        path = urllib.parse.unquote(parts.path).rstrip("/")
+        if parts.query or parts.fragment or not path or "{" in path:
+            raise UsageError(
+                f"actionmail.toml: signup.url: '{url}': the sign-up page needs a path of its own, with no query: "
+                'write it like "https://www.example.org/signup"'
+            )
+        return cls(url.rstrip("/"), f"{parts.scheme}://{parts.netloc}".lower(), path)
+
+    def confirm_url(self, token: str) -> str:
+        return f"{self.url}/confirm/{token}"
 
 
 def mask(text: str) -> str:

@@ -131,11 +131,13 @@ def site(project: Project) -> Site:
 
 
 def signup_url(project: Project) -> str:
-    """``[web] signup_url``; by default /signup on the host of the unsubscribe links, which `actionmail serve`
-    answers."""
+    """``[web] signup_url``; else ``[signup] url``, the form `actionmail serve` answers; by default /signup on the
+    host of the unsubscribe links."""
     settings = project.settings
     if settings.web.signup_url:
         return settings.web.signup_url
+    if settings.signup.enabled and settings.signup.url:
+        return settings.signup.url.rstrip("/")
     parts = urllib.parse.urlsplit(settings.email.unsubscribe_url.format(token="token"))
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/signup", "", ""))
 
