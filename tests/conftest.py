@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -75,3 +76,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="Rewrite tests/golden/ from the current templates and examples.",
     )
+
+
+def summary(output: str) -> str:
+    """The line `actionmail send` sums a send up with ("Send 1 of … through …: accepted 1,000"), wherever the lines
+    before and after it (the sync's, the web edition's) put it."""
+    return next(line for line in output.splitlines() if re.match(r"Send \d+ of ", line))

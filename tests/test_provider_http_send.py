@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from actionmail.audience import Store
 from actionmail.cli import main
-from tests.conftest import ROOT, SEED, write
+from tests.conftest import ROOT, SEED, summary, write
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.postmark import PostmarkFake
 from tests.fakes.sendgrid import SendGridFake
@@ -43,7 +43,7 @@ def test_send_reaches_every_member_once_filled_in(project: Path, monkeypatch: py
             toml.write(f'\n[providers.{name}]\nbase_url = "{fake.url}"\n{settings}')
         result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--provider", name])
         assert result.exit_code == 0, result.output
-        assert result.output.splitlines()[-1] == f"Send 1 of {SEED.stem} through {name}: accepted 1,000", result.output
+        assert summary(result.output) == f"Send 1 of {SEED.stem} through {name}: accepted 1,000", result.output
 
         with Store.open(project / "actionmail.db") as store:
             emails = {m.email for m in store.subscribers()}

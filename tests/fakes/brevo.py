@@ -143,6 +143,17 @@ class BrevoFake(FakeProvider):
         if (body.get("headers") or {}).get("X-Sib-Sandbox") != "drop":  # sandbox: nothing sent (doc)
             for message in messages:
                 self.deliver(message)
+                # Brevo logs a "requests" event for each message it takes: what its events API serves by tag.
+                self.events.append(
+                    {
+                        "email": message.to,
+                        "date": dt.datetime.now(dt.UTC).isoformat(),
+                        "messageId": message.message_id,
+                        "event": "requests",
+                        "tag": message.tag,
+                        "subject": message.subject,
+                    }
+                )
         if body.get("scheduledAt"):
             return Response(202, b"")
         return Response(201, {"messageIds": ids} if body.get("messageVersions") else {"messageId": ids[0]})

@@ -53,7 +53,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionmail import audience, feedback, tokens
@@ -228,13 +228,13 @@ def create_app(svc: Service) -> ASGIApp:
 
     from actionmail.serve import signup  # it builds on this module's helpers: imported once they are defined
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         *signup.routes(svc, blocking),  # before the unsubscribe path, which may be all of "/{token}"
         Route(svc.path.route, unsubscribe, methods=["GET", "HEAD", "POST"]),
         Route(WEBHOOKS, webhook, methods=["POST"]),
-        site.mount(svc.project),  # last: the web edition's pages, at their own paths
     ]
+    routes.append(site.mount(svc.project, routes))  # last: the web edition's pages, at the paths left
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

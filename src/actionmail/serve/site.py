@@ -5,10 +5,11 @@ build's own bookkeeping (its dotfiles: the list of what it published, its lock, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -30,6 +31,20 @@ class Site:
         await self.files(scope, receive, send)
 
 
-def mount(project: Project) -> Mount:
-    """The route that serves the site: the last one, so every other route of `serve` comes first."""
-    return Mount("/", app=Site(project.root / project.settings.web.output), name="site")
+class _SiteMount(Mount):
+    """``/``, less the paths of serve's own routes: a path one of them takes, even with another method (a PUT to an
+    unsubscribe link, a GET of a webhook), stays theirs, so the router answers it (405), not the site (404)."""
+
+    def __init__(self, site: Site, own: Sequence[BaseRoute]) -> None:
+        super().__init__("/", app=site, name="site")
+        self.own = list(own)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if any(route.matches(scope)[0] is not Match.NONE for route in self.own):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def mount(project: Project, own: Sequence[BaseRoute]) -> Mount:
+    """The route that serves the site, after ``own``, serve's other routes, whose paths it leaves to them."""
+    return _SiteMount(Site(project.root / project.settings.web.output), own)
