@@ -62,6 +62,16 @@ def test_one_file_alone(newsletters: Path) -> None:
     assert workspace.view(SEED_ID, None, None)["subject"] == HEADLINE
 
 
+def test_a_save_no_watcher_reported_is_seen_at_the_next_request(newsletters: Path) -> None:
+    """No watch runs here: the workspace alone notices that the file changed since it was read (a save made while
+    a watch restarts, or on a file system that reports none, must not leave the page stale)."""
+    workspace = Workspace([Path(SEED_ID)], HOOKS)
+    assert workspace.view(SEED_ID, None, None)["subject"] == HEADLINE
+    edit(Path(SEED_ID), SUBJECT, SUBJECT + ", again")
+    assert workspace.view(SEED_ID, None, None)["subject"] == HEADLINE + ", again"
+    assert workspace.view(SEED_ID, "en:3", None)["subject"] == HEADLINE + ", again"
+
+
 def test_a_variant_names_its_own_councilmember(server: PreviewServer) -> None:
     view = get(server, "/api/view", id=SEED_ID, variant="en:3").json()
     assert view["label"] == "en · district 3"

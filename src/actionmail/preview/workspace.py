@@ -85,6 +85,18 @@ class _Cache:
     editions: dict[Path, Work[Edition]] = field(default_factory=dict)
     rendered: dict[tuple[Path, VariantKey], Work[Rendered]] = field(default_factory=dict)
     checks: dict[Path, Work[list[Problem]]] = field(default_factory=dict)
+    # Each newsletter file as it was when its work above began: a save the watcher did not report (an event lost
+    # while a watch restarts, a file system that reports none) is seen at the next request all the same.
+    stamps: dict[Path, tuple[int, int, int] | None] = field(default_factory=dict)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is saved: its modification time, size and inode (None: not there)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_mtime_ns, found.st_size, found.st_ino)
 
 
 class NotFound(ActionmailError):
@@ -212,6 +224,7 @@ class Workspace:
         for path in paths:
             cache.editions.pop(path, None)
             cache.checks.pop(path, None)
+            cache.stamps.pop(path, None)
         cache.rendered = {k: v for k, v in cache.rendered.items() if k[0] not in paths}
 
     # Loading and rendering, cached
@@ -234,8 +247,16 @@ class Workspace:
             return None
         return _problem(entry, what, fix)
 
+    def _fresh(self, entry: Entry) -> None:
+        """Forget what was made of ``entry``'s file if it was saved since (the lock is held)."""
+        stamp = _stamp(entry.path)
+        if entry.path in self._cache.stamps and self._cache.stamps[entry.path] != stamp:
+            self._forget({entry.path})
+        self._cache.stamps.setdefault(entry.path, stamp)
+
     def _edition_work(self, entry: Entry) -> Work[Edition]:
         with self._lock:
+            self._fresh(entry)
             work = self._cache.editions.get(entry.path)
             if work is None:
                 work = self._cache.editions[entry.path] = Work(f"load {entry.id}", lambda: self._load(entry))
@@ -268,6 +289,7 @@ class Workspace:
 
     def _render_work(self, entry: Entry, key: VariantKey) -> Work[Rendered]:
         with self._lock:  # the edition and its rendering from the same cache: a save in between drops both
+            self._fresh(entry)
             work = self._cache.rendered.get((entry.path, key))
             if work is None:
                 loading = self._edition_work(entry)
@@ -285,6 +307,7 @@ class Workspace:
         """What `actionmail check --no-spam` says about this newsletter: SpamAssassin takes seconds a run, too long
         to wait for after every save (and to start again on each)."""
         with self._lock:
+            self._fresh(entry)
             work = self._cache.checks.get(entry.path)
             if work is None:
                 # Not under the load's Work: check renders every variant, and the page's frames shouldn't wait.
