@@ -1,9 +1,13 @@
-"""Unsubscribe tokens: per subscriber, unguessable, checkable offline with the organization's secret key.
+"""Members' tokens: per subscriber, unguessable, checkable offline with the organization's secret key.
 
 A token is ``<id>.<mac>``: the subscriber's id in the store and 16 bytes of HMAC-SHA256 over the list, that id and
 the address, keyed with the secret. It carries no address, so an unsubscribe URL never shows one; changing the id
 or the MAC, or signing with any other key, fails verification. Checking one needs only the key and the address
 on file for the id — no call to a mail provider.
+
+Each token has a :class:`Purpose`, which the MAC covers: an unsubscribe link's token, and a report link's (the
+"Let us know you called" and one-tap survey buttons, :mod:`actionmail.serve.reports`), are made for the same member
+from the same key, yet neither verifies as the other. A report link can't unsubscribe anyone, nor the other way.
 
 The key comes from the environment (``ACTIONMAIL_SECRET_KEY``) or from a key file readable by its owner only;
 never from ``actionmail.toml``, and it never appears in output or errors.
@@ -12,6 +16,7 @@ never from ``actionmail.toml``, and it never appears in output or errors.
 from __future__ import annotations
 
 import base64
+import enum
 import functools
 import hashlib
 import hmac
@@ -80,21 +85,32 @@ def create_key_file(environ: Mapping[str, str] | None = None) -> tuple[Path, boo
     return path, True
 
 
-def _mac(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
+class Purpose(enum.Enum):
+    """What a token is for: the first thing its MAC covers, so that a token made for one purpose is never valid
+    for another (domain separation)."""
+
+    UNSUBSCRIBE = b"actionmail-unsubscribe-v1"
+    REPORT = b"actionmail-report-v1"
+
+
+UNSUBSCRIBE, REPORT = Purpose.UNSUBSCRIBE, Purpose.REPORT
+
+
+def _mac(key: bytes, list_id: str, subscriber_id: int, email: str, purpose: Purpose) -> str:
     message = f"{list_id}\0{subscriber_id}\0{email.lower()}".encode()
-    mac = _keyed(key).copy()  # the key's inner and outer pads are hashed once per key, not per token
+    mac = _keyed(key, purpose).copy()  # the key's inner and outer pads are hashed once per key, not per token
     mac.update(message)
     return base64.urlsafe_b64encode(mac.digest()[:_MAC_BYTES]).rstrip(b"=").decode()
 
 
-@functools.lru_cache(maxsize=4)
-def _keyed(key: bytes) -> hmac.HMAC:
-    return hmac.new(key, b"actionmail-unsubscribe-v1\0", hashlib.sha256)
+@functools.lru_cache(maxsize=8)
+def _keyed(key: bytes, purpose: Purpose) -> hmac.HMAC:
+    return hmac.new(key, purpose.value + b"\0", hashlib.sha256)
 
 
-def make(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
-    """The token for one subscriber of one list."""
-    return f"{subscriber_id}.{_mac(key, list_id, subscriber_id, email)}"
+def make(key: bytes, list_id: str, subscriber_id: int, email: str, purpose: Purpose = UNSUBSCRIBE) -> str:
+    """The token for one subscriber of one list, for one purpose (an unsubscribe link's, unless said)."""
+    return f"{subscriber_id}.{_mac(key, list_id, subscriber_id, email, purpose)}"
 
 
 # What make() writes, and nothing else: an id in canonical form (ASCII digits, no leading zero, at most 18 of
@@ -105,8 +121,15 @@ _MAC_CHARS = len(base64.urlsafe_b64encode(bytes(_MAC_BYTES)).rstrip(b"="))
 _TOKEN = re.compile(rf"(0|[1-9][0-9]{{0,17}})\.([A-Za-z0-9_-]{{{_MAC_CHARS}}})")
 
 
-def verify(key: bytes, list_id: str, token: object, email_for_id: Callable[[int], str | None]) -> int | None:
-    """The subscriber id a genuine token names, or None for anything forged, altered, malformed or unknown.
+def verify(
+    key: bytes,
+    list_id: str,
+    token: object,
+    email_for_id: Callable[[int], str | None],
+    purpose: Purpose = UNSUBSCRIBE,
+) -> int | None:
+    """The subscriber id a genuine token for ``purpose`` names, or None for anything forged, altered, malformed,
+    unknown or made for another purpose.
 
     Never raises, whatever ``token`` is: an unsubscribe page passes it whatever the internet sends.
     """
@@ -119,7 +142,7 @@ def verify(key: bytes, list_id: str, token: object, email_for_id: Callable[[int]
     email = email_for_id(subscriber_id)
     if email is None:
         return None
-    expected = _mac(key, list_id, subscriber_id, email).encode("ascii")
+    expected = _mac(key, list_id, subscriber_id, email, purpose).encode("ascii")
     return subscriber_id if hmac.compare_digest(parsed[2].encode("ascii"), expected) else None
 
 
