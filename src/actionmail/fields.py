@@ -118,7 +118,9 @@ Phone = Annotated[str, BeforeValidator(_as_text, json_schema_input_type=str | in
 def _check_timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name that is a directory of the time zone database ('Pacific', 'America') raises
+        # IsADirectoryError where the tzdata package supplies it.
         raise error(
             "timezone",
             f"{shorten(value)} is not a time zone",
