@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-import unicodedata
 from pathlib import Path
 
 from actionmail.config import find_root, load_project
 from actionmail.errors import UsageError
+from actionmail.fields import slugify
 from actionmail.render import templates
 
 SCHEMA_FILE = "schema/newsletter.json"
-
-
-def slugify(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
 
 
 def new_newsletter(directory: Path, date: dt.date, title: str = "") -> Path:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from actionmail import load, merge, tokens
+from actionmail import load, merge, tally, tokens
 from actionmail.config import Project, load_project
 from actionmail.errors import InvalidInput, Problem, shown
 from actionmail.newsletter import GroupTarget, Newsletter, load_newsletter
@@ -99,7 +99,14 @@ class Edition:
 
     def render(self, key: VariantKey) -> Rendered:
         newsletter = self.newsletters[key.language]
-        return render(newsletter, self.project, district=key.district, slug=slug_for(self.path), today=self.sent_on)
+        return render(
+            newsletter,
+            self.project,
+            district=key.district,
+            slug=slug_for(self.path),
+            today=self.sent_on,
+            issue=tally.issue_of(self.path),
+        )
 
     def going_out_on(self, day: dt.date) -> Edition:
         """This edition as it goes out on ``day``: "in 5 days" counted from that day, not from the newsletter's
@@ -224,7 +231,7 @@ def _sorted(counts: Mapping[VariantKey, int]) -> dict[VariantKey, int]:
 
 
 def reader_values(reader: Reader, project: Project, key: bytes | None) -> dict[str, str | None]:
-    """The per-reader merge values. Without a secret key, the unsubscribe link is the preview stand-in."""
+    """The per-reader merge values. Without a secret key, the unsubscribe and report links are preview stand-ins."""
     return ReaderValues(project, key)(reader)
 
 
@@ -235,17 +242,23 @@ class ReaderValues:
     def __init__(self, project: Project, key: bytes | None) -> None:
         email = project.settings.email
         self._list_id, self._key = email.list_id, key
-        # The URL around its token, split once: joining the parts costs less than str.format per reader.
+        # The URLs around their tokens, split once: joining the parts costs less than str.format per reader.
         self._url = email.unsubscribe_url.format(token="\0").split("\0")
+        self._report_url = email.report_url_template.format(token="\0").split("\0")
 
     def __call__(self, reader: Reader) -> dict[str, str | None]:
-        token = "preview" if self._key is None else tokens.make(self._key, self._list_id, reader.id, reader.email)
+        if self._key is None:
+            token = report_token = "preview"
+        else:
+            token = tokens.make(self._key, self._list_id, reader.id, reader.email)
+            report_token = tokens.make(self._key, self._list_id, reader.id, reader.email, tokens.REPORT)
         values: dict[str, str | None] = {
             "first_name": reader.first_name,
             "last_name": reader.last_name,
             "email": reader.email,
             "zip": reader.zip,
             "unsubscribe_url": token.join(self._url),
+            "report_url": report_token.join(self._report_url),
         }
         if reader.fields:
             values.update({f"{merge.FIELD_PREFIX}{name}": value for name, value in reader.fields.items()})

@@ -346,7 +346,11 @@ def sample_message(project: Project, issue: str, rendered: Rendered) -> EmailMes
 
 
 def _stand_in(project: Project) -> Recipient:
-    values = {"unsubscribe_url": project.settings.email.unsubscribe_url.format(token="TOKEN")}
+    email = project.settings.email
+    values = {
+        "unsubscribe_url": email.unsubscribe_url.format(token="TOKEN"),
+        "report_url": email.report_url_template.format(token="TOKEN"),
+    }
     return Recipient("1", "member@example.org", "A Member", values)
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 import phonenumbers
 
+from actionmail import tally
 from actionmail.config import Project
 from actionmail.fields import Link
 from actionmail.newsletter import (
@@ -28,6 +29,7 @@ from actionmail.newsletter import (
     Script,
     Survey,
     Target,
+    answer_id,
 )
 from actionmail.officials import Directory, LabelledPhone, Official
 from actionmail.render import markdown
@@ -78,6 +80,14 @@ class ScriptView:
 
 
 @dataclass(frozen=True)
+class Button:
+    """A link as the email shows it: its text, and where it goes (which may start with a per-reader merge field)."""
+
+    text: str
+    url: str
+
+
+@dataclass(frozen=True)
 class ActionView:
     action: Action
     number: int  # 1-based position among the main actions, or among the bonus actions
@@ -86,6 +96,8 @@ class ActionView:
     scripts: list[ScriptView]
     other_links: list[Link]  # links of the kind-specific section that the text does not already give
     mailto: str | None  # for email actions: a mailto: link to every target with an address, message filled in
+    report_back: Button | None = None  # to the organization's form, or counted by actionmail serve (actionmail.tally)
+    choices: list[Button] = field(default_factory=list)  # a survey's one-tap answers
 
     @property
     def kind(self) -> str:
@@ -102,14 +114,16 @@ class View:
     web_version_url: str | None
 
 
-def build(newsletter: Newsletter, project: Project, district: str | None, slug: str) -> View:
+def build(newsletter: Newsletter, project: Project, district: str | None, slug: str, issue: str = "") -> View:
+    """``issue`` names the newsletter in the links that count members' reports (:func:`actionmail.tally.link`)."""
     directory = project.officials
     region = project.settings.organization.country
 
-    def views(actions: list[Action]) -> list[ActionView]:
+    def views(actions: list[Action], prefix: str) -> list[ActionView]:
         out = []
         for number, action in enumerate(actions, start=1):
             targets = [t for target in action.targets for t in _resolve(target, directory, district, region)]
+            question = f"{prefix}{number}"
             out.append(
                 ActionView(
                     action,
@@ -119,14 +133,16 @@ def build(newsletter: Newsletter, project: Project, district: str | None, slug: 
                     _scripts(action, directory),
                     _other_links(action),
                     _mailto(action, targets),
+                    _report_back(action, issue, question),
+                    _choices(action, issue, question),
                 )
             )
         return out
 
     return View(
         newsletter=newsletter,
-        actions=views(newsletter.actions),
-        bonus=views(newsletter.bonus),
+        actions=views(newsletter.actions, ""),
+        bonus=views(newsletter.bonus, tally.BONUS),
         events=newsletter.events,
         district=district,
         web_version_url=web_version_url(project, newsletter.date, slug),
@@ -231,9 +247,31 @@ def _mailto(action: Action, targets: list[TargetView]) -> str | None:
     return f"mailto:{','.join(addresses)}?{query}"
 
 
+def _report_back(action: Action, issue: str, question: str) -> Button | None:
+    report_back = action.report_back
+    if report_back is None:
+        return None
+    return Button(report_back.text, report_back.url or tally.link(issue, question, tally.DONE))
+
+
+def _choices(action: Action, issue: str, question: str) -> list[Button]:
+    survey = action.survey
+    if survey is None:
+        return []
+    if not survey.counted:
+        return [Button(c.label, choice_url(survey, c)) for c in survey.choices]
+    return [Button(c.label, c.url or tally.link(issue, question, answer_id(c.value or ""))) for c in survey.choices]
+
+
 def choice_url(survey: Survey, choice: Choice) -> str:
-    """A one-click answer: the choice's own URL, or the survey link carrying the answer as a parameter."""
+    """A one-click answer: the choice's own URL, or the survey link carrying the answer as a parameter.
+
+    A survey that actionmail serve counts has no link: its answers' links are in :attr:`ActionView.choices`, which
+    the built-in templates use. An older copy of them that still calls this gets no address, which `check`
+    reports, rather than a link that would count nothing."""
     if choice.url:
         return choice.url
+    if survey.link is None:
+        return ""
     separator = "&" if urllib.parse.urlsplit(survey.link.url).query else "?"
     return f"{survey.link.url}{separator}{urllib.parse.urlencode({survey.answer_param: choice.value})}"
