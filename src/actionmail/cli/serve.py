@@ -34,21 +34,23 @@ from actionmail.httpguard import is_loopback
 @reports_errors
 def serve_command(host: str, port: int, workers: int, proxy_headers: bool, forwarded_allow_ips: str) -> None:
     """Answer the unsubscribe links the emails carry: one-click unsubscribe (RFC 8058) for mail apps, and a page
-    with an Unsubscribe button (then Undo, for 30 days) for the link in each email's footer.
+    with an Unsubscribe button (then Undo, for 30 days) for the link in each email's footer. And the report links:
+    "Let us know you called" and one-tap survey answers, each counted once per member (see `actionmail status`).
 
     It answers at the path of [email] unsubscribe_url in actionmail.toml; point that URL's host at this
     service (through a reverse proxy for HTTPS). GET /healthz is for monitors. Each change is in the member's
     history (actionmail subscribers show EMAIL). Ctrl-C stops.
     """
-    from actionmail.serve import app, server
+    from actionmail.serve import app, reports, server
 
     project = load_project(Path.cwd())
     checked = app.service(project)  # everything checked before uvicorn starts: the URL, the key, the database
     checked.members.close()
+    report = reports.ReportPath.parse(project, checked.path)
     shown = f"[{host}]" if ":" in host else host
     click.echo(
-        f"Answering {project.settings.email.unsubscribe_url} at http://{shown}:{port}{checked.path.pattern}, and "
-        "/healthz. Ctrl-C stops."
+        f"Answering {project.settings.email.unsubscribe_url} at http://{shown}:{port}{checked.path.pattern}, "
+        f"{report.url} at {report.pattern}, and /healthz. Ctrl-C stops."
     )
     if not is_loopback(host) and not proxy_headers:
         click.echo(

@@ -225,8 +225,11 @@ def create_app(svc: Service) -> ASGIApp:
         # Logged by the guard below, with the traceback; the client learns nothing of it.
         return page(500, "error", "Something went wrong")
 
+    from actionmail.serve import reports  # here: it builds on this module's helpers
+
     routes = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        *reports.routes(svc),  # report-backs and survey answers (actionmail.serve.reports)
         Route(svc.path.route, unsubscribe, methods=["GET", "HEAD", "POST"]),
         Route(WEBHOOKS, webhook, methods=["POST"]),
     ]

@@ -50,17 +50,27 @@ class Pages:
             "css": Markup(self.css),
         }
 
-    def render(self, page: str, title: str, seen: Seen | None = None, **context: Any) -> str:
-        """A page, in the member's language where the templates' catalogs have it (else the organization's,
-        else English); ``title`` is its English msgid."""
+    def render(
+        self,
+        page: str,
+        title: str,
+        seen: Seen | None = None,
+        *,
+        template: str = "serve/page.html",
+        language: str | None = None,
+        **context: Any,
+    ) -> str:
+        """A page, in the member's language (``seen``'s, or ``language``) where the templates' catalogs have it
+        (else the organization's, else English); ``title`` is its English msgid. ``template`` is another page
+        built on serve/page.html (the report links' ``serve/report.html``)."""
         values = {**self._common, "page": page, "title": title, "detail": "", "can_undo": False, "status": "",
                   "masked_email": "", **context}  # fmt: skip
-        language: str = self._language
+        language = language or self._language
         if seen is not None:
             values.update(masked_email=masked_address(seen.email), can_undo=seen.can_undo, status=str(seen.status))
             language = seen.language or language
         env, lang = self._environment(language)
-        return env.get_template("serve/page.html").render(values, lang=lang)
+        return env.get_template(template).render(values, lang=lang)
 
     def _environment(self, language: str) -> tuple[jinja2.Environment, str]:
         """The templates' environment for ``language``, and what the page's lang says: ``language`` where its
