@@ -1,11 +1,14 @@
 """Report links through the real `actionmail serve`, over HTTP, as members use them: the links come from each
 member's own rendered email (`actionmail render --as`); a GET counts nothing, a POST counts once, another answer
 changes it; anything that is not a genuine, current link of ours is a 400 page; many members at once are each
-counted once."""
+counted once. Then what `status` shows of it, what `new` writes the next day, and when `check` says it's stale."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -184,3 +187,60 @@ def test_many_members_at_once_are_each_counted_once(reporting: tuple[Served, Pat
     assert sorted(e for e, _, q, *_ in found if q == "1") == sorted(emails)  # each once
     assert sorted(e for e, _, q, *_ in found if q == "bonus-1") == sorted(emails)
     assert "locked" not in served.log and "Traceback" not in served.log
+
+
+def test_status_new_and_check_the_next_day(reporting: tuple[Served, Path]) -> None:
+    """What members reported, as `status` shows it (text and JSON); `new` writes the next day's figure from it;
+    `check` is happy with it until another member reports."""
+    served, issue = reporting
+    for email, picks in ((ANA, (0, 1)), (BO, (0, 1)), (CY, (0, 3))):
+        links = links_of(served, issue, email)
+        for pick in picks:
+            assert requests.post(links[pick], data=REPORT, timeout=10).status_code == 200
+    shown = CliRunner().invoke(main, ["status", str(issue)])
+    assert shown.exit_code == 0
+    assert shown.output == (
+        f"{issue.stem} has not been sent.\n"
+        "What members reported (actionmail serve):\n"
+        "  Call your councilmember: 3 called\n"
+        "    district 1, Lisa Herbold   1\n"
+        "    district 3, Kshama Sawant  1\n"
+        "    district unknown           1\n"
+        "  Will you come to the hearing on Monday?: 3 answered\n"
+        "    Yes                        2   67%\n"
+        "    Maybe                      0    0%\n"
+        "    No                         1   33%\n"
+    )
+    data = json.loads(CliRunner().invoke(main, ["status", str(issue), "--format", "json"]).output)
+    assert data["sends"] == []
+    assert [(t["question"], t["total"]) for t in data["reports"]] == [("1", 3), ("bonus-1", 3)]
+    assert data["reports"][0]["by_district"] == [
+        {"district": "1", "target": "Lisa Herbold", "count": 1},
+        {"district": "3", "target": "Kshama Sawant", "count": 1},
+        {"district": None, "target": None, "count": 1},
+    ]
+    assert [(a["answer"], a["count"], a["share"]) for a in data["reports"][1]["answers"]] == [
+        ("yes", 2, 0.6667), ("maybe", 0, 0.0), ("no", 1, 0.3333)
+    ]  # fmt: skip
+
+    day = dt.date.fromisoformat(issue.stem[:10]) + dt.timedelta(days=1)
+    created = CliRunner().invoke(main, ["new", "--date", day.isoformat(), "--title", "hearing"])
+    assert created.exit_code == 0, created.output
+    new_file = served.project / "newsletters" / f"{day.isoformat()}-hearing.yaml"
+    text = new_file.read_text()
+    assert (
+        'text: "Yesterday 3 of you called our district City Councilmember, and 3 of you answered \\"Will you come to the '
+        'hearing on Monday?\\": Yes 67%, No 33%. Thank you!"'
+    ) in text
+    assert f"  issue: {issue.stem}\n" in text
+    check = ["check", str(new_file), "--no-spam", "--as-of", day.isoformat(), "--format", "json"]
+    assert [
+        p["key"] for p in json.loads(CliRunner().invoke(main, check).stdout) if p["key"].startswith("yesterday")
+    ] == []
+    # Bo changes his answer after the figures were written (as_of is to the second): check says they are stale.
+    time.sleep(1.1)
+    assert requests.post(links_of(served, issue, BO)[3], data=REPORT, timeout=10).status_code == 200
+    stale = [p for p in json.loads(CliRunner().invoke(main, check).stdout) if p["key"].startswith("yesterday")]
+    assert [(p["severity"], p["message"]) for p in stale] == [
+        ("warning", f"members reported on {issue.stem} after these figures were counted: they are out of date")
+    ]

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from actionmail import load as yaml_source
 from actionmail import tally, variants
-from actionmail.check import accessibility, content, deliverability, links, online, spam
+from actionmail.check import accessibility, content, deliverability, links, online, spam, yesterday
 from actionmail.check.draft import Draft
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
@@ -67,6 +67,8 @@ CHECKS: list[Check] = [
     content.phones,
     content.scripts,
     content.voting,
+    yesterday.figures,
+    yesterday.link_names,
     deliverability.subject,
     deliverability.preheader,
     deliverability.postal_address,
