@@ -244,3 +244,32 @@ def test_status_new_and_check_the_next_day(reporting: tuple[Served, Path]) -> No
     assert [(p["severity"], p["message"]) for p in stale] == [
         ("warning", f"members reported on {issue.stem} after these figures were counted: they are out of date")
     ]
+
+
+def test_serve_refuses_to_start_where_report_links_could_not_work(members: Path) -> None:
+    settings = members / "actionmail.toml"
+    original = settings.read_text()
+    settings.write_text(
+        original.replace(
+            "[colors]", 'report_url = "https://www.seattleindivisible.com/unsubscribe/{token}"\n\n[colors]'
+        )
+    )
+    result = CliRunner().invoke(main, ["serve", "--port", "1"])
+    assert (result.exit_code, result.output) == (
+        2,
+        "Error: actionmail.toml: email.report_url: 'https://www.seattleindivisible.com/unsubscribe/{token}' and "
+        "unsubscribe_url 'https://www.seattleindivisible.com/unsubscribe/{token}' share the path /unsubscribe/: "
+        'actionmail serve could not tell them apart: write report_url like "https://www.example.org/act/{token}"\n',
+    )
+    settings.write_text(original)
+    # An organization's own page.html from before report links: no content block for their pages to fill.
+    own = members / "templates" / "serve"
+    own.mkdir(parents=True)
+    builtin = (Path(__file__).parents[2] / "templates" / "serve" / "page.html").read_text()
+    (own / "page.html").write_text(builtin.replace("{% block content %}", "").replace("{% endblock %}", ""))
+    result = CliRunner().invoke(main, ["serve", "--port", "1"])
+    assert (result.exit_code, result.output) == (
+        2,
+        "Error: templates/serve/page.html has no {% block content %} around the page's body, which the report links' "
+        "pages (serve/report.html) fill: add it, as the built-in page.html has it\n",
+    )

@@ -44,9 +44,9 @@ def serve_command(host: str, port: int, workers: int, proxy_headers: bool, forwa
     from actionmail.serve import app, reports, server
 
     project = load_project(Path.cwd())
-    checked = app.service(project)  # everything checked before uvicorn starts: the URL, the key, the database
+    checked = app.service(project)  # everything checked before uvicorn starts: the URLs, the key, the database
     checked.members.close()
-    report = reports.ReportPath.parse(project, checked.path)
+    report = reports.prepare(checked)
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"Answering {project.settings.email.unsubscribe_url} at http://{shown}:{port}{checked.path.pattern}, "

@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from actionmail import tally, tokens, variants
+from actionmail import tally, tokens, variants, yesterday
 from actionmail.audience import Store, Subscriber
 from actionmail.audience.reports import Recorded, Report
 from actionmail.config import Project
@@ -111,11 +111,13 @@ class Issues:
         """The newsletter of ``issue``, or None: no such file, or one that no longer loads (which is logged)."""
         if len(issue) > 200 or not _ISSUE.fullmatch(issue):
             return None  # checked before the name comes near the file system
-        path = next((p for p in (self._directory / f"{issue}.yaml", self._directory / f"{issue}.yml") if p.is_file()),
-                    None)  # fmt: skip
-        if path is None:
+        path = yesterday.issue_file(self._directory, issue)
+        try:
+            stat = path.stat() if path is not None else None
+        except OSError:  # removed since it was found
+            stat = None
+        if path is None or stat is None:
             return None
-        stat = path.stat()
         version = (stat.st_mtime_ns, stat.st_size)
         with self._lock:
             cached = self._loaded.get(issue)
@@ -135,10 +137,27 @@ class Issues:
             return load_newsletter(path, self._project.officials, region)
         except InvalidInput as e:
             logger.error("report links to %s can't be counted while it doesn't load: %s", path.name, e.problems[0])
-            return None
+        except OSError as e:  # removed, or made unreadable, since it was found
+            logger.error("report links to %s can't be counted: %s", path.name, e)
+        return None
 
 
 _ISSUE = re.compile(ISSUE_NAME)
+
+
+def prepare(svc: Service) -> ReportPath:
+    """What report links need, checked before serving (`actionmail serve` does, before uvicorn starts): where they
+    are answered, and pages that have their button."""
+    path = ReportPath.parse(svc.project, svc.path)
+    # An organization's own copy of serve/page.html from before report links has no content block for
+    # serve/report.html to fill: its pages would have no button. Say so now, not to each member.
+    sample = svc.pages.render("report", "Call", template="serve/report.html", kind="call")
+    if 'value="report"' not in sample:
+        raise UsageError(
+            "templates/serve/page.html has no {% block content %} around the page's body, which the report links' "
+            "pages (serve/report.html) fill: add it, as the built-in page.html has it"
+        )
+    return path
 
 
 def routes(svc: Service) -> list[Route]:
@@ -150,7 +169,7 @@ def routes(svc: Service) -> list[Route]:
 class _Answering:
     def __init__(self, svc: Service) -> None:
         self.svc = svc
-        self.path = ReportPath.parse(svc.project, svc.path)
+        self.path = prepare(svc)
         self.issues = Issues(svc.project)
         self._limiter: list[anyio.CapacityLimiter] = []
 
