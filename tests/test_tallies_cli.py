@@ -5,12 +5,16 @@ writing the next day's figure from the previous issue's tallies, and `check` war
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.message
+import email.policy
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from actionmail import tokens
 from actionmail.audience import Store
 from actionmail.audience.reports import Report
 from actionmail.cli import main
@@ -51,6 +55,20 @@ def reported(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             store.reports.record(Report(member, ISSUE, "bonus-2", answer))
     assert invoke("send", f"newsletters/{CLIMATE.name}", "--yes", "--no-sync")[0] == 0
     return project
+
+
+def test_each_member_was_sent_their_own_report_links(reported: Path) -> None:
+    with Store.open(reported / "actionmail.db") as store:
+        members = list(store.subscribers())
+    for member in members:
+        raw = (reported / "outbox" / ISSUE / f"{member.id}.eml").read_bytes()
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        part = message.get_body(("plain",))
+        assert isinstance(part, email.message.EmailMessage)
+        text = part.get_content()
+        token = tokens.make(b"s" * 32, "daily-action", member.id, member.email, tokens.REPORT)
+        assert f"- Maybe: https://www.seattleindivisible.com/act/{token}/{ISSUE}/bonus-2/maybe" in text
 
 
 def test_status_shows_the_tallies_after_the_sends(reported: Path) -> None:

@@ -144,3 +144,25 @@ def test_tallies(edition: variants.Edition) -> None:
     assert [(a.label, a.count, a.share) for a in survey.answers] == [("Yes", 3, 0.6), ("Not sure", 1, 0.2),
                                                                        ("maybe", 1, 0.2)]  # fmt: skip
     assert survey.places == [] and survey.as_dict()["prompt"] == "Will you come to the hearing?"
+
+
+def test_a_report_token_is_made_only_for_an_email_with_report_links(edition: variants.Edition) -> None:
+    """A send knows each variant's merge fields: without report links, no second HMAC per reader."""
+
+    class Reader:
+        id, email, first_name, last_name, district, zip, language, fields = (
+            7,
+            "a@example.org",
+            None,
+            None,
+            None,
+            None,
+            None,
+            {},
+        )
+
+    without = variants.ReaderValues(edition.project, KEY, frozenset({"unsubscribe_url"}))(Reader())
+    assert "report_url" not in without and without["unsubscribe_url"]
+    token = tokens.make(KEY, "daily-action", 7, "a@example.org", tokens.REPORT)
+    with_them = variants.ReaderValues(edition.project, KEY, frozenset({"unsubscribe_url", "report_url"}))(Reader())
+    assert with_them["report_url"] == f"https://www.seattleindivisible.com/act/{token}"

@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import re
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -239,27 +239,29 @@ class ReaderValues:
     """:func:`reader_values` for many readers of one project, as a send makes them: the settings are looked up
     once, not once per reader."""
 
-    def __init__(self, project: Project, key: bytes | None) -> None:
+    def __init__(self, project: Project, key: bytes | None, fields: Collection[str] | None = None) -> None:
+        """``fields``: the merge fields the email uses, when known (a send's variant): a report link's token, a
+        second HMAC per reader, is made only for an email that has report links."""
         email = project.settings.email
         self._list_id, self._key = email.list_id, key
         # The URLs around their tokens, split once: joining the parts costs less than str.format per reader.
         self._url = email.unsubscribe_url.format(token="\0").split("\0")
         self._report_url = email.report_url_template.format(token="\0").split("\0")
+        self._reports = fields is None or "report_url" in fields
 
     def __call__(self, reader: Reader) -> dict[str, str | None]:
-        if self._key is None:
-            token = report_token = "preview"
-        else:
-            token = tokens.make(self._key, self._list_id, reader.id, reader.email)
-            report_token = tokens.make(self._key, self._list_id, reader.id, reader.email, tokens.REPORT)
+        key, list_id = self._key, self._list_id
+        token = "preview" if key is None else tokens.make(key, list_id, reader.id, reader.email)
         values: dict[str, str | None] = {
             "first_name": reader.first_name,
             "last_name": reader.last_name,
             "email": reader.email,
             "zip": reader.zip,
             "unsubscribe_url": token.join(self._url),
-            "report_url": report_token.join(self._report_url),
         }
+        if self._reports:
+            report = "preview" if key is None else tokens.make(key, list_id, reader.id, reader.email, tokens.REPORT)
+            values["report_url"] = report.join(self._report_url)
         if reader.fields:
             values.update({f"{merge.FIELD_PREFIX}{name}": value for name, value in reader.fields.items()})
         return values

@@ -301,8 +301,9 @@ def _job(
     engine.skip([i for i in ids if i not in members], "unsubscribed or suppressed after the send was planned")
     if not members:
         return None
-    subject, html, text = plan.rendered[_key(label)].merges
-    values = ReaderValues(plan.edition.project, secret)
+    rendered = plan.rendered[_key(label)]
+    subject, html, text = rendered.merges
+    values = ReaderValues(plan.edition.project, secret, rendered.merge_fields)
     recipients = [Recipient(str(m.id), m.email, m.name or None, values(m)) for m in members.values()]
     batch = Batch(batch_id or uuid.uuid4().hex, env, subject, html, text, recipients)
     return Job(batch, tuple(members))
