@@ -44,6 +44,20 @@ def test_tokens_differ_per_subscriber_and_cannot_be_guessed_from_each_other() ->
     assert a != b and len(a) == len(b) == 22
 
 
+def test_a_report_token_and_an_unsubscribe_token_never_stand_for_each_other() -> None:
+    unsubscribe = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org")
+    report = tokens.make(KEY, "daily-action", 7, "ana.perez@example.org", tokens.REPORT)
+    assert report != unsubscribe and report.startswith("7.")
+    assert tokens.verify(KEY, "daily-action", report, ADDRESSES.get, tokens.REPORT) == 7
+    assert verify(report) is None  # a report link can't unsubscribe anyone…
+    assert tokens.verify(KEY, "daily-action", unsubscribe, ADDRESSES.get, tokens.REPORT) is None  # …nor the reverse
+
+
+def test_unsubscribe_tokens_are_what_they_were_before_purposes() -> None:
+    """Links already in inboxes must keep working: the MAC of an unsubscribe token is unchanged."""
+    assert tokens.make(KEY, "daily-action", 7, "ana.perez@example.org") == "7.7Dai4uVJLIYI7y7efA92dw"
+
+
 def test_key_from_the_environment() -> None:
     assert tokens.secret_key({"ACTIONMAIL_SECRET_KEY": "s" * 20}) == b"s" * 20
 

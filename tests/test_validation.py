@@ -70,7 +70,7 @@ def test_valid_file_passes(project: Path) -> None:
             "headline:",
             "hedline:",
             "newsletters/day.yaml:4: hedline: unknown key: did you mean 'headline'? (allowed here: date, subject, "
-            "preheader, headline, language, adapted_from, greeting, background, actions, bonus, events, sign_off, ps, web)",
+            "preheader, headline, language, adapted_from, greeting, yesterday, background, actions, bonus, events, sign_off, ps, web)",
             id="unknown-key",
         ),
         pytest.param(
@@ -228,3 +228,96 @@ def test_event_must_end_after_it_starts(project: Path) -> None:
         ],
     )
     assert check(project, text.replace("end: 17:30", "end: 7:30 pm")) == (0, [])
+
+
+# --- What actionmail serve counts: report-backs and surveys without a link of their own, and `yesterday`
+
+SURVEY = (
+    VALID
+    + """\
+  - kind: survey
+    title: Will you come?
+    survey:
+      prompt: Will you come to the hearing?
+      choices:
+        - {label: "Yes", value: "yes"}
+        - {label: Tell us more, url: "https://example.org/more"}
+"""
+)
+
+
+def test_a_report_back_without_a_url_and_a_survey_without_a_link_are_counted(project: Path) -> None:
+    text = SURVEY.replace(
+        "    link: {text: Read", "    report_back: {text: Let us know you called}\n    link: {text: Read"
+    )
+    assert check(project, text) == (0, [])
+    assert (
+        check(project, text.replace("{text: Let us know you called}", "{text: Log it, url: 'https://x.org/log'}"))[0]
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            '        - {label: "Yes", value: "yes"}\n',
+            "",
+            "newsletters/day.yaml:18: actions[1].survey: a survey without 'link' is answered through actionmail serve, "
+            "and has no choice with a 'value': add choices like {label: 'Yes', value: 'yes'}, or a 'link' to a survey of "
+            "your own",
+            id="nothing-to-count",
+        ),
+        pytest.param(
+            '        - {label: "Yes", value: "yes"}\n',
+            '        - {label: "Yes", value: "yes"}\n        - {label: "YES!", value: "YES!"}\n',
+            "newsletters/day.yaml:18: actions[1].survey: the values 'yes' and 'YES!' would be counted as one answer "
+            "('yes'): give each choice a value of its own",
+            id="two-values-one-answer",
+        ),
+        pytest.param(
+            'value: "yes"',
+            'value: "¿?"',
+            "newsletters/day.yaml:18: actions[1].survey: the value '¿?' has no letter or digit to count it by: use one "
+            "like 'yes'",
+            id="value-with-nothing-to-count-by",
+        ),
+        pytest.param(
+            "    survey:\n",
+            "    report_back: {text: Tell us you answered}\n    survey:\n",
+            "newsletters/day.yaml:16: actions[1]: this survey's answers are counted already: a report-back would count "
+            "the same members again: remove 'report_back', or give it a 'url'",
+            id="counted-twice",
+        ),
+    ],
+)
+def test_counted_surveys(project: Path, old: str, new: str, expected: str) -> None:
+    assert old in SURVEY
+    code, lines = check(project, SURVEY.replace(old, new, 1))
+    assert (code, lines) == (2, [expected])
+
+
+YESTERDAY = """\
+yesterday:
+  text: Yesterday 212 of you called Jenny Durkan. Thank you!
+  issue: 2019-07-31-durkan
+  as_of: 2019-08-01T06:30:00-07:00
+"""
+
+
+def test_yesterday(project: Path) -> None:
+    write(project / "newsletters", "2019-07-31-durkan.yaml", VALID.replace("2019-08-01", "2019-07-31"))
+    text = VALID.replace("actions:\n", YESTERDAY + "actions:\n")
+    assert check(project, text) == (0, [])
+    code, lines = check(
+        project, text.replace("issue: 2019-07-31-durkan", "issue: ../secrets").replace("06:30:00", "6h")
+    )
+    assert (code, lines) == (
+        2,
+        [
+            "newsletters/day.yaml:7: yesterday.issue: '../secrets' is not in the expected form: see "
+            "docs/newsletter-format.md for this key",
+            "newsletters/day.yaml:8: yesterday.as_of: '2019-08-01T6h-07:00' is not a valid date and time: write it like "
+            "2019-08-01T06:30:00-07:00",
+        ],
+    )

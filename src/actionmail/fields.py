@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import zoneinfo
 from typing import Annotated, Any
 
@@ -63,6 +64,13 @@ def _check_slug(value: str) -> str:
 
 
 Slug = Annotated[str, BeforeValidator(_as_text), AfterValidator(_check_slug)]
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII letters and digits, with hyphens between words: "Sí, voy" is "si-voy" (may be empty)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
 
 _URL = pydantic.TypeAdapter(pydantic.HttpUrl)
 

@@ -307,6 +307,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "date_parsing": ("is not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
     "date_from_datetime_parsing": ("is not a valid date", "write it as YYYY-MM-DD, like 2019-08-06"),
     "date_from_datetime_inexact": ("is not a date", "write it as YYYY-MM-DD, without a time"),
+    "datetime_type": ("is not a date and time", "write it like 2019-08-01T06:30:00-07:00"),
+    "datetime_parsing": ("is not a valid date and time", "write it like 2019-08-01T06:30:00-07:00"),
+    "datetime_from_date_parsing": ("is not a valid date and time", "write it like 2019-08-01T06:30:00-07:00"),
     "time_type": ("is not a time of day", "write it like '20:00' or '8 pm'"),
     "time_parsing": (
         "is not a valid time of day",

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-PER_READER = ("first_name", "last_name", "email", "zip", "unsubscribe_url")
+PER_READER = ("first_name", "last_name", "email", "zip", "unsubscribe_url", "report_url")
 PER_VARIANT = ("district",)
 FIELD_PREFIX = "field."  # a custom field of the subscriber: {field.team}
 

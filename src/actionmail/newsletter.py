@@ -39,6 +39,7 @@ from actionmail.fields import (
     Url,
     error,
     not_before_issue,
+    slugify,
 )
 from actionmail.officials import EMPTY, Directory, LabelledPhone, did_you_mean
 
@@ -260,13 +261,63 @@ class Choice(Model):
         return self
 
 
+def answer_id(value: str) -> str:
+    """What stands for a survey answer in the link that counts it, and in the tallies: its value, slugified."""
+    return slugify(value)
+
+
 class Survey(Model):
-    """For ``kind: survey``."""
+    """For ``kind: survey``. With a ``link``, the answers go to that survey; without one, members' one-tap answers
+    (the choices with a ``value``) are counted by ``actionmail serve`` (:mod:`actionmail.tally`)."""
 
     prompt: Text
-    link: Link
+    link: Link | None = Field(None, description="The survey itself; left out, actionmail serve counts the answers.")
     choices: list[Choice] = Field([], description="One-click answers.")
     answer_param: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "answer"
+
+    @property
+    def counted(self) -> bool:
+        """Whether actionmail serve counts the answers (there is no survey of the organization's own to go to)."""
+        return self.link is None
+
+    @model_validator(mode="after")
+    def _answerable(self) -> Self:
+        if self.link is not None:
+            return self
+        values = [c.value for c in self.choices if c.value is not None]
+        if not values:
+            raise error(
+                "survey_answers",
+                "a survey without 'link' is answered through actionmail serve, and has no choice with a 'value'",
+                "add choices like {label: 'Yes', value: 'yes'}, or a 'link' to a survey of your own",
+            )
+        seen: dict[str, str] = {}
+        for value in values:
+            answer = answer_id(value)
+            if not answer:
+                raise error(
+                    "survey_answer", f"the value '{value}' has no letter or digit to count it by", "use one like 'yes'"
+                )
+            if answer in seen:
+                raise error(
+                    "survey_answer",
+                    f"the values '{seen[answer]}' and '{value}' would be counted as one answer ('{answer}')",
+                    "give each choice a value of its own",
+                )
+            seen[answer] = value
+        return self
+
+
+class ReportBack(Model):
+    """``report_back``: the outlined button after the action, "Let us know you called". Without ``url``, members'
+    taps are counted by ``actionmail serve``; with one, it links there (a form of the organization's own)."""
+
+    text: Text
+    url: Url | None = Field(None, description="A form of your own; left out, actionmail serve counts who taps it.")
+
+    @property
+    def counted(self) -> bool:
+        return self.url is None
 
 
 class Event(Model):
@@ -312,7 +363,7 @@ class Action(Model):
     script: Annotated[list[Script], BeforeValidator(_scripts)] = []
     message: Message | None = None
     link: Link | None = Field(None, description="The main button: the petition, the article, the sign-up form.")
-    report_back: Link | None = Field(None, description='"Log your call".')
+    report_back: ReportBack | None = Field(None, description='"Let us know you called"; counted when it has no url.')
     election: Election | None = None
     survey: Survey | None = None
     events: list[Event] = []
@@ -336,6 +387,12 @@ class Action(Model):
             raise error("no_targets", "a call action needs someone to call", "add 'targets:'")
         if self.kind == "email" and self.message is None and not self.link:
             raise error("no_message", "an email action needs a 'message' or a 'link' to a letter tool", "add one")
+        if self.report_back and self.report_back.counted and self.survey and self.survey.counted:
+            raise error(
+                "report_back_survey",
+                "this survey's answers are counted already: a report-back would count the same members again",
+                "remove 'report_back', or give it a 'url'",
+            )
         ids = {i for t in self.targets if (i := target_id(t)) is not None}
         for script in self.script:
             for named in script.for_:
@@ -348,6 +405,20 @@ class Action(Model):
         return self
 
 
+ISSUE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"  # a newsletter file's name (without .yaml) that can go in a link
+
+
+class Yesterday(Model):
+    """``yesterday``: what members reported of an earlier issue, shown near the top ("Yesterday 212 of you called
+    Lisa Herbold"). `actionmail new` writes it from that issue's tallies; `check` warns when they changed since."""
+
+    text: Text
+    issue: Annotated[str, Field(pattern=ISSUE_NAME, max_length=200)] = Field(
+        description="The newsletter the figures are from: its file name without .yaml."
+    )
+    as_of: dt.datetime = Field(description="When they were counted: `check` warns about reports that came after.")
+
+
 class Newsletter(Model):
     """One day's action email."""
 
@@ -358,6 +429,7 @@ class Newsletter(Model):
     language: Language | None = Field(None, description="en or es; the organization's default when left out.")
     adapted_from: Credit | None = None
     greeting: Text | None = Field(None, description='The opening line, e.g. "Hi {first_name|friend},".')
+    yesterday: Yesterday | None = Field(None, description="What members reported of an earlier issue.")
     background: Markdown | None = None
     actions: list[Action] = Field(min_length=1, description="Today's action(s).")
     bonus: list[Action] = Field([], description="Bonus actions.")

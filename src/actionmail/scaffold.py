@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-import unicodedata
 from pathlib import Path
 
 from actionmail.config import find_root, load_project
 from actionmail.errors import UsageError
+from actionmail.fields import slugify
 from actionmail.render import templates
+from actionmail.yesterday import Figures
 
 SCHEMA_FILE = "schema/newsletter.json"
 
 
-def slugify(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-
-
-def new_newsletter(directory: Path, date: dt.date, title: str = "") -> Path:
-    """Write ``DIRECTORY/DATE-SLUG.yaml`` from the template; never overwrite an existing file."""
+def new_newsletter(directory: Path, date: dt.date, title: str = "", yesterday: Figures | None = None) -> Path:
+    """Write ``DIRECTORY/DATE-SLUG.yaml`` from the template; never overwrite an existing file. ``yesterday``: what
+    members reported of the previous issue (:func:`actionmail.yesterday.figures`), for the template to write."""
     name = "-".join(part for part in (date.isoformat(), slugify(title) or "action") if part)
     path = directory / f"{name}.yaml"
     if path.exists():
@@ -33,7 +29,7 @@ def new_newsletter(directory: Path, date: dt.date, title: str = "") -> Path:
     schema = project.root / SCHEMA_FILE
     relative = os.path.relpath(schema, directory.resolve()) if schema.is_file() else None
     text = env.get_template("new.yaml").render(
-        date=date, title=title, has_project=find_root(Path.cwd()) is not None, schema=relative
+        date=date, title=title, has_project=find_root(Path.cwd()) is not None, schema=relative, yesterday=yesterday
     )
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Unsubscribe tokens: per subscriber, unguessable, checkable offline with the organization's secret key; and the
+"""Members' tokens: per subscriber, unguessable, checkable offline with the organization's secret key; and the
 signing the sign-up form's tokens share with them (:func:`sign`, one label per purpose).
 
 A token is ``<id>.<mac>``: the subscriber's id in the store and 16 bytes of HMAC-SHA256 over the list, that id and
@@ -8,6 +8,10 @@ on file for the id — no call to a mail provider.
 
 The key comes from the environment (``ACTIONMAIL_SECRET_KEY``) or from a key file readable by its owner only;
 never from ``actionmail.toml``, and it never appears in output or errors.
+
+Each token has a purpose, which the MAC covers: an unsubscribe link's token, and a report link's (the "Let us know
+you called" and one-tap survey buttons, :mod:`actionmail.serve.reports`), are made for the same member from the
+same key, yet neither verifies as the other. A report link can't unsubscribe anyone, nor the other way.
 """
 
 from __future__ import annotations
@@ -81,18 +85,20 @@ def create_key_file(environ: Mapping[str, str] | None = None) -> tuple[Path, boo
     return path, True
 
 
-def _mac(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
-    return _sign(key, UNSUBSCRIBE, (list_id, str(subscriber_id), email.lower()))
+def _mac(key: bytes, list_id: str, subscriber_id: int, email: str, purpose: Purpose) -> str:
+    return _sign(key, purpose, (list_id, str(subscriber_id), email.lower()))
 
 
 # What a MAC is for. Each purpose's MACs start from its own label ("actionmail-<purpose>-v1" and a NUL), so that no
 # MAC made for one purpose is ever valid for another, whatever the parts: a sign-up confirmation link can't be
 # turned into an unsubscribe link, nor the reverse, though both are made with the one secret key.
-UNSUBSCRIBE = "unsubscribe"
-SIGNUP_CONFIRM = "signup-confirm"  # the link a sign-up's confirmation email carries
-SIGNUP_FORM = "signup-form"  # when the sign-up form was served (the minimum time to fill it in)
-SIGNUP_CLIENT = "signup-client"  # a client's network, as the sign-up rate limit keeps it (never its address)
-PURPOSES = (UNSUBSCRIBE, SIGNUP_CONFIRM, SIGNUP_FORM, SIGNUP_CLIENT)
+Purpose = str
+UNSUBSCRIBE: Purpose = "unsubscribe"  # a member's unsubscribe link
+REPORT: Purpose = "report"  # a member's report-back and survey links (actionmail.serve.reports)
+SIGNUP_CONFIRM: Purpose = "signup-confirm"  # the link a sign-up's confirmation email carries
+SIGNUP_FORM: Purpose = "signup-form"  # when the sign-up form was served (the minimum time to fill it in)
+SIGNUP_CLIENT: Purpose = "signup-client"  # a client's network, as the sign-up rate limit keeps it (never its address)
+PURPOSES = (UNSUBSCRIBE, REPORT, SIGNUP_CONFIRM, SIGNUP_FORM, SIGNUP_CLIENT)
 
 
 def sign(key: bytes, purpose: str, *parts: str) -> str:
@@ -124,9 +130,9 @@ def _keyed(key: bytes, purpose: str) -> hmac.HMAC:
     return hmac.new(key, f"actionmail-{purpose}-v1\0".encode(), hashlib.sha256)
 
 
-def make(key: bytes, list_id: str, subscriber_id: int, email: str) -> str:
-    """The token for one subscriber of one list."""
-    return f"{subscriber_id}.{_mac(key, list_id, subscriber_id, email)}"
+def make(key: bytes, list_id: str, subscriber_id: int, email: str, purpose: Purpose = UNSUBSCRIBE) -> str:
+    """The token for one subscriber of one list, for one purpose (an unsubscribe link's, unless said)."""
+    return f"{subscriber_id}.{_mac(key, list_id, subscriber_id, email, purpose)}"
 
 
 # What make() writes, and nothing else: an id in canonical form (ASCII digits, no leading zero, at most 18 of
@@ -137,8 +143,15 @@ _MAC_CHARS = len(base64.urlsafe_b64encode(bytes(_MAC_BYTES)).rstrip(b"="))
 _TOKEN = re.compile(rf"(0|[1-9][0-9]{{0,17}})\.([A-Za-z0-9_-]{{{_MAC_CHARS}}})")
 
 
-def verify(key: bytes, list_id: str, token: object, email_for_id: Callable[[int], str | None]) -> int | None:
-    """The subscriber id a genuine token names, or None for anything forged, altered, malformed or unknown.
+def verify(
+    key: bytes,
+    list_id: str,
+    token: object,
+    email_for_id: Callable[[int], str | None],
+    purpose: Purpose = UNSUBSCRIBE,
+) -> int | None:
+    """The subscriber id a genuine token for ``purpose`` names, or None for anything forged, altered, malformed,
+    unknown or made for another purpose.
 
     Never raises, whatever ``token`` is: an unsubscribe page passes it whatever the internet sends.
     """
@@ -151,7 +164,7 @@ def verify(key: bytes, list_id: str, token: object, email_for_id: Callable[[int]
     email = email_for_id(subscriber_id)
     if email is None:
         return None
-    expected = _mac(key, list_id, subscriber_id, email).encode("ascii")
+    expected = _mac(key, list_id, subscriber_id, email, purpose).encode("ascii")
     return subscriber_id if hmac.compare_digest(parsed[2].encode("ascii"), expected) else None
 
 

@@ -15,12 +15,12 @@ import datetime as dt
 import functools
 import re
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from actionmail import load, merge, tokens
+from actionmail import load, merge, tally, tokens
 from actionmail.config import Project, load_project
 from actionmail.errors import InvalidInput, Problem, shown
 from actionmail.newsletter import GroupTarget, Newsletter, load_newsletter
@@ -99,7 +99,14 @@ class Edition:
 
     def render(self, key: VariantKey) -> Rendered:
         newsletter = self.newsletters[key.language]
-        return render(newsletter, self.project, district=key.district, slug=slug_for(self.path), today=self.sent_on)
+        return render(
+            newsletter,
+            self.project,
+            district=key.district,
+            slug=slug_for(self.path),
+            today=self.sent_on,
+            issue=tally.issue_of(self.path),
+        )
 
     def going_out_on(self, day: dt.date) -> Edition:
         """This edition as it goes out on ``day``: "in 5 days" counted from that day, not from the newsletter's
@@ -225,7 +232,7 @@ def _sorted(counts: Mapping[VariantKey, int]) -> dict[VariantKey, int]:
 
 
 def reader_values(reader: Reader, project: Project, key: bytes | None) -> dict[str, str | None]:
-    """The per-reader merge values. Without a secret key, the unsubscribe link is the preview stand-in."""
+    """The per-reader merge values. Without a secret key, the unsubscribe and report links are preview stand-ins."""
     return ReaderValues(project, key)(reader)
 
 
@@ -233,14 +240,19 @@ class ReaderValues:
     """:func:`reader_values` for many readers of one project, as a send makes them: the settings are looked up
     once, not once per reader."""
 
-    def __init__(self, project: Project, key: bytes | None) -> None:
+    def __init__(self, project: Project, key: bytes | None, fields: Collection[str] | None = None) -> None:
+        """``fields``: the merge fields the email uses, when known (a send's variant): a report link's token, a
+        second HMAC per reader, is made only for an email that has report links."""
         email = project.settings.email
         self._list_id, self._key = email.list_id, key
-        # The URL around its token, split once: joining the parts costs less than str.format per reader.
+        # The URLs around their tokens, split once: joining the parts costs less than str.format per reader.
         self._url = email.unsubscribe_url.format(token="\0").split("\0")
+        self._report_url = email.report_url_template.format(token="\0").split("\0")
+        self._reports = fields is None or "report_url" in fields
 
     def __call__(self, reader: Reader) -> dict[str, str | None]:
-        token = "preview" if self._key is None else tokens.make(self._key, self._list_id, reader.id, reader.email)
+        key, list_id = self._key, self._list_id
+        token = "preview" if key is None else tokens.make(key, list_id, reader.id, reader.email)
         values: dict[str, str | None] = {
             "first_name": reader.first_name,
             "last_name": reader.last_name,
@@ -248,6 +260,9 @@ class ReaderValues:
             "zip": reader.zip,
             "unsubscribe_url": token.join(self._url),
         }
+        if self._reports:
+            report = "preview" if key is None else tokens.make(key, list_id, reader.id, reader.email, tokens.REPORT)
+            values["report_url"] = report.join(self._report_url)
         if reader.fields:
             values.update({f"{merge.FIELD_PREFIX}{name}": value for name, value in reader.fields.items()})
         return values

@@ -262,6 +262,26 @@ MIGRATIONS: list[Migration] = [
         "CREATE INDEX signups_by_client ON signups (client, requested_at)",
         "CREATE INDEX signups_pending ON signups (confirmed_at, requested_at)",
     ),
+    # 9: what members told us through actionmail serve (actionmail.audience.reports): one row per member per
+    # question of an issue ("I called", a survey's answer), changed in place when they answer again. A deleted
+    # member's rows stay, without their id: the count of what happened does not shrink. The unique index finds a
+    # member's answer and counts an issue's.
+    (
+        """
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY,
+            subscriber_id INTEGER REFERENCES subscribers (id) ON DELETE SET NULL,
+            issue TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            district TEXT,
+            target TEXT,
+            reported_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (issue, question, subscriber_id)
+        )
+        """,
+    ),
 ]
 
 

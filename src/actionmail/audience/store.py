@@ -44,6 +44,7 @@ from actionmail.audience.model import (
     now,
     to_db_time,
 )
+from actionmail.audience.reports import Reports
 from actionmail.audience.segment import Segment
 from actionmail.audience.upsert import Change, ImportReport
 from actionmail.errors import Problem, UsageError, shown
@@ -491,6 +492,11 @@ class Store:
     def history(self, email: str) -> list[HistoryEntry]:
         """Every change of whether ``email`` is sent to, oldest first (see :mod:`actionmail.audience.history`)."""
         return history.read(self._db, lookup_key(email))
+
+    @property
+    def reports(self) -> Reports:
+        """What members told us through actionmail serve (:mod:`actionmail.audience.reports`)."""
+        return Reports(self._db)
 
     def email_of(self, subscriber_id: int) -> str | None:
         """The address of the member with this id: what an unsubscribe token is checked against."""

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from actionmail import load as yaml_source
-from actionmail import variants
-from actionmail.check import accessibility, content, deliverability, links, online, spam
+from actionmail import tally, variants
+from actionmail.check import accessibility, content, deliverability, links, online, spam, yesterday
 from actionmail.check.draft import Draft
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
@@ -67,6 +67,8 @@ CHECKS: list[Check] = [
     content.phones,
     content.scripts,
     content.voting,
+    yesterday.figures,
+    yesterday.link_names,
     deliverability.subject,
     deliverability.preheader,
     deliverability.postal_address,
@@ -227,7 +229,8 @@ def make_draft(
     """
     data, lines = source or yaml_source.read_yaml(path)
     districts = project.officials.districts if variants.uses_district(newsletter, project) else []
-    rendered = [render(newsletter, project, district=d, slug=slug(path)) for d in [None, *districts]]
+    issue = tally.issue_of(path)
+    rendered = [render(newsletter, project, district=d, slug=slug(path), issue=issue) for d in [None, *districts]]
     return Draft(path, project, newsletter, data, lines, rendered, today)
 
 

@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
-from actionmail import merge
+from actionmail import merge, tally
 from actionmail.check import content
 from actionmail.check.draft import Draft
 from actionmail.errors import Problem, Severity
@@ -62,8 +62,10 @@ def links(draft: Draft) -> Iterator[Problem]:
                 continue
             seen.add((href, text))
             shown.add((href, text.casefold()))
-            if merge.TAG.fullmatch(href):
-                continue  # a per-reader link ({unsubscribe_url}), filled in at send time; see deliverability
+            if merge.TAG.fullmatch(href) or href.startswith(f"{tally.REPORT_URL}/"):
+                # A per-reader link ({unsubscribe_url}, or a report link on {report_url}), filled in at send time;
+                # see deliverability, and actionmail.tally.
+                continue
             yield from _link(draft, href, text)
     # Only the links the newsletter writes, and the email shows, are compared: the template's own (the
     # organization's website in the header and the footer, under its name and "Our website") may go where the

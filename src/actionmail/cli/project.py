@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from actionmail import scaffold, tokens
+from actionmail import scaffold, tokens, yesterday
 from actionmail.cli import reports_errors
+from actionmail.config import load_project
 from actionmail.newsletter import json_schema
 
 
@@ -50,9 +51,17 @@ def schema(output: Path | None) -> None:
 )
 @reports_errors
 def new(day: dt.datetime | None, title: str, directory: Path) -> None:
-    """Create a newsletter file for a day, to fill in."""
-    path = scaffold.new_newsletter(directory, (day.date() if day else dt.date.today()), title)
+    """Create a newsletter file for a day, to fill in.
+
+    When members reported on an earlier newsletter in the same directory (through `actionmail serve`), the newest
+    such one's figures are written into 'yesterday:', to show near the top of the email.
+    """
+    date = day.date() if day else dt.date.today()
+    figures = yesterday.figures(load_project(directory if directory.exists() else Path.cwd()), directory, date)
+    path = scaffold.new_newsletter(directory, date, title, figures)
     click.echo(f"Created {path}")
+    if figures is not None:
+        click.echo(f"Wrote 'yesterday:' from what members reported of {figures.issue}: {figures.text}")
 
 
 @click.command("secret-key")

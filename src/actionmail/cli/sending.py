@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email.utils
+import json
 import shlex
 import sys
 import zoneinfo
@@ -17,9 +18,10 @@ import tqdm
 
 from actionmail import audience, check, delivery, providers, tokens, variants
 from actionmail.audience.model import BadAddress, normalize_email
-from actionmail.cli import SEGMENT_HELP, reports_errors, sync
+from actionmail.cli import SEGMENT_HELP, reported, reports_errors, sync
 from actionmail.cli.common import find_member, secret_or_none
 from actionmail.config import Project, load_project
+from actionmail.delivery.ledger import SendRecord
 from actionmail.errors import ActionmailError, ExitCode, InvalidInput, Problem, UsageError, shown
 from actionmail.providers.base import ProviderError, Pullable
 from actionmail.render import sample_values
@@ -421,38 +423,74 @@ def _progress() -> Iterator[Any]:
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--all", "show_all", is_flag=True, help="List every recipient not reached, not just the first 50.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the sends and what members reported, as one object on standard output.",
+)
 @reports_errors
-def status(file: Path, show_all: bool) -> None:
-    """Where each send of a newsletter FILE stands: accepted, failed, uncertain, pending, and who was missed."""
+def status(file: Path, show_all: bool, output_format: str) -> None:
+    """Where each send of a newsletter FILE stands: accepted, failed, uncertain, pending, and who was missed.
+
+    Then what members reported through `actionmail serve`: calls (and other report-backs) per target and
+    district, and each survey answer with its count and share. Nothing else is counted: no opens, no clicks.
+    """
     project = load_project(file)
     issue = file.stem
-    with audience.Store.open(audience.database_path(project)):
-        pass  # creates or migrates the database, so a first `status` doesn't fail
+    with audience.Store.open(audience.database_path(project)) as store:  # creates or migrates the database
+        counted = reported.tallies(file, project, store)
     ledger = delivery.Ledger(audience.database_path(project))
     try:
-        sends = ledger.sends(issue)
-        if not sends:
-            click.echo(f"{issue} has not been sent.")
-            return
-        for record in sends:
-            counts = ledger.counts(record.id)
-            done = "finished" if record.finished_at else "not finished"
-            started = _local(project, record.created_at)
-            click.echo(f"Send {record.id}, started {started}, {done} ({record.segment or 'everyone'}):")
-            click.echo("  " + (", ".join(f"{state} {counts[state]:,}" for state in delivery.State if counts[state])
-                               or "no recipients"))  # fmt: skip
-            for name, number, latest in ledger.uncertain_calls(record.id):
-                why = _why_uncertain(project, name, latest, file)
-                click.echo(f"  {number:,} uncertain ({name or 'unknown provider'}): {why}")
-            missed = ledger.pending(record.id, [delivery.State.FAILED, delivery.State.UNCERTAIN,
-                                                delivery.State.QUEUED, delivery.State.IN_FLIGHT])  # fmt: skip
-            for index, row in enumerate(missed):
-                if index == 50 and not show_all:
-                    click.echo("  … and more: --all lists everyone")
-                    break
-                click.echo(f"  {row.email}  {row.state}" + (f"  {row.reason}" if row.reason else ""))
+        sends = [_send_status(project, ledger, record, file, show_all) for record in ledger.sends(issue)]
     finally:
         ledger.close()
+    if output_format == "json":
+        data = {"issue": issue, "sends": sends, "reports": [t.as_dict() for t in counted or []]}
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if not sends:
+        click.echo(f"{issue} has not been sent.")
+    for send in sends:
+        done = "finished" if send["finished"] else "not finished"
+        click.echo(f"Send {send['id']}, started {send['started']}, {done} ({send['segment'] or 'everyone'}):")
+        click.echo("  " + (", ".join(f"{state} {n:,}" for state, n in send["counts"].items()) or "no recipients"))
+        for line in send["uncertain"]:
+            click.echo(f"  {line}")
+        for row in send["missed"]:
+            click.echo(f"  {row['email']}  {row['state']}" + (f"  {row['reason']}" if row["reason"] else ""))
+        if send["more"]:
+            click.echo("  … and more: --all lists everyone")
+    for line in reported.lines(counted or []):
+        click.echo(line)
+
+
+def _send_status(
+    project: Project, ledger: delivery.Ledger, record: SendRecord, file: Path, show_all: bool
+) -> dict[str, Any]:
+    """One send, as `status` shows it (the same for text and JSON)."""
+    counts = ledger.counts(record.id)
+    uncertain = [f"{number:,} uncertain ({name or 'unknown provider'}): {_why_uncertain(project, name, latest, file)}"
+                 for name, number, latest in ledger.uncertain_calls(record.id)]  # fmt: skip
+    missed, more = [], False
+    waiting = [delivery.State.FAILED, delivery.State.UNCERTAIN, delivery.State.QUEUED, delivery.State.IN_FLIGHT]
+    for index, row in enumerate(ledger.pending(record.id, waiting)):
+        if index == 50 and not show_all:
+            more = True
+            break
+        missed.append({"email": row.email, "state": str(row.state), "reason": row.reason})
+    return {
+        "id": record.id,
+        "started": _local(project, record.created_at),
+        "finished": _local(project, record.finished_at) if record.finished_at else None,
+        "segment": record.segment,
+        "counts": {str(state): counts[state] for state in delivery.State if counts[state]},
+        "uncertain": uncertain,
+        "missed": missed,
+        "more": more,
+    }
 
 
 def _why_uncertain(project: Project, name: str, latest: str, file: Path) -> str:

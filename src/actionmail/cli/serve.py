@@ -34,24 +34,26 @@ from actionmail.httpguard import is_loopback
 @reports_errors
 def serve_command(host: str, port: int, workers: int, proxy_headers: bool, forwarded_allow_ips: str) -> None:
     """Answer the unsubscribe links the emails carry: one-click unsubscribe (RFC 8058) for mail apps, and a page
-    with an Unsubscribe button (then Undo, for 30 days) for the link in each email's footer. And the sign-up
-    form ([signup] in actionmail.toml): each new address gets an email with a link to confirm, and joins only
-    when it is followed.
+    with an Unsubscribe button (then Undo, for 30 days) for the link in each email's footer. The sign-up form
+    ([signup] in actionmail.toml): each new address gets an email with a link to confirm, and joins only when it
+    is followed. And the report links: "Let us know you called" and one-tap survey answers, each counted once per
+    member (see `actionmail status`).
 
     It answers at the path of [email] unsubscribe_url in actionmail.toml; point that URL's host at this
     service (through a reverse proxy for HTTPS). GET /healthz is for monitors. Each change is in the member's
     history (actionmail subscribers show EMAIL). Ctrl-C stops.
     """
-    from actionmail.serve import app, server, signup
+    from actionmail.serve import app, reports, server, signup
 
     project = load_project(Path.cwd())
-    checked = app.service(project)  # everything checked before uvicorn starts: the URL, the key, the database
+    checked = app.service(project)  # everything checked before uvicorn starts: the URLs, the key, the database
     checked.members.close()
     signup_path = signup.check(checked)  # … and the sign-up's address and provider settings
+    report = reports.prepare(checked)
     shown = f"[{host}]" if ":" in host else host
     click.echo(
-        f"Answering {project.settings.email.unsubscribe_url} at http://{shown}:{port}{checked.path.pattern}, and "
-        "/healthz. Ctrl-C stops."
+        f"Answering {project.settings.email.unsubscribe_url} at http://{shown}:{port}{checked.path.pattern}, "
+        f"{report.url} at {report.pattern}, and /healthz. Ctrl-C stops."
     )
     if signup_path is not None:
         click.echo(

@@ -11,6 +11,7 @@ import difflib
 import re
 import string
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -73,6 +74,20 @@ def _fields(allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> AfterVa
     return AfterValidator(check)
 
 
+def _token_last(value: str) -> str:
+    # actionmail serve adds each answer's path after the token (…/{token}/ISSUE/1/done): nothing may follow it.
+    if not value.endswith("/{token}") or "?" in value or "#" in value:
+        raise error(
+            "url_template",
+            "{token} must end it, after a '/', with no query",
+            'write it like "https://www.example.org/act/{token}": each answer\'s path is added after the token',
+        )
+    return value
+
+
+REPORT_PATH = "/act/{token}"  # where report links go when [email] report_url is left out: on unsubscribe_url's host
+
+
 class EmailSettings(Model):
     from_: Text = Field("Your organization <action@example.org>", alias="from")
     reply_to: Email | None = None
@@ -84,6 +99,11 @@ class EmailSettings(Model):
         "https://example.org/unsubscribe/{token}",
         description="The one-click unsubscribe URL; {token} is per reader.",
     )
+    report_url: Annotated[Text, _fields(("token",), required=("token",)), AfterValidator(_token_last)] | None = Field(
+        None,
+        description="Where the report-back and survey buttons that actionmail serve counts go; {token} is per reader. "
+        "Default: /act/{token} on unsubscribe_url's host.",
+    )
     list_id: Slug = Field(
         "daily-action", description="Names this list: in unsubscribe tokens, and the List-Id header of each message."
     )
@@ -92,6 +112,15 @@ class EmailSettings(Model):
         description="An address whose mail is processed as unsubscribes, for a mailto in List-Unsubscribe beside the "
         "one-click URL; none is advertised unless it is set.",
     )
+
+    @property
+    def report_url_template(self) -> str:
+        """``report_url``, or its default: :data:`REPORT_PATH` on the host of ``unsubscribe_url``, which the
+        service that answers unsubscribes (`actionmail serve`) is already reachable at."""
+        if self.report_url is not None:
+            return self.report_url
+        parts = urllib.parse.urlsplit(self.unsubscribe_url.replace("{token}", "TOKEN"))
+        return f"{parts.scheme}://{parts.netloc}{REPORT_PATH}"
 
 
 class Colors(Model):

@@ -301,8 +301,9 @@ def _job(
     engine.skip([i for i in ids if i not in members], "unsubscribed or suppressed after the send was planned")
     if not members:
         return None
-    subject, html, text = plan.rendered[_key(label)].merges
-    values = ReaderValues(plan.edition.project, secret)
+    rendered = plan.rendered[_key(label)]
+    subject, html, text = rendered.merges
+    values = ReaderValues(plan.edition.project, secret, rendered.merge_fields)
     recipients = [Recipient(str(m.id), m.email, m.name or None, values(m)) for m in members.values()]
     batch = Batch(batch_id or uuid.uuid4().hex, env, subject, html, text, recipients)
     return Job(batch, tuple(members))
@@ -346,7 +347,11 @@ def sample_message(project: Project, issue: str, rendered: Rendered) -> EmailMes
 
 
 def _stand_in(project: Project) -> Recipient:
-    values = {"unsubscribe_url": project.settings.email.unsubscribe_url.format(token="TOKEN")}
+    email = project.settings.email
+    values = {
+        "unsubscribe_url": email.unsubscribe_url.format(token="TOKEN"),
+        "report_url": email.report_url_template.format(token="TOKEN"),
+    }
     return Recipient("1", "member@example.org", "A Member", values)
 
 

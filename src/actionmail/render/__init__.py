@@ -95,8 +95,12 @@ def render(
     slug: str = "",
     today: dt.date | None = None,
     web: Web | None = None,
+    issue: str | None = None,
 ) -> Rendered:
     """Render ``newsletter`` for readers in ``district`` (None: readers whose district is unknown).
+
+    ``issue`` names it in the links that count members' reports (:mod:`actionmail.tally`): the file's name
+    without .yaml, as the send ledger and `actionmail serve` know it; left out, its date and ``slug``.
 
     ``today`` is the day the email goes out, when that isn't the newsletter's date (a send on a later day): its
     countdowns ("in 5 days") are counted from it, and a day already past then gets none. Left out, everything
@@ -109,7 +113,14 @@ def render(
     sent_on = today or newsletter.date
     context = {
         "n": newsletter,
-        "v": view.build(newsletter, project, district, slug, site_paths=web is not None),
+        "v": view.build(
+            newsletter,
+            project,
+            district,
+            slug,
+            issue or f"{newsletter.date}-{slug}".rstrip("-"),
+            site_paths=web is not None,
+        ),
         "org": project.settings.organization,
         "email": project.settings.email,
         "colors": project.settings.colors,
@@ -155,7 +166,11 @@ def template_problem(error: jinja2.TemplateError, search_path: tuple[Path, ...])
 
 def sample_values(project: Project) -> dict[str, str]:
     """Stand-ins for the per-reader merge tags, for a rendered file someone opens by hand."""
-    return {"unsubscribe_url": project.settings.email.unsubscribe_url.format(token="preview")}
+    email = project.settings.email
+    return {
+        "unsubscribe_url": email.unsubscribe_url.format(token="preview"),
+        "report_url": email.report_url_template.format(token="preview"),
+    }
 
 
 def _tidy(text: str) -> str:

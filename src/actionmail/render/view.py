@@ -16,6 +16,7 @@ from typing import Literal
 
 import phonenumbers
 
+from actionmail import tally
 from actionmail.config import Project
 from actionmail.fields import Link
 from actionmail.newsletter import (
@@ -31,6 +32,7 @@ from actionmail.newsletter import (
     Script,
     Survey,
     Target,
+    answer_id,
 )
 from actionmail.officials import Directory, LabelledPhone, Official
 from actionmail.render import markdown
@@ -81,6 +83,14 @@ class ScriptView:
 
 
 @dataclass(frozen=True)
+class Button:
+    """A link as the email shows it: its text, and where it goes (which may start with a per-reader merge field)."""
+
+    text: str
+    url: str
+
+
+@dataclass(frozen=True)
 class ActionView:
     action: Action
     number: int  # 1-based position among the main actions, or among the bonus actions
@@ -89,6 +99,8 @@ class ActionView:
     scripts: list[ScriptView]
     other_links: list[Link]  # links of the kind-specific section that the text does not already give
     mailto: str | None  # for email actions: a mailto: link to every target with an address, message filled in
+    report_back: Button | None = None  # to the organization's form, or counted by actionmail serve (actionmail.tally)
+    choices: list[Button] = field(default_factory=list)  # a survey's one-tap answers
 
     @property
     def kind(self) -> str:
@@ -111,17 +123,26 @@ class View:
 
 
 def build(
-    newsletter: Newsletter, project: Project, district: str | None, slug: str, *, site_paths: bool = False
+    newsletter: Newsletter,
+    project: Project,
+    district: str | None,
+    slug: str,
+    issue: str = "",
+    *,
+    site_paths: bool = False,
 ) -> View:
-    """What the templates see. ``site_paths``: the web edition's own files (calendars) are linked by their path on
-    the site, not by whole address, so a copy of the site on another host (or a local one) links to its own."""
+    """What the templates see. ``issue`` names the newsletter in the links that count members' reports
+    (:func:`actionmail.tally.link`). ``site_paths``: the web edition's own files (calendars) are linked by their
+    path on the site, not by whole address, so a copy of the site on another host (or a local one) links to its
+    own."""
     directory = project.officials
     region = project.settings.organization.country
 
-    def views(actions: list[Action]) -> list[ActionView]:
+    def views(actions: list[Action], prefix: str) -> list[ActionView]:
         out = []
         for number, action in enumerate(actions, start=1):
             targets = [t for target in action.targets for t in _resolve(target, directory, district, region)]
+            question = f"{prefix}{number}"
             out.append(
                 ActionView(
                     action,
@@ -131,6 +152,8 @@ def build(
                     _scripts(action, directory),
                     _other_links(action),
                     _mailto(action, targets),
+                    _report_back(action, issue, question, counted=not site_paths),
+                    _choices(action, issue, question, counted=not site_paths),
                 )
             )
         return out
@@ -142,8 +165,8 @@ def build(
         calendars = [(event, beside(base, name)) for event, name in event_files(newsletter)]
     return View(
         newsletter=newsletter,
-        actions=views(newsletter.actions),
-        bonus=views(newsletter.bonus),
+        actions=views(newsletter.actions, ""),
+        bonus=views(newsletter.bonus, tally.BONUS),
         events=newsletter.events,
         district=district,
         web_version_url=page,
@@ -291,9 +314,35 @@ def _mailto(action: Action, targets: list[TargetView]) -> str | None:
     return f"mailto:{','.join(addresses)}?{query}"
 
 
+def _report_back(action: Action, issue: str, question: str, *, counted: bool = True) -> Button | None:
+    """The report-back button. ``counted`` False (the web edition, read by anyone): none that actionmail serve
+    counts, since its link is a member's own."""
+    report_back = action.report_back
+    if report_back is None or (report_back.url is None and not counted):
+        return None
+    return Button(report_back.text, report_back.url or tally.link(issue, question, tally.DONE))
+
+
+def _choices(action: Action, issue: str, question: str, *, counted: bool = True) -> list[Button]:
+    survey = action.survey
+    if survey is None:
+        return []
+    if not survey.counted:
+        return [Button(c.label, choice_url(survey, c)) for c in survey.choices]
+    if not counted:  # the web edition: only answers with a link of their own (the others are a member's)
+        return [Button(c.label, c.url) for c in survey.choices if c.url]
+    return [Button(c.label, c.url or tally.link(issue, question, answer_id(c.value or ""))) for c in survey.choices]
+
+
 def choice_url(survey: Survey, choice: Choice) -> str:
-    """A one-click answer: the choice's own URL, or the survey link carrying the answer as a parameter."""
+    """A one-click answer: the choice's own URL, or the survey link carrying the answer as a parameter.
+
+    A survey that actionmail serve counts has no link: its answers' links are in :attr:`ActionView.choices`, which
+    the built-in templates use. An older copy of them that still calls this gets no address, which `check`
+    reports, rather than a link that would count nothing."""
     if choice.url:
         return choice.url
+    if survey.link is None:
+        return ""
     separator = "&" if urllib.parse.urlsplit(survey.link.url).query else "?"
     return f"{survey.link.url}{separator}{urllib.parse.urlencode({survey.answer_param: choice.value})}"

@@ -226,11 +226,13 @@ def create_app(svc: Service) -> ASGIApp:
         # Logged by the guard below, with the traceback; the client learns nothing of it.
         return page(500, "error", "Something went wrong")
 
-    from actionmail.serve import signup  # it builds on this module's helpers: imported once they are defined
+    # Built on this module's helpers: imported once they are defined.
+    from actionmail.serve import reports, signup
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         *signup.routes(svc, blocking),  # before the unsubscribe path, which may be all of "/{token}"
+        *reports.routes(svc),  # report-backs and survey answers (actionmail.serve.reports)
         Route(svc.path.route, unsubscribe, methods=["GET", "HEAD", "POST"]),
         Route(WEBHOOKS, webhook, methods=["POST"]),
     ]

@@ -64,31 +64,35 @@ class Members:
 
     def store(self) -> AbstractContextManager[Store]:
         """One of the pool's stores, lent for one call (the sign-up's queries, :mod:`actionmail.serve.signup`)."""
-        return self._store()
+        return self.borrow()
 
     @contextmanager
-    def _store(self) -> Iterator[Store]:
+    def borrow(self) -> Iterator[Store]:
+        """One of the open stores, for one call in one thread (the report links' routes borrow them too)."""
         store = self._stores.get()  # blocks while every store is lent: the thread limiter keeps that rare
         try:
             yield store
         finally:
             self._stores.put(store)
 
-    def _member(self, store: Store, token: str | None) -> Subscriber | None:
-        subscriber_id = tokens.verify(self._key, self._list_id, token, store.email_of)
+    def member(
+        self, store: Store, token: str | None, purpose: tokens.Purpose = tokens.UNSUBSCRIBE
+    ) -> Subscriber | None:
+        """The member a genuine token made for ``purpose`` names; None for any other token, or no token."""
+        subscriber_id = tokens.verify(self._key, self._list_id, token, store.email_of, purpose)
         email = None if subscriber_id is None else store.email_of(subscriber_id)
         return None if email is None else store.get(email)
 
     def look(self, token: str | None) -> Seen | None:
         """The member a token names, changing nothing (a GET: link scanners fetch every URL in an email)."""
-        with self._store() as store:
-            member = self._member(store, token)
+        with self.borrow() as store:
+            member = self.member(store, token)
         return None if member is None else _seen(member)
 
     def unsubscribe(self, token: str | None, source: str, reason: str | None = None) -> Seen | None:
         """Unsubscribe the member a token names, at once; again, it changes nothing (and records nothing)."""
-        with self._store() as store:
-            member = self._member(store, token)
+        with self.borrow() as store:
+            member = self.member(store, token)
             if member is None:
                 return None
             if member.status is not Status.ACTIVE:
@@ -99,8 +103,8 @@ class Members:
 
     def undo(self, token: str | None) -> Seen | None:
         """Resubscribe a member who unsubscribed within :data:`UNDO_DAYS`; anyone else is left as they are."""
-        with self._store() as store:
-            member = self._member(store, token)
+        with self.borrow() as store:
+            member = self.member(store, token)
             if member is None:
                 return None
             if not _can_undo(member):

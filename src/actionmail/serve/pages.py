@@ -60,9 +60,9 @@ class Pages:
         language: str | None = None,
         **context: Any,
     ) -> str:
-        """A page, in the member's language (or ``language``) where the templates' catalogs have it (else the
-        organization's, else English); ``title`` is its English msgid. The sign-up's pages are ``template``
-        ``serve/signup.html``."""
+        """A page, in the member's language (``seen``'s, or ``language``) where the templates' catalogs have it
+        (else the organization's, else English); ``title`` is its English msgid. ``template`` is another page
+        built on serve/page.html (the sign-up's ``serve/signup.html``, the report links' ``serve/report.html``)."""
         values = {**self._common, "page": page, "title": title, "detail": "", "can_undo": False, "status": "",
                   "masked_email": "", **context}  # fmt: skip
         language = language or self._language

@@ -3,6 +3,7 @@ made from, so that what is sent and what is served cannot drift apart."""
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from dataclasses import dataclass
 
@@ -63,8 +64,9 @@ class UnsubscribePath:
         """``path`` for a log line: the token (or whatever stands in its place) cut to its first characters."""
         if self.query is None and path.startswith(self.prefix) and len(path) > len(self.prefix):
             return self.prefix + mask(path[len(self.prefix) :])
-        # A part as long as a token may be one (a sign-up's confirmation link is "/signup/confirm/<id>-<mac>").
-        return "/".join(mask(part) if "@" in part or len(part) >= 20 else part for part in path.split("/"))
+        # A part as long as a token may be one (a sign-up's confirmation link is "/signup/confirm/<id>-<mac>"),
+        # or shaped like a member's (a report link's).
+        return "/".join(mask(part) if _secret(part) else part for part in path.split("/"))
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,16 @@ class SignupPath:
 
     def confirm_url(self, token: str) -> str:
         return f"{self.url}/confirm/{token}"
+
+
+# A member's token (a report link's, say: /act/{token}/…): an id, a dot and a MAC. One for a low id is short
+# enough to pass for any other part of a path, so it is recognised by its shape.
+_TOKEN_SHAPED = re.compile(r"[0-9]+\.[A-Za-z0-9_-]{8,}")
+
+
+def _secret(part: str) -> bool:
+    """Whether a part of a path may be a token or an address, to be cut short in the log."""
+    return "@" in part or len(part) >= 20 or _TOKEN_SHAPED.fullmatch(part) is not None
 
 
 def mask(text: str) -> str:
