@@ -1,8 +1,9 @@
 """The command line: each command parses its options, calls one library function, and prints.
 
 Each command lives in a module of this package and is imported only when it runs (:class:`LazyGroup`, as mkdocs
-and llm load theirs): `actionmail --version` imports click and nothing else, and `render` nothing of the send,
-the checks, the preview or the web stack. :data:`COMMANDS` names them all; `--help` imports each for its summary.
+and llm load theirs): `actionmail --version` imports click and nothing else (not even pathlib), and `render`
+nothing of the send, the checks, the preview or the web stack. :data:`COMMANDS` names them all; `--help` imports
+each for its summary.
 
 This package is the one place that turns an :class:`~actionmail.errors.ActionmailError` into output and an exit
 code (:func:`reports_errors`).
@@ -15,13 +16,11 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from actionmail import __version__
-from actionmail.errors import ActionmailError, InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +47,8 @@ SEGMENT_HELP = "Only members matching this, e.g. 'district=3 tag=volunteer', 'la
 
 
 def reports_errors(command: F) -> F:
+    from actionmail.errors import ActionmailError, InvalidInput  # when a command is defined: not for --version
+
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -89,6 +90,8 @@ def main(ctx: click.Context) -> None:
 
 
 def _cache_compiled_templates() -> None:
+    from pathlib import Path
+
     from actionmail.render import templates
 
     directory = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "actionmail" / "templates"
