@@ -5,13 +5,18 @@ from __future__ import annotations
 import dataclasses
 import io
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actionmail.audience import Status, Store, Subscriber
 from actionmail.audience import store as store_module
 from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS
+from actionmail.audience.model import BadAddress, normalize_email
 from actionmail.errors import InvalidInput, UsageError
 from tests.conftest import ROOT, write
 
@@ -462,3 +467,93 @@ def test_a_cell_over_the_size_limit_costs_its_row_only(store: Store, tmp_path: P
         ],
     )
     assert sorted(m.email for m in store.everyone()) == ["a@example.org", "c@example.org"]
+
+
+# Local parts and domains near every rule email-validator has: dots, quotes, characters outside ASCII, names it
+# lowercases (RFC 2142), special-use and IDNA domains, full-width letters, labels and addresses at their limits.
+_LOCALS = st.one_of(
+    st.sampled_from(["ana", "Ana.Ruiz", "o'brien", "a+tag", "=cmd", "-x", "POSTMASTER", "Info", "a" * 64, "a" * 65]),
+    st.text(alphabet=st.sampled_from([*"aZ09._-+'!#$%&*/=?^`{|}~\"\\ @<>(,é\u0301\uff41\x00\u2028"]), max_size=12),
+    st.integers(60, 250).map(lambda n: "b" * n),
+    st.text(max_size=8),
+)
+_DOMAINS = st.one_of(
+    st.sampled_from(
+        [
+            "example.org",
+            "Example.ORG",
+            "bücher.example",
+            "xn--bcher-kva.example",
+            "\uff25xample.org",
+            "example.org.",
+            ".example.org",
+            "example..org",
+            "localhost",
+            "x.invalid",
+            "example.local",
+            "example",
+            "ex_ample.org",
+            "-ex.org",
+            "ab--c.org",
+            "a" * 63 + ".org",
+            "a" * 64 + ".org",
+            "192.0.2.1",
+            "[192.0.2.1]",
+            "",
+            "ex ample.org",
+            "e\u0301xample.org",
+            "x@example.org",
+            "\u0301example.org",
+            "example.org\u3002",
+            "\u00e9" * 60 + ".org",
+        ]
+    ),
+    st.integers(1, 62).map(lambda n: ".".join(["c" * 60] * 4)[: 180 + n] + ".org"),
+    st.text(alphabet=st.sampled_from([*"abAB09.-_", "ä", "\uff0e", "\u3002", "ß", "\u2488"]), max_size=20),
+)
+_ADDRESSES = st.one_of(
+    st.builds(lambda local, domain, pad: f"{pad}{local}@{domain}{pad}", _LOCALS, _DOMAINS, st.sampled_from(["", " "])),
+    st.emails(),
+    st.text(max_size=30),
+)
+
+
+def _whole(text: str) -> str:
+    return validate_email(text.strip(), check_deliverability=False).normalized
+
+
+def _validated(check: Callable[[str], str], text: str) -> str:
+    try:
+        return check(text)
+    except (BadAddress, EmailNotValidError) as e:
+        return f"error: {e}"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_ADDRESSES)
+def test_addresses_are_validated_as_email_validator_validates_them(text: str) -> None:
+    # The import checks a domain once per domain; the result and every error must be email-validator's own.
+    expected = _validated(_whole, text)
+    assert _validated(normalize_email, text) == expected
+    assert _validated(normalize_email, text) == expected  # again, from the domain's cache
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "example.org",
+        "EXAMPLE.ORG",
+        "bücher.example",  # longer in IDNA ASCII
+        "\uff25\uff38.org",  # full-width: shorter once normalized
+        "\u00e9" * 40 + ".org",
+        ("日本語" * 5).encode("idna").decode() + ".jp",  # IDNA ASCII: longer once normalized
+    ],
+)
+def test_addresses_at_the_length_limit_are_validated_as_email_validator_validates_them(domain: str) -> None:
+    # 254 bytes, counted as given, normalized and with the domain in IDNA ASCII: each one's limit crossed, with
+    # long local parts and long domains.
+    for labels in range(0, 200, 9):
+        long_domain = ("c" * 50 + ".") * (labels // 51) + "d" * (labels % 51) + ("." if labels % 51 else "") + domain
+        for length in range(1, 256 - len(long_domain), 3 if labels else 1):
+            text = "b" * length + "@" + long_domain
+            assert _validated(normalize_email, text) == _validated(_whole, text), text
