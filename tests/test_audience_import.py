@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import sqlite3
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actionmail.audience import Status, Store, Subscriber
+from actionmail.audience import Status, Store, Subscriber, importer
 from actionmail.audience import store as store_module
 from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS
 from actionmail.audience.model import BadAddress, normalize_email
@@ -557,3 +558,66 @@ def test_addresses_at_the_length_limit_are_validated_as_email_validator_validate
         for length in range(1, 256 - len(long_domain), 3 if labels else 1):
             text = "b" * length + "@" + long_domain
             assert _validated(normalize_email, text) == _validated(_whole, text), text
+
+
+def test_duplicates_are_found_however_far_apart(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Addresses are looked up a chunk of rows at a time: here three, so most duplicates are chunks apart.
+    monkeypatch.setattr(importer, "_CHUNK", 3)
+    path = write(
+        tmp_path,
+        "m.csv",
+        """\
+        email,first_name,status
+        ana@example.org,Ana,
+        bo@example.org,Bo,pending
+        cy@example.org,Cy,
+        dee@example.org,Dee,
+        BO@example.org,Bo again,
+        ANA@EXAMPLE.ORG,Ana again,
+        cy@example.org,Cy again,pending
+        ana@example.org,Ana thrice,
+        bo@example.org,Bo thrice,
+        \uff24ee@example.org,Dee again,
+        """,
+    )
+    report = store.import_csv(path)
+    assert [str(p) for p in report.problems] == [
+        "m.csv:3: status: 'pending' is not a subscription status: use active, unsubscribed, bounced or complained "
+        "(or Action Network's subscribed, bouncing, spam complaint)",
+        "m.csv:7: email: ANA@example.org is already on line 2: keep one of the two rows (the first was imported)",
+        "m.csv:8: email: cy@example.org is already on line 4: keep one of the two rows (the first was imported)",
+        "m.csv:8: status: 'pending' is not a subscription status: use active, unsubscribed, bounced or complained "
+        "(or Action Network's subscribed, bouncing, spam complaint)",
+        "m.csv:9: email: ana@example.org is already on line 2: keep one of the two rows (the first was imported)",
+        "m.csv:10: email: bo@example.org is already on line 6: keep one of the two rows (the first was imported)",
+        "m.csv:11: email: \uff24ee@example.org is already on line 5: keep one of the two rows (the first was imported)",
+    ]
+    assert report.summary == "added 4, updated 0, unchanged 0, skipped 6"
+    assert {m.email: m.first_name for m in store.everyone()} == {
+        "ana@example.org": "Ana",
+        "BO@example.org": "Bo again",
+        "cy@example.org": "Cy",
+        "dee@example.org": "Dee",
+    }
+
+
+def test_reading_a_file_takes_memory_that_does_not_grow_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where each address was first seen is kept on disk (actionmail.audience.firstlines), not in a dict; rows are
+    # held a chunk at a time.
+    monkeypatch.setattr(importer, "_CHUNK", 500)
+
+    def peak(rows: int) -> int:
+        path = tmp_path / f"{rows}.csv"
+        path.write_text("email,first_name\n" + "".join(f"member{i}@example.org,Member\n" for i in range(rows)))
+        tracemalloc.start()
+        try:
+            for _ in importer.open_csv(path, {}).rows([], "test"):
+                pass
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(5_000), peak(20_000)
+    assert large < small * 1.3, (small, large)

@@ -24,6 +24,7 @@ from actionmail.audience.cells import (
     suspect,
     unescape_formula,
 )
+from actionmail.audience.firstlines import FirstLines
 from actionmail.audience.model import (
     BadAddress,
     BadLanguage,
@@ -130,6 +131,22 @@ class BadRow:
     problems: list[Problem]
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A row read, before its address is looked up among the earlier rows': the member after the warnings about
+    them, or the problems that keep the row out."""
+
+    line: int
+    key: str  # empty when the row has no valid address
+    address: str
+    problems: list[Problem]
+    warnings: list[Problem]
+    member: Incoming | None  # None when there are problems
+
+
+_CHUNK = 5000  # rows read before their addresses are looked up among the earlier rows' (see firstlines)
+
+
 @dataclass
 class CsvMembers:
     path: Path
@@ -149,16 +166,22 @@ class CsvMembers:
             f = self.path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
         except OSError as e:
             raise UsageError(f"cannot read {file} ({e.strerror}): check the path") from None
-        with f:
+        with f, FirstLines() as first_lines:
+            rows: list[_Read | Suppressed | BadRow] = []
             for item in csvlines.records(f, self.dialect, self.header_lines, email_column):
                 if isinstance(item, csvlines.Damage):
-                    yield BadRow([Problem(file, item.line, "", item.what, item.fix)])
+                    rows.append(BadRow([Problem(file, item.line, "", item.what, item.fix)]))
                 elif any(cell.strip() for cell in item.cells):  # not a blank line, or a row of empty cells
-                    yield from record.read(item.line, item.cells)
+                    rows.append(record.read(item.line, item.cells))
+                if len(rows) >= _CHUNK:
+                    yield from record.settle(rows, first_lines)
+                    rows = []
+            yield from record.settle(rows, first_lines)
 
 
 class _Record:
-    """Reads one record after another, remembering where each address was first seen."""
+    """Reads one record after another; then, a chunk of them at a time, finds those whose address is on an
+    earlier line."""
 
     def __init__(self, members: CsvMembers, known_districts: Sequence[str], source: str) -> None:
         self.file = shown(members.path)
@@ -167,7 +190,6 @@ class _Record:
         self.known_districts = known_districts
         self.source = source
         self.escaped = members.escaped
-        self.first_line: dict[str, int] = {}
         self.cells: list[str] = []
         self.line = 0
         self.problems: list[Problem] = []
@@ -215,11 +237,47 @@ class _Record:
     def warn(self, column: Column, what: str, fix: str) -> None:
         self.warnings.append((column.index, Problem(self.file, self.line, column.header, what, fix, Severity.WARNING)))
 
-    def read(self, line: int, cells: list[str]) -> Iterator[Incoming | Suppressed | BadRow | Problem]:
+    def settle(
+        self, rows: list[_Read | Suppressed | BadRow], first_lines: FirstLines
+    ) -> list[Incoming | Suppressed | BadRow | Problem]:
+        """``rows`` in file order, those whose address is on an earlier line as bad rows; the others' addresses
+        are remembered with their lines."""
+        read = [row for row in rows if isinstance(row, _Read)]
+        first: dict[str, int] = {}
+        # Nearly always every address is new, and then only bad rows' need looking up (a duplicate's problem
+        # comes first among its row's).
+        if not first_lines.add([(row.key, row.line) for row in read if row.member]) or any(
+            row.key for row in read if row.problems
+        ):
+            first = first_lines.find([row.key for row in read if row.key])
+        settled: list[Incoming | Suppressed | BadRow | Problem] = []
+        for row in rows:
+            if not isinstance(row, _Read):
+                settled.append(row)
+                continue
+            if first and row.key in first and first[row.key] < row.line:
+                row.problems.insert(
+                    0,
+                    Problem(
+                        self.file,
+                        row.line,
+                        self.by_role["email"].header,
+                        f"{row.address} is already on line {first[row.key]}",
+                        "keep one of the two rows (the first was imported)",
+                    ),
+                )
+            if row.problems or row.member is None:
+                settled.append(BadRow(row.problems))
+                continue
+            if row.warnings:
+                settled.extend(row.warnings)
+            settled.append(row.member)
+        return settled
+
+    def read(self, line: int, cells: list[str]) -> _Read | Suppressed | BadRow:
         self.line, self.cells, self.problems, self.warnings = line, cells, [], []
         if "suppressed" in self.by_role and self.cell("status") is None:
-            yield self.suppression_only()
-            return
+            return self.suppression_only()
         address = key = ""
         # The address is validated as it is: decoding or cleaning it could turn garbage into someone's address.
         raw_email = self.raw(self.by_role["email"])
@@ -232,12 +290,6 @@ class _Record:
                 self.problem("email", f"'{raw_email}' is not a valid email address ({e})", "correct it")
             else:
                 key = email_key(address)
-                if key in self.first_line:
-                    self.problem(
-                        "email",
-                        f"{address} is already on line {self.first_line[key]}",
-                        "keep one of the two rows (the first was imported)",
-                    )
         district = self.district()
         language = self.cell("language")
         if language is not None:
@@ -256,9 +308,7 @@ class _Record:
         if member_id is not None and not re.fullmatch(r"[1-9][0-9]{0,17}", member_id):
             self.problem("id", f"'{member_id}' is not a member id", "leave the cell empty")
         if self.problems:
-            yield BadRow(self.problems)
-            return
-        self.first_line[key] = line
+            return _Read(line, key, address, self.problems, [], None)
         reason = self.cell("status_reason")
         if other := self.cell("status_reason_other"):
             reason = f"{reason}: {other}" if reason else other
@@ -289,8 +339,7 @@ class _Record:
             changed_by=self.source,
         )
         self.warnings.sort(key=lambda warning: warning[0])
-        yield from (warning for _, warning in self.warnings)
-        yield incoming
+        return _Read(line, key, address, [], [warning for _, warning in self.warnings], incoming)
 
     def suppression(self, key: str) -> Suppressed | None:
         """The address's entry on the suppression list, from a backup's columns."""
