@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from unicodedata import normalize
 
 from actionmail.audience import csvlines, history
 from actionmail.audience.cells import (
@@ -171,7 +173,7 @@ class CsvMembers:
             for item in csvlines.records(f, self.dialect, self.header_lines, email_column):
                 if isinstance(item, csvlines.Damage):
                     rows.append(BadRow([Problem(file, item.line, "", item.what, item.fix)]))
-                elif any(cell.strip() for cell in item.cells):  # not a blank line, or a row of empty cells
+                elif "".join(item.cells).strip():  # not a blank line, or a row of empty cells
                     rows.append(record.read(item.line, item.cells))
                 if len(rows) >= _CHUNK:
                     yield from record.settle(rows, first_lines)
@@ -186,11 +188,18 @@ class _Record:
     def __init__(self, members: CsvMembers, known_districts: Sequence[str], source: str) -> None:
         self.file = shown(members.path)
         self.by_role = {c.role: c for c in members.columns if c.role not in ("field", "ignore")}
+        self.roles = [(role, column) for role, column in self.by_role.items() if role != "email"]
+        self.width = max(column.index for column in members.columns) + 1
+        # Whether any column says something of the member's status; whether the file is a backup (its columns
+        # are only read from one of our exports: see open_csv).
+        self.statuses = bool(self.by_role.keys() & {"status", "status_changed_at", "unsubscribed_at", "bounced_at"})
+        self.backup = bool(self.by_role.keys() & set(BACKUP_COLUMNS))
         self.fields = [c for c in members.columns if c.role == "field" and c.field]
         self.known_districts = known_districts
         self.source = source
         self.escaped = members.escaped
         self.cells: list[str] = []
+        self.values: dict[str, str | None] = {}  # the row's cell for each role, as cell() gives it
         self.line = 0
         self.problems: list[Problem] = []
         self.warnings: list[tuple[int, Problem]] = []  # with their column's index, to report them in its order
@@ -202,14 +211,22 @@ class _Record:
         return clean_text(unescape_formula(value) if self.escaped else value)
 
     def cell(self, role: str) -> str | None:
-        column = self.by_role.get(role)
-        if column is None or column.index >= len(self.cells):
-            return None
-        # value()'s common case inline: a call less for each of a million members' dozen cells.
-        text = self.cells[column.index]
-        if self.escaped:
-            text = unescape_formula(text)
-        return clean_text(text) if not suspect(text) else self.value(column)
+        """The row's cell for ``role`` as stored (see :meth:`value`); None where the file has no such column."""
+        return self.values.get(role)
+
+    def read_values(self) -> None:
+        """Each role's cell, once: most of a file's dozen roles are not among its columns, and a role is asked
+        for in several places."""
+        cells = self.cells
+        joined = "".join(cells)
+        # Nearly every row: all columns there, and none that value() could change: no character outside the
+        # printable ones (among which suspect() finds nothing) and no "=?". (Two string methods: suspect()
+        # over the whole row took longer than over each cell.) clean_text() inline: this runs for each of a
+        # million members' cells.
+        if not self.escaped and len(cells) >= self.width and joined.isprintable() and "=?" not in joined:
+            self.values = {role: normalize("NFC", cells[column.index]).strip() or None for role, column in self.roles}
+            return
+        self.values = {role: self.value(column) for role, column in self.roles if column.index < len(cells)}
 
     def value(self, column: Column, *, multi_line: bool = False) -> str | None:
         """A cell as stored: trimmed, encoded words decoded, control characters out (with a warning)."""
@@ -276,7 +293,9 @@ class _Record:
 
     def read(self, line: int, cells: list[str]) -> _Read | Suppressed | BadRow:
         self.line, self.cells, self.problems, self.warnings = line, cells, [], []
-        if "suppressed" in self.by_role and self.cell("status") is None:
+        self.read_values()
+        cell = self.values.get
+        if self.backup and "suppressed" in self.by_role and cell("status") is None:
             return self.suppression_only()
         address = key = ""
         # The address is validated as it is: decoding or cleaning it could turn garbage into someone's address.
@@ -290,8 +309,10 @@ class _Record:
                 self.problem("email", f"'{raw_email}' is not a valid email address ({e})", "correct it")
             else:
                 key = email_key(address)
-        district = self.district()
-        language = self.cell("language")
+        district = cell("district")
+        if district is not None and self.known_districts and district not in self.known_districts:
+            district = self.district(district)
+        language = cell("language")
         if language is not None:
             try:
                 language = normalize_language(language)
@@ -302,43 +323,46 @@ class _Record:
                     "write a code like en or es and import the file again",
                 )
                 language = None
-        status, status_at = self.status()
-        suppression = self.suppression(key)
-        member_id = self.cell("id")
-        if member_id is not None and not re.fullmatch(r"[1-9][0-9]{0,17}", member_id):
-            self.problem("id", f"'{member_id}' is not a member id", "leave the cell empty")
+        status, status_at = self.status() if self.statuses else (None, None)
+        suppression = member_id = None
+        if self.backup:
+            suppression = self.suppression(key)
+            member_id = cell("id")
+            if member_id is not None and not re.fullmatch(r"[1-9][0-9]{0,17}", member_id):
+                self.problem("id", f"'{member_id}' is not a member id", "leave the cell empty")
         if self.problems:
             return _Read(line, key, address, self.problems, [], None)
-        reason = self.cell("status_reason")
-        if other := self.cell("status_reason_other"):
+        reason = cell("status_reason")
+        if other := cell("status_reason_other"):
             reason = f"{reason}: {other}" if reason else other
-        first_name, last_name, zip_code = self.cell("first_name"), self.cell("last_name"), self.cell("zip")
-        tags = self.cell("tags")
+        tags = cell("tags")
         fields = {}
         for column in self.fields:
             if column.field and (value := self.value(column, multi_line=True)):
                 fields[column.field] = value
+        created = cell("created_at")
         incoming = Incoming(
             email=address,
             key=key,
-            first_name=first_name,
-            last_name=last_name,
+            first_name=cell("first_name"),
+            last_name=cell("last_name"),
             district=district,
-            zip=zip_code,
+            zip=cell("zip"),
             language=language,
-            tags=clean_tags(split_tags(tags)) if tags else (),
+            tags=_tags(tags) if tags else (),
             fields=fields,
             status=status,
             status_changed_at=status_at,
             status_reason=reason,
-            source=self.cell("source") or self.source,
-            created_at=parse_time(self.cell("created_at")),
+            source=cell("source") or self.source,
+            created_at=parse_time(created) if created else None,
             id=int(member_id) if member_id is not None else None,
             suppression=suppression,
-            history=self.history(),
+            history=self.history() if self.backup else None,
             changed_by=self.source,
         )
-        self.warnings.sort(key=lambda warning: warning[0])
+        if self.warnings:
+            self.warnings.sort(key=lambda warning: warning[0])
         return _Read(line, key, address, [], [warning for _, warning in self.warnings], incoming)
 
     def suppression(self, key: str) -> Suppressed | None:
@@ -388,12 +412,9 @@ class _Record:
             self.warn(self.by_role["history"], f"the history is not what an export writes ({e})", "it was left out")
             return None
 
-    def district(self) -> str | None:
+    def district(self, written: str) -> str | None:
         """The district, as officials.yaml writes it ('District 3' is 3); one it does not know is left out with a
         warning: a member is never lost over one cell."""
-        written = self.cell("district")
-        if written is None or not self.known_districts:
-            return written
         found = find_district(written, self.known_districts)
         if found is None:
             self.warn(
@@ -409,7 +430,7 @@ class _Record:
             return Status.UNSUBSCRIBED, parse_time(self.cell("unsubscribed_at"))
         if "bounced_at" in self.by_role:  # Mailchimp's export of cleaned (bounced) members
             return Status.BOUNCED, parse_time(self.cell("bounced_at"))
-        at = parse_time(self.cell("status_changed_at"))
+        at = parse_time(changed) if (changed := self.cell("status_changed_at")) else None
         written = self.cell("status")
         if written is None:
             return None, at
@@ -422,6 +443,11 @@ class _Record:
                 "spam complaint)",
             )
         return status, at
+
+
+@functools.lru_cache(maxsize=1024)  # a list has few combinations of tags, and most members have none or one
+def _tags(cell: str) -> tuple[str, ...]:
+    return clean_tags(split_tags(cell))
 
 
 def split_tags(cell: str) -> list[str]:
