@@ -215,9 +215,8 @@ class Store:
         self, segment: Segment | None = None
     ) -> list[tuple[str | None, str | None, int]]:
         """How many of :meth:`subscribers` there are per (language, district): the inputs of a send's variants,
-        counted by SQLite without reading a member into Python."""
-        where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment)
-        sql = f"SELECT s.language, s.district, count(*) FROM subscribers s WHERE {where} GROUP BY 1, 2"
+        counted by SQLite without reading a member into Python; without a segment, from the index alone."""
+        sql, params = _count_query(segment)
         return [(language, district, int(number)) for language, district, number in self._db.execute(sql, params)]
 
     def count_by_status(self, segment: Segment | None = None) -> dict[Status, int]:
@@ -532,6 +531,11 @@ def _one_value(what: str, value: str | None, *, multi_line: bool = False) -> str
 def _send_query(segment: Segment | None) -> tuple[str, list[str]]:
     where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment)
     return f"{_SELECT} WHERE {where} ORDER BY s.language, s.district, s.id", params
+
+
+def _count_query(segment: Segment | None) -> tuple[str, list[str]]:
+    where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment)
+    return f"SELECT s.language, s.district, count(*) FROM subscribers s WHERE {where} GROUP BY 1, 2", params
 
 
 def _where(base: str, segment: Segment | None) -> tuple[str, list[str]]:
