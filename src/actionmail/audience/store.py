@@ -48,7 +48,11 @@ from actionmail.audience.segment import Segment
 from actionmail.audience.upsert import Change, ImportReport
 from actionmail.errors import Problem, UsageError, shown
 
-BATCH = 5000  # rows per transaction: fewer commits (and WAL checkpoints) are faster than many small ones
+# Rows per transaction: each commit writes every page it changed to the WAL (and a checkpoint writes them again),
+# and a batch of addresses changes pages all over the unique index on them. At 1,000,000 members, 5,000 rows a
+# commit wrote 5.7 GB (11.8 s of system time), 20,000 wrote 2.6 GB (7.9 s), for 16 MB more memory; 100,000
+# members take the same time either way. The write lock is held only while a batch is applied, not while read.
+BATCH = 20_000
 _SELECT = """
     SELECT s.id, s.email, s.first_name, s.last_name, s.district, s.zip, s.language,
            (SELECT group_concat(t.tag, char(31)) FROM tags t WHERE t.subscriber_id = s.id),
