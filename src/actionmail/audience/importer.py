@@ -133,7 +133,7 @@ class BadRow:
     problems: list[Problem]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass takes four times as long to make, one per row
 class _Read:
     """A row read, before its address is looked up among the earlier rows': the member after the warnings about
     them, or the problems that keep the row out."""
@@ -200,6 +200,8 @@ class _Record:
         self.escaped = members.escaped
         self.cells: list[str] = []
         self.values: dict[str, str | None] = {}  # the row's cell for each role, as cell() gives it
+        self.email: str | None = None  # the row's address, as raw() gives it
+        self.email_index = self.by_role["email"].index
         self.line = 0
         self.problems: list[Problem] = []
         self.warnings: list[tuple[int, Problem]] = []  # with their column's index, to report them in its order
@@ -224,8 +226,10 @@ class _Record:
         # over the whole row took longer than over each cell.) clean_text() inline: this runs for each of a
         # million members' cells.
         if not self.escaped and len(cells) >= self.width and joined.isprintable() and "=?" not in joined:
+            self.email = normalize("NFC", cells[self.email_index]).strip() or None
             self.values = {role: normalize("NFC", cells[column.index]).strip() or None for role, column in self.roles}
             return
+        self.email = self.raw(self.by_role["email"])
         self.values = {role: self.value(column) for role, column in self.roles if column.index < len(cells)}
 
     def value(self, column: Column, *, multi_line: bool = False) -> str | None:
@@ -299,7 +303,7 @@ class _Record:
             return self.suppression_only()
         address = key = ""
         # The address is validated as it is: decoding or cleaning it could turn garbage into someone's address.
-        raw_email = self.raw(self.by_role["email"])
+        raw_email = self.email
         if raw_email is None:
             self.problem("email", "no email address", "add the address, or delete the row")
         else:
