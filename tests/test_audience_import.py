@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actionmail.audience import Status, Store, Subscriber, importer
+from actionmail.audience import Status, Store, Subscriber, importer, upsert
 from actionmail.audience import store as store_module
 from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS
 from actionmail.audience.model import BadAddress, normalize_email
@@ -621,3 +621,18 @@ def test_reading_a_file_takes_memory_that_does_not_grow_with_it(
 
     small, large = peak(5_000), peak(20_000)
     assert large < small * 1.3, (small, large)
+
+
+def test_members_are_inserted_many_to_a_statement(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three rows to an INSERT: new members and their tags over several statements, ids in the file's order.
+    monkeypatch.setattr(upsert, "_ROWS_PER_INSERT", 3)
+    store.add("zed@example.org")
+    rows = "".join(f'm{i}@example.org,"{"volunteer,host" if i % 2 else ""}",{i}\n' for i in range(10))
+    report = store.import_csv(write(tmp_path, "m.csv", "email,tags,Team\n" + rows))
+    assert report.summary == "added 10, updated 0, unchanged 0, skipped 0"
+    assert {m.email: (m.id, m.tags, dict(m.fields)) for m in store.everyone()} == {
+        "zed@example.org": (1, (), {}),
+        **{f"m{i}@example.org": (i + 2, ("host", "volunteer") if i % 2 else (), {"team": str(i)}) for i in range(10)},
+    }
