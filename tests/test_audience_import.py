@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import io
 import sqlite3
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
@@ -636,3 +638,33 @@ def test_members_are_inserted_many_to_a_statement(
         "zed@example.org": (1, (), {}),
         **{f"m{i}@example.org": (i + 2, ("host", "volunteer") if i % 2 else (), {"team": str(i)}) for i in range(10)},
     }
+
+
+def test_the_cycle_collector_is_paused_only_during_an_import(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "m.csv", "email\nana@example.org\n")
+    paused = []
+    apply = upsert.apply
+
+    def watched(*args: Any) -> list[upsert.Change]:
+        paused.append(not gc.isenabled())
+        return apply(*args)
+
+    monkeypatch.setattr(upsert, "apply", watched)
+    store.import_csv(path)
+    assert (paused, gc.isenabled()) == ([True], True)
+    gc.disable()
+    try:
+        store.import_csv(path)
+        assert not gc.isenabled()  # as it was
+    finally:
+        gc.enable()
+
+    def fail(*args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(upsert, "apply", fail)
+    with pytest.raises(sqlite3.OperationalError):
+        store.import_csv(path)
+    assert gc.isenabled()
