@@ -16,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actionmail.audience import Status, Store, Subscriber, importer, upsert
+from actionmail.audience import Status, Store, Subscriber, firstlines, importer, upsert
 from actionmail.audience import store as store_module
 from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS
 from actionmail.audience.model import BadAddress, normalize_email
@@ -668,3 +668,27 @@ def test_the_cycle_collector_is_paused_only_during_an_import(
     with pytest.raises(sqlite3.OperationalError):
         store.import_csv(path)
     assert gc.isenabled()
+
+
+def test_a_full_temporary_disk_is_a_clear_error(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where each address was first seen is kept in a temporary file: if its disk is full, say so and how to fix.
+    class Full:
+        total_changes = 0
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        def close(self) -> None:
+            pass
+
+    def init(self: firstlines.FirstLines) -> None:
+        self._db = Full()  # type: ignore[assignment]
+
+    monkeypatch.setattr(firstlines.FirstLines, "__init__", init)
+    with pytest.raises(UsageError) as raised:
+        store.import_csv(write(tmp_path, "m.csv", "email\nana@example.org\n"))
+    assert str(raised.value) == (
+        "cannot keep track of the file's addresses in SQLite's temporary file (database or disk is full): make "
+        "room in the temporary directory, or point SQLITE_TMPDIR at one with room, and import the file again (rows "
+        "already imported are not duplicated)"
+    )

@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
+
+from actionmail.errors import UsageError
 
 
 class FirstLines:
@@ -37,16 +40,27 @@ class FirstLines:
         # The keys as JSON (text: SQLite 3.45 and later read a BLOB given to json_each as JSONB). In key order, so
         # that each page of the B-tree is visited once; then by line, so that of two rows with one address in the
         # same batch, the first is the one kept.
-        self._db.execute(
+        self._run(
             "INSERT OR IGNORE INTO first_lines (key, line) SELECT value ->> 0, value ->> 1 FROM json_each(?) "
             "ORDER BY 1, 2",
-            (json.dumps(lines),),
+            json.dumps(lines),
         )
         return self._db.total_changes - before == len(lines)
 
     def find(self, keys: Sequence[str]) -> dict[str, int]:
         """The line each of ``keys`` was first seen on, for those seen."""
-        found = self._db.execute(
-            "SELECT key, line FROM first_lines WHERE key IN (SELECT value FROM json_each(?))", (json.dumps(keys),)
+        return dict(
+            self._run(
+                "SELECT key, line FROM first_lines WHERE key IN (SELECT value FROM json_each(?))", json.dumps(keys)
+            )
         )
-        return dict(found)
+
+    def _run(self, sql: str, keys: str) -> list[Any]:
+        try:
+            return self._db.execute(sql, (keys,)).fetchall()
+        except sqlite3.OperationalError as e:  # the temporary file's disk full, say: about 40 bytes an address
+            raise UsageError(
+                f"cannot keep track of the file's addresses in SQLite's temporary file ({e}): make room in the "
+                "temporary directory, or point SQLITE_TMPDIR at one with room, and import the file again (rows "
+                "already imported are not duplicated)"
+            ) from None
