@@ -1,25 +1,39 @@
 """Benchmark: `Store.import_csv` of a generated Mailchimp export, against plain SQLite loading the same file.
 
-    .venv/bin/python bench/import_members.py --count 100000 --runs 3
+    .venv/bin/python bench/import_members.py --count 100000 --runs 5
+    .venv/bin/python bench/import_members.py --count 100000 --runs 5 --also main=/tmp/actionmail-main/src
+    .venv/bin/python bench/import_members.py --count 1000000 --peak --also main=/tmp/actionmail-main/src
 
-In one run, on one file (bench/generate_members.py, seed 1), each timed --runs times on a new database, the
-median reported:
+One file (bench/generate_members.py, seed 1, made once in --dir). In each of --runs rounds every measurement
+runs once, in turn, each in a new process and on a new database, so that a machine busy with other work slows
+them all alike; the median of each is reported, with its ratio to actionmail's:
 
 - actionmail: ``Store.import_csv`` into a new database (validating and normalizing every address with
-  email-validator, district and language checks, tags in their own table, in batches of 1,000 rows);
+  email-validator, district and language checks, duplicates within the file, tags in their own table, in
+  transactions of 20,000 rows); wall and CPU time of the process's import;
 - actionmail again on the same database: every row unchanged;
-- peers that only copy text: the sqlite3 command-line shell's ``.import --csv`` (Debian's sqlite3), and Python's
-  ``csv.reader`` + ``executemany`` of the raw rows into one table in one transaction;
-- email-validator alone on every address, the largest part of our time.
+- the same two for each ``--also NAME=SRC``: another checkout's ``src`` directory (main's, say), to compare
+  before and after in the same run;
+- peers that only copy text: the sqlite3 command-line shell's ``.import --csv`` (Debian's sqlite3), and
+  Python's ``csv.reader`` + ``executemany`` of the raw rows into one table in one transaction;
+- email-validator alone on every address (what the import took most of its time for, before it checked each
+  domain once).
 
-Prints a Markdown table for docs/performance.md.
+With ``--peak``, instead: the whole ``actionmail subscribers import`` command, for each source tree, in a new
+project directory, under ``/usr/bin/time -v``: wall time and maximum resident set size (the budget is 200 MB
+at 1,000,000 members); and the sqlite3 shell's import likewise.
+
+Prints Markdown tables for docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
 import platform
+import re
 import shutil
 import sqlite3
 import statistics
@@ -30,24 +44,149 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from email_validator import validate_email
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate_members import generate
-
-from actionmail.audience import Store
-
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 DISTRICTS = [str(n) for n in range(1, 8)]
 
 
-def median_seconds(runs: int, prepare: Callable[[], None], work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(runs):
-        prepare()
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def child(source: Path, database: Path) -> None:
+    """In a new process whose actionmail is the tree being measured: import ``source`` into ``database``."""
+    from actionmail.audience import Store
+
+    start, cpu = time.perf_counter(), time.process_time()
+    with Store.open(database) as store:
+        report = store.import_csv(source, known_districts=DISTRICTS)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    rows = report.added + report.unchanged
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "summary": report.summary, "rows": rows}))
+
+
+def run_child(src: Path, source: Path, database: Path) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    command = [sys.executable, __file__, "--child", str(source), str(database)]
+    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
+def remove(database: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+
+def timed(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def speed(args: argparse.Namespace, source: Path, trees: dict[str, Path]) -> None:
+    from email_validator import validate_email
+
+    sqlite_cli = shutil.which("sqlite3")
+    shell = f"sqlite3 shell {sqlite_version(sqlite_cli)} `.import --csv`" if sqlite_cli else ""
+    database = args.dir / "import.db"
+    with source.open(encoding="utf-8", newline="") as f:
+        addresses = [row[0] for row in csv.reader(f)][1:]
+    seconds: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+
+    def record(what: str, wall: float, used: float | None = None) -> None:
+        seconds.setdefault(what, []).append(wall)
+        if used is not None:
+            cpu.setdefault(what, []).append(used)
+
+    def executemany() -> None:
+        with source.open(encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader)
+            connection = sqlite3.connect(database, isolation_level=None)
+            connection.execute(f"CREATE TABLE members ({', '.join(f'c{i} TEXT' for i in range(len(header)))})")
+            connection.execute("BEGIN")
+            connection.executemany(f"INSERT INTO members VALUES ({', '.join('?' * len(header))})", reader)
+            connection.execute("COMMIT")
+            connection.close()
+
+    for _ in range(args.runs):
+        for name, src in trees.items():
+            remove(database)
+            new = run_child(src, source, database)
+            assert new["rows"] == args.count, new["summary"]
+            record(f"{name}: `Store.import_csv`, new database", new["seconds"], new["cpu"])
+            again = run_child(src, source, database)
+            assert again["rows"] == args.count, again["summary"]
+            record(f"{name}: again, every row unchanged", again["seconds"], again["cpu"])
+        if sqlite_cli:
+            remove(database)
+            record(f"peer: {shell}", timed(lambda: subprocess.run(
+                [sqlite_cli, str(database), f".import --csv {source} members"], check=True
+            )))  # fmt: skip
+        remove(database)
+        record("peer: `csv.reader` + `executemany`, raw rows", timed(executemany))
+        record(
+            "email-validator alone, every address",
+            timed(lambda: [validate_email(a, check_deliverability=False) for a in addresses]),
+        )
+    remove(database)
+
+    ours = statistics.median(seconds[f"{next(iter(trees))}: `Store.import_csv`, new database"])
+    print(f"{args.count:,} rows, {source.stat().st_size / 1e6:.1f} MB; median of {args.runs} rounds")
+    print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {platform.platform()}\n")
+    print("| What | Seconds | CPU seconds | Rows/s | actionmail's time / this |")
+    print("|:---|---:|---:|---:|---:|")
+    for what, times in seconds.items():
+        median = statistics.median(times)
+        used = f"{statistics.median(cpu[what]):.2f}" if what in cpu else ""
+        print(f"| {what} | {median:.2f} | {used} | {args.count / median:,.0f} | {ours / median:.2f} |")
+
+
+def peak(args: argparse.Namespace, source: Path, trees: dict[str, Path]) -> None:
+    """Each tree's `actionmail subscribers import` and the sqlite3 shell's import, under /usr/bin/time -v."""
+    rows = []
+    for _ in range(args.runs):
+        for name, src in trees.items():
+            with tempfile.TemporaryDirectory(dir=args.dir) as project:
+                for name_of_file in ("actionmail.toml", "officials.yaml"):
+                    shutil.copy(ROOT / name_of_file, project)
+                command = [sys.executable, "-m", "actionmail", "subscribers", "import", str(source)]
+                rows.append((f"{name}: `actionmail subscribers import`", *time_v(command, project, src)))
+        sqlite_cli = shutil.which("sqlite3")
+        if sqlite_cli:
+            database = args.dir / "peak.db"
+            remove(database)
+            command = [sqlite_cli, str(database), f".import --csv {source} members"]
+            what = f"peer: sqlite3 shell {sqlite_version(sqlite_cli)} `.import --csv`"
+            rows.append((what, *time_v(command, str(args.dir), None)))
+            remove(database)
+    print(f"{args.count:,} rows, {source.stat().st_size / 1e6:.1f} MB; /usr/bin/time -v, each run listed")
+    print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {platform.platform()}\n")
+    print("| What | Wall seconds | User seconds | System seconds | Max RSS (MB) |")
+    print("|:---|---:|---:|---:|---:|")
+    for what, wall, user, system, rss in rows:
+        print(f"| {what} | {wall:.1f} | {user:.1f} | {system:.1f} | {rss:.0f} |")
+
+
+def sqlite_version(sqlite_cli: str) -> str:
+    return subprocess.run([sqlite_cli, "--version"], capture_output=True, text=True, check=True).stdout.split()[0]
+
+
+def time_v(command: list[str], cwd: str, src: Path | None) -> tuple[float, float, float, float]:
+    """Wall, user and system seconds and the peak resident set size in MB of ``command``, from GNU time."""
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    done = subprocess.run(["/usr/bin/time", "-v", *command], cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode not in (0, 3):  # 3: some rows were skipped
+        sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
+    report = done.stderr
+
+    def value(label: str) -> str:
+        found = re.search(rf"{re.escape(label)}: (.+)", report)
+        assert found, (label, report)
+        return found[1].strip()
+
+    *hours_minutes, secs = value("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")
+    wall = float(secs) + sum(int(part) * 60**i for i, part in enumerate(reversed(hours_minutes), start=1))
+    rss = int(value("Maximum resident set size (kbytes)")) / 1024
+    return wall, float(value("User time (seconds)")), float(value("System time (seconds)")), rss
 
 
 def main() -> None:
@@ -55,67 +194,26 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "actionmail-bench")
+    parser.add_argument("--also", action="append", default=[], metavar="NAME=SRC", help="another tree's src/")
+    parser.add_argument("--peak", action="store_true", help="the whole command's time and peak memory")
+    parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    trees = {"actionmail": ROOT / "src"}
+    for also in args.also:
+        name, _, src = also.partition("=")
+        trees[name] = Path(src).resolve()
     args.dir.mkdir(parents=True, exist_ok=True)
     source = args.dir / f"members-{args.count}.csv"
     if not source.exists():
+        sys.path.insert(0, str(BENCH))
+        from generate_members import generate
+
         with source.open("w", encoding="utf-8", newline="") as out:
             generate(out, args.count, seed=1)
-    db = args.dir / "import.db"
-
-    def fresh() -> None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-
-    def ours() -> None:
-        with Store.open(db) as store:
-            report = store.import_csv(source, known_districts=DISTRICTS)
-        assert report.added + report.unchanged == args.count, report.summary
-
-    results: list[tuple[str, float]] = []
-    results.append(("actionmail `Store.import_csv`, new database", median_seconds(args.runs, fresh, ours)))
-    results.append(("actionmail again, every row unchanged", median_seconds(args.runs, lambda: None, ours)))
-
-    sqlite_cli = shutil.which("sqlite3")
-    if sqlite_cli:
-        version = subprocess.run([sqlite_cli, "--version"], capture_output=True, text=True).stdout.split()[0]
-
-        def shell() -> None:
-            subprocess.run([sqlite_cli, str(db), f".import --csv {source} members"], check=True)
-
-        results.append((f"peer: sqlite3 shell `.import --csv` ({version})", median_seconds(args.runs, fresh, shell)))
-
-    def executemany() -> None:
-        with source.open(encoding="utf-8", newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader)
-            connection = sqlite3.connect(db, isolation_level=None)
-            connection.execute(f"CREATE TABLE members ({', '.join(f'c{i} TEXT' for i in range(len(header)))})")
-            connection.execute("BEGIN")
-            connection.executemany(f"INSERT INTO members VALUES ({', '.join('?' * len(header))})", reader)
-            connection.execute("COMMIT")
-            connection.close()
-
-    results.append(("peer: `csv.reader` + `executemany`, raw rows", median_seconds(args.runs, fresh, executemany)))
-
-    with source.open(encoding="utf-8", newline="") as f:
-        addresses = [row[0] for row in csv.reader(f)][1:]
-    results.append(
-        (
-            "email-validator alone, every address",
-            median_seconds(
-                args.runs, lambda: None, lambda: [validate_email(a, check_deliverability=False) for a in addresses]
-            ),
-        )
-    )
-
-    ours_seconds = results[0][1]
-    print(f"{args.count:,} rows, {source.stat().st_size / 1e6:.1f} MB; median of {args.runs} runs")
-    print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {platform.platform()}\n")
-    print("| What | Seconds | Rows/s | actionmail's time / this |")
-    print("|:---|---:|---:|---:|")
-    for what, seconds in results:
-        print(f"| {what} | {seconds:.2f} | {args.count / seconds:,.0f} | {ours_seconds / seconds:.1f} |")
+    (peak if args.peak else speed)(args, source, trees)
 
 
 if __name__ == "__main__":

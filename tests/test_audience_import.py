@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import io
 import sqlite3
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from actionmail.audience import Status, Store, Subscriber
+from actionmail.audience import Status, Store, Subscriber, firstlines, importer, upsert
 from actionmail.audience import store as store_module
 from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS
+from actionmail.audience.model import BadAddress, normalize_email
 from actionmail.errors import InvalidInput, UsageError
 from tests.conftest import ROOT, write
 
@@ -462,3 +470,225 @@ def test_a_cell_over_the_size_limit_costs_its_row_only(store: Store, tmp_path: P
         ],
     )
     assert sorted(m.email for m in store.everyone()) == ["a@example.org", "c@example.org"]
+
+
+# Local parts and domains near every rule email-validator has: dots, quotes, characters outside ASCII, names it
+# lowercases (RFC 2142), special-use and IDNA domains, full-width letters, labels and addresses at their limits.
+_LOCALS = st.one_of(
+    st.sampled_from(["ana", "Ana.Ruiz", "o'brien", "a+tag", "=cmd", "-x", "POSTMASTER", "Info", "a" * 64, "a" * 65]),
+    st.text(alphabet=st.sampled_from([*"aZ09._-+'!#$%&*/=?^`{|}~\"\\ @<>(,é\u0301\uff41\x00\u2028"]), max_size=12),
+    st.integers(60, 250).map(lambda n: "b" * n),
+    st.text(max_size=8),
+)
+_DOMAINS = st.one_of(
+    st.sampled_from(
+        [
+            "example.org",
+            "Example.ORG",
+            "bücher.example",
+            "xn--bcher-kva.example",
+            "\uff25xample.org",
+            "example.org.",
+            ".example.org",
+            "example..org",
+            "localhost",
+            "x.invalid",
+            "example.local",
+            "example",
+            "ex_ample.org",
+            "-ex.org",
+            "ab--c.org",
+            "a" * 63 + ".org",
+            "a" * 64 + ".org",
+            "192.0.2.1",
+            "[192.0.2.1]",
+            "",
+            "ex ample.org",
+            "e\u0301xample.org",
+            "x@example.org",
+            "\u0301example.org",
+            "example.org\u3002",
+            "\u00e9" * 60 + ".org",
+        ]
+    ),
+    st.integers(1, 62).map(lambda n: ".".join(["c" * 60] * 4)[: 180 + n] + ".org"),
+    st.text(alphabet=st.sampled_from([*"abAB09.-_", "ä", "\uff0e", "\u3002", "ß", "\u2488"]), max_size=20),
+)
+_ADDRESSES = st.one_of(
+    st.builds(lambda local, domain, pad: f"{pad}{local}@{domain}{pad}", _LOCALS, _DOMAINS, st.sampled_from(["", " "])),
+    st.emails(),
+    st.text(max_size=30),
+)
+
+
+def _whole(text: str) -> str:
+    return validate_email(text.strip(), check_deliverability=False).normalized
+
+
+def _validated(check: Callable[[str], str], text: str) -> str:
+    try:
+        return check(text)
+    except (BadAddress, EmailNotValidError) as e:
+        return f"error: {e}"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_ADDRESSES)
+def test_addresses_are_validated_as_email_validator_validates_them(text: str) -> None:
+    # The import checks a domain once per domain; the result and every error must be email-validator's own.
+    expected = _validated(_whole, text)
+    assert _validated(normalize_email, text) == expected
+    assert _validated(normalize_email, text) == expected  # again, from the domain's cache
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "example.org",
+        "EXAMPLE.ORG",
+        "bücher.example",  # longer in IDNA ASCII
+        "\uff25\uff38.org",  # full-width: shorter once normalized
+        "\u00e9" * 40 + ".org",
+        ("日本語" * 5).encode("idna").decode() + ".jp",  # IDNA ASCII: longer once normalized
+    ],
+)
+def test_addresses_at_the_length_limit_are_validated_as_email_validator_validates_them(domain: str) -> None:
+    # 254 bytes, counted as given, normalized and with the domain in IDNA ASCII: each one's limit crossed, with
+    # long local parts and long domains.
+    for labels in range(0, 200, 9):
+        long_domain = ("c" * 50 + ".") * (labels // 51) + "d" * (labels % 51) + ("." if labels % 51 else "") + domain
+        for length in range(1, 256 - len(long_domain), 3 if labels else 1):
+            text = "b" * length + "@" + long_domain
+            assert _validated(normalize_email, text) == _validated(_whole, text), text
+
+
+def test_duplicates_are_found_however_far_apart(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Addresses are looked up a chunk of rows at a time: here three, so most duplicates are chunks apart.
+    monkeypatch.setattr(importer, "_CHUNK", 3)
+    path = write(
+        tmp_path,
+        "m.csv",
+        """\
+        email,first_name,status
+        ana@example.org,Ana,
+        bo@example.org,Bo,pending
+        cy@example.org,Cy,
+        dee@example.org,Dee,
+        BO@example.org,Bo again,
+        ANA@EXAMPLE.ORG,Ana again,
+        cy@example.org,Cy again,pending
+        ana@example.org,Ana thrice,
+        bo@example.org,Bo thrice,
+        \uff24ee@example.org,Dee again,
+        """,
+    )
+    report = store.import_csv(path)
+    assert [str(p) for p in report.problems] == [
+        "m.csv:3: status: 'pending' is not a subscription status: use active, unsubscribed, bounced or complained "
+        "(or Action Network's subscribed, bouncing, spam complaint)",
+        "m.csv:7: email: ANA@example.org is already on line 2: keep one of the two rows (the first was imported)",
+        "m.csv:8: email: cy@example.org is already on line 4: keep one of the two rows (the first was imported)",
+        "m.csv:8: status: 'pending' is not a subscription status: use active, unsubscribed, bounced or complained "
+        "(or Action Network's subscribed, bouncing, spam complaint)",
+        "m.csv:9: email: ana@example.org is already on line 2: keep one of the two rows (the first was imported)",
+        "m.csv:10: email: bo@example.org is already on line 6: keep one of the two rows (the first was imported)",
+        "m.csv:11: email: \uff24ee@example.org is already on line 5: keep one of the two rows (the first was imported)",
+    ]
+    assert report.summary == "added 4, updated 0, unchanged 0, skipped 6"
+    assert {m.email: m.first_name for m in store.everyone()} == {
+        "ana@example.org": "Ana",
+        "BO@example.org": "Bo again",
+        "cy@example.org": "Cy",
+        "dee@example.org": "Dee",
+    }
+
+
+def test_reading_a_file_takes_memory_that_does_not_grow_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where each address was first seen is kept on disk (actionmail.audience.firstlines), not in a dict; rows are
+    # held a chunk at a time.
+    monkeypatch.setattr(importer, "_CHUNK", 500)
+
+    def peak(rows: int) -> int:
+        path = tmp_path / f"{rows}.csv"
+        path.write_text("email,first_name\n" + "".join(f"member{i}@example.org,Member\n" for i in range(rows)))
+        tracemalloc.start()
+        try:
+            for _ in importer.open_csv(path, {}).rows([], "test"):
+                pass
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(5_000), peak(20_000)
+    assert large < small * 1.3, (small, large)
+
+
+def test_members_are_inserted_many_to_a_statement(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three rows to an INSERT: new members and their tags over several statements, ids in the file's order.
+    monkeypatch.setattr(upsert, "_ROWS_PER_INSERT", 3)
+    store.add("zed@example.org")
+    rows = "".join(f'm{i}@example.org,"{"volunteer,host" if i % 2 else ""}",{i}\n' for i in range(10))
+    report = store.import_csv(write(tmp_path, "m.csv", "email,tags,Team\n" + rows))
+    assert report.summary == "added 10, updated 0, unchanged 0, skipped 0"
+    assert {m.email: (m.id, m.tags, dict(m.fields)) for m in store.everyone()} == {
+        "zed@example.org": (1, (), {}),
+        **{f"m{i}@example.org": (i + 2, ("host", "volunteer") if i % 2 else (), {"team": str(i)}) for i in range(10)},
+    }
+
+
+def test_the_cycle_collector_is_paused_only_during_an_import(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "m.csv", "email\nana@example.org\n")
+    paused = []
+    apply = upsert.apply
+
+    def watched(*args: Any) -> list[upsert.Change]:
+        paused.append(not gc.isenabled())
+        return apply(*args)
+
+    monkeypatch.setattr(upsert, "apply", watched)
+    store.import_csv(path)
+    assert (paused, gc.isenabled()) == ([True], True)
+    gc.disable()
+    try:
+        store.import_csv(path)
+        assert not gc.isenabled()  # as it was
+    finally:
+        gc.enable()
+
+    def fail(*args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(upsert, "apply", fail)
+    with pytest.raises(sqlite3.OperationalError):
+        store.import_csv(path)
+    assert gc.isenabled()
+
+
+def test_a_full_temporary_disk_is_a_clear_error(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where each address was first seen is kept in a temporary file: if its disk is full, say so and how to fix.
+    class Full:
+        total_changes = 0
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        def close(self) -> None:
+            pass
+
+    def init(self: firstlines.FirstLines) -> None:
+        self._db = Full()  # type: ignore[assignment]
+
+    monkeypatch.setattr(firstlines.FirstLines, "__init__", init)
+    with pytest.raises(UsageError) as raised:
+        store.import_csv(write(tmp_path, "m.csv", "email\nana@example.org\n"))
+    assert str(raised.value) == (
+        "cannot keep track of the file's addresses in SQLite's temporary file (database or disk is full): make "
+        "room in the temporary directory, or point SQLITE_TMPDIR at one with room, and import the file again (rows "
+        "already imported are not duplicated)"
+    )

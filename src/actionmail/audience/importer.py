@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from unicodedata import normalize
 
 from actionmail.audience import csvlines, history
 from actionmail.audience.cells import (
@@ -24,6 +26,7 @@ from actionmail.audience.cells import (
     suspect,
     unescape_formula,
 )
+from actionmail.audience.firstlines import FirstLines
 from actionmail.audience.model import (
     BadAddress,
     BadLanguage,
@@ -130,6 +133,22 @@ class BadRow:
     problems: list[Problem]
 
 
+@dataclass(slots=True)  # not frozen: a frozen dataclass takes four times as long to make, one per row
+class _Read:
+    """A row read, before its address is looked up among the earlier rows': the member after the warnings about
+    them, or the problems that keep the row out."""
+
+    line: int
+    key: str  # empty when the row has no valid address
+    address: str
+    problems: list[Problem]
+    warnings: list[Problem]
+    member: Incoming | None  # None when there are problems
+
+
+_CHUNK = 5000  # rows read before their addresses are looked up among the earlier rows' (see firstlines)
+
+
 @dataclass
 class CsvMembers:
     path: Path
@@ -149,26 +168,40 @@ class CsvMembers:
             f = self.path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
         except OSError as e:
             raise UsageError(f"cannot read {file} ({e.strerror}): check the path") from None
-        with f:
+        with f, FirstLines() as first_lines:
+            rows: list[_Read | Suppressed | BadRow] = []
             for item in csvlines.records(f, self.dialect, self.header_lines, email_column):
                 if isinstance(item, csvlines.Damage):
-                    yield BadRow([Problem(file, item.line, "", item.what, item.fix)])
-                elif any(cell.strip() for cell in item.cells):  # not a blank line, or a row of empty cells
-                    yield from record.read(item.line, item.cells)
+                    rows.append(BadRow([Problem(file, item.line, "", item.what, item.fix)]))
+                elif "".join(item.cells).strip():  # not a blank line, or a row of empty cells
+                    rows.append(record.read(item.line, item.cells))
+                if len(rows) >= _CHUNK:
+                    yield from record.settle(rows, first_lines)
+                    rows = []
+            yield from record.settle(rows, first_lines)
 
 
 class _Record:
-    """Reads one record after another, remembering where each address was first seen."""
+    """Reads one record after another; then, a chunk of them at a time, finds those whose address is on an
+    earlier line."""
 
     def __init__(self, members: CsvMembers, known_districts: Sequence[str], source: str) -> None:
         self.file = shown(members.path)
         self.by_role = {c.role: c for c in members.columns if c.role not in ("field", "ignore")}
+        self.roles = [(role, column) for role, column in self.by_role.items() if role != "email"]
+        self.width = max(column.index for column in members.columns) + 1
+        # Whether any column says something of the member's status; whether the file is a backup (its columns
+        # are only read from one of our exports: see open_csv).
+        self.statuses = bool(self.by_role.keys() & {"status", "status_changed_at", "unsubscribed_at", "bounced_at"})
+        self.backup = bool(self.by_role.keys() & set(BACKUP_COLUMNS))
         self.fields = [c for c in members.columns if c.role == "field" and c.field]
         self.known_districts = known_districts
         self.source = source
         self.escaped = members.escaped
-        self.first_line: dict[str, int] = {}
         self.cells: list[str] = []
+        self.values: dict[str, str | None] = {}  # the row's cell for each role, as cell() gives it
+        self.email: str | None = None  # the row's address, as raw() gives it
+        self.email_index = self.by_role["email"].index
         self.line = 0
         self.problems: list[Problem] = []
         self.warnings: list[tuple[int, Problem]] = []  # with their column's index, to report them in its order
@@ -180,14 +213,24 @@ class _Record:
         return clean_text(unescape_formula(value) if self.escaped else value)
 
     def cell(self, role: str) -> str | None:
-        column = self.by_role.get(role)
-        if column is None or column.index >= len(self.cells):
-            return None
-        # value()'s common case inline: a call less for each of a million members' dozen cells.
-        text = self.cells[column.index]
-        if self.escaped:
-            text = unescape_formula(text)
-        return clean_text(text) if not suspect(text) else self.value(column)
+        """The row's cell for ``role`` as stored (see :meth:`value`); None where the file has no such column."""
+        return self.values.get(role)
+
+    def read_values(self) -> None:
+        """Each role's cell, once: most of a file's dozen roles are not among its columns, and a role is asked
+        for in several places."""
+        cells = self.cells
+        joined = "".join(cells)
+        # Nearly every row: all columns there, and none that value() could change: no character outside the
+        # printable ones (among which suspect() finds nothing) and no "=?". (Two string methods: suspect()
+        # over the whole row took longer than over each cell.) clean_text() inline: this runs for each of a
+        # million members' cells.
+        if not self.escaped and len(cells) >= self.width and joined.isprintable() and "=?" not in joined:
+            self.email = normalize("NFC", cells[self.email_index]).strip() or None
+            self.values = {role: normalize("NFC", cells[column.index]).strip() or None for role, column in self.roles}
+            return
+        self.email = self.raw(self.by_role["email"])
+        self.values = {role: self.value(column) for role, column in self.roles if column.index < len(cells)}
 
     def value(self, column: Column, *, multi_line: bool = False) -> str | None:
         """A cell as stored: trimmed, encoded words decoded, control characters out (with a warning)."""
@@ -215,14 +258,52 @@ class _Record:
     def warn(self, column: Column, what: str, fix: str) -> None:
         self.warnings.append((column.index, Problem(self.file, self.line, column.header, what, fix, Severity.WARNING)))
 
-    def read(self, line: int, cells: list[str]) -> Iterator[Incoming | Suppressed | BadRow | Problem]:
+    def settle(
+        self, rows: list[_Read | Suppressed | BadRow], first_lines: FirstLines
+    ) -> list[Incoming | Suppressed | BadRow | Problem]:
+        """``rows`` in file order, those whose address is on an earlier line as bad rows; the others' addresses
+        are remembered with their lines."""
+        read = [row for row in rows if isinstance(row, _Read)]
+        first: dict[str, int] = {}
+        # Nearly always every address is new, and then only bad rows' need looking up (a duplicate's problem
+        # comes first among its row's).
+        if not first_lines.add([(row.key, row.line) for row in read if row.member]) or any(
+            row.key for row in read if row.problems
+        ):
+            first = first_lines.find([row.key for row in read if row.key])
+        settled: list[Incoming | Suppressed | BadRow | Problem] = []
+        for row in rows:
+            if not isinstance(row, _Read):
+                settled.append(row)
+                continue
+            if first and row.key in first and first[row.key] < row.line:
+                row.problems.insert(
+                    0,
+                    Problem(
+                        self.file,
+                        row.line,
+                        self.by_role["email"].header,
+                        f"{row.address} is already on line {first[row.key]}",
+                        "keep one of the two rows (the first was imported)",
+                    ),
+                )
+            if row.problems or row.member is None:
+                settled.append(BadRow(row.problems))
+                continue
+            if row.warnings:
+                settled.extend(row.warnings)
+            settled.append(row.member)
+        return settled
+
+    def read(self, line: int, cells: list[str]) -> _Read | Suppressed | BadRow:
         self.line, self.cells, self.problems, self.warnings = line, cells, [], []
-        if "suppressed" in self.by_role and self.cell("status") is None:
-            yield self.suppression_only()
-            return
+        self.read_values()
+        cell = self.values.get
+        if self.backup and "suppressed" in self.by_role and cell("status") is None:
+            return self.suppression_only()
         address = key = ""
         # The address is validated as it is: decoding or cleaning it could turn garbage into someone's address.
-        raw_email = self.raw(self.by_role["email"])
+        raw_email = self.email
         if raw_email is None:
             self.problem("email", "no email address", "add the address, or delete the row")
         else:
@@ -232,14 +313,10 @@ class _Record:
                 self.problem("email", f"'{raw_email}' is not a valid email address ({e})", "correct it")
             else:
                 key = email_key(address)
-                if key in self.first_line:
-                    self.problem(
-                        "email",
-                        f"{address} is already on line {self.first_line[key]}",
-                        "keep one of the two rows (the first was imported)",
-                    )
-        district = self.district()
-        language = self.cell("language")
+        district = cell("district")
+        if district is not None and self.known_districts and district not in self.known_districts:
+            district = self.district(district)
+        language = cell("language")
         if language is not None:
             try:
                 language = normalize_language(language)
@@ -250,47 +327,47 @@ class _Record:
                     "write a code like en or es and import the file again",
                 )
                 language = None
-        status, status_at = self.status()
-        suppression = self.suppression(key)
-        member_id = self.cell("id")
-        if member_id is not None and not re.fullmatch(r"[1-9][0-9]{0,17}", member_id):
-            self.problem("id", f"'{member_id}' is not a member id", "leave the cell empty")
+        status, status_at = self.status() if self.statuses else (None, None)
+        suppression = member_id = None
+        if self.backup:
+            suppression = self.suppression(key)
+            member_id = cell("id")
+            if member_id is not None and not re.fullmatch(r"[1-9][0-9]{0,17}", member_id):
+                self.problem("id", f"'{member_id}' is not a member id", "leave the cell empty")
         if self.problems:
-            yield BadRow(self.problems)
-            return
-        self.first_line[key] = line
-        reason = self.cell("status_reason")
-        if other := self.cell("status_reason_other"):
+            return _Read(line, key, address, self.problems, [], None)
+        reason = cell("status_reason")
+        if other := cell("status_reason_other"):
             reason = f"{reason}: {other}" if reason else other
-        first_name, last_name, zip_code = self.cell("first_name"), self.cell("last_name"), self.cell("zip")
-        tags = self.cell("tags")
+        tags = cell("tags")
         fields = {}
         for column in self.fields:
             if column.field and (value := self.value(column, multi_line=True)):
                 fields[column.field] = value
+        created = cell("created_at")
         incoming = Incoming(
             email=address,
             key=key,
-            first_name=first_name,
-            last_name=last_name,
+            first_name=cell("first_name"),
+            last_name=cell("last_name"),
             district=district,
-            zip=zip_code,
+            zip=cell("zip"),
             language=language,
-            tags=clean_tags(split_tags(tags)) if tags else (),
+            tags=_tags(tags) if tags else (),
             fields=fields,
             status=status,
             status_changed_at=status_at,
             status_reason=reason,
-            source=self.cell("source") or self.source,
-            created_at=parse_time(self.cell("created_at")),
+            source=cell("source") or self.source,
+            created_at=parse_time(created) if created else None,
             id=int(member_id) if member_id is not None else None,
             suppression=suppression,
-            history=self.history(),
+            history=self.history() if self.backup else None,
             changed_by=self.source,
         )
-        self.warnings.sort(key=lambda warning: warning[0])
-        yield from (warning for _, warning in self.warnings)
-        yield incoming
+        if self.warnings:
+            self.warnings.sort(key=lambda warning: warning[0])
+        return _Read(line, key, address, [], [warning for _, warning in self.warnings], incoming)
 
     def suppression(self, key: str) -> Suppressed | None:
         """The address's entry on the suppression list, from a backup's columns."""
@@ -339,12 +416,9 @@ class _Record:
             self.warn(self.by_role["history"], f"the history is not what an export writes ({e})", "it was left out")
             return None
 
-    def district(self) -> str | None:
+    def district(self, written: str) -> str | None:
         """The district, as officials.yaml writes it ('District 3' is 3); one it does not know is left out with a
         warning: a member is never lost over one cell."""
-        written = self.cell("district")
-        if written is None or not self.known_districts:
-            return written
         found = find_district(written, self.known_districts)
         if found is None:
             self.warn(
@@ -360,7 +434,7 @@ class _Record:
             return Status.UNSUBSCRIBED, parse_time(self.cell("unsubscribed_at"))
         if "bounced_at" in self.by_role:  # Mailchimp's export of cleaned (bounced) members
             return Status.BOUNCED, parse_time(self.cell("bounced_at"))
-        at = parse_time(self.cell("status_changed_at"))
+        at = parse_time(changed) if (changed := self.cell("status_changed_at")) else None
         written = self.cell("status")
         if written is None:
             return None, at
@@ -373,6 +447,11 @@ class _Record:
                 "spam complaint)",
             )
         return status, at
+
+
+@functools.lru_cache(maxsize=1024)  # a list has few combinations of tags, and most members have none or one
+def _tags(cell: str) -> tuple[str, ...]:
+    return clean_tags(split_tags(cell))
 
 
 def split_tags(cell: str) -> list[str]:

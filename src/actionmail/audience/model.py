@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 if TYPE_CHECKING:
     from actionmail.audience.history import Entry
@@ -80,12 +81,49 @@ class BadAddress(ValueError):
     """An address email-validator refuses; the message is its reason."""
 
 
+# A local part email-validator takes as it is (RFC 5322's dot-atom, in ASCII: rfc_constants.DOT_ATOM_TEXT), then
+# an @ and a domain part.
+_ATEXT = r"[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+"
+_PLAIN_ADDRESS = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@([^@]+)")
+_MAX_ADDRESS = 254  # bytes of UTF-8: email-validator's EMAIL_MAX_LENGTH (RFC 5321 section 4.5.3.1.3)
+
+
 def normalize_email(text: str) -> str:
-    """The address as stored: validated, the domain lowercased, Unicode normalized (email-validator's form)."""
+    """The address as stored: validated, the domain lowercased, Unicode normalized (email-validator's form).
+
+    A list's addresses share a few domains, and checking a domain (UTS-46, character by character) was most of
+    email-validator's time: an address whose local part is plain ASCII has its domain checked once per domain
+    (:func:`_domain`) and the result reused. Whatever email-validator would do differently (a quoted or
+    non-ASCII local part, an RFC 2142 name like Postmaster that it lowercases, an address near the length
+    limit, any error at all) goes through email-validator whole, so the result and every error message are
+    exactly its own (tests/test_audience_import.py checks the two ways against each other).
+    """
+    text = text.strip()
+    plain = _PLAIN_ADDRESS.fullmatch(text)
+    if plain is not None:
+        local = plain[1]
+        domain = _domain(plain[2])
+        if domain is not None and local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES:
+            address = f"{local}@{domain[0]}"
+            # email-validator's three length checks: as given, normalized, and with the domain in IDNA ASCII.
+            if max(len(text.encode()), len(address.encode()), len(local) + 1 + len(domain[1])) <= _MAX_ADDRESS:
+                return address
     try:
-        return validate_email(text.strip(), check_deliverability=False).normalized
+        return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as e:
         raise BadAddress(str(e)) from None
+
+
+@functools.lru_cache(maxsize=4096)  # a list's domains: a few common ones, then a long tail seen once or twice
+def _domain(domain: str) -> tuple[str, str] | None:
+    """email-validator's form of a domain part, and its IDNA ASCII form; None if it refuses the domain (the
+    address is then validated whole, for email-validator's own message). Checked in an address whose local part
+    is one letter: the domain's checks do not depend on the local part, but for the length the caller checks."""
+    try:
+        checked = validate_email(f"x@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.domain, checked.ascii_domain
 
 
 def email_key(address: str) -> str:

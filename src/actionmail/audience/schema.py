@@ -282,6 +282,14 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    # 10: the send order's index carries each member's address key too. Counting a send's members per variant
+    # (`actionmail variants`, Store.count) checks each against the suppression list by address; without the key
+    # in the index, SQLite read every member's row to find it: 0.87 s for 1,000,000 members, against 0.16 s
+    # from the index alone (the index grows by 24 MB a million members).
+    (
+        "DROP INDEX subscribers_by_status",
+        "CREATE INDEX subscribers_by_status ON subscribers (status, language, district, id, email_key)",
+    ),
 ]
 
 
