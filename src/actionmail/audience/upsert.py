@@ -245,9 +245,14 @@ def _insert(db: sqlite3.Connection, insert: str, rows: Sequence[Sequence[Any]]) 
     width = len(rows[0])
     per_statement = max(1, min(_ROWS_PER_INSERT, _max_variables() // width))
     values = "(" + ", ".join("?" * width) + ")"
-    for start in range(0, len(rows), per_statement):
+    whole = len(rows) - len(rows) % per_statement
+    for start in range(0, whole, per_statement):
         part = rows[start : start + per_statement]
-        db.execute(f"{insert} {', '.join([values] * len(part))}", [value for row in part for value in row])
+        db.execute(f"{insert} {', '.join([values] * per_statement)}", [value for row in part for value in row])
+    # The rest one by one: a statement for each number of rows left over would stay in the connection's cache
+    # of statements (128; a compiled 1,000-row INSERT of tags takes 0.23 MB, 2,000 members 3 MB): at 1,000,000
+    # members, 15 MB more at the peak.
+    db.executemany(f"{insert} {values}", rows[whole:])
 
 
 @functools.cache
