@@ -19,7 +19,7 @@ import collections
 import contextlib
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +72,6 @@ def sync(
     *,
     since: dt.datetime | None = None,
     now: dt.datetime | None = None,
-    progress: Callable[[int], None] = lambda events: None,
 ) -> Synced:
     """Pull what ``provider`` knows into the subscriber database at ``database`` (which exists, migrated), then
     settle the uncertain recipients of its sends. ``since``: start over from this time, not the stored place.
@@ -89,7 +88,6 @@ def sync(
         pulled = provider.pull(since if cursor is None else None, cursor, pages=PAGES)
         _apply(database, pulled, synced)
         journal.keep_position(database, provider.name, pulled.cursor, pulled.complete)
-        progress(len(pulled.events))
         cursor = pulled.cursor
         if pulled.complete:
             break
@@ -157,7 +155,7 @@ def _settle_send(
         untraced = [row.subscriber_id for row in rows if _key(row.email) not in traced]
         reason = f"{provider.name} has no trace of this message {_minutes(provider.event_delay)} after the call"
         requeued = ledger.settle(send_id, untraced, State.QUEUED, reason, called_before=cutoff)
-    left = sum(row.send_id == send_id for row in ledger.uncertain(provider.name))
+    left = next((number for name, number, _ in ledger.uncertain_calls(send_id) if name == provider.name), 0)
     settled.requeued += requeued
     settled.confirmed += len(rows) - left - requeued
     if whole:

@@ -1,6 +1,10 @@
-"""What several commands share: the member a command names, the key that signs their links, a --segment."""
+"""What several commands share: the member a command names, the key that signs their links, a --segment, a time
+shown in the organization's time zone."""
 
 from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
 
 import click
 
@@ -29,3 +33,10 @@ def secret_or_none() -> bytes | None:
     except tokens.MissingSecret as e:
         click.echo(f"Note: the unsubscribe link is a stand-in: {e}", err=True)
         return None
+
+
+def local_time(project: Project, stamp: str | dt.datetime) -> str:
+    """A time the database keeps (ISO 8601, UTC) in the organization's time zone: '2019-08-01 07:00 PDT'."""
+    when = dt.datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
+    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return f"{when.astimezone(zoneinfo.ZoneInfo(project.settings.organization.timezone)):%Y-%m-%d %H:%M %Z}"

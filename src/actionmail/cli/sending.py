@@ -19,7 +19,7 @@ import tqdm
 from actionmail import audience, check, delivery, providers, tokens, variants
 from actionmail.audience.model import BadAddress, normalize_email
 from actionmail.cli import SEGMENT_HELP, reported, reports_errors, sync
-from actionmail.cli.common import find_member, secret_or_none
+from actionmail.cli.common import find_member, local_time, secret_or_none
 from actionmail.config import Project, load_project
 from actionmail.delivery.ledger import SendRecord
 from actionmail.errors import ActionmailError, ExitCode, InvalidInput, Problem, UsageError, shown
@@ -321,13 +321,6 @@ def _one_address(text: str) -> str:
         raise UsageError(f"--to {text!r}: not an email address ({e}): {fix}") from None
 
 
-def _local(project: Project, stamp: str) -> str:
-    """A time the ledger keeps (ISO 8601, UTC) in the organization's time zone: '2019-08-01 07:00 PDT'."""
-    when = dt.datetime.fromisoformat(stamp)
-    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-    return f"{when.astimezone(zoneinfo.ZoneInfo(project.settings.organization.timezone)):%Y-%m-%d %H:%M %Z}"
-
-
 def _send_at(project: Project, at: str | None) -> dt.datetime | None:
     if at is None:
         return None
@@ -373,7 +366,7 @@ def _print_plan(
         left += plan.joined if include_new else 0
         click.echo(
             f"Dry run: {plan.issue} through {provider.name} would continue send {plan.resume.id} ({who}), started "
-            f"{_local(plan.edition.project, plan.resume.created_at)}: {left:,} to send ({_summary(counts)})"
+            f"{local_time(plan.edition.project, plan.resume.created_at)}: {left:,} to send ({_summary(counts)})"
         )
         if plan.joined:
             click.echo(
@@ -483,8 +476,8 @@ def _send_status(
         missed.append({"email": row.email, "state": str(row.state), "reason": row.reason})
     return {
         "id": record.id,
-        "started": _local(project, record.created_at),
-        "finished": _local(project, record.finished_at) if record.finished_at else None,
+        "started": local_time(project, record.created_at),
+        "finished": local_time(project, record.finished_at) if record.finished_at else None,
         "segment": record.segment,
         "counts": {str(state): counts[state] for state in delivery.State if counts[state]},
         "uncertain": uncertain,
@@ -503,7 +496,7 @@ def _why_uncertain(project: Project, name: str, latest: str, file: Path) -> str:
     if cls is None or Pullable.MESSAGES not in cls.pulls:
         return f"the call was cut off before {name} answered, and it keeps no record actionmail can ask: {resend}"
     after = dt.datetime.fromisoformat(latest) + cls.event_delay
-    when = "now" if after <= dt.datetime.now(dt.UTC) else f"from {_local(project, after.isoformat())}"
+    when = "now" if after <= dt.datetime.now(dt.UTC) else f"from {local_time(project, after.isoformat())}"
     if cls.lists_sends:
         return (f"the call was cut off before {name} answered; `actionmail sync` asks {name} ({when}), and settles "
                 "each: sent, or back in the queue for the next send")  # fmt: skip

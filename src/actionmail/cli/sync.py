@@ -11,6 +11,7 @@ import click
 from actionmail import audience, providers
 from actionmail import sync as syncing
 from actionmail.cli import reports_errors
+from actionmail.cli.common import local_time
 from actionmail.config import Project, load_project
 from actionmail.errors import UsageError
 from actionmail.feedback import journal
@@ -116,12 +117,11 @@ def last_synced(project: Project, provider: str) -> str:
     if not database.exists():
         return "never"
     with audience.Store.open(database):
-        pass
+        pass  # migrates it: an older database has no sync_positions yet
     position = journal.position(database, provider)
     if position is None or position.completed_at is None:
         return "never"
-    zone = zoneinfo.ZoneInfo(project.settings.organization.timezone)
-    return f"{position.completed_at.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+    return local_time(project, position.completed_at)
 
 
 def _since(project: Project, text: str | None) -> dt.datetime | None:
