@@ -46,7 +46,7 @@ def when(i: int, old: bool = False) -> dt.datetime:
 
 
 def retrying_quickly(provider: Provider) -> Provider:
-    provider.pull_retry = QUICK  # type: ignore[attr-defined]
+    provider.pull_retry = QUICK
     return provider
 
 

@@ -22,7 +22,6 @@ import urllib3.exceptions
 from actionmail import __version__
 from actionmail.config.providers import HTTPSettings, ProviderSettings
 from actionmail.providers.base import Provider, ProviderError
-from actionmail.providers.pull import Retry
 
 # A page of a pull larger than this is not one (a page of 1,000 records is some hundreds of KB).
 MAX_PAGE_BYTES = 32 * 2**20
@@ -44,7 +43,6 @@ class HTTPProvider(Provider):
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self.pull_retry = Retry()  # how pull() retries a page (tests make it quick)
 
     def url(self, path: str) -> str:
         return self.settings.base_url.rstrip("/") + "/" + path.lstrip("/")

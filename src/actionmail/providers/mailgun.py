@@ -28,7 +28,6 @@ from actionmail.providers.base import (
     Batch,
     BatchResult,
     ProviderError,
-    Pull,
     Pullable,
     header_fragment,
     header_text,
@@ -57,33 +56,16 @@ class Mailgun(HTTPProvider):
     event_delay = dt.timedelta(minutes=30)
     lists_sends = True  # pull_send() finds a send's messages by their tag
 
-    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
         """The bounce, complaint and unsubscribe lists (whole: they take no time filter), then the events between
-        ``since`` and the start of the pass."""
+        ``start`` and ``end``."""
+        lists = [self._list_stage(name) for name in feedback.SUPPRESSION_LISTS]
+        return [*lists, self._events_stage(start, end, {})]
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            lists = [self._list_stage(name) for name in feedback.SUPPRESSION_LISTS]
-            return [*lists, self._events_stage(start, end, {})]
-
-        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
-
-    def pull_send(
-        self,
-        tag: str,
-        message_ids: Sequence[str],
-        since: dt.datetime,
-        cursor: str | None = None,
-        *,
-        pages: int = 50,
-    ) -> Pull:
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> paging.Stages:
         """The events of the send's messages, by its tag (the Events API's ``tags`` filter): those of other sends
         of the same newsletter too, which carry another ``send_id``."""
-
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [self._events_stage(start, end, {"tags": tag})]
-
-        scope = paging.scope_of(tag, message_ids)
-        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+        return lambda start, end: [self._events_stage(start, end, {"tags": tag})]
 
     def _list_stage(self, name: str) -> paging.Stage:
         def read(record: Mapping[str, Any]) -> FeedbackEvent | None:

@@ -20,7 +20,7 @@ from actionmail.config.providers import PostmarkSettings, ProviderSettings
 from actionmail.feedback import postmark as feedback
 from actionmail.feedback.events import FeedbackEvent
 from actionmail.providers import pull as paging
-from actionmail.providers.base import Batch, BatchResult, ProviderError, Pull, Pullable
+from actionmail.providers.base import Batch, BatchResult, ProviderError, Pullable
 from actionmail.providers.http import HTTPProvider
 
 VARIABLE = "ACTIONMAIL_POSTMARK_API_KEY"  # the server API token
@@ -44,34 +44,20 @@ class Postmark(HTTPProvider):
     event_delay = dt.timedelta(minutes=30)
     lists_sends = True  # pull_send() finds a send's messages by their tag
 
-    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
-        """The message stream's bounces (spam complaints among them) and its suppressions, since ``since``."""
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+        """The message stream's bounces (spam complaints among them) and its suppressions, since ``start``."""
+        return [self._bounces(start, end, {}), self._suppressions(start, end)]
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [self._bounces(start, end, {}), self._suppressions(start, end)]
-
-        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
-
-    def pull_send(
-        self,
-        tag: str,
-        message_ids: Sequence[str],
-        since: dt.datetime,
-        cursor: str | None = None,
-        *,
-        pages: int = 50,
-    ) -> Pull:
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> paging.Stages:
         """The send's messages as the outbound search finds them by tag (each one Postmark took: *accepted*),
         then their bounces; webhooks say the rest (Delivery)."""
 
         def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            window = _window(start, end)
-            query = {**window, "tag": tag, "messagestream": self.settings.message_stream}
+            query = {**_window(start, end), "tag": tag, "messagestream": self.settings.message_stream}
             search = self._searcher("messages/outbound", "Messages", query, feedback.messages)
             return [paging.Stage("messages", search), self._bounces(start, end, {"tag": tag})]
 
-        scope = paging.scope_of(tag, message_ids)
-        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+        return stages
 
     def _bounces(self, start: dt.datetime | None, end: dt.datetime, more: dict[str, str]) -> paging.Stage:
         query = {**_window(start, end), "messagestream": self.settings.message_stream, **more}

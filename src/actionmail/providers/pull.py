@@ -72,6 +72,11 @@ class Stage:
     fetch: Callable[[str | None], Page]
 
 
+# A pass's stages for its window (since, until): their number and order must not depend on the window (a cursor
+# names a stage by its place).
+Stages = Callable[[dt.datetime | None, dt.datetime], Sequence[Stage]]
+
+
 @dataclass
 class _Cursor:
     provider: str
@@ -166,7 +171,7 @@ def digest(*parts: object) -> str:
 def run(
     provider: str,
     scope: str,
-    stages: Callable[[dt.datetime | None, dt.datetime], Sequence[Stage]],
+    stages: Stages,
     since: dt.datetime | None,
     cursor: str | None,
     pages: int,
@@ -174,11 +179,8 @@ def run(
     retry: Retry | None = None,
     now: Callable[[], dt.datetime] | None = None,
 ) -> Pull:
-    """Read up to ``pages`` pages of the pass ``cursor`` is in (or of a new one over ``since``…now).
-
-    ``stages(since, until)`` gives the pass's stages for its window; their number and order must not depend on
-    the window (a cursor names a stage by its place).
-    """
+    """Read up to ``pages`` pages of the pass ``cursor`` is in (or of a new one over ``since``…now), whose
+    stages ``stages(since, until)`` gives (:data:`Stages`)."""
     if since is not None and since.tzinfo is None:
         raise ValueError("since must be timezone-aware")
     if pages < 1:

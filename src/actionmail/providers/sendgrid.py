@@ -25,7 +25,6 @@ from actionmail.providers.base import (
     Batch,
     BatchResult,
     ProviderError,
-    Pull,
     Pullable,
     PullNotSupported,
     Recipient,
@@ -65,24 +64,12 @@ class SendGrid(HTTPProvider):
     # custom args to filter by. Events come by the signed Event Webhook (actionmail serve).
     pulls = frozenset({Pullable.SUPPRESSIONS})
 
-    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
         """The bounce, block, spam report, invalid email and global unsubscribe lists, entries created since
-        ``since`` (all of them without)."""
+        ``start`` (all of them without)."""
+        return [self._list_stage(name, start, end) for name in feedback.SUPPRESSION_LISTS]
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [self._list_stage(name, start, end) for name in feedback.SUPPRESSION_LISTS]
-
-        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
-
-    def pull_send(
-        self,
-        tag: str,
-        message_ids: Sequence[str],
-        since: dt.datetime,
-        cursor: str | None = None,
-        *,
-        pages: int = 50,
-    ) -> Pull:
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> paging.Stages:
         raise PullNotSupported(
             "sendgrid keeps a send's events only in its Email Activity API, a paid add-on actionmail does not use: "
             "run actionmail serve and point SendGrid's Event Webhook at it to learn what became of each message"
