@@ -654,3 +654,47 @@ def test_a_postmark_complaint_pulled_and_posted_has_one_key() -> None:
         == (posted.kind, posted.dedupe_key)
         == (Kind.COMPLAINT, "postmark:SpamComplaint-42")
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "fault", "message"),
+    [
+        (
+            "mailgun",
+            Fault(status=401, body="Forbidden"),
+            "mailgun (HTTP 401): Mailgun refused the API key: check ACTIONMAIL_MAILGUN_API_KEY, and that base_url is "
+            "the domain's region; reading back needs the account's primary API key: a domain sending key only sends: "
+            "Forbidden",
+        ),
+        (
+            "sendgrid",
+            Fault(status=403, body={"errors": [{"field": None, "message": "access forbidden"}]}),
+            "sendgrid (HTTP 403): access forbidden: reading back needs the key in ACTIONMAIL_SENDGRID_API_KEY to have "
+            'read access to Suppressions: {"errors": [{"field": null, "message": "access forbidden"}]}',
+        ),
+        (
+            "resend",
+            Fault(
+                status=401,
+                body={
+                    "statusCode": 401,
+                    "message": "This API key is restricted to only send emails",
+                    "name": "restricted_api_key",
+                },
+            ),
+            "resend (HTTP 401): This API key is restricted to only send emails (restricted_api_key): reading back "
+            "needs a key with Full access in ACTIONMAIL_RESEND_API_KEY: "
+            '{"statusCode": 401, "message": "This API key is restricted to only send emails", '
+            '"name": "restricted_api_key"}',
+        ),
+    ],
+)
+def test_a_key_that_may_only_send_says_what_reading_back_needs(
+    name: str, fault: Fault, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with HARNESSES[name](monkeypatch) as h:
+        h.fake.fail(fault)
+        with pytest.raises(ProviderError) as refused:
+            h.make().pull(SINCE)
+    assert str(refused.value) == message
+    assert not refused.value.transient

@@ -167,6 +167,11 @@ def until(value: str | None) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
+def reading(response: requests.Response) -> bool:
+    """Whether the refused call was a read (a pull's GET), which a key allowed only to send may not make."""
+    return response.request.method == "GET"
+
+
 def _refused(error: requests.ConnectionError) -> bool:
     """True when the connection was never made (nothing was sent)."""
     text = repr(error)

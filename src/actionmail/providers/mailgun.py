@@ -32,7 +32,7 @@ from actionmail.providers.base import (
     header_fragment,
     header_text,
 )
-from actionmail.providers.http import HTTPProvider, until
+from actionmail.providers.http import HTTPProvider, reading, until
 
 VARIABLE = "ACTIONMAIL_MAILGUN_API_KEY"
 # "Mailgun retains event data for 30 days. Access to this data varies by plan" (events doc); the API reference
@@ -155,7 +155,11 @@ class Mailgun(HTTPProvider):
         message = _message(response)
         if response.status_code == 401:
             # 401 with a plain-text "Forbidden" body for a wrong or missing key (anymail#237, mailgun.js#393).
-            return f"Mailgun refused the API key: check {VARIABLE}, and that base_url is the domain's region"
+            refused = f"Mailgun refused the API key: check {VARIABLE}, and that base_url is the domain's region"
+            if reading(response):
+                # "Domain Sending Keys are API keys that only allow sending messages" (authentication doc).
+                refused += "; reading back needs the account's primary API key: a domain sending key only sends"
+            return refused
         if response.status_code == 404 and "Domain not found" in message:
             return (
                 f"{message}: check domain = '{self.settings.domain}' in [providers.mailgun], and base_url "

@@ -163,6 +163,8 @@ class Resend(HTTPProvider):
 
     def error_message(self, response: requests.Response) -> str:
         message, name = _error(response)
+        if name == "restricted_api_key":  # a key with "Sending access" only (errors doc)
+            return f"{message} ({name}): reading back needs a key with Full access in {VARIABLE}"
         if response.status_code in (401, 403) and name != "validation_error":
             return f"Resend refused the API key ({name}: {message}): check {VARIABLE}"
         if name in _QUOTA:

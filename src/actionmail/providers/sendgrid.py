@@ -29,7 +29,7 @@ from actionmail.providers.base import (
     PullNotSupported,
     Recipient,
 )
-from actionmail.providers.http import HTTPProvider, seconds
+from actionmail.providers.http import HTTPProvider, reading, seconds
 
 VARIABLE = "ACTIONMAIL_SENDGRID_API_KEY"
 # Substitutions: string values, at most 10,000 bytes per personalization (spec; the older Substitution Tags page
@@ -159,6 +159,9 @@ class SendGrid(HTTPProvider):
             message = response.text.strip() or response.reason or "request refused"
         if response.status_code == 401:
             return f"{message}: check the API key in {VARIABLE}"
+        if response.status_code == 403 and reading(response):
+            # A restricted key without the scope a call needs: 403 "access forbidden" (API key permissions doc).
+            return f"{message}: reading back needs the key in {VARIABLE} to have read access to Suppressions"
         return message
 
     def retry_after(self, response: requests.Response) -> float | None:
