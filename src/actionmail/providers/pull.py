@@ -276,11 +276,17 @@ def scope_of(tag: str, message_ids: Sequence[str]) -> str:
 
 
 def records(provider: str, stage: str, body: Any, key: str | None) -> list[Any]:
-    """The list of records in a page's JSON: ``body[key]`` (or ``body`` itself when ``key`` is None); a missing
-    key or a page that is not JSON's object is a clear ProviderError, never a TypeError."""
-    found = body.get(key) if key is not None and isinstance(body, dict) else (body if key is None else None)
-    if found is None and key is not None and isinstance(body, dict):
-        return []  # "no items" written as a missing key
+    """The list of records in a page's JSON: ``body[key]``, or ``body`` itself when ``key`` is None. A missing (or
+    null) ``key`` is no records; a page that is not a JSON object, or records that are not a list, is a clear
+    ProviderError, never a TypeError."""
+    if key is None:
+        found = body
+    elif isinstance(body, dict):
+        found = body.get(key)
+        if found is None:
+            return []  # "no items" written as a missing key
+    else:
+        found = None
     if not isinstance(found, list):
         where = f"'{key}'" if key else "the page"
         raise ProviderError(provider, f"{stage}: {where} is not a list of records: check base_url")
