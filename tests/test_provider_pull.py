@@ -637,6 +637,20 @@ def test_ses_pull_without_permission_names_the_action(monkeypatch: pytest.Monkey
         assert not refused.value.transient
 
 
+def test_postmark_reads_a_search_as_far_as_it_shows_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search shows its first MAX_OFFSET records (count + offset ≤ 10,000): the rest is said, not asked for."""
+    with postmark_harness(monkeypatch) as h:
+        monkeypatch.setattr(postmark, "MAX_OFFSET", 6)  # two pages of 3
+        h.seed(4)  # 12 bounces in the window
+        pulls, _ = contract.everything(h.make())
+        bounces = [e for p in pulls for e in p.events if e.event.startswith(("Bounce", "SpamComplaint"))]
+        assert len(bounces) == 6
+        assert [s for p in pulls for s in p.skipped] == [
+            "bounces: Postmark shows only the first 6 of a search; the rest of this window is not read: sync more "
+            "often, or from a later date (--since)"
+        ]
+
+
 def test_a_postmark_complaint_pulled_and_posted_has_one_key() -> None:
     """The Bounces API files a spam complaint as a bounce of Type SpamComplaint, with the ID its webhook carries."""
     from actionmail.feedback import postmark as feedback_postmark

@@ -84,7 +84,7 @@ class Brevo(HTTPProvider):
             found = paging.records(self.name, "blocked contacts", body, "contacts")
             return found, paging.count(body.get("count") if isinstance(body, dict) else None)
 
-        pager = paging.offset_pager(self.name, "blocked", items_at, feedback.blocked, BLOCKED_PAGE)
+        pager = paging.offset_pager(self.name, items_at, feedback.blocked, BLOCKED_PAGE)
         return paging.Stage("blocked contacts", pager)
 
     def _events(self, start: dt.datetime | None, end: dt.datetime, more: dict[str, str]) -> paging.Stage:
@@ -96,7 +96,7 @@ class Brevo(HTTPProvider):
             body = self.get_json("v3/smtp/statistics/events", "events", params=params, headers=self._auth())
             return paging.records(self.name, "events", body, "events"), None
 
-        return paging.Stage("events", paging.offset_pager(self.name, "events", items_at, feedback.pulled, EVENTS_PAGE))
+        return paging.Stage("events", paging.offset_pager(self.name, items_at, feedback.pulled, EVENTS_PAGE))
 
     def _auth(self) -> dict[str, str]:
         return {"api-key": self.secret(VARIABLE)}

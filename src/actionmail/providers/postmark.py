@@ -81,26 +81,25 @@ class Postmark(HTTPProvider):
     def _searcher(
         self, path: str, key: str, query: dict[str, str], read: paging.Reader
     ) -> Callable[[str | None], paging.Page]:
-        """Pages of a search paged by ``count`` and ``offset`` (bounces, outbound messages), ``{TotalCount, key}``."""
+        """Pages of a search paged by ``count`` and ``offset`` (bounces, outbound messages), ``{TotalCount, key}``,
+        up to the last page a search shows (:data:`MAX_OFFSET`)."""
 
-        def fetch(token: str | None) -> paging.Page:
-            if token is not None and not (token.isdigit() and len(token) <= 6):
-                raise paging.bad_cursor(self.name, "its page offset is not one")
-            offset = int(token or 0)
+        def items_at(offset: int) -> tuple[list[Any], int | None]:
             params = {**query, "count": str(PAGE), "offset": str(offset)}
             body = self.get_json(path, path, params=params, headers=self._auth())
-            items = paging.records(self.name, path, body, key)
-            page = paging.read_page(items, read)
-            total = paging.count(body.get("TotalCount") if isinstance(body, dict) else None)
-            reached = offset + len(items)
-            if len(items) >= PAGE and (total is None or reached < total):
-                if reached + PAGE <= MAX_OFFSET:
-                    page.next = str(reached)
-                else:
-                    page.skipped.append(
-                        f"Postmark shows only the first {MAX_OFFSET:,} of a search; the rest of this window is not "
-                        "read: sync more often, or from a later date (--since)"
-                    )
+            found = paging.records(self.name, path, body, key)
+            return found, paging.count(body.get("TotalCount") if isinstance(body, dict) else None)
+
+        pager = paging.offset_pager(self.name, items_at, read, PAGE)
+
+        def fetch(token: str | None) -> paging.Page:
+            page = pager(token)
+            if page.next is not None and int(page.next) + PAGE > MAX_OFFSET:
+                page.next = None
+                page.skipped.append(
+                    f"Postmark shows only the first {MAX_OFFSET:,} of a search; the rest of this window is not "
+                    "read: sync more often, or from a later date (--since)"
+                )
             return page
 
         return fetch

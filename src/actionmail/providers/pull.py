@@ -313,7 +313,7 @@ def read_page(items: list[Any], read: Reader) -> Page:
 
 
 def offset_pager(
-    provider: str, stage: str, items_at: Callable[[int], tuple[list[Any], int | None]], read: Reader, limit: int
+    provider: str, items_at: Callable[[int], tuple[list[Any], int | None]], read: Reader, limit: int
 ) -> Callable[[str | None], Page]:
     """Pages of an API paged by ``offset``: ``items_at(offset)`` gives a page's records and, where the API says,
     how many there are in all; the last page is a short one, or the one that reaches that total."""

@@ -88,7 +88,7 @@ class SendGrid(HTTPProvider):
         def read(record: Mapping[str, Any]) -> FeedbackEvent | None:
             return feedback.suppression(name, record)
 
-        return paging.Stage(name, paging.offset_pager(self.name, name, items_at, read, SUPPRESSION_PAGE))
+        return paging.Stage(name, paging.offset_pager(self.name, items_at, read, SUPPRESSION_PAGE))
 
     def send(self, batch: Batch) -> BatchResult:
         auth = {"Authorization": f"Bearer {self.secret(VARIABLE)}"}  # read when sending, not before
