@@ -46,7 +46,7 @@ def when(i: int, old: bool = False) -> dt.datetime:
 
 
 def retrying_quickly(provider: Provider) -> Provider:
-    provider.pull_retry = QUICK  # type: ignore[attr-defined]
+    provider.pull_retry = QUICK
     return provider
 
 
@@ -637,6 +637,20 @@ def test_ses_pull_without_permission_names_the_action(monkeypatch: pytest.Monkey
         assert not refused.value.transient
 
 
+def test_postmark_reads_a_search_as_far_as_it_shows_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search shows its first MAX_OFFSET records (count + offset ≤ 10,000): the rest is said, not asked for."""
+    with postmark_harness(monkeypatch) as h:
+        monkeypatch.setattr(postmark, "MAX_OFFSET", 6)  # two pages of 3
+        h.seed(4)  # 12 bounces in the window
+        pulls, _ = contract.everything(h.make())
+        bounces = [e for p in pulls for e in p.events if e.event.startswith(("Bounce", "SpamComplaint"))]
+        assert len(bounces) == 6
+        assert [s for p in pulls for s in p.skipped] == [
+            "bounces: Postmark shows only the first 6 of a search; the rest of this window is not read: sync more "
+            "often, or from a later date (--since)"
+        ]
+
+
 def test_a_postmark_complaint_pulled_and_posted_has_one_key() -> None:
     """The Bounces API files a spam complaint as a bounce of Type SpamComplaint, with the ID its webhook carries."""
     from actionmail.feedback import postmark as feedback_postmark
@@ -654,3 +668,47 @@ def test_a_postmark_complaint_pulled_and_posted_has_one_key() -> None:
         == (posted.kind, posted.dedupe_key)
         == (Kind.COMPLAINT, "postmark:SpamComplaint-42")
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "fault", "message"),
+    [
+        (
+            "mailgun",
+            Fault(status=401, body="Forbidden"),
+            "mailgun (HTTP 401): Mailgun refused the API key: check ACTIONMAIL_MAILGUN_API_KEY, and that base_url is "
+            "the domain's region; reading back needs the account's primary API key: a domain sending key only sends: "
+            "Forbidden",
+        ),
+        (
+            "sendgrid",
+            Fault(status=403, body={"errors": [{"field": None, "message": "access forbidden"}]}),
+            "sendgrid (HTTP 403): access forbidden: reading back needs the key in ACTIONMAIL_SENDGRID_API_KEY to have "
+            'read access to Suppressions: {"errors": [{"field": null, "message": "access forbidden"}]}',
+        ),
+        (
+            "resend",
+            Fault(
+                status=401,
+                body={
+                    "statusCode": 401,
+                    "message": "This API key is restricted to only send emails",
+                    "name": "restricted_api_key",
+                },
+            ),
+            "resend (HTTP 401): This API key is restricted to only send emails (restricted_api_key): reading back "
+            "needs a key with Full access in ACTIONMAIL_RESEND_API_KEY: "
+            '{"statusCode": 401, "message": "This API key is restricted to only send emails", '
+            '"name": "restricted_api_key"}',
+        ),
+    ],
+)
+def test_a_key_that_may_only_send_says_what_reading_back_needs(
+    name: str, fault: Fault, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with HARNESSES[name](monkeypatch) as h:
+        h.fake.fail(fault)
+        with pytest.raises(ProviderError) as refused:
+            h.make().pull(SINCE)
+    assert str(refused.value) == message
+    assert not refused.value.transient

@@ -99,6 +99,16 @@ def test_since_must_be_aware() -> None:
         paging.run("test", "all", lambda s, u: [], dt.datetime(2019, 8, 1), None, 1, dt.timedelta(0))
 
 
+def test_the_records_of_a_page() -> None:
+    assert paging.records("test", "list", {"items": [1, 2]}, "items") == [1, 2]
+    assert paging.records("test", "list", [1, 2], None) == [1, 2]
+    assert paging.records("test", "list", {}, "items") == []  # "no items" written as a missing key
+    assert paging.records("test", "list", {"items": None}, "items") == []
+    for body, key in (([1, 2], "items"), ({"items": {"a": 1}}, "items"), ({"items": [1]}, None), ("text", None)):
+        with pytest.raises(ProviderError, match=r"is not a list of records: check base_url$"):
+            paging.records("test", "list", body, key)
+
+
 # --- Mailgun's next links: only on its own host; pages of a bounded size --------------------------------------
 
 

@@ -23,8 +23,8 @@ from actionmail.audience import Status
 from actionmail.cli import main
 from actionmail.config import load_project
 from actionmail.feedback import journal
-from actionmail.providers import http
 from actionmail.providers import mailgun as mailgun_module
+from actionmail.providers.base import Provider
 from actionmail.providers.pull import Retry
 from tests.conftest import ROOT, SEED, write
 from tests.fakes.mailgun import MailgunFake
@@ -42,7 +42,7 @@ QUICK = Retry(attempts=3, backoff=0.001, max_wait=1.0)
 def mailgun(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailgunFake]:
     monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", KEY)
     monkeypatch.setenv("ACTIONMAIL_MAILGUN_API_KEY", API_KEY)
-    monkeypatch.setattr(http, "Retry", lambda: QUICK)  # how each provider retries a page it reads
+    monkeypatch.setattr(Provider, "pull_retry", QUICK)  # how each provider retries a page it reads
     write(project / "newsletters", SEED.name, SEED.read_text())
     with MailgunFake(API_KEY) as fake:
         settings = project / "actionmail.toml"
@@ -235,7 +235,7 @@ def test_uncertain_recipients_are_settled_by_what_the_provider_knows(
     assert counts[delivery.State.UNCERTAIN] == len(sent) + len(lost) and sent and lost
     database = project / "actionmail.db"
     provider = providers.build(load_project(project))
-    provider.pull_retry = QUICK  # type: ignore[attr-defined]
+    provider.pull_retry = QUICK
 
     now = dt.datetime.now(dt.UTC)
     settled = syncing.settle(database, provider, now=now)
@@ -263,7 +263,7 @@ def test_a_listing_that_is_not_whole_rules_nobody_out(project: Path, mailgun: Ma
     mailgun.events.append({"id": "odd", "event": "accepted", "timestamp": time.time(), "tags": [SEED.stem],
                            "recipient": "not an address", "user-variables": {"send_id": "1"}})  # fmt: skip
     provider = providers.build(load_project(project))
-    provider.pull_retry = QUICK  # type: ignore[attr-defined]
+    provider.pull_retry = QUICK
     later = dt.datetime.now(dt.UTC) + provider.event_delay + dt.timedelta(minutes=1)
     settled = syncing.settle(project / "actionmail.db", provider, now=later)
     provider.close()

@@ -26,6 +26,7 @@ from actionmail.feedback.events import (
     epoch,
     first_text,
     iso,
+    list_entry,
     obj,
     short,
     text,
@@ -190,15 +191,12 @@ def blocked(record: Mapping[str, Any]) -> FeedbackEvent | None:
     if recipient is None or kind is None:
         return None
     blocked_at = text(record.get("blockedAt"), 64)
-    return FeedbackEvent(
-        provider=PROVIDER,
-        kind=kind,
+    return list_entry(
+        PROVIDER,
+        kind,
+        recipient,
         event=f"blocked/{code}",
-        recipient=recipient,
         at=iso(blocked_at),
-        message_id=None,
-        send_id=None,
-        tag=None,
-        dedupe_key=dedupe_key(PROVIDER, "blocked", recipient.lower(), code, blocked_at),
         reason=short(why.get("message")) or f"blocked at Brevo ({code})",
+        key=("blocked", recipient.lower(), code, blocked_at),
     )

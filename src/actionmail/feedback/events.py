@@ -76,6 +76,35 @@ def dedupe_key(provider: str, *parts: object) -> str:
     return f"{provider}:#{digest[:40]}"
 
 
+def list_entry(
+    provider: str,
+    kind: Kind,
+    recipient: str,
+    *,
+    event: str,
+    at: dt.datetime | None,
+    reason: str | None,
+    key: tuple[object, ...],
+    message_id: str | None = None,
+) -> FeedbackEvent:
+    """An entry of one of a provider's suppression (or block) lists, as an event: about an address, not about one
+    of our messages, so with no send or tag (and no message id, unless the list names the message that put the
+    address there). ``key``: the entry's parts (which list, the address lowercased, when it was listed, as the
+    provider gives them) for :func:`dedupe_key`, so that the entry read again in a later pass is applied once."""
+    return FeedbackEvent(
+        provider=provider,
+        kind=kind,
+        event=event,
+        recipient=recipient,
+        at=at,
+        message_id=message_id,
+        send_id=None,
+        tag=None,
+        dedupe_key=dedupe_key(provider, *key),
+        reason=reason,
+    )
+
+
 def utf8(value: str) -> bytes:
     """``value`` as UTF-8, whatever it holds: JSON's ``"\ud800"`` and os.environ's undecodable bytes are lone
     surrogates, which a plain ``encode()`` raises on."""

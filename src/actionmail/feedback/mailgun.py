@@ -27,6 +27,7 @@ from actionmail.feedback.events import (
     dedupe_key,
     epoch,
     first_text,
+    list_entry,
     obj,
     rfc2822,
     short,
@@ -169,15 +170,12 @@ def suppression(list_name: str, record: Mapping[str, Any]) -> FeedbackEvent | No
         if code and code.startswith("4"):  # a bounce list entry for a temporary failure: not a dead address
             kind = Kind.SOFT_BOUNCE
     created = text(record.get("created_at"), 64)
-    return FeedbackEvent(
-        provider=PROVIDER,
-        kind=kind,
+    return list_entry(
+        PROVIDER,
+        kind,
+        recipient,
         event=f"{list_name}/{code}" if code else list_name,
-        recipient=recipient,
         at=rfc2822(created),
-        message_id=None,
-        send_id=None,
-        tag=None,
-        dedupe_key=dedupe_key(PROVIDER, "suppression", list_name, recipient.lower(), created),
         reason=reason,
+        key=("suppression", list_name, recipient.lower(), created),
     )

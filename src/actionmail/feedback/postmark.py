@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, iso, obj, short, text
+from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, iso, list_entry, obj, short, text
 from actionmail.feedback.webhook import (
     MAX_BODY,
     NotConfigured,
@@ -132,17 +132,14 @@ def suppression(stream: str, record: Mapping[str, Any]) -> FeedbackEvent | None:
         return None
     created = text(record.get("CreatedAt"), 64)
     origin = text(record.get("Origin"), 40)
-    return FeedbackEvent(
-        provider=PROVIDER,
-        kind=kind,
+    return list_entry(
+        PROVIDER,
+        kind,
+        recipient,
         event=f"Suppression/{reason}",
-        recipient=recipient,
         at=iso(created),
-        message_id=None,
-        send_id=None,
-        tag=None,
-        dedupe_key=dedupe_key(PROVIDER, "suppression", stream, recipient.lower(), reason, created),
         reason=f"Postmark: {reason}" + (f" ({origin})" if origin else ""),
+        key=("suppression", stream, recipient.lower(), reason, created),
     )
 
 

@@ -23,7 +23,19 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, first_text, iso, obj, short, text, utf8
+from actionmail.feedback.events import (
+    FeedbackEvent,
+    Kind,
+    address,
+    dedupe_key,
+    first_text,
+    iso,
+    list_entry,
+    obj,
+    short,
+    text,
+    utf8,
+)
 from actionmail.feedback.webhook import (
     MAX_BODY,
     NotConfigured,
@@ -176,17 +188,15 @@ def suppression(record: Mapping[str, Any]) -> FeedbackEvent | None:
         return None
     entry = text(record.get("id"), 200)
     created = text(record.get("created_at"), 64)
-    return FeedbackEvent(
-        provider=PROVIDER,
-        kind=kind,
+    return list_entry(
+        PROVIDER,
+        kind,
+        recipient,
         event=f"suppression/{origin}",
-        recipient=recipient,
         at=iso(created),
-        message_id=text(record.get("source_id"), 250),
-        send_id=None,
-        tag=None,
-        dedupe_key=dedupe_key(PROVIDER, "suppression", entry, recipient.lower(), created),
         reason="suppressed by hand at Resend" if origin == "manual" else f"on Resend's suppression list ({origin})",
+        key=("suppression", entry, recipient.lower(), created),
+        message_id=text(record.get("source_id"), 250),  # the email that bounced or complained
     )
 
 

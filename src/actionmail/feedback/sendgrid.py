@@ -23,7 +23,18 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, epoch, first_text, short, text, utf8
+from actionmail.feedback.events import (
+    FeedbackEvent,
+    Kind,
+    address,
+    dedupe_key,
+    epoch,
+    first_text,
+    list_entry,
+    short,
+    text,
+    utf8,
+)
 from actionmail.feedback.webhook import (
     MAX_BATCH_BODY,
     NotConfigured,
@@ -172,15 +183,12 @@ def suppression(list_name: str, record: Mapping[str, Any]) -> FeedbackEvent | No
         Kind.UNSUBSCRIBE: "unsubscribed through SendGrid",
     }.get(kind) or short(record.get("reason") or list_name.replace("_", " "))
     created = record.get("created")
-    return FeedbackEvent(
-        provider=PROVIDER,
-        kind=kind,
+    return list_entry(
+        PROVIDER,
+        kind,
+        recipient,
         event=f"{list_name}/{status}" if status else list_name,
-        recipient=recipient,
         at=epoch(created),
-        message_id=None,
-        send_id=None,
-        tag=None,
-        dedupe_key=dedupe_key(PROVIDER, "suppression", list_name, recipient.lower(), text(created, 40)),
         reason=reason,
+        key=("suppression", list_name, recipient.lower(), text(created, 40)),
     )

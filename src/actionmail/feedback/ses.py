@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from actionmail.feedback import sns
-from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, iso, obj, short, text, when
+from actionmail.feedback.events import FeedbackEvent, Kind, address, dedupe_key, iso, list_entry, obj, short, text, when
 from actionmail.feedback.webhook import (
     MAX_BODY,
     NotConfigured,
@@ -207,15 +207,12 @@ def suppressed(summary: Mapping[str, Any]) -> FeedbackEvent | None:
     if recipient is None or kind is None:
         return None
     at = when(summary.get("LastUpdateTime"))
-    return FeedbackEvent(
-        provider=PROVIDER,
-        kind=kind,
+    return list_entry(
+        PROVIDER,
+        kind,
+        recipient,
         event=f"Suppressed/{reason}",
-        recipient=recipient,
         at=at,
-        message_id=None,
-        send_id=None,
-        tag=None,
-        dedupe_key=dedupe_key(PROVIDER, "suppression", recipient.lower(), reason, at.isoformat() if at else None),
         reason=f"on the SES account's suppression list ({(reason or '').lower()})",
+        key=("suppression", recipient.lower(), reason, at.isoformat() if at else None),
     )

@@ -20,12 +20,15 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from actionmail.config.providers import ProviderSettings
 from actionmail.errors import ActionmailError, ExitCode
 from actionmail.feedback.events import FeedbackEvent
 from actionmail.merge import Merge
+
+if TYPE_CHECKING:  # pull.py builds on this module (ProviderError, Pull): imported where a pull runs
+    from actionmail.providers.pull import Retry, Stage, Stages
 
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 # What may not stay in a header value: C0 and C1 controls (CR and LF end a header), DEL, and the Unicode line and
@@ -262,6 +265,7 @@ class Provider(abc.ABC):
     # it has no trace of (after event_delay) was not sent. False where it can only look up message ids it is
     # given, which an interrupted call never returned.
     lists_sends: ClassVar[bool] = False
+    pull_retry: Retry | None = None  # how a pull retries a page; None: as the send does (tests make it quick)
 
     def __init__(self, settings: ProviderSettings, environ: Mapping[str, str] | None = None) -> None:
         self.settings = settings
@@ -293,7 +297,9 @@ class Provider(abc.ABC):
         on later from the last cursor it stored. A paging that goes round in circles, or never ends, raises
         :class:`ProviderError` too. Raises :class:`PullNotSupported` where :attr:`pulls` is empty.
         """
-        raise PullNotSupported(f"{self.name} keeps no suppression list or events that actionmail can read back")
+        if not self.pulls:
+            raise PullNotSupported(f"{self.name} keeps no suppression list or events that actionmail can read back")
+        return self._run(self._pull_stages, since, cursor, pages)
 
     def pull_send(
         self,
@@ -308,4 +314,31 @@ class Provider(abc.ABC):
         by tag, else by the ``message_ids`` the send recorded; ``since``: when the send began. As :meth:`pull`
         otherwise. Raises :class:`PullNotSupported` unless :attr:`pulls` has :attr:`Pullable.MESSAGES`.
         """
+        stages = self._send_stages(tag, message_ids)
+        return self._run(stages, since, cursor, pages, send=(tag, message_ids))
+
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> Sequence[Stage]:
+        """The stages of one :meth:`pull` pass over ``start``…``end`` (:func:`actionmail.providers.pull.run`): a
+        provider with :attr:`pulls` gives them."""
+        raise NotImplementedError(f"{self.name} names what it pulls ({self.pulls}) but gives no stages to read it")
+
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> Stages:
+        """The stages of a :meth:`pull_send` pass, by window, for the send ``tag`` and ``message_ids``: a provider
+        with :attr:`Pullable.MESSAGES` gives them; one without raises :class:`PullNotSupported`, saying where a
+        send's events are to be had instead, if anywhere."""
         raise PullNotSupported(f"{self.name} keeps no record of a send's messages that actionmail can read back")
+
+    def _run(
+        self,
+        stages: Stages,
+        since: dt.datetime | None,
+        cursor: str | None,
+        pages: int,
+        send: tuple[str, Sequence[str]] | None = None,
+    ) -> Pull:
+        """A pass of :meth:`pull`, or of :meth:`pull_send` for ``send`` (its tag and message ids)."""
+        # Imported here, not above: pull.py imports this module for ProviderError and Pull.
+        from actionmail.providers import pull as paging
+
+        scope = "all" if send is None else paging.scope_of(*send)
+        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)

@@ -30,7 +30,6 @@ from actionmail.providers.base import (
     Batch,
     BatchResult,
     ProviderError,
-    Pull,
     Pullable,
     Recipient,
     header_fragment,
@@ -66,32 +65,15 @@ class Brevo(HTTPProvider):
     event_delay = dt.timedelta(minutes=30)  # Brevo documents none; its dates are whole days here anyway (below)
     lists_sends = True  # pull_send() finds a send's messages by their tag
 
-    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
         """The blocked transactional contacts (unsubscribed, hard-bounced, complained, blocked by hand) and the
-        transactional events, since ``since`` (the events of the last 30 days without; at most 90 days back)."""
+        transactional events, since ``start`` (the events of the last 30 days without; at most 90 days back)."""
+        return [self._blocked(start, end), self._events(start, end, {})]
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [self._blocked(start, end), self._events(start, end, {})]
-
-        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
-
-    def pull_send(
-        self,
-        tag: str,
-        message_ids: Sequence[str],
-        since: dt.datetime,
-        cursor: str | None = None,
-        *,
-        pages: int = 50,
-    ) -> Pull:
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> paging.Stages:
         """The events of the send's messages, by its tag (the events API's ``tags`` filter; every message of a
         send carries the newsletter's tag, those of other sends of it too)."""
-
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [self._events(start, end, {"tags": json.dumps([tag])})]
-
-        scope = paging.scope_of(tag, message_ids)
-        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+        return lambda start, end: [self._events(start, end, {"tags": json.dumps([tag])})]
 
     def _blocked(self, start: dt.datetime | None, end: dt.datetime) -> paging.Stage:
         query = {"limit": str(BLOCKED_PAGE), **(_days(start, end) if start else {})}
@@ -102,7 +84,7 @@ class Brevo(HTTPProvider):
             found = paging.records(self.name, "blocked contacts", body, "contacts")
             return found, paging.count(body.get("count") if isinstance(body, dict) else None)
 
-        pager = paging.offset_pager(self.name, "blocked", items_at, feedback.blocked, BLOCKED_PAGE)
+        pager = paging.offset_pager(self.name, items_at, feedback.blocked, BLOCKED_PAGE)
         return paging.Stage("blocked contacts", pager)
 
     def _events(self, start: dt.datetime | None, end: dt.datetime, more: dict[str, str]) -> paging.Stage:
@@ -114,7 +96,7 @@ class Brevo(HTTPProvider):
             body = self.get_json("v3/smtp/statistics/events", "events", params=params, headers=self._auth())
             return paging.records(self.name, "events", body, "events"), None
 
-        return paging.Stage("events", paging.offset_pager(self.name, "events", items_at, feedback.pulled, EVENTS_PAGE))
+        return paging.Stage("events", paging.offset_pager(self.name, items_at, feedback.pulled, EVENTS_PAGE))
 
     def _auth(self) -> dict[str, str]:
         return {"api-key": self.secret(VARIABLE)}

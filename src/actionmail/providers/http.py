@@ -22,7 +22,6 @@ import urllib3.exceptions
 from actionmail import __version__
 from actionmail.config.providers import HTTPSettings, ProviderSettings
 from actionmail.providers.base import Provider, ProviderError
-from actionmail.providers.pull import Retry
 
 # A page of a pull larger than this is not one (a page of 1,000 records is some hundreds of KB).
 MAX_PAGE_BYTES = 32 * 2**20
@@ -44,7 +43,6 @@ class HTTPProvider(Provider):
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self.pull_retry = Retry()  # how pull() retries a page (tests make it quick)
 
     def url(self, path: str) -> str:
         return self.settings.base_url.rstrip("/") + "/" + path.lstrip("/")
@@ -167,6 +165,11 @@ def until(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def reading(response: requests.Response) -> bool:
+    """Whether the refused call was a read (a pull's GET), which a key allowed only to send may not make."""
+    return response.request.method == "GET"
 
 
 def _refused(error: requests.ConnectionError) -> bool:

@@ -28,12 +28,11 @@ from actionmail.providers.base import (
     Batch,
     BatchResult,
     ProviderError,
-    Pull,
     Pullable,
     header_fragment,
     header_text,
 )
-from actionmail.providers.http import HTTPProvider, until
+from actionmail.providers.http import HTTPProvider, reading, until
 
 VARIABLE = "ACTIONMAIL_MAILGUN_API_KEY"
 # "Mailgun retains event data for 30 days. Access to this data varies by plan" (events doc); the API reference
@@ -57,33 +56,16 @@ class Mailgun(HTTPProvider):
     event_delay = dt.timedelta(minutes=30)
     lists_sends = True  # pull_send() finds a send's messages by their tag
 
-    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
         """The bounce, complaint and unsubscribe lists (whole: they take no time filter), then the events between
-        ``since`` and the start of the pass."""
+        ``start`` and ``end``."""
+        lists = [self._list_stage(name) for name in feedback.SUPPRESSION_LISTS]
+        return [*lists, self._events_stage(start, end, {})]
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            lists = [self._list_stage(name) for name in feedback.SUPPRESSION_LISTS]
-            return [*lists, self._events_stage(start, end, {})]
-
-        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
-
-    def pull_send(
-        self,
-        tag: str,
-        message_ids: Sequence[str],
-        since: dt.datetime,
-        cursor: str | None = None,
-        *,
-        pages: int = 50,
-    ) -> Pull:
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> paging.Stages:
         """The events of the send's messages, by its tag (the Events API's ``tags`` filter): those of other sends
         of the same newsletter too, which carry another ``send_id``."""
-
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [self._events_stage(start, end, {"tags": tag})]
-
-        scope = paging.scope_of(tag, message_ids)
-        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+        return lambda start, end: [self._events_stage(start, end, {"tags": tag})]
 
     def _list_stage(self, name: str) -> paging.Stage:
         def read(record: Mapping[str, Any]) -> FeedbackEvent | None:
@@ -173,7 +155,11 @@ class Mailgun(HTTPProvider):
         message = _message(response)
         if response.status_code == 401:
             # 401 with a plain-text "Forbidden" body for a wrong or missing key (anymail#237, mailgun.js#393).
-            return f"Mailgun refused the API key: check {VARIABLE}, and that base_url is the domain's region"
+            refused = f"Mailgun refused the API key: check {VARIABLE}, and that base_url is the domain's region"
+            if reading(response):
+                # "Domain Sending Keys are API keys that only allow sending messages" (authentication doc).
+                refused += "; reading back needs the account's primary API key: a domain sending key only sends"
+            return refused
         if response.status_code == 404 and "Domain not found" in message:
             return (
                 f"{message}: check domain = '{self.settings.domain}' in [providers.mailgun], and base_url "

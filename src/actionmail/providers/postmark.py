@@ -20,7 +20,7 @@ from actionmail.config.providers import PostmarkSettings, ProviderSettings
 from actionmail.feedback import postmark as feedback
 from actionmail.feedback.events import FeedbackEvent
 from actionmail.providers import pull as paging
-from actionmail.providers.base import Batch, BatchResult, ProviderError, Pull, Pullable
+from actionmail.providers.base import Batch, BatchResult, ProviderError, Pullable
 from actionmail.providers.http import HTTPProvider
 
 VARIABLE = "ACTIONMAIL_POSTMARK_API_KEY"  # the server API token
@@ -44,34 +44,20 @@ class Postmark(HTTPProvider):
     event_delay = dt.timedelta(minutes=30)
     lists_sends = True  # pull_send() finds a send's messages by their tag
 
-    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
-        """The message stream's bounces (spam complaints among them) and its suppressions, since ``since``."""
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+        """The message stream's bounces (spam complaints among them) and its suppressions, since ``start``."""
+        return [self._bounces(start, end, {}), self._suppressions(start, end)]
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [self._bounces(start, end, {}), self._suppressions(start, end)]
-
-        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
-
-    def pull_send(
-        self,
-        tag: str,
-        message_ids: Sequence[str],
-        since: dt.datetime,
-        cursor: str | None = None,
-        *,
-        pages: int = 50,
-    ) -> Pull:
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> paging.Stages:
         """The send's messages as the outbound search finds them by tag (each one Postmark took: *accepted*),
         then their bounces; webhooks say the rest (Delivery)."""
 
         def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            window = _window(start, end)
-            query = {**window, "tag": tag, "messagestream": self.settings.message_stream}
+            query = {**_window(start, end), "tag": tag, "messagestream": self.settings.message_stream}
             search = self._searcher("messages/outbound", "Messages", query, feedback.messages)
             return [paging.Stage("messages", search), self._bounces(start, end, {"tag": tag})]
 
-        scope = paging.scope_of(tag, message_ids)
-        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+        return stages
 
     def _bounces(self, start: dt.datetime | None, end: dt.datetime, more: dict[str, str]) -> paging.Stage:
         query = {**_window(start, end), "messagestream": self.settings.message_stream, **more}
@@ -95,26 +81,25 @@ class Postmark(HTTPProvider):
     def _searcher(
         self, path: str, key: str, query: dict[str, str], read: paging.Reader
     ) -> Callable[[str | None], paging.Page]:
-        """Pages of a search paged by ``count`` and ``offset`` (bounces, outbound messages), ``{TotalCount, key}``."""
+        """Pages of a search paged by ``count`` and ``offset`` (bounces, outbound messages), ``{TotalCount, key}``,
+        up to the last page a search shows (:data:`MAX_OFFSET`)."""
 
-        def fetch(token: str | None) -> paging.Page:
-            if token is not None and not (token.isdigit() and len(token) <= 6):
-                raise paging.bad_cursor(self.name, "its page offset is not one")
-            offset = int(token or 0)
+        def items_at(offset: int) -> tuple[list[Any], int | None]:
             params = {**query, "count": str(PAGE), "offset": str(offset)}
             body = self.get_json(path, path, params=params, headers=self._auth())
-            items = paging.records(self.name, path, body, key)
-            page = paging.read_page(items, read)
-            total = paging.count(body.get("TotalCount") if isinstance(body, dict) else None)
-            reached = offset + len(items)
-            if len(items) >= PAGE and (total is None or reached < total):
-                if reached + PAGE <= MAX_OFFSET:
-                    page.next = str(reached)
-                else:
-                    page.skipped.append(
-                        f"Postmark shows only the first {MAX_OFFSET:,} of a search; the rest of this window is not "
-                        "read: sync more often, or from a later date (--since)"
-                    )
+            found = paging.records(self.name, path, body, key)
+            return found, paging.count(body.get("TotalCount") if isinstance(body, dict) else None)
+
+        pager = paging.offset_pager(self.name, items_at, read, PAGE)
+
+        def fetch(token: str | None) -> paging.Page:
+            page = pager(token)
+            if page.next is not None and int(page.next) + PAGE > MAX_OFFSET:
+                page.next = None
+                page.skipped.append(
+                    f"Postmark shows only the first {MAX_OFFSET:,} of a search; the rest of this window is not "
+                    "read: sync more often, or from a later date (--since)"
+                )
             return page
 
         return fetch

@@ -72,6 +72,11 @@ class Stage:
     fetch: Callable[[str | None], Page]
 
 
+# A pass's stages for its window (since, until): their number and order must not depend on the window (a cursor
+# names a stage by its place).
+Stages = Callable[[dt.datetime | None, dt.datetime], Sequence[Stage]]
+
+
 @dataclass
 class _Cursor:
     provider: str
@@ -166,7 +171,7 @@ def digest(*parts: object) -> str:
 def run(
     provider: str,
     scope: str,
-    stages: Callable[[dt.datetime | None, dt.datetime], Sequence[Stage]],
+    stages: Stages,
     since: dt.datetime | None,
     cursor: str | None,
     pages: int,
@@ -174,11 +179,8 @@ def run(
     retry: Retry | None = None,
     now: Callable[[], dt.datetime] | None = None,
 ) -> Pull:
-    """Read up to ``pages`` pages of the pass ``cursor`` is in (or of a new one over ``since``…now).
-
-    ``stages(since, until)`` gives the pass's stages for its window; their number and order must not depend on
-    the window (a cursor names a stage by its place).
-    """
+    """Read up to ``pages`` pages of the pass ``cursor`` is in (or of a new one over ``since``…now), whose
+    stages ``stages(since, until)`` gives (:data:`Stages`)."""
     if since is not None and since.tzinfo is None:
         raise ValueError("since must be timezone-aware")
     if pages < 1:
@@ -274,11 +276,17 @@ def scope_of(tag: str, message_ids: Sequence[str]) -> str:
 
 
 def records(provider: str, stage: str, body: Any, key: str | None) -> list[Any]:
-    """The list of records in a page's JSON: ``body[key]`` (or ``body`` itself when ``key`` is None); a missing
-    key or a page that is not JSON's object is a clear ProviderError, never a TypeError."""
-    found = body.get(key) if key is not None and isinstance(body, dict) else (body if key is None else None)
-    if found is None and key is not None and isinstance(body, dict):
-        return []  # "no items" written as a missing key
+    """The list of records in a page's JSON: ``body[key]``, or ``body`` itself when ``key`` is None. A missing (or
+    null) ``key`` is no records; a page that is not a JSON object, or records that are not a list, is a clear
+    ProviderError, never a TypeError."""
+    if key is None:
+        found = body
+    elif isinstance(body, dict):
+        found = body.get(key)
+        if found is None:
+            return []  # "no items" written as a missing key
+    else:
+        found = None
     if not isinstance(found, list):
         where = f"'{key}'" if key else "the page"
         raise ProviderError(provider, f"{stage}: {where} is not a list of records: check base_url")
@@ -305,7 +313,7 @@ def read_page(items: list[Any], read: Reader) -> Page:
 
 
 def offset_pager(
-    provider: str, stage: str, items_at: Callable[[int], tuple[list[Any], int | None]], read: Reader, limit: int
+    provider: str, items_at: Callable[[int], tuple[list[Any], int | None]], read: Reader, limit: int
 ) -> Callable[[str | None], Page]:
     """Pages of an API paged by ``offset``: ``items_at(offset)`` gives a page's records and, where the API says,
     how many there are in all; the last page is a short one, or the one that reaches that total."""

@@ -23,7 +23,7 @@ from actionmail.config.providers import ProviderSettings, ResendSettings
 from actionmail.feedback import resend as feedback
 from actionmail.feedback.events import iso
 from actionmail.providers import pull as paging
-from actionmail.providers.base import Batch, BatchResult, ProviderError, Pull, Pullable, Recipient
+from actionmail.providers.base import Batch, BatchResult, ProviderError, Pullable, Recipient
 from actionmail.providers.http import HTTPProvider, seconds
 
 VARIABLE = "ACTIONMAIL_RESEND_API_KEY"
@@ -52,29 +52,16 @@ class Resend(HTTPProvider):
     # and no per-email unsubscribe at all (contacts carry "unsubscribed"; actionmail sends to no Resend audience).
     pulls = frozenset({Pullable.SUPPRESSIONS, Pullable.EVENTS, Pullable.MESSAGES})
 
-    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
         """The suppression list (bounces, complaints, addresses suppressed by hand), whole; then the last event of
-        each email sent since ``since`` (GET /emails, newest first, up to the first one older). Only the last: a
-        complaint about an email sent before ``since`` shows here only as a suppression."""
+        each email sent since ``start`` (GET /emails, newest first, up to the first one older). Only the last: a
+        complaint about an email sent before ``start`` shows here only as a suppression."""
+        return [
+            paging.Stage("suppressions", self._lister("suppressions", feedback.suppression, None)),
+            paging.Stage("emails", self._lister("emails", feedback.email_state, start)),
+        ]
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            suppressions = self._lister("suppressions", feedback.suppression, None)
-            return [
-                paging.Stage("suppressions", suppressions),
-                paging.Stage("emails", self._lister("emails", feedback.email_state, start)),
-            ]
-
-        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
-
-    def pull_send(
-        self,
-        tag: str,
-        message_ids: Sequence[str],
-        since: dt.datetime,
-        cursor: str | None = None,
-        *,
-        pages: int = 50,
-    ) -> Pull:
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> paging.Stages:
         """Each of ``message_ids`` (Resend's email ids) looked up, one a page: its last event. An id Resend does not
         know gives no event (and a line in ``skipped``): no trace of it. Resend sends are idempotent (the batch
         id), so a send rarely needs this."""
@@ -104,11 +91,7 @@ class Resend(HTTPProvider):
                 page.events.append(found)
             return page
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [paging.Stage("emails", fetch)]
-
-        scope = paging.scope_of(tag, message_ids)
-        return paging.run(self.name, scope, stages, since, cursor, pages, self.event_delay, self.pull_retry)
+        return lambda start, end: [paging.Stage("emails", fetch)]
 
     def _lister(self, path: str, read: paging.Reader, since: dt.datetime | None) -> Callable[[str | None], paging.Page]:
         """Pages of ``GET /{path}``: ``{has_more, data}``, the next page ``after`` the last id (spec). With
@@ -180,6 +163,8 @@ class Resend(HTTPProvider):
 
     def error_message(self, response: requests.Response) -> str:
         message, name = _error(response)
+        if name == "restricted_api_key":  # a key with "Sending access" only (errors doc)
+            return f"{message} ({name}): reading back needs a key with Full access in {VARIABLE}"
         if response.status_code in (401, 403) and name != "validation_error":
             return f"Resend refused the API key ({name}: {message}): check {VARIABLE}"
         if name in _QUOTA:

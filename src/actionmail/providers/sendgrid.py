@@ -25,12 +25,11 @@ from actionmail.providers.base import (
     Batch,
     BatchResult,
     ProviderError,
-    Pull,
     Pullable,
     PullNotSupported,
     Recipient,
 )
-from actionmail.providers.http import HTTPProvider, seconds
+from actionmail.providers.http import HTTPProvider, reading, seconds
 
 VARIABLE = "ACTIONMAIL_SENDGRID_API_KEY"
 # Substitutions: string values, at most 10,000 bytes per personalization (spec; the older Substitution Tags page
@@ -65,24 +64,12 @@ class SendGrid(HTTPProvider):
     # custom args to filter by. Events come by the signed Event Webhook (actionmail serve).
     pulls = frozenset({Pullable.SUPPRESSIONS})
 
-    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
         """The bounce, block, spam report, invalid email and global unsubscribe lists, entries created since
-        ``since`` (all of them without)."""
+        ``start`` (all of them without)."""
+        return [self._list_stage(name, start, end) for name in feedback.SUPPRESSION_LISTS]
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [self._list_stage(name, start, end) for name in feedback.SUPPRESSION_LISTS]
-
-        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
-
-    def pull_send(
-        self,
-        tag: str,
-        message_ids: Sequence[str],
-        since: dt.datetime,
-        cursor: str | None = None,
-        *,
-        pages: int = 50,
-    ) -> Pull:
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> paging.Stages:
         raise PullNotSupported(
             "sendgrid keeps a send's events only in its Email Activity API, a paid add-on actionmail does not use: "
             "run actionmail serve and point SendGrid's Event Webhook at it to learn what became of each message"
@@ -101,7 +88,7 @@ class SendGrid(HTTPProvider):
         def read(record: Mapping[str, Any]) -> FeedbackEvent | None:
             return feedback.suppression(name, record)
 
-        return paging.Stage(name, paging.offset_pager(self.name, name, items_at, read, SUPPRESSION_PAGE))
+        return paging.Stage(name, paging.offset_pager(self.name, items_at, read, SUPPRESSION_PAGE))
 
     def send(self, batch: Batch) -> BatchResult:
         auth = {"Authorization": f"Bearer {self.secret(VARIABLE)}"}  # read when sending, not before
@@ -172,6 +159,9 @@ class SendGrid(HTTPProvider):
             message = response.text.strip() or response.reason or "request refused"
         if response.status_code == 401:
             return f"{message}: check the API key in {VARIABLE}"
+        if response.status_code == 403 and reading(response):
+            # A restricted key without the scope a call needs: 403 "access forbidden" (API key permissions doc).
+            return f"{message}: reading back needs the key in {VARIABLE} to have read access to Suppressions"
         return message
 
     def retry_after(self, response: requests.Response) -> float | None:

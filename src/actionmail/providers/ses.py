@@ -46,7 +46,6 @@ from actionmail.providers.base import (
     MissingCredentials,
     Provider,
     ProviderError,
-    Pull,
     Pullable,
     PullNotSupported,
 )
@@ -85,25 +84,12 @@ class SES(Provider):
         self.pool = pool
         self._client: Any = None
         self._lock = threading.Lock()
-        self.pull_retry = paging.Retry()
 
-    def pull(self, since: dt.datetime | None = None, cursor: str | None = None, *, pages: int = 50) -> Pull:
-        """The account-level suppression list (bounces and complaints), entries updated since ``since``."""
+    def _pull_stages(self, start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
+        """The account-level suppression list (bounces and complaints), entries updated since ``start``."""
+        return [paging.Stage("suppressions", lambda token: self._suppressed(start, end, token))]
 
-        def stages(start: dt.datetime | None, end: dt.datetime) -> list[paging.Stage]:
-            return [paging.Stage("suppressions", lambda token: self._suppressed(start, end, token))]
-
-        return paging.run(self.name, "all", stages, since, cursor, pages, self.event_delay, self.pull_retry)
-
-    def pull_send(
-        self,
-        tag: str,
-        message_ids: Sequence[str],
-        since: dt.datetime,
-        cursor: str | None = None,
-        *,
-        pages: int = 50,
-    ) -> Pull:
+    def _send_stages(self, tag: str, message_ids: Sequence[str]) -> paging.Stages:
         raise PullNotSupported(
             "ses keeps no events to read back; it publishes them as they happen: give the send a configuration set "
             "that publishes to an SNS topic, and subscribe actionmail serve to it"
