@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from actionmail import tokens
@@ -27,6 +27,7 @@ from actionmail.serve import form
 from actionmail.serve.form import Signer
 from tests.conftest import ROOT, SEED
 from tests.serve.conftest import KEY, LIST_ID, ORIGIN, Served, start, stop
+from tests.serve.fuzzing import against_the_server
 from tests.serve.signing_up import (
     MIN_SECONDS,
     SIGNER,
@@ -414,7 +415,7 @@ def test_no_form_gets_a_500(signup_served: Served) -> None:
     never a 500; and nobody becomes a member without a click."""
     served = signup_served
 
-    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @against_the_server(120)
     @given(posts(), st.integers(1, 4))
     def one(fields: dict[str, str], network: int) -> None:
         before = served.log.count(" POST /signup ")
@@ -446,7 +447,7 @@ def test_no_confirmation_link_gets_a_500(signup_served: Served) -> None:
         st.text(alphabet="0123456789-_ABCxyz.%", max_size=40),
     ).filter(lambda token: token != valid)
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @against_the_server(60)
     @given(shapes, st.sampled_from(["GET", "POST"]))
     def one(token: str, method: str) -> None:
         url = f"{served.base}/signup/confirm/{urllib.parse.quote(token, safe='')}"
