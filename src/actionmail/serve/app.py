@@ -39,7 +39,7 @@ import os
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
@@ -81,6 +81,8 @@ HEADERS = {
 }
 
 T = TypeVar("T")
+# Runs store code in a worker thread (create_app's `blocking`): the routes of signup.py and reports.py are given it.
+Blocking = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ def create_app(svc: Service) -> ASGIApp:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         *signup.routes(svc, blocking),  # before the unsubscribe path, which may be all of "/{token}"
-        *reports.routes(svc),  # report-backs and survey answers (actionmail.serve.reports)
+        *reports.routes(svc, blocking),  # report-backs and survey answers (actionmail.serve.reports)
         Route(svc.path.route, unsubscribe, methods=["GET", "HEAD", "POST"]),
         Route(WEBHOOKS, webhook, methods=["POST"]),
     ]

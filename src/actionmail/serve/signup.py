@@ -38,7 +38,6 @@ import datetime as dt
 import logging
 import re
 import urllib.parse
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
@@ -53,13 +52,12 @@ from actionmail.audience.signups import Confirmed, Form, Limits, Outcome, Pendin
 from actionmail.config import Project
 from actionmail.errors import ActionmailError, InvalidInput
 from actionmail.serve import form
-from actionmail.serve.app import Service, _form, _from_the_page, _headers, _outcome
+from actionmail.serve.app import Blocking, Service, _form, _from_the_page, _headers, _outcome
 from actionmail.serve.mailer import Mailer
 from actionmail.serve.pages import masked_address
 from actionmail.serve.paths import SignupPath
 
 logger = logging.getLogger("actionmail.serve")
-Blocking = Callable[..., Awaitable[Any]]
 TEMPLATE = "serve/signup.html"
 
 
