@@ -337,6 +337,26 @@ def test_the_form_and_the_email_in_spanish(signup_served: Served) -> None:
     assert joined is not None and joined.language == "es"
 
 
+def test_a_form_in_one_language_not_the_organizations_can_be_sent(tmp_path: Path) -> None:
+    """[signup] languages = ["es"] for an English-speaking organization: the form has no language to choose, and a
+    post without one is in the one language offered (it was once taken for the organization's, which the form
+    doesn't offer: "Choose a language from the list", with no list to choose from)."""
+    project = signup_project(tmp_path)
+    with (project / "actionmail.toml").open("a", encoding="utf-8") as f:
+        f.write('languages = ["es"]\n')
+    served = start(project)
+    try:
+        visitor = client(served)
+        form_page = visitor.get("/signup")
+        assert '<html lang="es">' in form_page.text and 'name="language"' not in form_page.text
+        answer = visitor.sign_up("lia.sola@example.org")
+        assert answer.status_code == 200 and "Estamos enviando un correo a" in answer.text
+        (message,) = emails(served, "lia.sola@example.org")
+        assert message["Subject"] == "Confirme su suscripción a Seattle Indivisible"
+    finally:
+        stop(served)
+
+
 def test_welcome_sends_the_newsletter_sent_last(signup_served: Served) -> None:
     """[signup] welcome: right after the click, the newsletter of the latest send to everyone, the member's own
     variant with their own unsubscribe link."""
