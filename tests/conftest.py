@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
+
+from tests.accessibility import require_axe
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "newsletters").glob("*.yaml"))
@@ -18,6 +20,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]  # fmt: skip
+PHONE = 375  # px: the width browser tests read pages at unless they say otherwise
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +32,21 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A new browser context at a phone's width (downloads accepted: the web edition's calendar files)."""
+    context = browser.new_context(viewport={"width": PHONE, "height": 800}, accept_downloads=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def axe() -> None:
+    """For a module whose tests all depend on the audit (``pytest.mark.usefixtures("axe")``): each fails where
+    axe-core is not installed (tests/accessibility.py)."""
+    require_axe()
 
 
 @pytest.fixture(autouse=True)

@@ -18,14 +18,12 @@ from playwright.sync_api import Browser
 from actionmail import check
 from actionmail.check import contrast
 from actionmail.render import render, sample_values, templates
-from tests.conftest import EXAMPLES, SEED
+from tests.accessibility import SERIOUS, serious, violations
+from tests.conftest import EXAMPLES, PHONE, SEED
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("axe")]
 
-ROOT = Path(__file__).resolve().parent.parent
-AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-PHONE, DESKTOP = 375, 600
-SERIOUS = ("serious", "critical")
+DESKTOP = 600
 
 
 def variants(path: Path) -> list[str | None]:
@@ -37,12 +35,6 @@ def variants(path: Path) -> list[str | None]:
 CASES = [(path, district, width) for path in EXAMPLES for district in variants(path) for width in (PHONE, DESKTOP)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def axe_installed() -> None:
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run `npm ci --prefix tests/axe`")
-
-
 def audit(browser: Browser, html: str, width: int, scheme: str = "light") -> list[dict[str, Any]]:
     """axe-core's violations for ``html`` as Chromium lays it out at ``width``; each node also gets its "text"."""
     page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)  # type: ignore[arg-type]
@@ -50,26 +42,9 @@ def audit(browser: Browser, html: str, width: int, scheme: str = "light") -> lis
         # Offline, as in test_browser.py: an email must read without fetching anything.
         page.route("**/*", lambda route: route.abort())
         page.set_content(html, wait_until="load")
-        page.add_script_tag(path=str(AXE))
-        violations: list[dict[str, Any]] = page.evaluate("""async () => {
-          const result = await axe.run(document, {resultTypes: ['violations']});
-          for (const v of result.violations)
-            for (const node of v.nodes)
-              node.text = (document.querySelector(node.target[0]) || {textContent: ''}).textContent.trim();
-          return result.violations;
-        }""")
-        return violations
+        return violations(page, text=True)
     finally:
         page.close()
-
-
-def serious(violations: list[dict[str, Any]]) -> list[str]:
-    """The serious and critical violations, one line each: rule, impact, and the elements' selectors."""
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']}: {[node['target'] for node in v['nodes']][:5]}"
-        for v in violations
-        if v["impact"] in SERIOUS
-    ]
 
 
 def words(text: str) -> str:

@@ -194,6 +194,23 @@ def test_project_templates_override_builtins_one_file_at_a_time(project: Path) -
     assert re.search(r"<h1[^>]*>No police partnerships", result.html)  # email.mjml still comes from the built-ins
 
 
+def test_a_projects_catalog_overrides_builtin_messages_one_at_a_time(project: Path) -> None:
+    """A project's es.po made for its emails' words (one msgid here) leaves every other message — the pages' —
+    to the built-in catalog, as its templates override the built-ins one file at a time."""
+    from actionmail.render.templates import builtin_templates, environment
+
+    (project / "templates" / "locale").mkdir(parents=True)
+    (project / "templates" / "locale" / "es.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Unsubscribe"\nmsgstr "Darse de baja"\n',
+        encoding="utf-8",
+    )
+    env = environment((project / "templates", builtin_templates()), "es")
+    said = env.from_string('{{ _("Unsubscribe") }} | {{ _("Sign up") }} | {{ _("No such words") }}').render()
+    assert said == "Darse de baja | Suscribirse | No such words"
+    builtin = environment((builtin_templates(),), "es").from_string('{{ _("Unsubscribe") }}').render()
+    assert builtin == "Cancelar la suscripción"
+
+
 def test_template_mistakes_are_reported_with_file_and_line(project: Path) -> None:
     (project / "templates").mkdir()
     (project / "templates" / "email.txt").write_text("line one\n{{ n.headlin }}\n")

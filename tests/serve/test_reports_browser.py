@@ -6,22 +6,20 @@ light and dark."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.accessibility import audit, auditing, serious
+from tests.conftest import PHONE
 from tests.serve.conftest import Served
 from tests.serve.reporting import ANA, BO, links_of, reporting, write_issue
-from tests.test_axe import AXE, serious
 
 __all__ = ["reporting"]
 
 pytestmark = pytest.mark.browser
-
-PHONE = 375
 
 
 def counted(served: Served) -> list[tuple[str, str]]:
@@ -30,13 +28,6 @@ def counted(served: Served) -> list[tuple[str, str]]:
         return db.execute("SELECT question, answer FROM reports ORDER BY id").fetchall()
     finally:
         db.close()
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": PHONE, "height": 800})
-    yield context
-    context.close()
 
 
 def test_a_member_reports_a_call_and_answers_the_survey(
@@ -84,29 +75,20 @@ def _pages(served: Served, issue: Path) -> dict[str, tuple[str, bool]]:
     }
 
 
-def _audit(context: BrowserContext, url: str, press: bool) -> list[dict[str, Any]]:
-    page = context.new_page()
-    try:
-        page.goto(url)
-        if press:
-            page.get_by_role("button").click()
-            page.wait_for_load_state()
-        page.add_script_tag(path=str(AXE))
-        violations: list[dict[str, Any]] = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        )
-        return violations
-    finally:
-        page.close()
+def _visit(url: str, press: bool, page: Page) -> None:
+    """Open ``url``; with ``press``, press its button: the page that answers the post."""
+    page.goto(url)
+    if press:
+        page.get_by_role("button").click()
+        page.wait_for_load_state()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_serious_accessibility_violations(reporting: tuple[Served, Path], browser: Browser, scheme: str) -> None:
     served, issue = reporting
-    # bypass_csp: the audit's own script is injected into the page, which the page's policy would rightly refuse.
-    context = browser.new_context(viewport={"width": PHONE, "height": 800}, color_scheme=scheme, bypass_csp=True)  # type: ignore[arg-type]
-    try:
-        found = {name: serious(_audit(context, url, press)) for name, (url, press) in _pages(served, issue).items()}
-    finally:
-        context.close()
+    with auditing(browser, PHONE, scheme) as context:
+        found = {
+            name: serious(audit(context, partial(_visit, url, press)))
+            for name, (url, press) in _pages(served, issue).items()
+        }
     assert found == {name: [] for name in found}

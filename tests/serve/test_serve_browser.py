@@ -5,28 +5,21 @@ no serious violation, light and dark."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from functools import partial
 
 import pytest
 from click.testing import CliRunner
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from actionmail.cli import main
+from tests.accessibility import SERIOUS, audit, auditing, serious, violations
+from tests.conftest import PHONE
 from tests.serve.conftest import MEMBERS, Served, history, status
-from tests.test_axe import AXE, serious
 
 pytestmark = pytest.mark.browser
 
 ANA = MEMBERS[0]
-PHONE, NARROW, DESKTOP = 375, 320, 1024
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": PHONE, "height": 800})
-    yield context
-    context.close()
+NARROW, DESKTOP = 320, 1024
 
 
 def test_the_flow_a_member_clicks_through(served: Served, context: BrowserContext) -> None:
@@ -113,45 +106,29 @@ def pages_to_audit(served: Served) -> dict[str, tuple[str, dict[str, str] | None
     }
 
 
-def audit(context: BrowserContext, url: str, form: dict[str, str] | None) -> list[dict[str, Any]]:
-    page = context.new_page()
-    try:
-        if form is not None:
-            page.request.post(url, form=form, headers={"Origin": url.split("/unsubscribe")[0]})
-        page.goto(url)
-        page.add_script_tag(path=str(AXE))
-        violations: list[dict[str, Any]] = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        )
-        return violations
-    finally:
-        page.close()
+def visit(url: str, form: dict[str, str] | None, page: Page) -> None:
+    """Open ``url``, after posting ``form`` to it (the page it shows then), if any."""
+    if form is not None:
+        page.request.post(url, form=form, headers={"Origin": url.split("/unsubscribe")[0]})
+    page.goto(url)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
 def test_no_serious_accessibility_violations(served: Served, browser: Browser, scheme: str, width: int) -> None:
-    # bypass_csp: the audit's own script is injected into the page, which the page's policy would rightly refuse.
-    context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme, bypass_csp=True)  # type: ignore[arg-type]
-    try:
-        found = {name: serious(audit(context, url, form)) for name, (url, form) in pages_to_audit(served).items()}
-    finally:
-        context.close()
+    with auditing(browser, width, scheme) as context:
+        found = {
+            name: serious(audit(context, partial(visit, url, form)))
+            for name, (url, form) in pages_to_audit(served).items()
+        }
     assert found == {name: [] for name in found}
 
 
 def test_the_audit_sees_the_pages_problems(served: Served, browser: Browser) -> None:
     """The page with its language taken away and its text made faint: axe must say so, as serious."""
-    context = browser.new_context(viewport={"width": PHONE, "height": 800}, bypass_csp=True)
-    try:
+    with auditing(browser, PHONE) as context:
         page = context.new_page()
         page.goto(served.url(ANA))
         page.evaluate("""() => { document.documentElement.removeAttribute('lang');
                                  document.querySelectorAll('p').forEach(p => p.style.color = '#d0d0d0'); }""")
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-        assert {"html-has-lang", "color-contrast"} <= {
-            v["id"] for v in violations if v["impact"] in ("serious", "critical")
-        }
-    finally:
-        context.close()
+        assert {"html-has-lang", "color-contrast"} <= {v["id"] for v in violations(page) if v["impact"] in SERIOUS}

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from actionmail import tokens
@@ -27,6 +27,7 @@ from actionmail.serve import form
 from actionmail.serve.form import Signer
 from tests.conftest import ROOT, SEED
 from tests.serve.conftest import KEY, LIST_ID, ORIGIN, Served, start, stop
+from tests.serve.fuzzing import against_the_server
 from tests.serve.signing_up import (
     MIN_SECONDS,
     SIGNER,
@@ -336,6 +337,26 @@ def test_the_form_and_the_email_in_spanish(signup_served: Served) -> None:
     assert joined is not None and joined.language == "es"
 
 
+def test_a_form_in_one_language_not_the_organizations_can_be_sent(tmp_path: Path) -> None:
+    """[signup] languages = ["es"] for an English-speaking organization: the form has no language to choose, and a
+    post without one is in the one language offered (it was once taken for the organization's, which the form
+    doesn't offer: "Choose a language from the list", with no list to choose from)."""
+    project = signup_project(tmp_path)
+    with (project / "actionmail.toml").open("a", encoding="utf-8") as f:
+        f.write('languages = ["es"]\n')
+    served = start(project)
+    try:
+        visitor = client(served)
+        form_page = visitor.get("/signup")
+        assert '<html lang="es">' in form_page.text and 'name="language"' not in form_page.text
+        answer = visitor.sign_up("lia.sola@example.org")
+        assert answer.status_code == 200 and "Estamos enviando un correo a" in answer.text
+        (message,) = emails(served, "lia.sola@example.org")
+        assert message["Subject"] == "Confirme su suscripción a Seattle Indivisible"
+    finally:
+        stop(served)
+
+
 def test_welcome_sends_the_newsletter_sent_last(signup_served: Served) -> None:
     """[signup] welcome: right after the click, the newsletter of the latest send to everyone, the member's own
     variant with their own unsubscribe link."""
@@ -414,7 +435,7 @@ def test_no_form_gets_a_500(signup_served: Served) -> None:
     never a 500; and nobody becomes a member without a click."""
     served = signup_served
 
-    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @against_the_server(120)
     @given(posts(), st.integers(1, 4))
     def one(fields: dict[str, str], network: int) -> None:
         before = served.log.count(" POST /signup ")
@@ -446,7 +467,7 @@ def test_no_confirmation_link_gets_a_500(signup_served: Served) -> None:
         st.text(alphabet="0123456789-_ABCxyz.%", max_size=40),
     ).filter(lambda token: token != valid)
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @against_the_server(60)
     @given(shapes, st.sampled_from(["GET", "POST"]))
     def one(token: str, method: str) -> None:
         url = f"{served.base}/signup/confirm/{urllib.parse.quote(token, safe='')}"

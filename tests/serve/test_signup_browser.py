@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from typing import Any
+from functools import partial
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, Page, expect
 
+from tests.accessibility import audit, auditing, serious
+from tests.conftest import PHONE
 from tests.serve.conftest import Served
 from tests.serve.signing_up import client, emails, link_in, member, serving
-from tests.test_axe import AXE, serious
 
 pytestmark = pytest.mark.browser
-
-PHONE = 375
 
 
 @pytest.fixture(scope="module")
@@ -107,35 +106,24 @@ def pages(served: Served) -> dict[str, tuple[str, dict[str, str] | None]]:
     }
 
 
-def audit(context: BrowserContext, url: str, form: dict[str, str] | None) -> list[dict[str, Any]]:
-    page = context.new_page()
-    try:
-        if form is None:
-            page.goto(url)
-        else:  # the answer to a post, as the browser shows it
-            page.goto(url)
-            for name, value in form.items():
-                page.locator(f"[name={name}]").fill(value)
-            page.evaluate("document.querySelector('form').noValidate = true")
-            page.locator("button[type=submit]").click()
-            page.wait_for_load_state()
-        page.add_script_tag(path=str(AXE))
-        violations: list[dict[str, Any]] = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        )
-        return violations
-    finally:
-        page.close()
+def visit(url: str, form: dict[str, str] | None, page: Page) -> None:
+    """Open ``url``; with ``form``, fill it in and send it: the answer to a post, as the browser shows it."""
+    page.goto(url)
+    if form is not None:
+        for name, value in form.items():
+            page.locator(f"[name={name}]").fill(value)
+        page.evaluate("document.querySelector('form').noValidate = true")
+        page.locator("button[type=submit]").click()
+        page.wait_for_load_state()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_serious_accessibility_violations(signup_served: Served, browser: Browser, scheme: str) -> None:
-    # bypass_csp: the audit's own script is injected into the page, which the page's policy would rightly refuse.
-    context = browser.new_context(viewport={"width": PHONE, "height": 800}, color_scheme=scheme, bypass_csp=True)  # type: ignore[arg-type]
-    try:
-        found = {name: serious(audit(context, url, form)) for name, (url, form) in pages(signup_served).items()}
-    finally:
-        context.close()
+    with auditing(browser, PHONE, scheme) as context:
+        found = {
+            name: serious(audit(context, partial(visit, url, form)))
+            for name, (url, form) in pages(signup_served).items()
+        }
     assert found == {name: [] for name in found}
 
 

@@ -8,40 +8,25 @@ import datetime as dt
 import html
 import urllib.parse
 import zoneinfo
-from collections.abc import Iterator
-from typing import Any
 
 import feedparser
 import icalendar
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.test_axe import AXE, serious
+from tests.accessibility import serious, violations
+from tests.conftest import PHONE
 from tests.web.conftest import PREFIX, Served
 from tests.web.test_web_build import STRIKE, email_link
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("axe")]
 
-PHONE = 375
 PAGES = [
     f"/{PREFIX}/",
     f"/{PREFIX}/2019/8/1/no-police-facial-recognition/",
     f"/{PREFIX}/2019/9/16/climate-strike-green-new-deal-budget/",
     f"/{PREFIX}/2019/11/13/dreamers-no-pueden-esperar/",
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def axe_installed() -> None:
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run `npm ci --prefix tests/axe`")
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": PHONE, "height": 800}, accept_downloads=True)
-    yield context
-    context.close()
 
 
 def test_index_to_a_newsletter_to_its_calendar_and_the_feed(served: Served, context: BrowserContext) -> None:
@@ -107,11 +92,7 @@ def test_no_serious_violations(served: Served, browser: Browser, path: str, sche
     try:
         page = context.new_page()
         page.goto(served.url(path))
-        page.add_script_tag(path=str(AXE))
-        violations: list[dict[str, Any]] = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        )
-        assert serious(violations) == []
+        assert serious(violations(page)) == []
         if scheme == "dark":  # the page is dark around the email too, not only the email itself
             background = page.evaluate("getComputedStyle(document.body).backgroundColor")
             assert background == "rgb(15, 17, 19)"

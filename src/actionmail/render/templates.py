@@ -86,6 +86,9 @@ def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environm
 
 
 def _translations(search_path: tuple[Path, ...], language: str) -> NullTranslations:
+    """The first catalog on the search path, each later one its fallback: a project's own ``es.po`` that
+    translates only its emails' words still gets the built-in catalog's for everything else (the pages)."""
+    found: NullTranslations | None = None
     for directory in search_path:
         po = directory / "locale" / f"{language}.po"
         if po.is_file():
@@ -94,8 +97,12 @@ def _translations(search_path: tuple[Path, ...], language: str) -> NullTranslati
             buffer = io.BytesIO()
             write_mo(buffer, catalog)
             buffer.seek(0)
-            return Translations(buffer)
-    return NullTranslations()
+            translations = Translations(buffer)
+            if found is None:
+                found = translations
+            else:
+                found.add_fallback(translations)
+    return found or NullTranslations()
 
 
 def time_range(start: dt.time, end: dt.time | None, *, language: str) -> str:

@@ -39,7 +39,7 @@ import os
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
@@ -81,6 +81,8 @@ HEADERS = {
 }
 
 T = TypeVar("T")
+# Runs store code in a worker thread (create_app's `blocking`): the routes of signup.py and reports.py are given it.
+Blocking = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ def create_app(svc: Service) -> ASGIApp:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         *signup.routes(svc, blocking),  # before the unsubscribe path, which may be all of "/{token}"
-        *reports.routes(svc),  # report-backs and survey answers (actionmail.serve.reports)
+        *reports.routes(svc, blocking),  # report-backs and survey answers (actionmail.serve.reports)
         Route(svc.path.route, unsubscribe, methods=["GET", "HEAD", "POST"]),
         Route(WEBHOOKS, webhook, methods=["POST"]),
     ]
@@ -243,17 +245,20 @@ def create_app(svc: Service) -> ASGIApp:
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.router.redirect_slashes = False  # RFC 8058: never a redirect; a path that is not ours is a 404 or a 400
-    return Guard(app, svc)
+    # A provider's batch of events is bigger than any form of the pages.
+    limits = {WEBHOOKS.format(provider=provider): feedback.max_body(provider) for provider in feedback.PROVIDERS}
+    return Guard(app, svc, limits)
 
 
 class Guard:
-    """Pure ASGI middleware around the whole application: a request's body is capped (:data:`MAX_BODY`) and must
-    arrive within :data:`BODY_SECONDS`; each request gets one log line; and an exception is logged with its
-    traceback, never shown."""
+    """Pure ASGI middleware around the whole application: a request's body is capped (:data:`MAX_BODY`, or what
+    ``limits`` says for its path) and must arrive within :data:`BODY_SECONDS`; each request gets one log line; and
+    an exception is logged with its traceback, never shown."""
 
-    def __init__(self, app: ASGIApp, svc: Service) -> None:
+    def __init__(self, app: ASGIApp, svc: Service, limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.svc = svc
+        self.limits = dict(limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -271,7 +276,7 @@ class Guard:
         try:
             headers = Headers(scope=scope)
             chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-            limit = _body_limit(scope.get("path", ""))
+            limit = self.limits.get(scope.get("path", ""), MAX_BODY)
             body_length(headers.getlist("content-length"), None, limit)  # refuses a bad or too big Content-Length
             await self.app(scope, _limited(receive, started + BODY_SECONDS, chunked, limit), sending)
         except Refused as e:
@@ -306,14 +311,6 @@ class Guard:
             (time.monotonic() - started) * 1000,
             f" {outcome}" if outcome else "",
         )
-
-
-def _body_limit(path: str) -> int:
-    """The largest body a path takes: a provider's batch of events is bigger than any form of the pages."""
-    prefix = WEBHOOKS.removesuffix("{provider}")
-    if path.startswith(prefix) and path[len(prefix) :] in feedback.PROVIDERS:
-        return feedback.max_body(path[len(prefix) :])
-    return MAX_BODY
 
 
 def _limited(receive: Receive, deadline: float, chunked: bool, limit: int = MAX_BODY) -> Receive:

@@ -23,19 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import sqlite3
 import threading
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import anyio
-import anyio.to_thread
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -46,8 +40,7 @@ from actionmail.audience.reports import Recorded, Report
 from actionmail.config import Project
 from actionmail.errors import InvalidInput, UsageError
 from actionmail.newsletter import ISSUE_NAME, Newsletter, load_newsletter
-from actionmail.serve.app import Service, _form, _from_the_page, _headers, _outcome
-from actionmail.serve.members import POOL
+from actionmail.serve.app import Blocking, Service, _form, _from_the_page, _headers, _outcome
 from actionmail.serve.paths import UnsubscribePath
 
 logger = logging.getLogger("actionmail.serve")
@@ -55,7 +48,6 @@ logger = logging.getLogger("actionmail.serve")
 DAYS = 30  # a report link counts for this many days after its issue's date
 NEWSLETTERS = "newsletters"  # where the issues are, under the project's root (as `actionmail new` writes them)
 CACHED = 32  # newsletters kept loaded: a day's links are answered within days of it
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -160,31 +152,19 @@ def prepare(svc: Service) -> ReportPath:
     return path
 
 
-def routes(svc: Service) -> list[Route]:
-    """The report links' routes, for :func:`actionmail.serve.app.create_app` to mount."""
-    answering = _Answering(svc)
+def routes(svc: Service, blocking: Blocking) -> list[Route]:
+    """The report links' routes, for :func:`actionmail.serve.app.create_app` to mount; their store and file work
+    runs through ``blocking``, in the worker threads the unsubscribe routes' work runs in."""
+    answering = _Answering(svc, blocking)
     return [Route(f"{answering.path.prefix}{{rest:path}}", answering.endpoint, methods=["GET", "HEAD", "POST"])]
 
 
 class _Answering:
-    def __init__(self, svc: Service) -> None:
+    def __init__(self, svc: Service, blocking: Blocking) -> None:
         self.svc = svc
+        self.blocking = blocking
         self.path = prepare(svc)
         self.issues = Issues(svc.project)
-        self._limiter: list[anyio.CapacityLimiter] = []
-
-    async def blocking(self, function: Callable[..., T], *args: Any) -> T:
-        """Store and file work in a worker thread, as the unsubscribe routes do theirs: a database locked for the
-        whole busy timeout is a 503, which says to try again."""
-        if not self._limiter:
-            self._limiter.append(anyio.CapacityLimiter(POOL))
-        try:
-            return await anyio.to_thread.run_sync(partial(function, *args), limiter=self._limiter[0])
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e):
-                raise
-            logger.error("the database stayed locked for the busy timeout: %s", e)
-            raise HTTPException(503, "busy") from None
 
     def page(self, status: int, page: str, title: str, language: str | None = None, **context: Any) -> HTMLResponse:
         html = self.svc.pages.render(page, title, template="serve/report.html", language=language, **context)

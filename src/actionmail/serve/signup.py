@@ -38,7 +38,6 @@ import datetime as dt
 import logging
 import re
 import urllib.parse
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
@@ -53,13 +52,12 @@ from actionmail.audience.signups import Confirmed, Form, Limits, Outcome, Pendin
 from actionmail.config import Project
 from actionmail.errors import ActionmailError, InvalidInput
 from actionmail.serve import form
-from actionmail.serve.app import Service, _form, _from_the_page, _headers, _outcome
+from actionmail.serve.app import Blocking, Service, _form, _from_the_page, _headers, _outcome
 from actionmail.serve.mailer import Mailer
-from actionmail.serve.pages import masked_address
+from actionmail.serve.pages import Pages, masked_address
 from actionmail.serve.paths import SignupPath
 
 logger = logging.getLogger("actionmail.serve")
-Blocking = Callable[..., Awaitable[Any]]
 TEMPLATE = "serve/signup.html"
 
 
@@ -108,8 +106,14 @@ class SignupService:
         self.signer = form.Signer(tokens.secret_key(), project.settings.email.list_id)
         self.limits = limits(project)
         self.mailer = Mailer(project, svc.pages)
-        self.choices = form.Choices(_districts(project), self._languages(), project.settings.organization.country,
-                                    self._default_language())  # fmt: skip
+        offered = _offered(project, svc.pages)
+        # The language of pages and posts that name none (a form of one language has no choice to make): the
+        # organization's where the form offers it, else the first it offers.
+        organization = str(project.settings.organization.language)
+        self.default_language = organization if organization in offered else offered[0]
+        languages = [(code, _language_name(code)) for code in offered]
+        self.choices = form.Choices(_districts(project), languages, project.settings.organization.country,
+                                    self.default_language)  # fmt: skip
         # Where a visitor who doesn't know their district finds it: the per-district group's own link.
         self.lookup = next((g.lookup for g in project.officials.groups if g.per_district and g.lookup), None)
         sites = [project.settings.organization.website, *self.settings.origins]
@@ -282,7 +286,8 @@ class SignupService:
         return HTMLResponse(self._render(page, title, language, **context), status, _headers(self.svc))
 
     def _render(self, page: str, title: str, language: str | None, **context: Any) -> str:
-        _, lang = self.svc.pages.environment(language or self._default_language())
+        language = language or self.default_language
+        _, lang = self.svc.pages.environment(language)
         context.setdefault("errors", {})
         return self.svc.pages.render(
             page, title, template=TEMPLATE, language=language, signup_url=self.path.prefix,
@@ -290,7 +295,7 @@ class SignupService:
         )  # fmt: skip
 
     def _choices(self, lang: str) -> dict[str, Any]:
-        languages = [(code, _language_name(code)) for code, _ in self.choices.languages]
+        languages = list(self.choices.languages)
         return {
             "districts": self.choices.districts,
             "district_lookup": self.lookup,
@@ -298,25 +303,23 @@ class SignupService:
             "other_languages": [(code, name) for code, name in languages if code != lang],
         }
 
-    # Languages
-
-    def _languages(self) -> list[tuple[str, str]]:
-        """The languages offered: ``[signup] languages``, else the organization's and every one the pages speak."""
-        wanted: list[str] = [*self.settings.languages] or [self._default_language(), "en", "es"]
-        spoken = [code for code in dict.fromkeys(wanted) if self.svc.pages.environment(code)[1] == code]
-        return [(code, _language_name(code)) for code in spoken or ["en"]]
-
-    def _default_language(self) -> str:
-        return str(self.svc.project.settings.organization.language)
-
     def _language(self, request: Request, chosen: str | None = None) -> str:
         """The page's language: the one chosen in the form, else ``?lang=``, else the browser's first that is
-        offered, else the organization's."""
+        offered, else :attr:`default_language`."""
         offered = [code for code, _ in self.choices.languages]
         for candidate in (chosen, request.query_params.get("lang"), *_accepted(request)):
             if candidate in offered:
                 return candidate
-        return self._default_language() if self._default_language() in offered else offered[0]
+        return self.default_language
+
+
+def _offered(project: Project, pages: Pages) -> list[str]:
+    """The languages the form offers: ``[signup] languages``, else the organization's and every other one the
+    pages speak."""
+    organization = str(project.settings.organization.language)
+    wanted: list[str] = [*project.settings.signup.languages] or [organization, "en", "es"]
+    spoken = [code for code in dict.fromkeys(wanted) if pages.environment(code)[1] == code]
+    return spoken or ["en"]
 
 
 def _districts(project: Project) -> list[tuple[str, str]]:
