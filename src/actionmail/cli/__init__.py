@@ -46,6 +46,18 @@ RENDERING = frozenset({"check", "render", "variants", "preview", "send"})
 SEGMENT_HELP = "Only members matching this, e.g. 'district=3 tag=volunteer', 'language=es', 'district=1|2'."
 
 
+def format_option(json_help: str) -> Callable[[F], F]:
+    """``--format text|json`` (the parameter ``output_format``); ``json_help`` says what json writes."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=f"json: {json_help}",
+    )
+
+
 def reports_errors(command: F) -> F:
     from actionmail.errors import ActionmailError, InvalidInput  # when a command is defined: not for --version
 
