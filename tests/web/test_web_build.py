@@ -323,6 +323,15 @@ def test_a_publish_during_a_build_waits_its_turn(examples: Path) -> None:
     assert files(examples / "site") == files(build(examples, "whole").output)
 
 
+def test_a_site_directory_that_cant_be_written_to_is_said(examples: Path) -> None:
+    # The lock file can't be opened, as in a directory the user can only read (a test run as root writes there).
+    (examples / "site" / ".actionmail-web.lock").mkdir(parents=True)
+    assert invoke("web", "build") == (
+        1,
+        "Error: can't lock site/.actionmail-web.lock: Is a directory: check that site can be written to\n",
+    )
+
+
 def test_an_invalid_newsletter_writes_nothing(examples: Path) -> None:
     write(examples / "newsletters", "2019-08-02-bad.yaml", "date: 2019-08-02\nsubject: x\n")
     write(examples / "newsletters", "2019-08-03-worse.yaml", NEWSLETTER.replace("kind: call", "kind: shout"))

@@ -179,6 +179,10 @@ def _writing(output: Path) -> Iterator[None]:
         raise UsageError(
             f"another build is writing {shown(output)} and has for {LOCK_WAIT} seconds: wait for it to finish"
         ) from None
+    except OSError as e:  # a directory the user can read and not write (a web server's), say
+        raise ActionmailError(
+            f"can't lock {shown(output / LOCK)}: {e.strerror}: check that {shown(output)} can be written to"
+        ) from None
     try:
         yield
     finally:
