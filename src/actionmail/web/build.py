@@ -246,11 +246,11 @@ def _check_places(owned: Mapping[PurePosixPath, str], site: Mapping[PurePosixPat
     everything = {**site, **owned}
     for file, owner in everything.items():
         clashes += [(owner, everything[parent]) for parent in file.parents if parent in everything]
-    problems = {
-        Problem(shown(project.root / source), None, "", f"its web address is where {other} goes", _RENAME)
-        for first, second in clashes
-        for source, other in ([(first, second)] if first in owned.values() else [(second, first)])
-    }
+    sources = set(owned.values())
+    problems = set()
+    for first, second in clashes:
+        source, other = (first, second) if first in sources else (second, first)  # the newsletter is to be renamed
+        problems.add(Problem(shown(project.root / source), None, "", f"its web address is where {other} goes", _RENAME))
     if problems:
         raise InvalidInput(problems)
 
