@@ -104,6 +104,12 @@ def test_the_command_builds_the_examples(examples: Path) -> None:
     assert files(examples / "public") == files(examples / "site")
 
 
+def test_the_command_keeps_compiled_templates_as_render_does(examples: Path, hermetic_cache: Path) -> None:
+    assert invoke("web", "build")[0] == 0
+    kept = hermetic_cache / "actionmail" / "templates"
+    assert kept.is_dir() and len(list(kept.iterdir())) >= 3  # the email's, and the site's page and index
+
+
 def test_each_page_is_where_its_email_links_to(examples: Path) -> None:
     built = build(examples)
     for path in EXAMPLES:

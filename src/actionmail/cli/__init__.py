@@ -41,7 +41,7 @@ COMMANDS = {
     "web": "actionmail.cli.web:web_group",
 }
 # The commands that render newsletters: their compiled templates are kept between runs.
-RENDERING = frozenset({"check", "render", "variants", "preview", "send"})
+RENDERING = frozenset({"check", "render", "variants", "preview", "send", "web"})
 
 SEGMENT_HELP = "Only members matching this, e.g. 'district=3 tag=volunteer', 'language=es', 'district=1|2'."
 
