@@ -88,6 +88,14 @@ def write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
+def use_provider(project: Path, name: str, **settings: str) -> None:
+    """Send through provider ``name`` ([send] provider in the project's actionmail.toml), with these
+    [providers.NAME] settings, in this order (a fake's base_url, say)."""
+    path = project / "actionmail.toml"
+    section = "".join(f'{key} = "{value}"\n' for key, value in settings.items())
+    path.write_text(path.read_text() + f'\n[send]\nprovider = "{name}"\n\n[providers.{name}]\n{section}')
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",

@@ -29,7 +29,7 @@ from actionmail import audience, delivery, providers
 from actionmail import sync as syncing
 from actionmail.cli import main
 from actionmail.config import load_project
-from tests.conftest import ROOT, SEED, summary, write
+from tests.conftest import ROOT, SEED, summary, use_provider, write
 from tests.fakes.brevo import BrevoFake
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.server import Fault, Request
@@ -52,11 +52,7 @@ def project_with_members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 @pytest.fixture
 def mailgun(project_with_members: Path) -> Iterator[MailgunFake]:
     with MailgunFake(API_KEY) as fake:
-        settings = project_with_members / "actionmail.toml"
-        settings.write_text(
-            settings.read_text()
-            + f'\n[send]\nprovider = "mailgun"\n\n[providers.mailgun]\ndomain = "mg.example.org"\nbase_url = "{fake.url}"\n'
-        )
+        use_provider(project_with_members, "mailgun", domain="mg.example.org", base_url=fake.url)
         yield fake
 
 
@@ -361,10 +357,7 @@ def test_an_idempotent_provider_repeats_an_uncertain_call_only_while_it_remember
     now = [0.0]
     monkeypatch.setenv("ACTIONMAIL_BREVO_API_KEY", API_KEY)
     with BrevoFake(API_KEY, clock=lambda: now[0]) as brevo:
-        settings = project_with_members / "actionmail.toml"
-        settings.write_text(
-            settings.read_text() + f'\n[send]\nprovider = "brevo"\n\n[providers.brevo]\nbase_url = "{brevo.url}"\n'
-        )
+        use_provider(project_with_members, "brevo", base_url=brevo.url)
         brevo.fail(Fault(), *[Fault(drop=True, after_handling=True)] * 6)  # the second call's answer never comes
         _, counts = run_send(project_with_members, concurrency=1)
         lost = len(brevo.requests[1].json()["messageVersions"])

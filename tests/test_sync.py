@@ -26,7 +26,7 @@ from actionmail.feedback import journal
 from actionmail.providers import mailgun as mailgun_module
 from actionmail.providers.base import Provider
 from actionmail.providers.pull import Retry
-from tests.conftest import ROOT, SEED, write
+from tests.conftest import ROOT, SEED, use_provider, write
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.postmark import PostmarkFake
 from tests.fakes.server import FakeProvider, Fault
@@ -45,11 +45,7 @@ def mailgun(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailgunF
     monkeypatch.setattr(Provider, "pull_retry", QUICK)  # how each provider retries a page it reads
     write(project / "newsletters", SEED.name, SEED.read_text())
     with MailgunFake(API_KEY) as fake:
-        settings = project / "actionmail.toml"
-        settings.write_text(
-            settings.read_text()
-            + f'\n[send]\nprovider = "mailgun"\n\n[providers.mailgun]\ndomain = "mg.example.org"\nbase_url = "{fake.url}"\n'
-        )
+        use_provider(project, "mailgun", domain="mg.example.org", base_url=fake.url)
         yield fake
 
 
@@ -203,10 +199,7 @@ def postmark(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Postmar
     monkeypatch.setenv("ACTIONMAIL_POSTMARK_API_KEY", API_KEY)
     write(project / "newsletters", SEED.name, SEED.read_text())
     with PostmarkFake(API_KEY, senders=("action@seattleindivisible.com",)) as fake:
-        settings = project / "actionmail.toml"
-        settings.write_text(
-            settings.read_text() + f'\n[send]\nprovider = "postmark"\n\n[providers.postmark]\nbase_url = "{fake.url}"\n'
-        )
+        use_provider(project, "postmark", base_url=fake.url)
         yield fake
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from actionmail import tokens
+from actionmail import load, tokens
 from actionmail.audience import Store
 from actionmail.audience.reports import Report
 from actionmail.cli import main
@@ -210,6 +210,32 @@ def test_check_warns_when_yesterday_is_not_the_latest_or_names_no_earlier_issue(
         f"newsletters/2019-08-03-next.yaml:7: yesterday.issue: warning: {saturday} is dated 2019-08-03, not before "
         "this newsletter: take the figures from an earlier newsletter"
     ]
+
+
+def test_check_reads_each_reported_issues_date_once_as_the_file_now_has_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The date of an issue members reported on is read once for all the newsletters a check looks at (each
+    would read every such file), yet an edit is seen at once, even one that leaves the file as long as it was."""
+    friday, saturday = _issue(project, "2019-08-02"), _issue(project, "2019-08-03", "sat")
+    _report(project, friday, 12)
+    _report(project, saturday, 1)
+    name = _next_day(project, friday, "2099-01-01T00:00:00Z", "2019-08-05")
+    assert len(check(project, name, "2019-08-05")) == 1  # Saturday's came after Friday's
+    path = project / "newsletters" / f"{saturday}.yaml"
+    path.write_text(path.read_text().replace("date: 2019-08-03", "date: 2019-08-09"))  # after this one now
+    assert check(project, name, "2019-08-05") == []
+    path.write_text(path.read_text().replace("date: 2019-08-09", "date: 2019-08-04"))  # before it again
+    read, reads = load.read_yaml, []
+
+    def counted(file: Path, **options: int) -> tuple[object, load.Lines]:
+        reads.append(file.name)
+        return read(file, **options)
+
+    monkeypatch.setattr(load, "read_yaml", counted)
+    assert len(check(project, name, "2019-08-05")) == 1
+    assert len(check(project, name, "2019-08-05")) == 1
+    assert reads.count(path.name) == 1
 
 
 def test_a_newsletter_whose_name_cant_be_in_its_report_links_is_an_error(project: Path) -> None:

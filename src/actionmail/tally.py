@@ -127,10 +127,6 @@ class Tally:
     answers: list[Answer]
     places: list[Place] = field(default_factory=list)  # for an action with per-district targets
 
-    @property
-    def title(self) -> str:
-        return self.question.action.title
-
     def as_dict(self) -> dict[str, object]:
         """For ``status --format json``."""
         action = self.question.action

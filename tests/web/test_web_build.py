@@ -104,6 +104,12 @@ def test_the_command_builds_the_examples(examples: Path) -> None:
     assert files(examples / "public") == files(examples / "site")
 
 
+def test_the_command_keeps_compiled_templates_as_render_does(examples: Path, hermetic_cache: Path) -> None:
+    assert invoke("web", "build")[0] == 0
+    kept = hermetic_cache / "actionmail" / "templates"
+    assert kept.is_dir() and len(list(kept.iterdir())) >= 3  # the email's, and the site's page and index
+
+
 def test_each_page_is_where_its_email_links_to(examples: Path) -> None:
     built = build(examples)
     for path in EXAMPLES:
@@ -321,6 +327,15 @@ def test_a_publish_during_a_build_waits_its_turn(examples: Path) -> None:
         thread.join()
     assert failed == []
     assert files(examples / "site") == files(build(examples, "whole").output)
+
+
+def test_a_site_directory_that_cant_be_written_to_is_said(examples: Path) -> None:
+    # The lock file can't be opened, as in a directory the user can only read (a test run as root writes there).
+    (examples / "site" / ".actionmail-web.lock").mkdir(parents=True)
+    assert invoke("web", "build") == (
+        1,
+        "Error: can't lock site/.actionmail-web.lock: Is a directory: check that site can be written to\n",
+    )
 
 
 def test_an_invalid_newsletter_writes_nothing(examples: Path) -> None:

@@ -54,10 +54,8 @@ def figures(draft: Draft) -> Iterator[Problem]:
         latest = reports.latest(said.issue)
         newer = [
             (when, issue)
-            for issue in reports.issues()
-            if (other := yesterday.issue_file(directory, issue)) is not None
-            and (when := yesterday.date_of(other)) is not None
-            and (date or dt.date.min) < when < draft.newsletter.date
+            for when, issue, _ in yesterday.reported_issues(directory, reports)
+            if (date or dt.date.min) < when < draft.newsletter.date
         ]
     if newer:
         when, issue = max(newer)

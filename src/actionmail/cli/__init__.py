@@ -41,9 +41,21 @@ COMMANDS = {
     "web": "actionmail.cli.web:web_group",
 }
 # The commands that render newsletters: their compiled templates are kept between runs.
-RENDERING = frozenset({"check", "render", "variants", "preview", "send"})
+RENDERING = frozenset({"check", "render", "variants", "preview", "send", "web"})
 
 SEGMENT_HELP = "Only members matching this, e.g. 'district=3 tag=volunteer', 'language=es', 'district=1|2'."
+
+
+def format_option(json_help: str) -> Callable[[F], F]:
+    """``--format text|json`` (the parameter ``output_format``); ``json_help`` says what json writes."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=f"json: {json_help}",
+    )
 
 
 def reports_errors(command: F) -> F:

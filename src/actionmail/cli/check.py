@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from actionmail import check, variants
-from actionmail.cli import reports_errors
+from actionmail.cli import format_option, reports_errors
 from actionmail.errors import ExitCode
 
 
@@ -24,14 +24,7 @@ from actionmail.errors import ExitCode
     show_default=True,
     help="Score each newsletter with SpamAssassin, where installed: a few seconds, the rest takes milliseconds.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: a list of {file, line, key, severity, message, fix} on standard output.",
-)
+@format_option("a list of {file, line, key, severity, message, fix} on standard output.")
 @click.option(
     "--as-of",
     "as_of",

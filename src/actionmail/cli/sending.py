@@ -18,7 +18,7 @@ import tqdm
 
 from actionmail import audience, check, delivery, providers, tokens, variants
 from actionmail.audience.model import BadAddress, normalize_email
-from actionmail.cli import SEGMENT_HELP, reported, reports_errors, sync
+from actionmail.cli import SEGMENT_HELP, format_option, reported, reports_errors, sync
 from actionmail.cli.common import find_member, local_time, secret_or_none
 from actionmail.config import Project, load_project
 from actionmail.delivery.ledger import SendRecord
@@ -416,14 +416,7 @@ def _progress() -> Iterator[Any]:
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--all", "show_all", is_flag=True, help="List every recipient not reached, not just the first 50.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: the sends and what members reported, as one object on standard output.",
-)
+@format_option("the sends and what members reported, as one object on standard output.")
 @reports_errors
 def status(file: Path, show_all: bool, output_format: str) -> None:
     """Where each send of a newsletter FILE stands: accepted, failed, uncertain, pending, and who was missed.

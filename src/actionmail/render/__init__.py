@@ -119,7 +119,7 @@ def render(
             district,
             slug,
             issue or f"{newsletter.date}-{slug}".rstrip("-"),
-            site_paths=web is not None,
+            web=web is not None,
         ),
         "org": project.settings.organization,
         "email": project.settings.email,

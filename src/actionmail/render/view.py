@@ -129,12 +129,12 @@ def build(
     slug: str,
     issue: str = "",
     *,
-    site_paths: bool = False,
+    web: bool = False,
 ) -> View:
     """What the templates see. ``issue`` names the newsletter in the links that count members' reports
-    (:func:`actionmail.tally.link`). ``site_paths``: the web edition's own files (calendars) are linked by their
-    path on the site, not by whole address, so a copy of the site on another host (or a local one) links to its
-    own."""
+    (:func:`actionmail.tally.link`). ``web``: for the web edition's page, read by anyone: no button that counts a
+    report (its link is a member's own), and the site's own files (calendars) linked by their path on the site,
+    not by whole address, so a copy of the site on another host (or a local one) links to its own."""
     directory = project.officials
     region = project.settings.organization.country
 
@@ -152,8 +152,8 @@ def build(
                     _scripts(action, directory),
                     _other_links(action),
                     _mailto(action, targets),
-                    _report_back(action, issue, question, counted=not site_paths),
-                    _choices(action, issue, question, counted=not site_paths),
+                    _report_back(action, issue, question, counted=not web),
+                    _choices(action, issue, question, counted=not web),
                 )
             )
         return out
@@ -161,7 +161,7 @@ def build(
     page = web_version_url(project, newsletter.date, slug)
     calendars = []
     if page is not None:
-        base = urllib.parse.urlsplit(page).path if site_paths else page
+        base = urllib.parse.urlsplit(page).path if web else page
         calendars = [(event, beside(base, name)) for event, name in event_files(newsletter)]
     return View(
         newsletter=newsletter,

@@ -179,6 +179,10 @@ def _writing(output: Path) -> Iterator[None]:
         raise UsageError(
             f"another build is writing {shown(output)} and has for {LOCK_WAIT} seconds: wait for it to finish"
         ) from None
+    except OSError as e:  # a directory the user can read and not write (a web server's), say
+        raise ActionmailError(
+            f"can't lock {shown(output / LOCK)}: {e.strerror}: check that {shown(output)} can be written to"
+        ) from None
     try:
         yield
     finally:
@@ -242,11 +246,11 @@ def _check_places(owned: Mapping[PurePosixPath, str], site: Mapping[PurePosixPat
     everything = {**site, **owned}
     for file, owner in everything.items():
         clashes += [(owner, everything[parent]) for parent in file.parents if parent in everything]
-    problems = {
-        Problem(shown(project.root / source), None, "", f"its web address is where {other} goes", _RENAME)
-        for first, second in clashes
-        for source, other in ([(first, second)] if first in owned.values() else [(second, first)])
-    }
+    sources = set(owned.values())
+    problems = set()
+    for first, second in clashes:
+        source, other = (first, second) if first in sources else (second, first)  # the newsletter is to be renamed
+        problems.add(Problem(shown(project.root / source), None, "", f"its web address is where {other} goes", _RENAME))
     if problems:
         raise InvalidInput(problems)
 

@@ -73,7 +73,8 @@ class Pages:
                 "the web edition's page would have the unsubscribe link of a reader in it",
                 "put the unsubscribe link inside {% if not web %} … {% endif %}, as the built-in email.mjml does",
             )
-        email = _DOCUMENT.fullmatch(rendered.personalize({}).html)
+        personalized = rendered.personalize({})  # every merge field its fallback: the email for nobody in particular
+        email = _DOCUMENT.fullmatch(personalized.html)
         if email is None:
             raise InvalidInput.one(
                 self._template_file("email.mjml"),
@@ -104,7 +105,7 @@ class Pages:
         entry = Entry(
             source=source,
             date=newsletter.date,
-            subject=rendered.personalize({}).subject,
+            subject=personalized.subject,
             headline=headline,
             preheader=description,
             language=rendered.language,
