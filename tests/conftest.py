@@ -67,6 +67,23 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+KEY = "k" * 32  # the secret key of the sends in tests (ACTIONMAIL_SECRET_KEY)
+
+
+@pytest.fixture
+def members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example project with the 1,000 sample members imported, the seed newsletter and a secret key set."""
+    from click.testing import CliRunner
+
+    from actionmail.cli import main
+
+    shutil.copy(ROOT / "sample" / "members.csv", project / "members.csv")
+    assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 0
+    monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", KEY)
+    write(project / "newsletters", SEED.name, SEED.read_text())
+    return project
+
+
 class Clock:
     """A clock that moves only when told (``now += …``) or slept on, for code that takes its clock."""
 

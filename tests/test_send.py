@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import shutil
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -15,20 +14,9 @@ from click.testing import CliRunner
 from actionmail import tokens
 from actionmail.audience import Store
 from actionmail.cli import main
-from tests.conftest import ROOT, SEED, write
+from tests.conftest import KEY, SEED, write
 
-KEY = "k" * 32
 SEATTLE_TEL = {str(d): f"tel:+120668488{d:02d}" for d in range(1, 8)}
-
-
-@pytest.fixture
-def members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The example project with the 1,000 sample members imported and a secret key set."""
-    shutil.copy(ROOT / "sample" / "members.csv", project / "members.csv")
-    assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 0
-    monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", KEY)
-    write(project / "newsletters", SEED.name, SEED.read_text())
-    return project
 
 
 # Every send of the 2019 example today warns, once, that its date has passed, and its election day with it (see

@@ -290,6 +290,9 @@ MIGRATIONS: list[Migration] = [
         "DROP INDEX subscribers_by_status",
         "CREATE INDEX subscribers_by_status ON subscribers (status, language, district, id, email_key)",
     ),
+    # 11: a send whose recipients' rows were dropped (`actionmail prune`) keeps when, and how many ended in each
+    # state (JSON: {"accepted": 9874, …}).
+    ("ALTER TABLE sends ADD COLUMN pruned_at TEXT", "ALTER TABLE sends ADD COLUMN summary TEXT"),
 ]
 
 

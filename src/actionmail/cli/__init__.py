@@ -36,6 +36,7 @@ COMMANDS = {
     "secret-key": "actionmail.cli.project:secret_key_command",
     "send": "actionmail.cli.sending:send",
     "status": "actionmail.cli.sending:status",
+    "prune": "actionmail.cli.prune:prune",
     "sync": "actionmail.cli.sync:sync_command",
     "serve": "actionmail.cli.serve:serve_command",
     "web": "actionmail.cli.web:web_group",

@@ -443,6 +443,8 @@ def status(file: Path, show_all: bool, output_format: str) -> None:
         done = "finished" if send["finished"] else "not finished"
         click.echo(f"Send {send['id']}, started {send['started']}, {done} ({send['segment'] or 'everyone'}):")
         click.echo("  " + (", ".join(f"{state} {n:,}" for state, n in send["counts"].items()) or "no recipients"))
+        if send["pruned"]:
+            click.echo(f"  who it reached was pruned on {send['pruned']} (actionmail prune): the counts are kept")
         for line in send["uncertain"]:
             click.echo(f"  {line}")
         for row in send["missed"]:
@@ -472,6 +474,7 @@ def _send_status(
         "started": local_time(project, record.created_at),
         "finished": local_time(project, record.finished_at) if record.finished_at else None,
         "segment": record.segment,
+        "pruned": local_time(project, record.pruned_at) if record.pruned_at else None,
         "counts": {str(state): counts[state] for state in delivery.State if counts[state]},
         "uncertain": uncertain,
         "missed": missed,

@@ -120,6 +120,14 @@ def prepare(
     content_hash = digest.hexdigest()
     issue = edition.path.stem
     sends = ledger.sends(issue)
+    pruned = next(((s, s.pruned_at) for s in sends if s.pruned_at), None)
+    if pruned is not None:
+        # Who it reached is gone with its rows: a send now would reach them all again.
+        raise UsageError(
+            f"{issue} was sent on {pruned[0].created_at[:10]}, and the list of whom it reached was pruned on "
+            f"{pruned[1][:10]} (actionmail prune): sent again, it would reach everyone a second time. To send "
+            "this text as a new newsletter, save it under a new file name"
+        )
     resume = next((s for s in sends if s.content_hash == content_hash), None)
     earlier = next((s for s in reversed(sends) if s.content_hash != content_hash and _touched(ledger, s)), None)
     audience = plan_counts(edition, store.count_by_language_and_district(parsed))

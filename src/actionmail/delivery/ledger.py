@@ -42,6 +42,15 @@ class SendRecord:
     segment: str | None
     created_at: str
     finished_at: str | None
+    pruned_at: str | None = None  # when its recipients' rows were dropped (`actionmail prune`); its counts stay
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What :meth:`Ledger.prune` did, or would do, to one send."""
+
+    send: SendRecord
+    counts: dict[State, int]
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,8 @@ class Ledger:
     def sends(self, issue: str) -> list[SendRecord]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, issue, content_hash, segment, created_at, finished_at FROM sends WHERE issue = ? "
-                "ORDER BY id",
+                "SELECT id, issue, content_hash, segment, created_at, finished_at, pruned_at FROM sends "
+                "WHERE issue = ? ORDER BY id",
                 (issue,),
             ).fetchall()
         return [SendRecord(*row) for row in rows]
@@ -336,10 +345,51 @@ class Ledger:
             db.executemany(update + "subscriber_id = ?", rows)
 
     def counts(self, send_id: int) -> dict[State, int]:
+        """How many of a send's recipients are in each state (a pruned send's, as they were when pruned)."""
         with self._lock:
-            rows = self._db.execute(
+            (summary,) = self._db.execute("SELECT summary FROM sends WHERE id = ?", (send_id,)).fetchone() or (None,)
+            rows = [] if summary else self._db.execute(
                 "SELECT state, count(*) FROM deliveries WHERE send_id = ? GROUP BY state", (send_id,)
-            ).fetchall()
+            ).fetchall()  # fmt: skip
         counts = dict.fromkeys(State, 0)
-        counts.update({State(state): number for state, number in rows})
+        counts.update({State(state): number for state, number in (orjson.loads(summary).items() if summary else rows)})
         return counts
+
+    # --- retention ------------------------------------------------------------------------------------------
+    def prunable(self, finished_before: str) -> tuple[list[Pruned], list[SendRecord]]:
+        """The sends finished before ``finished_before`` (ISO 8601, UTC) whose rows :meth:`prune` would drop, with
+        their counts; and the sends started before then that are not finished (someone queued, failed or
+        uncertain), which it keeps: who they reached is still needed to finish them."""
+        with self._lock:
+            done = self._db.execute(
+                "SELECT id, issue, content_hash, segment, created_at, finished_at, pruned_at FROM sends "
+                "WHERE pruned_at IS NULL AND finished_at IS NOT NULL AND finished_at < ? ORDER BY id",
+                (finished_before,),
+            ).fetchall()
+            open_ = self._db.execute(
+                "SELECT id, issue, content_hash, segment, created_at, finished_at, pruned_at FROM sends "
+                "WHERE finished_at IS NULL AND created_at < ? ORDER BY id",
+                (finished_before,),
+            ).fetchall()
+        finished = [SendRecord(*row) for row in done]
+        return [Pruned(s, self.counts(s.id)) for s in finished], [SendRecord(*row) for row in open_]
+
+    def prune(self, send: SendRecord) -> Pruned:
+        """Drop a finished send's recipients' rows, keeping its counts: one transaction a send, so that `serve`
+        and other commands wait for one send's rows at most. Sends of its issue are refused from then on (see
+        :func:`actionmail.delivery.plan`): who it reached is no longer known."""
+        if send.finished_at is None:
+            raise ValueError(f"send {send.id} is not finished: its rows are needed to finish it")
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT state, count(*) FROM deliveries WHERE send_id = ? GROUP BY state", (send.id,)
+            ).fetchall()
+            counts = dict.fromkeys(State, 0)
+            counts.update({State(state): number for state, number in rows})
+            summary = orjson.dumps({str(state): n for state, n in counts.items() if n}).decode()
+            db.execute(
+                "UPDATE sends SET pruned_at = ?, summary = ? WHERE id = ? AND pruned_at IS NULL",
+                (_now(), summary, send.id),
+            )
+            db.execute("DELETE FROM deliveries WHERE send_id = ?", (send.id,))
+        return Pruned(send, counts)
