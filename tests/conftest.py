@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from tests.accessibility import require_axe
+from tests.fakes.mailgun import MailgunFake
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "newsletters").glob("*.yaml"))
@@ -82,6 +83,24 @@ def members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", KEY)
     write(project / "newsletters", SEED.name, SEED.read_text())
     return project
+
+
+MAILGUN_KEY = "test-key-not-secret"  # the fake Mailgun's API key (ACTIONMAIL_MAILGUN_API_KEY)
+
+
+@pytest.fixture
+def project_with_members(members: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``members``, with the API key of the fake Mailgun that ``mailgun`` starts."""
+    monkeypatch.setenv("ACTIONMAIL_MAILGUN_API_KEY", MAILGUN_KEY)
+    return members
+
+
+@pytest.fixture
+def mailgun(project_with_members: Path) -> Iterator[MailgunFake]:
+    """A fake Mailgun on 127.0.0.1, and the project sending through it."""
+    with MailgunFake(MAILGUN_KEY) as fake:
+        use_provider(project_with_members, "mailgun", domain="mg.example.org", base_url=fake.url)
+        yield fake
 
 
 class Clock:

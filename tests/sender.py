@@ -1,7 +1,9 @@
-"""Run one send in its own process, for tests that kill it: python -m tests.sender PROJECT NEWSLETTER BATCH.
+"""Run one send in its own process, for tests that kill it: python -m tests.sender PROJECT NEWSLETTER BATCH
+[WORKERS].
 
 The provider is whatever the project's actionmail.toml says ([send] provider); its batches are BATCH recipients
-(smaller than the provider allows, so a send makes many calls). One call at a time, short backoffs.
+(smaller than the provider allows, so a send makes many calls). One call at a time (per worker process, with
+WORKERS), short backoffs.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def edition_for_send(path: Path) -> variants.Edition:
     return edition
 
 
-def main(project_dir: str, newsletter: str, batch_size: str) -> None:
+def main(project_dir: str, newsletter: str, batch_size: str, workers: str = "1") -> None:
     os.chdir(project_dir)
     edition = edition_for_send(Path(newsletter))
     database = audience.database_path(edition.project)
@@ -33,9 +35,12 @@ def main(project_dir: str, newsletter: str, batch_size: str) -> None:
     with audience.Store.open(database) as store:
         ledger = delivery.Ledger(database)
         plan = delivery.prepare(edition, store, ledger, None)
-        pace = delivery.Pace(concurrency=1, backoff=0.01, max_wait=0.1)
-        delivery.execute(plan, store, ledger, provider, pace, os.environ["ACTIONMAIL_SECRET_KEY"].encode())
+        pace = delivery.Pace(concurrency=int(workers), backoff=0.01, max_wait=0.1)
+        secret = os.environ["ACTIONMAIL_SECRET_KEY"].encode()
+        _, outcome, _ = delivery.execute(plan, store, ledger, provider, pace, secret, workers=int(workers))
         ledger.close()
+    if outcome.stopped is not None:
+        print(f"stopped: {outcome.stopped}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,12 @@ import datetime as dt
 import email.utils
 import os
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,31 +27,12 @@ from actionmail import audience, delivery, providers
 from actionmail import sync as syncing
 from actionmail.cli import main
 from actionmail.config import load_project
-from tests.conftest import ROOT, SEED, summary, use_provider, write
+from tests.conftest import KEY, MAILGUN_KEY, ROOT, SEED, summary, use_provider
 from tests.fakes.brevo import BrevoFake
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.server import Fault, Request
 from tests.sender import edition_for_send
-
-KEY = "k" * 32
-API_KEY = "test-key-not-secret"
-
-
-@pytest.fixture
-def project_with_members(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copy(ROOT / "sample" / "members.csv", project / "members.csv")
-    assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 0
-    write(project / "newsletters", SEED.name, SEED.read_text())
-    monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", KEY)
-    monkeypatch.setenv("ACTIONMAIL_MAILGUN_API_KEY", API_KEY)
-    return project
-
-
-@pytest.fixture
-def mailgun(project_with_members: Path) -> Iterator[MailgunFake]:
-    with MailgunFake(API_KEY) as fake:
-        use_provider(project_with_members, "mailgun", domain="mg.example.org", base_url=fake.url)
-        yield fake
+from tests.sent import delivered, everyone, ledger_counts, ledger_rows
 
 
 def run_send(
@@ -71,15 +50,6 @@ def run_send(
         ledger.close()
     provider.close()
     return outcome, counts
-
-
-def delivered(fake: MailgunFake) -> collections.Counter[str]:
-    return collections.Counter(d.to.lower() for d in fake.delivered)
-
-
-def everyone(project: Path) -> set[str]:
-    with audience.Store.open(project / "actionmail.db") as store:
-        return {m.email.lower() for m in store.subscribers()}
 
 
 def test_with_a_third_of_calls_failing_transiently_everyone_gets_it_once(
@@ -182,7 +152,7 @@ def test_a_missing_api_key_sends_nothing_and_loses_nobody(
         "Error: mailgun needs its API key: set the environment variable ACTIONMAIL_MAILGUN_API_KEY"
     )
     assert mailgun.requests == []
-    monkeypatch.setenv("ACTIONMAIL_MAILGUN_API_KEY", API_KEY)
+    monkeypatch.setenv("ACTIONMAIL_MAILGUN_API_KEY", MAILGUN_KEY)
     result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
     assert result.exit_code == 0 and summary(result.output).endswith("accepted 1,000")
     assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
@@ -286,7 +256,7 @@ def test_twenty_kills_and_a_third_of_calls_failing_never_send_twice(
         _, errors = sender.communicate(timeout=60)
         assert sender.returncode in (0, -signal.SIGKILL), errors.decode()
         kills += sender.returncode == -signal.SIGKILL
-        counts = _counts(project_with_members)
+        counts = ledger_counts(project_with_members)
         if sender.returncode == 0 and counts[delivery.State.QUEUED] == counts[delivery.State.FAILED] == 0:
             break  # nothing left to send
     mailgun.chaos = None
@@ -295,7 +265,7 @@ def test_twenty_kills_and_a_third_of_calls_failing_never_send_twice(
 
     got = delivered(mailgun)
     assert max(got.values()) == 1  # nobody twice
-    rows = _rows(project_with_members)
+    rows = ledger_rows(project_with_members)
     accepted = {email for email, state in rows.items() if state == delivery.State.ACCEPTED}
     uncertain = {email for email, state in rows.items() if state == delivery.State.UNCERTAIN}
     assert accepted | uncertain == everyone(project_with_members)
@@ -328,25 +298,7 @@ def test_twenty_kills_and_a_third_of_calls_failing_never_send_twice(
     result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
     assert result.exit_code == 0, result.output
     assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
-    assert _counts(project_with_members)[delivery.State.ACCEPTED] == 1000
-
-
-def _counts(project: Path) -> dict[delivery.State, int]:
-    ledger = delivery.Ledger(project / "actionmail.db")
-    try:
-        sends = ledger.sends(SEED.stem)
-        return ledger.counts(sends[0].id) if sends else dict.fromkeys(delivery.State, 0)
-    finally:
-        ledger.close()
-
-
-def _rows(project: Path) -> dict[str, delivery.State]:
-    ledger = delivery.Ledger(project / "actionmail.db")
-    try:
-        (send,) = ledger.sends(SEED.stem)
-        return {row.email.lower(): row.state for row in ledger.pending(send.id, list(delivery.State))}
-    finally:
-        ledger.close()
+    assert ledger_counts(project_with_members)[delivery.State.ACCEPTED] == 1000
 
 
 @pytest.mark.parametrize("aged", [False, True], ids=["within-brevos-30-minutes", "after"])
@@ -355,8 +307,8 @@ def test_an_idempotent_provider_repeats_an_uncertain_call_only_while_it_remember
 ) -> None:
     """Brevo forgets an idempotency key after 30 minutes: repeated later, the call would send again."""
     now = [0.0]
-    monkeypatch.setenv("ACTIONMAIL_BREVO_API_KEY", API_KEY)
-    with BrevoFake(API_KEY, clock=lambda: now[0]) as brevo:
+    monkeypatch.setenv("ACTIONMAIL_BREVO_API_KEY", "brevo-test-key-not-secret")
+    with BrevoFake("brevo-test-key-not-secret", clock=lambda: now[0]) as brevo:
         use_provider(project_with_members, "brevo", base_url=brevo.url)
         brevo.fail(Fault(), *[Fault(drop=True, after_handling=True)] * 6)  # the second call's answer never comes
         _, counts = run_send(project_with_members, concurrency=1)

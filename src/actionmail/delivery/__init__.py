@@ -110,14 +110,7 @@ def prepare(
 ) -> Plan:
     """Everything about a send, worked out without sending or writing anything."""
     parsed = Segment.parse(segment, edition.project.officials.districts) if segment else None
-    rendered = {key: edition.render(key) for key in all_variants(edition)}
-    digest = hashlib.sha256()
-    env = envelope(edition.project, edition.path.stem, "")
-    for key in sorted(rendered, key=VariantKey.sort_key):
-        page = rendered[key]
-        for part in (_label(key), page.subject, page.html, page.text, env.from_, env.reply_to or "", env.list_id):
-            digest.update(part.encode() + b"\0")
-    content_hash = digest.hexdigest()
+    rendered, content_hash = render_all(edition)
     issue = edition.path.stem
     sends = ledger.sends(issue)
     pruned = next(((s, s.pruned_at) for s in sends if s.pruned_at), None)
@@ -134,6 +127,19 @@ def prepare(
     members, params = store.send_filter(parsed)
     unreached = ledger.unreached(issue, resume.id if resume else None, members, params)
     return Plan(edition, issue, content_hash, rendered, audience, segment, resume, earlier, send_at, unreached)
+
+
+def render_all(edition: Edition) -> tuple[dict[VariantKey, Rendered], str]:
+    """Every variant the edition can have, rendered, and the hash of all of it with the settings that go into
+    every message: what tells one send of a newsletter from another (a changed word is a new version)."""
+    rendered = {key: edition.render(key) for key in all_variants(edition)}
+    digest = hashlib.sha256()
+    env = envelope(edition.project, edition.path.stem, "")
+    for key in sorted(rendered, key=VariantKey.sort_key):
+        page = rendered[key]
+        for part in (_label(key), page.subject, page.html, page.text, env.from_, env.reply_to or "", env.list_id):
+            digest.update(part.encode() + b"\0")
+    return rendered, digest.hexdigest()
 
 
 def remaining(ledger: Ledger, send_id: int, provider: Provider, resend_uncertain: bool = False) -> int:
@@ -174,17 +180,21 @@ def execute(
     include_new: bool = False,
     progress: Callable[[int], None] = lambda n: None,
     on_start: Callable[[int], None] = lambda total: None,
+    workers: int | None = 1,
 ) -> tuple[SendRecord, Outcome, dict[State, int]]:
     """Send ``plan`` through ``provider``: continue it if it was started, else start it. ``include_new``: add to
-    a send under way the members who joined since it started (under the same exactly-once rules).
+    a send under way the members who joined since it started (under the same exactly-once rules). ``workers``
+    above 1: the queue is sent by that many processes, each its own share (:mod:`actionmail.delivery.workers`);
+    None: as many as the cores for a big send (:func:`actionmail.delivery.workers.how_many`).
 
     One send at a time per database: two processes taking recipients from the same queue could both send to the
     same member. The lock is the operating system's, so a killed send releases it.
     """
     with sending(ledger):
         return _execute(
-            plan, store, ledger, provider, pace, secret, new_version, resend_uncertain, include_new, progress, on_start
-        )
+            plan, store, ledger, provider, pace, secret, new_version, resend_uncertain, include_new, progress, on_start,
+            workers,
+        )  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -200,6 +210,18 @@ def sending(ledger: Ledger) -> Iterator[None]:
             "its progress)"
         ) from None
     try:
+        # The worker processes of a send whose own process was killed go on with their shares: each holds a lock
+        # of its own until it is done, and no new send starts meanwhile.
+        for path in sorted(ledger.path.parent.glob(f"{ledger.path.name}.send-lock.worker-*")):
+            held = filelock.FileLock(str(path))
+            try:
+                held.acquire(timeout=0)
+            except filelock.Timeout:
+                raise UsageError(
+                    "a worker process of an earlier send is still sending on this subscriber database: wait for it "
+                    "to finish (actionmail status shows its progress)"
+                ) from None
+            held.release()
         yield
     finally:
         lock.release()
@@ -217,6 +239,7 @@ def _execute(
     include_new: bool,
     progress: Callable[[int], None],
     on_start: Callable[[int], None],
+    workers: int | None,
 ) -> tuple[SendRecord, Outcome, dict[State, int]]:
     if plan.earlier is not None and plan.resume is None and not new_version:
         raise UsageError(
@@ -241,10 +264,20 @@ def _execute(
     ledger.recover(send.id)
     if resend_uncertain:
         ledger.requeue_uncertain(send.id)
-    on_start(remaining(ledger, send.id, provider))
+    left = remaining(ledger, send.id, provider)
+    on_start(left)
     engine = Engine(provider, ledger, send.id, pace)
     env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
-    outcome = engine.run(_jobs(plan, store, ledger, provider, engine, send, env, secret), progress)
+    if workers != 1:
+        from actionmail.delivery import workers as processes  # only a send that may use them loads multiprocessing
+
+        workers = processes.how_many(workers, left, provider.max_batch)
+    if workers is not None and workers > 1:
+        outcome = engine.run(_repeats(plan, store, ledger, provider, engine, send, env, secret), progress)
+        if outcome.stopped is None:
+            outcome = processes.run(plan, ledger, provider, pace, secret, send, workers, progress, outcome)
+    else:
+        outcome = engine.run(_jobs(plan, store, ledger, provider, engine, send, env, secret), progress)
     counts = ledger.counts(send.id)
     if counts[State.QUEUED] == counts[State.FAILED] == counts[State.UNCERTAIN] == counts[State.IN_FLIGHT] == 0:
         ledger.finish(send.id)
@@ -282,14 +315,46 @@ def _jobs(
     """Batches to send: first, for an idempotent provider, the uncertain ones again under their own ids (those the
     provider still remembers the key of); then the queued and failed ones, one variant at a time, in batches of
     what the provider takes."""
-    if provider.idempotent:
-        since = repeat_since(provider)
-        rows = ledger.pending(send.id, [State.UNCERTAIN], page=1_000_000, since=since)  # one page: batches whole
-        for (label, batch_id), group in itertools.groupby(rows, key=lambda r: (r.variant, r.batch)):
-            job = _job(plan, store, engine, env, secret, label, [r.subscriber_id for r in group], batch_id)
-            if job:
-                yield job
-    for label, ids in ledger.batches(send.id, [State.QUEUED, State.FAILED], provider.max_batch):
+    yield from _repeats(plan, store, ledger, provider, engine, send, env, secret)
+    yield from queued(plan, store, ledger, provider, engine, send, env, secret)
+
+
+def _repeats(
+    plan: Plan,
+    store: Store,
+    ledger: Ledger,
+    provider: Provider,
+    engine: Engine,
+    send: SendRecord,
+    env: Envelope,
+    secret: bytes,
+) -> Iterator[Job]:
+    """For an idempotent provider, the uncertain batches again, whole and under their own ids, while it still
+    remembers them."""
+    if not provider.idempotent:
+        return
+    since = repeat_since(provider)
+    rows = ledger.pending(send.id, [State.UNCERTAIN], page=1_000_000, since=since)  # one page: batches whole
+    for (label, batch_id), group in itertools.groupby(rows, key=lambda r: (r.variant, r.batch)):
+        job = _job(plan, store, engine, env, secret, label, [r.subscriber_id for r in group], batch_id)
+        if job:
+            yield job
+
+
+def queued(
+    plan: Plan,
+    store: Store,
+    ledger: Ledger,
+    provider: Provider,
+    engine: Engine,
+    send: SendRecord,
+    env: Envelope,
+    secret: bytes,
+    share: tuple[int, int] | None = None,
+) -> Iterator[Job]:
+    """The queued and failed recipients, one variant at a time, in batches of what the provider takes (of
+    ``share``, a worker's, only its own)."""
+    for label, ids in ledger.batches(send.id, [State.QUEUED, State.FAILED], provider.max_batch, share):
         job = _job(plan, store, engine, env, secret, label, ids, None)
         if job:
             yield job

@@ -264,25 +264,35 @@ class Ledger:
                 for sid, email, label, state, batch, reason in rows:
                     yield Row(sid, email, label, State(state), batch, reason)
 
-    def batches(self, send_id: int, states: Sequence[State], size: int) -> Iterator[tuple[str, list[int]]]:
+    def batches(
+        self, send_id: int, states: Sequence[State], size: int, share: tuple[int, int] | None = None
+    ) -> Iterator[tuple[str, list[int]]]:
         """The subscriber ids in ``states`` as the batches a send makes of its queue: variant by variant, by id,
         ``size`` at a time. Each batch is one short read of adjacent rows (the table is ordered by variant,
         then subscriber), as in :meth:`pending`; ids alone, since a send reads every recipient through here.
 
         On a connection of its own (WAL: reads never wait for writes), so that the next batch is never held up
         behind the ledger lock while the threads sending earlier ones write their outcomes.
+
+        ``share`` = (k, n): only the subscribers whose id is k modulo n, worker k's of n
+        (:mod:`actionmail.delivery.workers`): the n shares never overlap, whatever state the others' rows are in.
         """
         marks = ", ".join("?" * len(states))
+        index, workers = share or (0, 1)
         # As one JSON array, not a row at a time: each row would be a return to Python through the GIL.
         sql = (
             "SELECT json_group_array(subscriber_id) FROM (SELECT subscriber_id FROM deliveries WHERE send_id = ? "
-            f"AND variant = ? AND subscriber_id > ? AND state IN ({marks}) ORDER BY subscriber_id LIMIT ?)"
+            f"AND variant = ? AND subscriber_id > ? AND state IN ({marks}) AND subscriber_id % ? = ? "
+            "ORDER BY subscriber_id LIMIT ?)"
         )
         reader = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         try:
             for variant in self._variants(send_id, states):
                 after = -1
-                while ids := orjson.loads(reader.execute(sql, (send_id, variant, after, *states, size)).fetchone()[0]):
+                while True:
+                    found = reader.execute(sql, (send_id, variant, after, *states, workers, index, size)).fetchone()
+                    if not (ids := orjson.loads(found[0])):
+                        break
                     ids.sort()  # an aggregate's order is not promised, though SQLite keeps the subquery's
                     after = ids[-1]
                     yield variant, ids
