@@ -106,7 +106,7 @@ def database(count: int, work: Path) -> Path:
     return run
 
 
-def child(project: Path, concurrency: int) -> None:
+def child(project: Path, concurrency: int, workers: int) -> None:
     import resource
 
     from actionmail import audience, delivery, providers, variants
@@ -121,13 +121,15 @@ def child(project: Path, concurrency: int) -> None:
         plan = delivery.prepare(edition, store, ledger, None)
         prepared = time.perf_counter()
         _, _, counts = delivery.execute(plan, store, ledger, provider, delivery.Pace(concurrency=concurrency),
-                                              b"k" * 32)  # fmt: skip
+                                        b"k" * 32, workers=workers)  # fmt: skip
         ledger.close()
     done = time.perf_counter()
     print(json.dumps({
         "accepted": counts[delivery.State.ACCEPTED], "failed": counts[delivery.State.FAILED],
         "prepare_seconds": prepared - start, "send_seconds": done - prepared,
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # the largest worker process's (send --workers), each on top of the parent's
+        "worker_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }))  # fmt: skip
 
 
@@ -168,10 +170,11 @@ def main() -> None:
     # Another directory for another version's databases: a run of the code at main against this bench (its
     # lean server), PYTHONPATH=/tmp/main/src, needs databases at main's schema version.
     parser.add_argument("--work", type=Path, default=WORK)
-    parser.add_argument("--child", nargs=2)
+    parser.add_argument("--workers", type=int, default=1, help="send --workers (1: in-process)")
+    parser.add_argument("--child", nargs=3)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), int(args.child[1]))
+        child(Path(args.child[0]), int(args.child[1]), int(args.child[2]))
         return
     run_db = database(args.count, args.work)
     ports: multiprocessing.Queue[int] = multiprocessing.Queue()
@@ -190,7 +193,8 @@ def main() -> None:
     )
     (project / "actionmail.toml").write_text(settings)
     env = {**os.environ, "ACTIONMAIL_MAILGUN_API_KEY": API_KEY}
-    out = subprocess.run([sys.executable, __file__, "--child", str(project), str(args.concurrency)], env=env,
+    out = subprocess.run([sys.executable, __file__, "--child", str(project), str(args.concurrency), str(args.workers)],
+                         env=env,
                          check=True, capture_output=True, text=True)  # fmt: skip
     result = json.loads(out.stdout)
     delivered, made = counter[:]
@@ -200,8 +204,8 @@ def main() -> None:
     # depends on the moment. The send against the peer is what this code costs beyond posting.
     peer_seconds = peer(port, made, args.concurrency)
     server.terminate()
-    result.update(count=args.count, delivered_at_server=delivered, calls=made, latency=args.latency,
-                  concurrency=args.concurrency, floor_seconds_at_most=floor,
+    result.update(count=args.count, workers=args.workers, delivered_at_server=delivered, calls=made,
+                  latency=args.latency, concurrency=args.concurrency, floor_seconds_at_most=floor,
                   ratio_to_floor=result["send_seconds"] / floor, peer_seconds=peer_seconds,
                   ratio_to_peer=result["send_seconds"] / peer_seconds)  # fmt: skip
     print(json.dumps(result))
