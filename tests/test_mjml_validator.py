@@ -89,8 +89,8 @@ def test_validator_reads_our_generated_mjml(mjml_bin: Path, path: Path, tmp_path
     """An error slipped into our real output is caught, so the real output is what gets checked."""
     file = rendered_variants(path, tmp_path)[0]
     source = file.read_text(encoding="utf-8")
-    assert "<mj-button " in source
-    file.write_text(source.replace("<mj-button ", '<mj-button padding="banana" ', 1), encoding="utf-8")
+    assert "<mj-divider " in source
+    file.write_text(source.replace("<mj-divider ", '<mj-divider padding="banana" ', 1), encoding="utf-8")
     problems = strict_problems(mjml_bin, [file])
     assert len(problems) == 2, problems
-    assert all("(mj-button) — Attribute padding has invalid value: banana" in p for p in problems), problems
+    assert all("(mj-divider) — Attribute padding has invalid value: banana" in p for p in problems), problems
