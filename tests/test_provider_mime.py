@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import email.policy
 import email.utils
+import itertools
 from email.message import EmailMessage
 from email.parser import BytesParser
 
