@@ -45,7 +45,7 @@ actions:
     report_back: {text: Let us know you called, url: "https://example.org/called"}
   - kind: petition
     title: Sign the petition
-    link: {text: Sign it, url: "https://example.org/sign"}
+    link: {text: "Sign it --> <![endif]--> now", url: "https://example.org/sign"}  # can't end a comment early
 bonus:
   - kind: survey
     title: Will you come?
@@ -223,3 +223,16 @@ def test_the_view_is_what_outlook_gets() -> None:
     )
     assert Tree("<table><tr><td><p>x</td></tr></table>").problems
     assert Tree(outlook_view("<!--[if mso]><table><tr><td><![endif]-->x")).problems
+
+
+@pytest.mark.parametrize("length", [1, 10, 40, 80, 200])
+def test_a_vml_button_fits_the_column_and_grows_taller_for_a_long_label(length: int) -> None:
+    """Outlook doesn't grow a VML shape to fit its label: the size given must hold the label, within the column."""
+    from actionmail.render.templates import COLUMN, button_size
+
+    width, height = button_size("W" * length)
+    one_line = button_size("W")[1]
+    assert width <= COLUMN
+    # 0.6 em a character at 17 px, plus 22 px padding each side: the label's room, line by line
+    assert (width - 44) * (height - 24) // (one_line - 24) >= length * 0.6 * 17 - 1
+    assert (height > one_line) == (length * 0.6 * 17 > COLUMN - 44)
