@@ -253,3 +253,21 @@ def test_logo_keeps_its_space_and_has_a_dark_version(browser: Browser) -> None:
             assert page.evaluate(shown) == [[src, 40]], scheme
         finally:
             page.close()
+
+
+def test_outlook_com_dark_mode_rules_apply(browser: Browser) -> None:
+    """Outlook.com marks what its dark mode recoloured with data-ogsc (text) and data-ogsb (background) and keeps
+    the email's own rules for those: marked so here, the small print, the box and the outlines take them."""
+    project, newsletter = check.load(NEWSLETTERS[0])
+    html = render(newsletter, project, slug=check.slug(NEWSLETTERS[0])).personalize(sample_values(project)).html
+    page = open_email(browser, html, PHONE)
+    try:
+        colours = """() => [getComputedStyle(document.querySelector('p.am-muted')).color,
+                            getComputedStyle(document.querySelector('td.am-box')).backgroundColor]"""
+        light = page.evaluate(colours)
+        page.evaluate(
+            "() => { const b = document.querySelector('.am-body'); b.dataset.ogsc = ''; b.dataset.ogsb = ''; }"
+        )
+        assert page.evaluate(colours) == ["rgb(176, 179, 184)", "rgb(36, 41, 47)"] != light
+    finally:
+        page.close()
