@@ -166,3 +166,108 @@ def test_text_contrast_meets_wcag_aa(browser: Browser, path: Path, scheme: str) 
     assert pairs
     low = [(text, round(ratio, 2)) for text, ratio in pairs if ratio < 4.5]
     assert not low, f"below 4.5:1 in {scheme} mode: {low[:5]}"
+
+
+# The painted colours of what dark mode used to get wrong, per element: its colour, the colour of its border
+# (top, else left), and the background it sits on.
+PAINTED_JS = """
+(selector) => {
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = getComputedStyle(el).backgroundColor;
+      if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c;
+    }
+    return 'rgb(255, 255, 255)';
+  };
+  return [...document.querySelectorAll(selector)].map((el) => {
+    const s = getComputedStyle(el);
+    const border = parseFloat(s.borderTopWidth) ? s.borderTopColor : s.borderLeftColor;
+    return {color: s.color, border: border, background: background(el.parentElement || el)};
+  });
+}
+"""
+
+
+def luminance(rgb: str) -> float:
+    channels = [int(v) / 255 for v in re.findall(r"\d+", rgb)[:3]]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def ratio(a: str, b: str) -> float:
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_small_print_divider_and_answers_in_both_schemes(browser: Browser, scheme: str) -> None:
+    """The "adapted from" line and the footer stay dimmer than the body text (in dark mode they turned bright
+    white), the divider stays a quiet line (it turned glaring), and the outlines of the survey answers and the
+    report-back button reach 3:1 against their background (WCAG 1.4.11; they were 2.05:1 in dark mode)."""
+    painted: dict[str, list[dict[str, str]]] = {}
+    for path in NEWSLETTERS:
+        project, newsletter = check.load(path)
+        html = render(newsletter, project, slug=check.slug(path)).personalize(sample_values(project)).html
+        page = browser.new_page(viewport={"width": PHONE, "height": 800}, color_scheme=scheme)  # type: ignore[arg-type]
+        page.route("**/*", lambda route: route.abort())
+        page.set_content(html, wait_until="load")
+        for name, selector in [("body", ".am-card h1 + p ~ p, .am-card li"), ("muted", "p.am-muted"),
+                               ("footer", ".am-footer p"), ("divider", ".am-divider p"),
+                               ("outline", ".am-choice, .am-button-outline"), ("box", "td.am-box")]:  # fmt: skip
+            painted.setdefault(name, []).extend(page.evaluate(PAINTED_JS, selector))
+        page.close()
+    assert all(painted.values()), {k: len(v) for k, v in painted.items()}
+    brightest_body = max(luminance(p["color"]) for p in painted["body"])
+    dimmest_body = min(luminance(p["color"]) for p in painted["body"])
+    for p in painted["muted"] + painted["footer"]:
+        # dimmer than the body text in dark mode (light text on dark), lighter than it in light mode
+        dim = luminance(p["color"]) < brightest_body if scheme == "dark" else luminance(p["color"]) > dimmest_body
+        assert dim, (p, "not dimmer than the body text")
+        assert ratio(p["color"], p["background"]) >= 4.5, p
+    for p in painted["divider"]:
+        assert 1.1 <= ratio(p["border"], p["background"]) <= 2, p
+    for p in painted["outline"]:
+        assert ratio(p["border"], p["background"]) >= 3, p
+    for p in painted["box"]:
+        assert ratio(p["color"], p["background"]) >= 4.5, p
+
+
+def test_logo_keeps_its_space_and_has_a_dark_version(browser: Browser) -> None:
+    """With images blocked (this page fetches nothing), the logo still takes its height; in dark mode the dark
+    version shows instead of the light one."""
+    path = NEWSLETTERS[0]
+    project, newsletter = check.load(path)
+    logo = Logo(url="https://example.org/logo.png", alt="Example", width=120, height=40,
+                dark_url="https://example.org/logo-dark.png")  # fmt: skip
+    organization = project.settings.organization.model_copy(update={"logo": logo})
+    with_logo = dataclasses.replace(
+        project, settings=project.settings.model_copy(update={"organization": organization})
+    )
+    html = render(newsletter, with_logo, slug=check.slug(path)).personalize(sample_values(with_logo)).html
+    shown = "[...document.images].filter(i => i.getClientRects().length).map(i => [i.src, i.getBoundingClientRect().height])"
+    for scheme, src in (("light", "https://example.org/logo.png"), ("dark", "https://example.org/logo-dark.png")):
+        page = browser.new_page(viewport={"width": PHONE, "height": 800}, color_scheme=scheme)  # type: ignore[arg-type]
+        page.route("**/*", lambda route: route.abort())
+        page.set_content(html, wait_until="load")
+        try:
+            assert page.evaluate(shown) == [[src, 40]], scheme
+        finally:
+            page.close()
+
+
+def test_outlook_com_dark_mode_rules_apply(browser: Browser) -> None:
+    """Outlook.com marks what its dark mode recoloured with data-ogsc (text) and data-ogsb (background) and keeps
+    the email's own rules for those: marked so here, the small print, the box and the outlines take them."""
+    project, newsletter = check.load(NEWSLETTERS[0])
+    html = render(newsletter, project, slug=check.slug(NEWSLETTERS[0])).personalize(sample_values(project)).html
+    page = open_email(browser, html, PHONE)
+    try:
+        colours = """() => [getComputedStyle(document.querySelector('p.am-muted')).color,
+                            getComputedStyle(document.querySelector('td.am-box')).backgroundColor]"""
+        light = page.evaluate(colours)
+        page.evaluate(
+            "() => { const b = document.querySelector('.am-body'); b.dataset.ogsc = ''; b.dataset.ogsb = ''; }"
+        )
+        assert page.evaluate(colours) == ["rgb(176, 179, 184)", "rgb(36, 41, 47)"] != light
+    finally:
+        page.close()

@@ -66,3 +66,18 @@ def test_the_public_suffix_list_is_the_one_installed(monkeypatch: pytest.MonkeyP
     deliverability._public_suffixes.cache_clear()
     assert deliverability.organizational_domain("a.b.news.example.co.uk") == "example.co.uk"
     assert deliverability.organizational_domain("co.uk") == "co.uk"
+
+
+def test_a_logo_without_a_height_is_warned_about(project: Path) -> None:
+    settings = project / "actionmail.toml"
+    logo = '[organization.logo]\nurl = "https://example.org/logo.png"\nalt = "Seattle Indivisible"\nwidth = 160\n'
+    settings.write_text(settings.read_text().replace("[email]\n", logo + "\n[email]\n", 1))
+    path = write(project / "newsletters", "day.yaml", CLEAN)
+    found = [str(p) for p in check.check_files([path], today=dt.date(2019, 8, 1), spam_score=False)]
+    line = next(i for i, text in enumerate(settings.read_text().splitlines(), 1) if text == "[organization.logo]")
+    assert found == [
+        f"actionmail.toml:{line}: organization.logo: warning: the logo has no height: it takes no room while images "
+        "are blocked: add height = its height in pixels when 160 pixels wide, under [organization.logo]"
+    ]
+    settings.write_text(settings.read_text().replace("width = 160\n", "width = 160\nheight = 48\n", 1))
+    assert [str(p) for p in check.check_files([path], today=dt.date(2019, 8, 1), spam_score=False)] == []

@@ -381,7 +381,8 @@ def test_every_example_is_clean() -> None:
 
 
 def _with_html(draft: check.Draft, old: str, new: str) -> check.Draft:
-    rendered = [dataclasses.replace(v, html=re.sub(old, new, v.html, count=1)) for v in draft.rendered]
+    # Every occurrence: a button's link is in the HTML twice, once for Outlook (in a comment) and once for the rest.
+    rendered = [dataclasses.replace(v, html=re.sub(old, new, v.html)) for v in draft.rendered]
     assert rendered[0].html != draft.rendered[0].html
     return dataclasses.replace(draft, rendered=rendered)
 
@@ -434,7 +435,7 @@ def test_checks_of_what_an_organizations_own_templates_could_leave_out(
 
 
 def test_size_warns_before_gmail_clips(project: Path) -> None:
-    padding = "\n\n".join(f"  Paragraph {i}: " + "words " * 40 for i in range(200))
+    padding = "\n\n".join(f"  Paragraph {i}: " + "words " * 40 for i in range(240))
     problems = run(project, CLEAN.replace("background: |\n", "background: |\n" + padding + "\n\n", 1))
     assert len(problems) == 1
     assert re.fullmatch(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import dataclasses
 import email.policy
 import email.utils
+import itertools
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+import pytest
+
+from actionmail.merge import Merge
 from actionmail.providers import mime
 from actionmail.providers.base import Recipient
 from tests.contract import HTML, SUBJECT, TEXT, batch, recipients
@@ -66,6 +70,29 @@ def test_a_long_unsubscribe_url_stays_readable() -> None:
     assert f"List-Unsubscribe: <{url}>,\n <mailto:".encode() in raw
     assert b"=?" not in raw.split(b"\n\n")[0].split(b"List-Unsubscribe:")[1].split(b"List-Unsubscribe-Post")[0]
     assert parsed(raw)["List-Unsubscribe"].startswith(f"<{url}>, <mailto:")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Strike for the climate Friday, and put the Green New Deal in Seattle's budget",  # the climate example's
+        "Strike for the climate Friday, and put the Green New Deal in Seattles budget",
+        "Tell the council: " + "no more delays " * 8,
+        "¡Los Dreamers no pueden esperar! Llama hoy a tus senadores para que aprueben el Dream Act",
+    ],
+)
+def test_a_long_subject_is_folded_from_its_first_line(subject: str) -> None:
+    """The default folding wrote a 76-character subject as "Subject:", an empty first line, then the subject."""
+    person = recipients(1)[0]
+    sent = dataclasses.replace(batch([person]), subject=Merge.parse(subject, escape=False))
+    for policy in (mime.POLICY, mime.WIRE):
+        raw = mime.message(sent, person).as_bytes(policy=policy)
+        lines = raw.split(policy.linesep.encode() * 2)[0].decode().split(policy.linesep)
+        start = next(i for i, line in enumerate(lines) if line.startswith("Subject:"))
+        folded = [lines[start], *itertools.takewhile(lambda line: line.startswith(" "), lines[start + 1 :])]
+        assert folded[0].removeprefix("Subject:").strip(), folded
+        assert all(len(line) <= 78 for line in folded), folded
+        assert parsed(raw)["Subject"] == subject.strip()
 
 
 def test_merge_values_cannot_add_headers() -> None:

@@ -74,6 +74,7 @@ CHECKS: list[Check] = [
     deliverability.postal_address,
     deliverability.unsubscribe,
     deliverability.sender,
+    deliverability.logo,
     accessibility.accessibility,
 ]
 

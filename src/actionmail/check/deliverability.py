@@ -175,3 +175,17 @@ def sender(draft: Draft) -> Iterator[Problem]:
             f'write it as "{settings.organization.name} <{address}>"',
             Severity.WARNING,
         )
+
+
+def logo(draft: Draft) -> Iterator[Problem]:
+    """A logo without a height: many clients block images until the reader allows them, and without a height the
+    logo takes no room until it loads (the email jumps when it does), and Outlook shows it at its file's size."""
+    image = draft.project.settings.organization.logo
+    if image is not None and image.height is None:
+        yield _settings_problem(
+            draft,
+            ("organization", "logo"),
+            "the logo has no height: it takes no room while images are blocked",
+            f"add height = its height in pixels when {image.width} pixels wide, under [organization.logo]",
+            Severity.WARNING,
+        )

@@ -35,6 +35,14 @@ class Logo(Model):
     url: Url
     alt: Text = Field(description="Text for readers who don't see images: usually the organization's name.")
     width: Annotated[int, Field(gt=0, le=600)] = 120
+    height: Annotated[int | None, Field(gt=0, le=600)] = Field(
+        None,
+        description="Height in pixels as shown (at `width`): the space kept for the logo while a mail client blocks "
+        "images, and its size in Outlook. Without it the logo takes no room until it loads.",
+    )
+    dark_url: Url | None = Field(
+        None, description="A version for dark mode (light on transparent), of the same size, shown where supported."
+    )
 
 
 class Organization(Model):

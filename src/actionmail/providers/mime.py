@@ -70,8 +70,30 @@ class _Mailboxes(email.headerregistry.AddressHeader, email.headerregistry.BaseHe
         return f"{self.name}: " + f",{policy.linesep} ".join(written) + policy.linesep
 
 
+class _Subject(email.headerregistry.UnstructuredHeader, email.headerregistry.BaseHeader):
+    """Subject: folded from its first line.
+
+    The default folding moves a run of words that would fit on a continuation line to the next line whole, even
+    from a first line that holds only ``Subject:``: a 76-character subject became ``Subject:`` and an empty first
+    line (seen with Python 3.11; some clients then show the subject starting with a space). An ASCII subject is
+    folded by the email package's Header instead, which fills each line, the first one too, and breaks after a
+    comma or at a space; a subject with non-ASCII words keeps the default, which writes those words as RFC 2047
+    encoded words and can always split one to start on the first line.
+    """
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        value = str(self)
+        folded = super().fold(policy=policy)
+        if not value.isascii() or not folded.startswith(f"{self.name}:{policy.linesep}"):
+            return folded
+        width = policy.max_line_length or 78
+        header = email.header.Header(value, "us-ascii", maxlinelen=width, header_name=self.name)
+        return f"{self.name}: {header.encode(linesep=policy.linesep)}{policy.linesep}"
+
+
 _headers = email.headerregistry.HeaderRegistry()
 _headers.map_to_type("list-unsubscribe", _URIList)
+_headers.map_to_type("subject", _Subject)
 _headers.map_to_type("to", _Mailboxes)
 # 7-bit bodies (quoted-printable, or base64 where shorter), so any relay takes them, 8BITMIME or not.
 POLICY = email.policy.default.clone(header_factory=_headers, cte_type="7bit")

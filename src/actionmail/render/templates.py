@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import importlib.resources
 import io
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,8 @@ def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environm
         choice_url=lambda choice, survey: view.choice_url(survey, choice),
     )
     env.globals["countdown"] = functools.partial(countdown, language=language, gettext=translations.ugettext)
+    env.globals["button_size"] = button_size
+    env.globals["button_rows"] = button_rows
     return env
 
 
@@ -129,6 +132,38 @@ def countdown(start: dt.date, end: dt.date, *, language: str, gettext: Any, toda
     return str(
         format_timedelta(dt.timedelta(days=days), granularity="day", threshold=400, add_direction=True, locale=language)
     )
+
+
+# Outlook for Windows draws a bulletproof button as a VML shape of a fixed size, which it does not grow to fit its
+# label: the templates give it one from the label's length. 0.6 em a character is wider than the average of the
+# system fonts' semibold (about 0.55 em), so a label fits with room to spare; past the column's width the label
+# wraps onto more lines and the shape grows taller instead.
+_CHAR_EM = 0.6
+_LINE_EM = 1.3
+COLUMN = 552  # px: the 600 px body less the cards' 24 px padding on each side
+
+
+def button_size(text: str, font_size: int = 17, pad_x: int = 22, pad_y: int = 12) -> tuple[int, int]:
+    """(width, height) in pixels of the VML button for ``text``, at most the column's width."""
+    text_width = math.ceil(len(text) * _CHAR_EM * font_size)
+    inner = COLUMN - 2 * pad_x
+    lines = max(1, math.ceil(text_width / inner))
+    return min(text_width, inner) + 2 * pad_x, lines * math.ceil(_LINE_EM * font_size) + 2 * pad_y
+
+
+def button_rows(items: list[Any], gap: int = 8, font_size: int = 17, pad_x: int = 14) -> list[list[Any]]:
+    """``items`` (each with a ``text``) in rows of buttons that fit the column side by side, ``gap`` px apart:
+    Outlook's table cells never wrap as inline blocks do, so the rows are made here."""
+    rows: list[list[Any]] = []
+    used = COLUMN
+    for item in items:
+        width = button_size(item.text, font_size, pad_x)[0] + gap
+        if not rows or used + width > COLUMN:
+            rows.append([])
+            used = 0
+        rows[-1].append(item)
+        used += width
+    return rows
 
 
 _PLACEHOLDER = re.compile(r"(\[[^\[\]\n]{1,40}\])")
