@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from babel.dates import format_date, format_interval, format_time, format_timedelta, get_time_format
 from babel.lists import format_list
+from babel.numbers import format_decimal
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -80,6 +81,7 @@ def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environm
         capfirst=lambda s: s[:1].upper() + s[1:],
         script=script_html,
         choice_url=lambda choice, survey: view.choice_url(survey, choice),
+        number=lambda value: format_decimal(value, locale=language),
     )
     env.globals["countdown"] = functools.partial(countdown, language=language, gettext=translations.ugettext)
     return env
