@@ -18,9 +18,9 @@ from typing import Any
 import jinja2
 from babel.dates import format_date, format_interval, format_time, format_timedelta, get_time_format
 from babel.lists import format_list
-from babel.numbers import format_decimal
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup, escape
 
