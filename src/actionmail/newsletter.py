@@ -331,6 +331,8 @@ class SignIn(Model):
     def _position(self, info: ValidationInfo) -> Self:
         bills = (info.context or {}).get("bills")
         ours = bills.get(self.bill) if isinstance(bills, dict) else None
+        if ours is not None and ours not in SIGN_IN_FOR:
+            return self  # the bill's position is not one: its own error says so
         if self.position is None and ours not in SIGN_IN_FOR:
             raise error(
                 "sign_in_position",
@@ -726,7 +728,7 @@ def fill_bill_references(data: dict[str, Any], lines: load.Lines, path: Path) ->
                 else:
                     what, fix = (
                         f"{match[0]} is not a part of a bill",
-                        f"write {{bill.{bill_id}}} or {{bill.{bill_id}.title}}",
+                        f"write {{bill.{bill_id}}} (its number) or {{bill.{bill_id}.title}}",
                     )
                 problems.append(Problem(shown(path), load.line_for(loc, lines), load.dotted(loc), what, fix))
                 return ""
