@@ -768,8 +768,22 @@ def json_schema() -> dict[str, Any]:
     targets = action["targets"]["items"]
     targets["anyOf"] = [{"type": "string", "description": "An official's id: the same as {official: ID}."},
                         *targets.pop("oneOf")]  # fmt: skip
+    _legislation_schema(defs)
     _loosen_times(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "actionmail newsletter", **schema}
+
+
+def _legislation_schema(defs: dict[str, Any]) -> None:
+    """The shorthands of the legislation block: a step as its text, a hearing as a bare date, a committee member
+    as an official's id."""
+    for name, short in (
+        ("Step", {"type": "string", "minLength": 1}),
+        ("Hearing", {"type": "string", "format": "date"}),
+    ):
+        defs[name] = {"anyOf": [short, defs[name]], "description": defs[name].pop("description", "")}
+    members = defs["CommitteeTarget"]["properties"]["members"]["items"]
+    members["anyOf"] = [{"type": "string", "description": "An official's id: the same as {official: ID}."},
+                        *members.pop("oneOf")]  # fmt: skip
 
 
 def _loosen_times(node: Any) -> None:
