@@ -12,7 +12,7 @@ import lxml.html
 import pytest
 from click.testing import CliRunner
 
-from actionmail import check
+from actionmail import check, variants
 from actionmail.cli import main
 from actionmail.render import Rendered, render
 from actionmail.render.view import Person, reader_member
@@ -315,3 +315,15 @@ def test_a_hearing_that_passes_before_a_late_send_is_named(project: Path) -> Non
         project, VALID.replace("deadline: 2019-12-16", "deadline: 2019-12-20"), dt.date(2019, 12, 10)
     )
     assert "the hearing of HB 1234 (2019-12-04) will have passed" in problem
+
+
+def test_a_committee_with_a_readers_district_makes_the_email_differ_by_district(project: Path) -> None:
+    """Sent, each district's readers get the version that marks their member: the email has a variant per district
+    when a committee member's district is one of the directory's, and none when no member's is."""
+    path = write(project / "newsletters", "day.yaml", VALID)
+    assert variants.load_edition(path).uses_district
+    inline_only = VALID.replace("          - sawant\n", "").replace(
+        "            district: 5\n", "            district: LD 43\n"
+    )
+    path = write(project / "newsletters", "day.yaml", inline_only)
+    assert not variants.load_edition(path).uses_district

@@ -332,6 +332,20 @@ def reader_member(members: list[Person], district: str | None) -> int | None:
     return next((index for index, member in enumerate(members) if member.district == district), None)
 
 
+def committees_mark_readers(newsletter: Newsletter, directory: Directory) -> bool:
+    """Whether a committee target in ``newsletter`` has a member whose district is one readers are grouped by
+    (the directory's): then the email differs by district, each variant marking its readers' member."""
+    districts = set(directory.districts)
+    for action in [*newsletter.actions, *newsletter.bonus]:
+        for target in action.targets:
+            if isinstance(target, CommitteeTarget):
+                for m in target.members:
+                    member = directory.official(m.official) if isinstance(m, OfficialTarget) else m
+                    if member.district in districts:
+                        return True
+    return False
+
+
 def _steps(action: Action, directory: Directory, region: str) -> list[StepView]:
     labels = _labels(action, directory)
     return [
