@@ -116,6 +116,28 @@ F = "newsletters/day.yaml"
             id="negative-signatures",
         ),
         pytest.param(
+            "      goal: 2000", "      goal: 99999999999999999999999999",
+            f"{F}:36: bonus[0].petition.goal: '99999999999999999999999999' is too large: use a number no greater than "
+            "10000000000",
+            id="huge-goal",
+        ),
+        pytest.param(
+            "      signatures: 1234", "      signatures: 1234.0",
+            f"{F}:35: bonus[0].petition.signatures: '1234.0' is not a whole number: write a number such as 3",
+            id="signatures-not-whole",
+        ),
+        pytest.param(
+            "{bill.hb-1234.title}", "{bill.hb-1234.title.x}",
+            f"{F}:28: actions[0].script.text: {{bill.hb-1234.title.x}} is not a part of a bill: write "
+            "{bill.hb-1234} (its number) or {bill.hb-1234.title}",
+            id="bill-reference-deeper",
+        ),
+        pytest.param(
+            "    position: support", "    position: [support]",
+            f"{F}:52: bills[0].position: not one of the allowed values: use one of: support, oppose",
+            id="bill-position-not-text",
+        ),
+        pytest.param(
             "      goal: 2000", "      goal: 0",
             f"{F}:36: bonus[0].petition.goal: a goal of 0 signatures is no goal: write a number above 0, or leave it "
             "out",

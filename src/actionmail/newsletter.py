@@ -227,14 +227,25 @@ class Bill(Model):
     link: Url | None = Field(None, description="The bill's page on the legislature's site.")
 
 
+def written_bills(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The bills of a newsletter as read from its file, before validation, by id (those with an id that is text)."""
+    written = data.get("bills")
+    bills = written if isinstance(written, list) else []
+    return {
+        str(b["id"]).strip(): b
+        for b in bills
+        if isinstance(b, dict) and isinstance(b.get("id"), str | int) and not isinstance(b.get("id"), bool)
+    }
+
+
 def _note_bills(data: Any, context: Any) -> None:
     """Share the ids of the newsletter's bills, so each action's reference is checked where it is written
     (``bills:`` comes after ``actions:``, and is validated after them)."""
     if isinstance(context, dict) and isinstance(data, dict):
-        written = data.get("bills")
-        bills = written if isinstance(written, list) else []
+        # A position that is there but not text is "?": its own error says so, and the sign-in's need not.
         context["bills"] = {
-            str(b["id"]): b.get("position") for b in bills if isinstance(b, dict) and isinstance(b.get("id"), str | int)
+            bill_id: (position if isinstance(position := b.get("position"), str) else None if position is None else "?")
+            for bill_id, b in written_bills(data).items()
         }
 
 
@@ -267,14 +278,18 @@ class Step(Model):
         return {"text": value} if isinstance(value, str) else value
 
 
+# A whole number as written (true is not 1), and no more than there are people: babel can't write 10**30.
+Count = Annotated[int, Field(strict=True, le=10_000_000_000)]
+
+
 class Petition(Model):
     """For ``kind: petition``: the petition itself. The sign button is the action's ``link``."""
 
     to: Text = Field(description='Whom it is addressed to: "Members of Congress".')
     text: Text = Field(description="The petition's own words, as signers sign them.")
     why: Markdown | None = Field(None, description='"Why this matters": the petition\'s case, if it has one.')
-    signatures: int | None = Field(None, description="How many have signed so far.")
-    goal: int | None = Field(None, description="How many signatures it aims for.")
+    signatures: Count | None = Field(None, description="How many have signed so far.")
+    goal: Count | None = Field(None, description="How many signatures it aims for.")
 
     @field_validator("signatures")
     @classmethod
@@ -704,7 +719,7 @@ def validate_newsletter(path: Path, data: Any, lines: load.Lines, officials: Dir
     return newsletter
 
 
-BILL_REFERENCE = re.compile(r"\{bill\.([^{}.\s|]*)(?:\.([^{}.\s|]*))?\}")
+BILL_REFERENCE = re.compile(r"\{bill\.([^{}.\s|]*)(?:\.([^{}\s|]*))?\}")
 _BILL_PARTS = ("number", "title")
 
 
@@ -712,10 +727,7 @@ def fill_bill_references(data: dict[str, Any], lines: load.Lines, path: Path) ->
     """``data`` with each ``{bill.ID}`` in its text replaced by that bill's number ("HB 1234") and each
     ``{bill.ID.title}`` by its title, from the newsletter's ``bills:``; and a problem for each reference to a
     bill that isn't there. ``data`` itself is left as it was (checks read the file as written)."""
-    written = data.get("bills")
-    bills = {
-        str(b["id"]): b for b in (written if isinstance(written, list) else []) if isinstance(b, dict) and "id" in b
-    }
+    bills = written_bills(data)
     problems: list[Problem] = []
 
     def fill(loc: load.Loc, text: str) -> str:
