@@ -12,8 +12,10 @@ import lxml.html
 import pytest
 from click.testing import CliRunner
 
-from actionmail import check, variants
+from actionmail import check, variants, yesterday
 from actionmail.cli import main
+from actionmail.newsletter import CommitteeTarget
+from actionmail.officials import EMPTY
 from actionmail.render import Rendered, render
 from actionmail.render.view import Person, reader_member
 from tests.conftest import write
@@ -349,3 +351,9 @@ def test_a_committee_with_a_readers_district_makes_the_email_differ_by_district(
     )
     path = write(project / "newsletters", "day.yaml", inline_only)
     assert not variants.load_edition(path).uses_district
+
+
+def test_yesterdays_figures_name_a_committee_called() -> None:
+    """`actionmail new` writes "212 of you called …" from the targets: a committee is named, not a crash."""
+    committee = CommitteeTarget(committee="House Housing Committee", members=[{"name": "Ana Ortiz", "title": "Rep"}])
+    assert yesterday._who(committee, EMPTY) == "the members of the House Housing Committee"
