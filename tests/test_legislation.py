@@ -146,6 +146,12 @@ F = "newsletters/day.yaml"
             id="zero-goal",
         ),
         pytest.param(
+            '    link: {text: Sign the petition, url: "https://example.org/petition"}\n', "",
+            f"{F}:30: bonus[0]: a petition needs its sign button: add 'link: {{text: Sign the petition, url: "
+            "https://…}'",
+            id="petition-without-button",
+        ),
+        pytest.param(
             "  - kind: petition", "  - kind: share",
             f"{F}:30: bonus[0]: 'petition' belongs to a 'petition' action: set 'kind: petition', or move it",
             id="petition-on-another-kind",
@@ -357,3 +363,15 @@ def test_yesterdays_figures_name_a_committee_called() -> None:
     """`actionmail new` writes "212 of you called …" from the targets: a committee is named, not a crash."""
     committee = CommitteeTarget(committee="House Housing Committee", members=[{"name": "Ana Ortiz", "title": "Rep"}])
     assert yesterday._who(committee, EMPTY) == "the members of the House Housing Committee"
+
+
+def test_a_sign_in_that_closes_after_the_hearing_is_flagged(project: Path) -> None:
+    late = VALID.replace("    sign_in: {bill: hb-1234}\n", "    sign_in: {bill: hb-1234}\n    deadline: 2019-12-05\n")
+    assert _problems(project, late) == [
+        f"{F}:9: actions[0].deadline: warning: sign-in closes on 2019-12-05, after the hearing (2019-12-04): make "
+        "'deadline:' when sign-in closes: before the hearing starts (an hour before, in Washington)"
+    ]
+    on_time = VALID.replace(
+        "    sign_in: {bill: hb-1234}\n", "    sign_in: {bill: hb-1234}\n    deadline: 2019-12-04\n"
+    )
+    assert _problems(project, on_time) == []

@@ -577,6 +577,12 @@ class Action(Model):
     def _legislation(self) -> Self:
         if self.petition and self.kind != "petition":
             raise error("section_kind", "'petition' belongs to a 'petition' action", "set 'kind: petition', or move it")
+        if self.petition and self.link is None:
+            raise error(
+                "petition_link",
+                "a petition needs its sign button",
+                "add 'link: {text: Sign the petition, url: https://…}'",
+            )
         if self.kind in ("testify", "comment") and self.link is None:
             form = "sign-in form" if self.kind == "testify" else "comment form"
             raise error(f"{self.kind}_link", f"a '{self.kind}' action needs the {form} as its 'link'",

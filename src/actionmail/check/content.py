@@ -249,6 +249,15 @@ def dates(draft: Draft) -> Iterator[Problem]:
                 Severity.WARNING,
             )
     signed_in = {action.sign_in.bill for _, action, _ in _actions(draft) if action.sign_in}
+    for loc, action, _ in _actions(draft):
+        hearing = draft.newsletter.bill(action.sign_in.bill).hearing if action.sign_in else None
+        if hearing and action.deadline and action.deadline.date > hearing.date:
+            yield draft.problem(
+                (*loc, "deadline"),
+                f"sign-in closes on {action.deadline.date}, after the hearing ({hearing.date})",
+                "make 'deadline:' when sign-in closes: before the hearing starts (an hour before, in Washington)",
+                Severity.WARNING,
+            )
     for index, bill in enumerate(draft.newsletter.bills):
         if bill.hearing and bill.hearing.date < issued:
             asked = bill.id in signed_in
