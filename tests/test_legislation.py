@@ -375,3 +375,15 @@ def test_a_sign_in_that_closes_after_the_hearing_is_flagged(project: Path) -> No
         "    sign_in: {bill: hb-1234}\n", "    sign_in: {bill: hb-1234}\n    deadline: 2019-12-04\n"
     )
     assert _problems(project, on_time) == []
+
+
+def test_a_committee_member_out_of_office_is_an_error(project: Path) -> None:
+    later = (
+        VALID.replace("2019-12-02", "2020-01-06")
+        .replace("2019-12-04", "2020-01-08")
+        .replace("2019-12-16", "2020-01-20")
+    )
+    assert _problems(project, later) == [
+        f"{F}:20: actions[0].targets[0].members: Kshama Sawant's term ended on 2019-12-31, before the newsletter's "
+        "date (2020-01-06): update 'sawant' in officials.yaml with whoever holds the office now"
+    ]
