@@ -124,8 +124,8 @@ def test_compiled_templates_are_cached_and_follow_edits(project: Path, hermetic_
     newsletter.write_text(SEED.read_text())
     assert invoke("render", str(newsletter), "-o", "out.html", "--text", "out.txt")[0] == 0
     assert (project / "out.txt").read_text().startswith("first No police")
-    # email.mjml and its partials, and our own email.txt, which imports none
-    assert len(list((hermetic_cache / "actionmail" / "templates").iterdir())) == 3
+    # email.mjml, its partials blocks.mjml and legislation.mjml, and our own email.txt, which imports none
+    assert len(list((hermetic_cache / "actionmail" / "templates").iterdir())) == 5
     template.write_text("second {{ n.headline }}\n")
     assert invoke("render", str(newsletter), "-o", "out.html", "--text", "out.txt")[0] == 0
     assert (project / "out.txt").read_text().startswith("second No police")

@@ -70,7 +70,7 @@ def test_valid_file_passes(project: Path) -> None:
             "headline:",
             "hedline:",
             "newsletters/day.yaml:4: hedline: unknown key: did you mean 'headline'? (allowed here: date, subject, "
-            "preheader, headline, language, adapted_from, greeting, yesterday, background, actions, bonus, events, sign_off, ps, web)",
+            "preheader, headline, language, adapted_from, greeting, yesterday, background, actions, bonus, events, sign_off, ps, web, bills)",
             id="unknown-key",
         ),
         pytest.param(
@@ -137,7 +137,7 @@ def test_valid_file_passes(project: Path) -> None:
             "  - kind: call",
             "  - kind: phone",
             "newsletters/day.yaml:6: actions[0].kind: 'phone' is not one of the allowed values: use one of: call, email,"
-            " petition, event, read, share, thank, vote, survey, donate, volunteer, other",
+            " petition, event, read, share, thank, vote, survey, donate, volunteer, other, testify, comment",
             id="unknown-kind",
         ),
         pytest.param(

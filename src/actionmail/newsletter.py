@@ -9,6 +9,8 @@ already passed are caught where they are written). :func:`load_newsletter` suppl
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -57,6 +59,8 @@ Kind = Literal[
     "donate",
     "volunteer",
     "other",
+    "testify",
+    "comment",
 ]
 
 
@@ -173,11 +177,200 @@ def _target_tag(value: Any) -> str:
     # A dict from the file, a model when one is validated again; anything else (a list, a number) goes to the
     # inline form, whose error says a mapping of keys is expected.
     keys = value if isinstance(value, dict) else (value.model_fields_set if isinstance(value, Model) else ())
-    return next((f"<{key}>" for key in ("official", "group", "lookup", "hotline") if key in keys), "<inline>")
+    return next(
+        (f"<{key}>" for key in ("official", "group", "lookup", "hotline", "committee") if key in keys), "<inline>"
+    )
 
 
 def _official_shorthand(value: Any) -> Any:
     return {"official": value} if isinstance(value, str) else value
+
+
+# --- Legislation: bills, numbered steps, petitions, committees, sign-in and rule comments -----------------
+# (docs/newsletter-format.md, "Legislation"). Bills are the newsletter's own data (``bills:``); an action names
+# them by id (``bills: [hb-1234]``, ``sign_in: {bill: hb-1234}``), and any text by ``{bill.hb-1234}`` (its
+# number) or ``{bill.hb-1234.title}``, which :func:`validate_newsletter` fills in before validating.
+
+Position = Literal["support", "oppose"]
+SignInPosition = Literal["pro", "con", "other"]
+# What a bill's position means on a legislature's sign-in form (Washington's says Pro, Con, Other).
+SIGN_IN_FOR: dict[str, str] = {"support": "pro", "oppose": "con"}
+
+
+class Hearing(Model):
+    """When a committee hears a bill: ``{date: 2020-01-14, time: "10:00"}``; a bare date is accepted too.
+
+    Unlike a deadline, a hearing before the newsletter's date is not refused when the file is read (a bill's
+    data may be copied from an older alert): `check` flags it instead."""
+
+    date: dt.date
+    time: Time | None = None
+    timezone: TimeZone | None = Field(None, description="IANA name; the organization's time zone when left out.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_date(cls, value: Any) -> Any:
+        return {"date": value} if isinstance(value, dt.date | str) else value
+
+
+class Bill(Model):
+    """One entry of ``bills:``: a bill the email is about, named elsewhere by its ``id``."""
+
+    id: Slug = Field(description="How actions and text refer to this bill: hb-1234, used as {bill.hb-1234}.")
+    number: Name = Field(description='As the legislature writes it: "HB 1234", "S. 1".')
+    title: Text = Field(description='Its short title: "Concerning tenant protections".')
+    companion: Name | None = Field(None, description='The companion bill in the other chamber: "SB 5678".')
+    summary: Text | None = Field(None, description="One line: what it does.")
+    committee: Text | None = Field(None, description='Where it is now: "House Housing Committee".')
+    hearing: Hearing | None = Field(None, description="When that committee hears it; `check` flags one past.")
+    position: Position | None = Field(None, description="support or oppose: the organization's position.")
+    link: Url | None = Field(None, description="The bill's page on the legislature's site.")
+
+
+def written_bills(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The bills of a newsletter as read from its file, before validation, by id (those with an id that is text)."""
+    written = data.get("bills")
+    bills = written if isinstance(written, list) else []
+    return {
+        str(b["id"]).strip(): b
+        for b in bills
+        if isinstance(b, dict) and isinstance(b.get("id"), str | int) and not isinstance(b.get("id"), bool)
+    }
+
+
+def _note_bills(data: Any, context: Any) -> None:
+    """Share the ids of the newsletter's bills, so each action's reference is checked where it is written
+    (``bills:`` comes after ``actions:``, and is validated after them)."""
+    if isinstance(context, dict) and isinstance(data, dict):
+        # A position that is there but not text is "?": its own error says so, and the sign-in's need not.
+        context["bills"] = {
+            bill_id: (position if isinstance(position := b.get("position"), str) else None if position is None else "?")
+            for bill_id, b in written_bills(data).items()
+        }
+
+
+def bill_hint(bill_id: str, known: Any) -> str:
+    guess = difflib.get_close_matches(bill_id, list(known), n=1, cutoff=0.5)
+    return f"did you mean '{guess[0]}'?" if guess else "add it to the newsletter's 'bills:', or check the id"
+
+
+def _known_bill(bill_id: str, info: ValidationInfo) -> str:
+    known = (info.context or {}).get("bills")
+    if isinstance(known, dict) and bill_id not in known:
+        raise error("unknown_bill", f"'{bill_id}' is not in this newsletter's 'bills:'", bill_hint(bill_id, known))
+    return bill_id
+
+
+BillRef = Annotated[Slug, AfterValidator(_known_bill)]
+
+
+class Step(Model):
+    """One of an action's numbered steps: "1. Look up your representative. 2. Call. 3. Tell us you called."."""
+
+    text: Text
+    link: Link | None = Field(None, description="A link for this step: the district finder, the form.")
+    phone: Phone | None = Field(None, description="A number to call for this step.")
+    target: Slug | None = Field(None, description="A target of this action (its id) that this step is about.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+
+# A whole number as written (true is not 1), and no more than there are people: babel can't write 10**30.
+Count = Annotated[int, Field(strict=True, le=10_000_000_000)]
+
+
+class Petition(Model):
+    """For ``kind: petition``: the petition itself. The sign button is the action's ``link``."""
+
+    to: Text = Field(description='Whom it is addressed to: "Members of Congress".')
+    text: Text = Field(description="The petition's own words, as signers sign them.")
+    why: Markdown | None = Field(None, description='"Why this matters": the petition\'s case, if it has one.')
+    signatures: Count | None = Field(None, description="How many have signed so far.")
+    goal: Count | None = Field(None, description="How many signatures it aims for.")
+
+    @field_validator("signatures")
+    @classmethod
+    def _not_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise error("signatures", f"{value} signatures is less than none", "write 0 or more, or leave it out")
+        return value
+
+    @field_validator("goal")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise error("goal", f"a goal of {value} signatures is no goal", "write a number above 0, or leave it out")
+        return value
+
+
+def _member_tag(value: Any) -> str:
+    official = isinstance(value, str | OfficialTarget) or (isinstance(value, dict) and "official" in value)
+    return "<official>" if official else "<inline>"
+
+
+Member = Annotated[
+    Annotated[OfficialTarget, BeforeValidator(_official_shorthand), Tag("<official>")]
+    | Annotated[InlineTarget, Tag("<inline>")],
+    Discriminator(_member_tag),
+]
+
+
+class CommitteeTarget(Model):
+    """A legislative committee: ``- committee: House Housing Committee`` with its ``members``. Readers whose
+    district is known see their own member marked."""
+
+    committee: Text = Field(description='Its name: "House Committee on Housing".')
+    members: list[Member] = Field(
+        min_length=1, description="Official ids, or members written out (with 'district' to mark the reader's)."
+    )
+    note: Text | None = Field(None, description='"It votes on HB 1234 on Thursday."')
+    link: Link | None = Field(None, description="The committee's page.")
+    id: Slug | None = Field(None, description="Lets a script or a step name this target.")
+
+
+class SignIn(Model):
+    """For ``kind: testify``: sign in PRO or CON on a bill, or sign up to testify, on a legislature's remote
+    sign-in system before the committee's hearing. The form is the action's ``link``; the hearing, the bill's."""
+
+    bill: BillRef = Field(description="The id of the bill, in this newsletter's 'bills:'.")
+    position: SignInPosition | None = Field(None, description="pro, con or other; the bill's position when left out.")
+    how: Literal["sign-in", "testify", "written"] = Field(
+        "sign-in",
+        description="sign-in: have your position noted; testify: speak at the hearing; written: send testimony.",
+    )
+
+    @model_validator(mode="after")
+    def _position(self, info: ValidationInfo) -> Self:
+        bills = (info.context or {}).get("bills")
+        ours = bills.get(self.bill) if isinstance(bills, dict) else None
+        if ours is not None and ours not in SIGN_IN_FOR:
+            return self  # the bill's position is not one: its own error says so
+        if self.position is None and ours not in SIGN_IN_FOR:
+            raise error(
+                "sign_in_position",
+                f"no position to sign in with: neither here nor on the bill '{self.bill}'",
+                "add 'position: pro' (or con), or the bill's 'position: support' (or oppose)",
+            )
+        if self.position is not None and ours in SIGN_IN_FOR and self.position != SIGN_IN_FOR[ours]:
+            raise error(
+                "sign_in_position",
+                f"signing in '{self.position}' on a bill whose position is '{ours}'",
+                f"use 'position: {SIGN_IN_FOR[ours]}', or leave it out to follow the bill",
+            )
+        return self
+
+
+class RuleComment(Model):
+    """For ``kind: comment``: a public comment on a proposed rule. The comment form is the action's ``link``,
+    the end of the comment period its ``deadline``."""
+
+    agency: Text = Field(description='"Environmental Protection Agency", "WA Department of Ecology".')
+    docket: Name = Field(description='The docket or rule id, as the comment form asks for it: "EPA-HQ-OAR-2018-0283".')
+    rule: Text | None = Field(None, description="The rule's title.")
+    position: Position | None = Field(None, description="support or oppose.")
 
 
 Target = Annotated[
@@ -185,6 +378,7 @@ Target = Annotated[
     | Annotated[GroupTarget, Tag("<group>")]
     | Annotated[LookupTarget, Tag("<lookup>")]
     | Annotated[HotlineTarget, Tag("<hotline>")]
+    | Annotated[CommitteeTarget, Tag("<committee>")]
     | Annotated[InlineTarget, Tag("<inline>")],
     Discriminator(_target_tag),
 ]
@@ -351,7 +545,13 @@ def target_id(target: Target) -> str | None:
     return target.id
 
 
-_SECTION_FOR_KIND = {"vote": "election", "survey": "survey", "event": "events"}
+_SECTION_FOR_KIND = {
+    "vote": "election",
+    "survey": "survey",
+    "event": "events",
+    "testify": "sign_in",
+    "comment": "comment",
+}
 
 
 class Action(Model):
@@ -367,6 +567,37 @@ class Action(Model):
     election: Election | None = None
     survey: Survey | None = None
     events: list[Event] = []
+    bills: list[BillRef] = Field([], description="Ids of the newsletter's bills this action is about.")
+    steps: list[Step] = Field([], description="Numbered steps: what to do, in order.")
+    petition: Petition | None = Field(None, description="For a petition: to whom, its text, its signatures.")
+    sign_in: SignIn | None = Field(None, description="For kind: testify: the bill and the position to sign in with.")
+    comment: RuleComment | None = Field(None, description="For kind: comment: the agency and the rule.")
+
+    @model_validator(mode="after")
+    def _legislation(self) -> Self:
+        if self.petition and self.kind != "petition":
+            raise error("section_kind", "'petition' belongs to a 'petition' action", "set 'kind: petition', or move it")
+        if self.petition and self.link is None:
+            raise error(
+                "petition_link",
+                "a petition needs its sign button",
+                "add 'link: {text: Sign the petition, url: https://…}'",
+            )
+        if self.kind in ("testify", "comment") and self.link is None:
+            form = "sign-in form" if self.kind == "testify" else "comment form"
+            raise error(f"{self.kind}_link", f"a '{self.kind}' action needs the {form} as its 'link'",
+                        f"add 'link: {{text: …, url: https://…}}' to the {form}")  # fmt: skip
+        if self.kind == "comment" and self.deadline is None:
+            raise error("comment_deadline", "a comment period has an end", "add 'deadline:' with its last day")
+        ids = {i for t in self.targets if (i := target_id(t)) is not None}
+        for step in self.steps:
+            if step.target is not None and step.target not in ids:
+                raise error(
+                    "step_target",
+                    f"a step is about '{step.target}', not a target of this action with an id",
+                    f"use one of: {', '.join(sorted(ids))}" if ids else "add it to 'targets:' (with 'id:')",
+                )
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -439,6 +670,26 @@ class Newsletter(Model):
     web: bool = Field(
         True, description="false: for members only, never published on the web (actionmail web build skips it)."
     )
+    bills: list[Bill] = Field([], description="The bills this email is about, listed after the background.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_bill_ids(cls, data: Any, info: ValidationInfo) -> Any:
+        _note_bills(data, info.context)
+        return data
+
+    @field_validator("bills")
+    @classmethod
+    def _unique_bills(cls, bills: list[Bill]) -> list[Bill]:
+        seen: set[str] = set()
+        for bill in bills:
+            if bill.id in seen:
+                raise error("duplicate_bill", f"the bill id '{bill.id}' is used twice", "give each bill its own id")
+            seen.add(bill.id)
+        return bills
+
+    def bill(self, bill_id: str) -> Bill:
+        return next(b for b in self.bills if b.id == bill_id)
 
 
 def load_newsletter(path: Path, officials: Directory, region: str = "US") -> Newsletter:
@@ -459,7 +710,8 @@ def validate_newsletter(path: Path, data: Any, lines: load.Lines, officials: Dir
         "region": region,
         "issue_date": issue_date,
     }
-    problems = [
+    data, problems = fill_bill_references(data, lines, path)
+    problems += [
         Problem(shown(path), load.line_for(loc, lines), load.dotted(loc), f"unknown merge field {{{name}}}", fix)
         for loc, text in load.strings(data)
         for name, fix in merge.unknown_fields(text)
@@ -471,6 +723,48 @@ def validate_newsletter(path: Path, data: Any, lines: load.Lines, officials: Dir
     if problems:
         raise InvalidInput(problems)
     return newsletter
+
+
+BILL_REFERENCE = re.compile(r"\{bill\.([^{}.\s|]*)(?:\.([^{}\s|]*))?\}")
+_BILL_PARTS = ("number", "title")
+
+
+def fill_bill_references(data: dict[str, Any], lines: load.Lines, path: Path) -> tuple[dict[str, Any], list[Problem]]:
+    """``data`` with each ``{bill.ID}`` in its text replaced by that bill's number ("HB 1234") and each
+    ``{bill.ID.title}`` by its title, from the newsletter's ``bills:``; and a problem for each reference to a
+    bill that isn't there. ``data`` itself is left as it was (checks read the file as written)."""
+    bills = written_bills(data)
+    problems: list[Problem] = []
+
+    def fill(loc: load.Loc, text: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            bill_id, part = match[1], match[2] or "number"
+            if bill_id not in bills or part not in _BILL_PARTS:
+                if bill_id not in bills:
+                    what = f"{{bill.{bill_id}}} names no bill in this newsletter's 'bills:'"
+                    fix = bill_hint(bill_id, bills)
+                else:
+                    what, fix = (
+                        f"{match[0]} is not a part of a bill",
+                        f"write {{bill.{bill_id}}} (its number) or {{bill.{bill_id}.title}}",
+                    )
+                problems.append(Problem(shown(path), load.line_for(loc, lines), load.dotted(loc), what, fix))
+                return ""
+            value = bills[bill_id].get(part)
+            return str(value) if isinstance(value, str | int) else ""
+
+        return BILL_REFERENCE.sub(one, text) if "{bill." in text else text
+
+    def walk(value: Any, loc: load.Loc) -> Any:
+        if isinstance(value, str):
+            return fill(loc, value)
+        if isinstance(value, dict):
+            return {key: walk(item, (*loc, key)) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, (*loc, index)) for index, item in enumerate(value)]
+        return value
+
+    return walk(data, ()), problems
 
 
 def json_schema() -> dict[str, Any]:
@@ -492,8 +786,22 @@ def json_schema() -> dict[str, Any]:
     targets = action["targets"]["items"]
     targets["anyOf"] = [{"type": "string", "description": "An official's id: the same as {official: ID}."},
                         *targets.pop("oneOf")]  # fmt: skip
+    _legislation_schema(defs)
     _loosen_times(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "actionmail newsletter", **schema}
+
+
+def _legislation_schema(defs: dict[str, Any]) -> None:
+    """The shorthands of the legislation block: a step as its text, a hearing as a bare date, a committee member
+    as an official's id."""
+    for name, short in (
+        ("Step", {"type": "string", "minLength": 1}),
+        ("Hearing", {"type": "string", "format": "date"}),
+    ):
+        defs[name] = {"anyOf": [short, defs[name]], "description": defs[name].pop("description", "")}
+    members = defs["CommitteeTarget"]["properties"]["members"]["items"]
+    members["anyOf"] = [{"type": "string", "description": "An official's id: the same as {official: ID}."},
+                        *members.pop("oneOf")]  # fmt: skip
 
 
 def _loosen_times(node: Any) -> None:

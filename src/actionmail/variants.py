@@ -187,6 +187,8 @@ def uses_district(newsletter: Newsletter, project: Project) -> bool:
     actions = [*newsletter.actions, *newsletter.bonus]
     if any(isinstance(t, GroupTarget) and t.group in per_district for a in actions for t in a.targets):
         return True
+    if view.committees_mark_readers(newsletter, project.officials):  # each district's readers see their member
+        return True
     texts = (text for _, text in load.strings(newsletter.model_dump()))
     return any(match[1] == "district" for text in texts for match in merge.TAG.finditer(text))
 

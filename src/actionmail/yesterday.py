@@ -26,7 +26,15 @@ from actionmail import audience, load, syntax, tally
 from actionmail.audience.reports import Reports, read_only
 from actionmail.config import Project
 from actionmail.errors import InvalidInput
-from actionmail.newsletter import GroupTarget, HotlineTarget, InlineTarget, LookupTarget, Newsletter, OfficialTarget
+from actionmail.newsletter import (
+    CommitteeTarget,
+    GroupTarget,
+    HotlineTarget,
+    InlineTarget,
+    LookupTarget,
+    Newsletter,
+    OfficialTarget,
+)
 from actionmail.newsletter import load_newsletter as _load
 from actionmail.officials import Directory
 
@@ -175,5 +183,7 @@ def _who(target: object, directory: Directory) -> str:
         return target.label or directory.group(target.group).label
     if isinstance(target, LookupTarget | HotlineTarget):
         return target.label
+    if isinstance(target, CommitteeTarget):
+        return f"the members of the {target.committee}"
     assert isinstance(target, InlineTarget)
     return target.name

@@ -27,8 +27,8 @@ from actionmail.render import render, slug_for, templates
 from actionmail.variants import load_edition
 from actionmail.web import files as web_files
 from actionmail.web import manifest
-from tests.conftest import EXAMPLES, SEED, write
-from tests.web.conftest import PREFIX, SITE, files
+from tests.conftest import SEED, write
+from tests.web.conftest import EXAMPLES, PREFIX, SITE, files
 
 STRIKE = next(p for p in EXAMPLES if "climate-strike" in p.name)
 

@@ -14,7 +14,7 @@ import phonenumbers
 from actionmail import load as yaml_source
 from actionmail.check.draft import Draft
 from actionmail.errors import Problem, Severity
-from actionmail.newsletter import Action, GroupTarget, OfficialTarget
+from actionmail.newsletter import Action, CommitteeTarget, GroupTarget, OfficialTarget
 
 # --- Leftover placeholders ------------------------------------------------------------------------------
 
@@ -218,12 +218,14 @@ def _actions(draft: Draft) -> Iterator[tuple[yaml_source.Loc, Action, Any]]:
 
 
 def dates(draft: Draft) -> Iterator[Problem]:
-    """A newsletter going out after its own date; a registration deadline before it.
+    """A newsletter going out after its own date; a registration deadline or a bill's hearing before it.
 
     Deadlines, election days and events before the newsletter's date are refused when the file is read. When
     the day it goes out (``draft.today``: today for `check`, the send's day for `send`) is later, one warning
     says so, naming the dates that will have passed by then: readers can't act on those (the send prints them
-    without a countdown). Each registration deadline before the newsletter's date is a warning of its own.
+    without a countdown). Each registration deadline before the newsletter's date is a warning of its own, and so
+    is each bill's hearing before it (a bill's data may be copied from an older alert): an error when an action
+    asks readers to sign in or testify at that hearing.
     """
     issued, today = draft.newsletter.date, draft.today
     if today and today > issued:
@@ -246,6 +248,26 @@ def dates(draft: Draft) -> Iterator[Problem]:
                 "drop it, or tell readers how to register late",
                 Severity.WARNING,
             )
+    signed_in = {action.sign_in.bill for _, action, _ in _actions(draft) if action.sign_in}
+    for loc, action, _ in _actions(draft):
+        hearing = draft.newsletter.bill(action.sign_in.bill).hearing if action.sign_in else None
+        if hearing and action.deadline and action.deadline.date > hearing.date:
+            yield draft.problem(
+                (*loc, "deadline"),
+                f"sign-in closes on {action.deadline.date}, after the hearing ({hearing.date})",
+                "make 'deadline:' when sign-in closes: before the hearing starts (an hour before, in Washington)",
+                Severity.WARNING,
+            )
+    for index, bill in enumerate(draft.newsletter.bills):
+        if bill.hearing and bill.hearing.date < issued:
+            asked = bill.id in signed_in
+            yield draft.problem(
+                ("bills", index, "hearing"),
+                f"the hearing of {bill.number} on {bill.hearing.date} is before the newsletter's date ({issued})"
+                + (": readers are asked to sign in for a hearing that has passed" if asked else ": it has passed"),
+                "give the bill's next hearing (and its committee), or remove 'hearing:'",
+                Severity.ERROR if asked else Severity.WARNING,
+            )
 
 
 def _days(draft: Draft) -> Iterator[tuple[str, dt.date]]:
@@ -261,6 +283,9 @@ def _days(draft: Draft) -> Iterator[tuple[str, dt.date]]:
                 yield "the registration deadline", election.registration_deadline
         for event in action.events:
             yield f"'{event.title}'", event.date
+    for bill in draft.newsletter.bills:
+        if bill.hearing:
+            yield f"the hearing of {bill.number}", bill.hearing.date
     for event in draft.newsletter.events:
         yield f"'{event.title}'", event.date
 
@@ -286,6 +311,8 @@ def officials(draft: Draft) -> Iterator[Problem]:
                 ids, key = [target.official], "official" if isinstance(written["targets"][index], dict) else None
             elif isinstance(target, GroupTarget):
                 ids, key = directory.group(target.group).members, "group"
+            elif isinstance(target, CommitteeTarget):
+                ids, key = [m.official for m in target.members if isinstance(m, OfficialTarget)], "members"
             else:
                 continue
             where = (*loc, "targets", index, *([key] if key else []))

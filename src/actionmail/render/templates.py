@@ -21,6 +21,7 @@ from babel.dates import format_date, format_interval, format_time, format_timede
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup, escape
 
@@ -81,6 +82,7 @@ def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environm
         capfirst=lambda s: s[:1].upper() + s[1:],
         script=script_html,
         choice_url=lambda choice, survey: view.choice_url(survey, choice),
+        number=lambda value: format_decimal(value, locale=language),
     )
     env.globals["countdown"] = functools.partial(countdown, language=language, gettext=translations.ugettext)
     env.globals["button_size"] = button_size

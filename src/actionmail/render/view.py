@@ -6,6 +6,7 @@ which councilmember a district gets, how a phone number is written and dialled, 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import posixpath
 import re
@@ -20,8 +21,11 @@ from actionmail import tally
 from actionmail.config import Project
 from actionmail.fields import Link
 from actionmail.newsletter import (
+    SIGN_IN_FOR,
     Action,
+    Bill,
     Choice,
+    CommitteeTarget,
     Event,
     GroupTarget,
     HotlineTarget,
@@ -56,6 +60,7 @@ class Person:
     email: str | None = None
     contact_form: str | None = None
     note: str | None = None
+    own: bool = False  # the reader's own member of a committee (reader_member)
 
 
 @dataclass(frozen=True)
@@ -63,17 +68,18 @@ class TargetView:
     """One entry in "who to contact".
 
     ``kind`` is ``people`` (named officials, possibly under a group label), ``district`` (a per-district group
-    for a reader whose district is not known: the lookup link and everyone, by district), ``lookup`` or
-    ``hotline``.
+    for a reader whose district is not known: the lookup link and everyone, by district), ``lookup``,
+    ``hotline`` or ``committee`` (its members, the reader's own marked, and its page as ``page``).
     """
 
-    kind: Literal["people", "district", "lookup", "hotline"]
+    kind: Literal["people", "district", "lookup", "hotline", "committee"]
     label: str | None = None
     people: list[Person] = field(default_factory=list)
     lookup: Link | None = None
     phone: PhoneView | None = None
     note: str | None = None
     id: str | None = None
+    page: Link | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,25 @@ class Button:
 
 
 @dataclass(frozen=True)
+class StepView:
+    """One numbered step: its text, its link or number, and the name of the target it is about."""
+
+    text: str
+    link: Link | None
+    phone: PhoneView | None
+    target: str | None
+
+
+@dataclass(frozen=True)
+class SignInView:
+    """A ``testify`` action's sign-in: the bill (with its committee and hearing) and the position, pro/con/other."""
+
+    bill: Bill
+    position: str
+    how: str
+
+
+@dataclass(frozen=True)
 class ActionView:
     action: Action
     number: int  # 1-based position among the main actions, or among the bonus actions
@@ -101,6 +126,9 @@ class ActionView:
     mailto: str | None  # for email actions: a mailto: link to every target with an address, message filled in
     report_back: Button | None = None  # to the organization's form, or counted by actionmail serve (actionmail.tally)
     choices: list[Button] = field(default_factory=list)  # a survey's one-tap answers
+    bills: list[Bill] = field(default_factory=list)  # the bills this action names, resolved
+    steps: list[StepView] = field(default_factory=list)
+    sign_in: SignInView | None = None
 
     @property
     def kind(self) -> str:
@@ -154,6 +182,9 @@ def build(
                     _mailto(action, targets),
                     _report_back(action, issue, question, counted=not web),
                     _choices(action, issue, question, counted=not web),
+                    [newsletter.bill(b) for b in action.bills],
+                    _steps(action, directory, region),
+                    _sign_in(action, newsletter),
                 )
             )
         return out
@@ -276,10 +307,73 @@ def _resolve(target: Target, directory: Directory, district: str | None, region:
                 note=target.note,
             )
         ]
+    if isinstance(target, CommitteeTarget):
+        members = [
+            _person(directory.official(m.official), region, m.note)
+            if isinstance(m, OfficialTarget)
+            else _person(m, region)
+            for m in target.members
+        ]
+        own = reader_member(members, district)
+        if own is not None:
+            members[own] = dataclasses.replace(members[own], own=True)
+        return [TargetView("committee", target.committee, members, note=target.note, id=target.id, page=target.link)]
     return [TargetView("people", people=[_person(target, region)])]
 
 
+def reader_member(members: list[Person], district: str | None) -> int | None:
+    """Which of a committee's members represents the reader (their index), where the reader's district is known.
+
+    The one place that decides it: a member's ``district`` is compared with the reader's, as per-district groups
+    do (:meth:`~actionmail.officials.Directory.member_for`).
+    """
+    if district is None:
+        return None
+    return next((index for index, member in enumerate(members) if member.district == district), None)
+
+
+def committees_mark_readers(newsletter: Newsletter, directory: Directory) -> bool:
+    """Whether a committee target in ``newsletter`` has a member whose district is one readers are grouped by
+    (the directory's): then the email differs by district, each variant marking its readers' member."""
+    districts = set(directory.districts)
+    for action in [*newsletter.actions, *newsletter.bonus]:
+        for target in action.targets:
+            if isinstance(target, CommitteeTarget):
+                for m in target.members:
+                    member = directory.official(m.official) if isinstance(m, OfficialTarget) else m
+                    if member.district in districts:
+                        return True
+    return False
+
+
+def _steps(action: Action, directory: Directory, region: str) -> list[StepView]:
+    labels = _labels(action, directory)
+    return [
+        StepView(
+            step.text,
+            step.link,
+            phone_view(step.phone, region) if step.phone else None,
+            labels.get(step.target, step.target) if step.target else None,
+        )
+        for step in action.steps
+    ]
+
+
+def _sign_in(action: Action, newsletter: Newsletter) -> SignInView | None:
+    sign_in = action.sign_in
+    if sign_in is None:
+        return None
+    bill = newsletter.bill(sign_in.bill)
+    return SignInView(bill, sign_in.position or SIGN_IN_FOR[bill.position or "support"], sign_in.how)
+
+
 def _scripts(action: Action, directory: Directory) -> list[ScriptView]:
+    labels = _labels(action, directory)
+    return [ScriptView(script, [labels.get(i, i) for i in script.for_]) for script in action.script]
+
+
+def _labels(action: Action, directory: Directory) -> dict[str, str]:
+    """How a script's or a step's heading names each target id."""
     labels = {o.id: o.name for o in directory.officials} | {g.id: g.label for g in directory.groups}
     for target in action.targets:
         if isinstance(target, GroupTarget) and target.label:
@@ -288,7 +382,9 @@ def _scripts(action: Action, directory: Directory) -> list[ScriptView]:
             labels[target.id] = target.label
         elif isinstance(target, InlineTarget) and target.id:
             labels[target.id] = target.name
-    return [ScriptView(script, [labels.get(i, i) for i in script.for_]) for script in action.script]
+        elif isinstance(target, CommitteeTarget) and target.id:
+            labels[target.id] = target.committee
+    return labels
 
 
 def _other_links(action: Action) -> list[Link]:
@@ -305,7 +401,9 @@ def _other_links(action: Action) -> list[Link]:
 
 
 def _mailto(action: Action, targets: list[TargetView]) -> str | None:
-    addresses = list(dict.fromkeys(p.email for t in targets if t.kind == "people" for p in t.people if p.email))
+    addresses = list(
+        dict.fromkeys(p.email for t in targets if t.kind in ("people", "committee") for p in t.people if p.email)
+    )
     if action.message is None or not addresses:
         return None
     query = urllib.parse.urlencode(
