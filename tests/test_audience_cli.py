@@ -107,8 +107,9 @@ def test_import_with_map(project: Path) -> None:
     ) == (0, "added 1, updated 0, unchanged 0, skipped 0\n")
     assert invoke("subscribers", "import", "m.csv", "--map", "Correo=correo") == (
         2,
-        "Error: --map 'Correo=correo': unknown field 'correo': use email, first_name, last_name, district, zip, "
-        "language, tags, field.NAME, or - to ignore the column\n",
+        "Error: --map 'Correo=correo': unknown field 'correo': use email, first_name, last_name, district, "
+        "district.SET (a district set of officials.yaml, like district.congress), zip, language, tags, "
+        "field.NAME, or - to ignore the column\n",
     )
     assert invoke("subscribers", "import", "m.csv", "--map", "Email=email") == (
         2,

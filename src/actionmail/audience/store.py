@@ -252,6 +252,13 @@ class Store:
             for language, district, others, number in self._db.execute(sql, params)
         ]
 
+    def district_sets(self) -> list[str]:
+        """The district sets other than the default one that some member has a district of, sorted."""
+        (names,) = self._db.execute(
+            "SELECT json_group_array(DISTINCT j.key) FROM subscribers s, json_each(s.districts) j"
+        ).fetchone()
+        return sorted(json.loads(names))
+
     def count_by_status(self, segment: Segment | None = None) -> dict[Status, int]:
         where, params = _where("1", segment)
         rows = self._db.execute(f"SELECT s.status, count(*) FROM subscribers s WHERE {where} GROUP BY 1", params)

@@ -333,7 +333,10 @@ def list_command(segment: str | None, everyone: bool) -> None:
     chosen = _segment(project, segment)
     with store:
         members = store.everyone(chosen) if everyone else store.subscribers(chosen)
-        _table(members, everyone, [s for s in project.officials.sets if s != DEFAULT_SET])
+        # A column for each other district set that members have a district of.
+        held = store.district_sets()
+        sets = [s for s in project.officials.sets if s in held] + [s for s in held if s not in project.officials.sets]
+        _table(members, everyone, sets)
         counts = store.count_by_status(chosen) if everyone else {audience.Status.ACTIVE: store.count(chosen)}
     where = f" in segment '{segment}'" if segment else ""
     total = sum(counts.values())
