@@ -106,9 +106,7 @@ def test_a_group_names_its_set_and_a_district_may_have_two_members(project: Path
         ),
     ],
 )
-def test_a_wrong_set_or_seats_is_reported_where_it_is(
-    project: Path, change: tuple[str, str], expected: str
-) -> None:
+def test_a_wrong_set_or_seats_is_reported_where_it_is(project: Path, change: tuple[str, str], expected: str) -> None:
     path = write(project, "officials.yaml", STATE_HOUSE.replace(*change))
     found = problems(path)
     assert found[0].startswith(expected), found
@@ -214,7 +212,9 @@ def test_a_csv_maps_a_column_to_a_set(project: Path) -> None:
     }
     # A header that names the set is read without --map; an import again changes nothing.
     write(project, "again.csv", exported)
-    assert invoke("subscribers", "import", "again.csv")[1].splitlines()[-1] == "added 0, updated 0, unchanged 5, skipped 0"
+    assert (
+        invoke("subscribers", "import", "again.csv")[1].splitlines()[-1] == "added 0, updated 0, unchanged 5, skipped 0"
+    )
 
 
 def test_a_column_of_a_set_officials_yaml_lacks_is_refused_before_anything_is_imported(project: Path) -> None:
@@ -402,8 +402,7 @@ def test_render_and_variants_commands_take_a_district_per_set(project: Path) -> 
         "Error: --district congress=8: not a district of the set congress in officials.yaml (known: 7, 9)\n"
     )
     assert invoke("render", "newsletters/2019-08-02-two.yaml", "--district", "senate=8")[1] == (
-        "Error: --district senate=8: 'senate' is not a district set of officials.yaml (its sets: district, "
-        "congress)\n"
+        "Error: --district senate=8: 'senate' is not a district set of officials.yaml (its sets: district, congress)\n"
     )
     write(project, "m.csv", MEMBERS.replace("WA-9", "9"))
     invoke("subscribers", "import", "m.csv", "--map", "CD=district.congress")

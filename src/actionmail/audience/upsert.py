@@ -128,7 +128,7 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
                 incoming.zip,
                 incoming.language,
                 _fields(incoming.fields),
-                _fields(incoming.districts),
+                _fields(incoming.districts) if incoming.districts else "{}",
                 status,
                 to_db_time(changed_at) if changed_at else None,
                 reason,

@@ -252,7 +252,7 @@ class _Answering:
                 asked.question.id,
                 asked.answer,
                 member.district if by_district else None,
-                tally.target_for(action, directory, member.district),
+                tally.target_for(action, directory, member.district, member.districts),
             )
             recorded = store.reports.record(report)
             return member, recorded, store.reports.count(issue, asked.question.id)
