@@ -389,6 +389,32 @@ def test_merge_fields_name_a_set() -> None:
     assert filled == "CD 7, ?"
 
 
+def test_a_merge_field_of_a_set_officials_yaml_lacks_is_an_error(project: Path) -> None:
+    write(
+        project / "newsletters", "2019-08-02-two.yaml", TWO_CALLS.replace("{district.congress|", "{district.congres|")
+    )
+    code, output = invoke("check", "--no-spam", "newsletters/2019-08-02-two.yaml")
+    assert code == 2
+    assert (
+        "newsletters/2019-08-02-two.yaml:13: actions[0].script[0].text: unknown merge field {district.congres}: "
+        "did you mean {district.congress}?"
+    ) in output.splitlines()
+
+
+def test_check_renders_each_sets_districts(project: Path) -> None:
+    from actionmail import check
+    from actionmail.config import load_project
+    from actionmail.newsletter import load_newsletter
+
+    path = write(project / "newsletters", "2019-08-02-two.yaml", TWO_CALLS)
+    loaded = load_project(path)
+    draft = check.make_draft(path, loaded, load_newsletter(path, loaded.officials, "US"))
+    # Unknown everywhere, each council district, each congressional district.
+    assert len(draft.rendered) == 1 + 7 + 2
+    assert [sum(t in v.html for t in COUNCIL_TEL.values()) for v in draft.rendered] == [7, *[1] * 7, 7, 7]
+    assert invoke("check", "--no-spam", "newsletters/2019-08-02-two.yaml")[0] == 0
+
+
 def test_render_and_variants_commands_take_a_district_per_set(project: Path) -> None:
     write(project / "newsletters", "2019-08-02-two.yaml", TWO_CALLS)
     code, output = invoke(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 PER_READER = ("first_name", "last_name", "email", "zip", "unsubscribe_url", "report_url")
@@ -26,13 +26,27 @@ FIELD_PREFIX = "field."  # a custom field of the subscriber: {field.team}
 TAG = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[A-Za-z0-9_-]+)?)(?:\|([^{}\n]*))?\}")
 
 
-def unknown_fields(text: str) -> list[tuple[str, str]]:
-    """Merge fields in ``text`` that don't exist, each with a suggestion: [("frist_name", "did you mean …")]."""
+def unknown_fields(text: str, district_sets: Collection[str] | None = None) -> list[tuple[str, str]]:
+    """Merge fields in ``text`` that don't exist, each with a suggestion: [("frist_name", "did you mean …")].
+    ``district_sets``: the district sets of officials.yaml, when known: ``{district.SET}`` must name one."""
     known = [*PER_READER, *PER_VARIANT]
     out = []
     for match in TAG.finditer(text):
         name = match[1]
-        if name in known or any(name.startswith(p) and len(name) > len(p) for p in (FIELD_PREFIX, DISTRICT_PREFIX)):
+        if name in known or (name.startswith(FIELD_PREFIX) and len(name) > len(FIELD_PREFIX)):
+            continue
+        if name.startswith(DISTRICT_PREFIX) and len(name) > len(DISTRICT_PREFIX):
+            district_set = name[len(DISTRICT_PREFIX) :]
+            if district_sets is None or district_set in district_sets:
+                continue
+            others = [f"{{{DISTRICT_PREFIX}{s}}}" for s in district_sets if s != "district"]
+            guess = difflib.get_close_matches(f"{{{name}}}", others, n=1, cutoff=0.6)
+            fix = (
+                f"did you mean {guess[0]}?"
+                if guess
+                else f"officials.yaml has no district set '{district_set}' (its others: {', '.join(others) or 'none'})"
+            )
+            out.append((name, fix))
             continue
         guess = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         fix = f"did you mean {{{guess[0]}}}?" if guess else "use one of: " + ", ".join(f"{{{k}}}" for k in known)
