@@ -230,7 +230,8 @@ def test_count_with_segments(project: Path) -> None:
     assert counts == {"district=3": (0, "109\n"), "district=none": (0, "76\n"), "language=es": (0, "157\n")}
     assert invoke("subscribers", "count", "--segment", "distrct=3") == (
         2,
-        "Error: segment 'distrct=3': unknown key 'distrct': use district, zip, language, tag or field.NAME\n",
+        "Error: segment 'distrct=3': unknown key 'distrct': use district, district.SET, zip, language, tag or "
+        "field.NAME\n",
     )
     assert invoke("subscribers", "count", "--segment", "district=8") == (
         2,

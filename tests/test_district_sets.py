@@ -443,3 +443,22 @@ def test_render_and_variants_commands_take_a_district_per_set(project: Path) -> 
         "en · district unknown · congress 9",
         "total",
     ]
+
+
+def test_a_segment_selects_by_another_sets_district(project: Path) -> None:
+    write(project, "m.csv", MEMBERS.replace("WA-9", "9"))
+    invoke("subscribers", "import", "m.csv", "--map", "CD=district.congress")
+    listed = invoke("subscribers", "list", "--segment", "district.congress=9")[1].splitlines()
+    assert sorted(line.split()[0] for line in listed[1:-1]) == ["a@example.org", "c@example.org"]
+    listed = invoke("subscribers", "list", "--segment", "district.congress=none district=3|5|7")[1].splitlines()
+    assert sorted(line.split()[0] for line in listed[1:-1]) == ["d@example.org", "e@example.org"]
+    assert invoke("subscribers", "list", "--segment", "district.congres=9") == (
+        2,
+        "Error: segment 'district.congres=9': officials.yaml has no district set 'congres': use one of: "
+        "district.congress\n",
+    )
+    assert invoke("subscribers", "list", "--segment", "district.congress=8") == (
+        2,
+        "Error: segment 'district.congress=8': no congress district '8' in officials.yaml (known: 7, 9): use one "
+        "of them, or none for members without a congress district\n",
+    )

@@ -205,6 +205,11 @@ class Directory(Model):
         found = dict.fromkeys(g.set_name for g in self.groups if g.per_district)
         return sorted(found, key=lambda name: name != DEFAULT_SET)
 
+    @property
+    def other_sets(self) -> dict[str, list[str]]:
+        """Each district set other than the default one, with its districts."""
+        return {name: self.districts_of(name) for name in self.sets if name != DEFAULT_SET}
+
     def lookup_of(self, district_set: str) -> Link | None:
         """Where readers find their district of ``district_set``: the first of its groups' lookup links."""
         return next((g.lookup for g in self.groups if g.per_district and g.set_name == district_set), None)

@@ -129,7 +129,11 @@ def prepare(
     edition: Edition, store: Store, ledger: Ledger, segment: str | None, send_at: dt.datetime | None = None
 ) -> Plan:
     """Everything about a send, worked out without sending or writing anything."""
-    parsed = Segment.parse(segment, edition.project.officials.districts) if segment else None
+    parsed = (
+        Segment.parse(segment, edition.project.officials.districts, edition.project.officials.other_sets)
+        if segment
+        else None
+    )
     rendered = _Variants(edition, {key: edition.render(key) for key in all_variants(edition)})
     digest = hashlib.sha256()
     env = envelope(edition.project, edition.path.stem, "")
@@ -266,7 +270,11 @@ def _execute(
 def _enqueue(plan: Plan, store: Store, ledger: Ledger, send: SendRecord) -> None:
     """Everyone the send is for, as of now, less whoever an earlier version of this issue reached."""
     edition = plan.edition
-    parsed = Segment.parse(plan.segment, edition.project.officials.districts) if plan.segment else None
+    parsed = (
+        Segment.parse(plan.segment, edition.project.officials.districts, edition.project.officials.other_sets)
+        if plan.segment
+        else None
+    )
     members, params = store.send_filter(parsed)
     # Each member's variant label, computed by SQLite as Edition.key computes it in Python (a test holds the two
     # to the same answers): their language where there is a translation in it, else the edition's; their
