@@ -462,3 +462,16 @@ def test_a_segment_selects_by_another_sets_district(project: Path) -> None:
         "Error: segment 'district.congress=8': no congress district '8' in officials.yaml (known: 7, 9): use one "
         "of them, or none for members without a congress district\n",
     )
+
+
+def test_the_box_with_every_phone_passes_the_official_mjml_validator(project: Path, tmp_path: Path) -> None:
+    from tests.test_mjml_validator import MJML, strict_problems
+
+    if shutil.which("node") is None or not MJML.exists():
+        pytest.skip("the official MJML validator needs Node.js and `npm ci --prefix tests/mjml`")
+    edition = load_edition(write(project / "newsletters", "2019-08-02-two.yaml", TWO_CALLS))
+    files = []
+    for number, key in enumerate([edition.key("en", None), edition.key("en", "3", {"congress": "9"})]):
+        files.append(tmp_path / f"v{number}.mjml")
+        files[-1].write_text(edition.render(key).mjml, encoding="utf-8")
+    assert strict_problems(MJML, files) == []
