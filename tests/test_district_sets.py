@@ -475,3 +475,19 @@ def test_the_box_with_every_phone_passes_the_official_mjml_validator(project: Pa
         files.append(tmp_path / f"v{number}.mjml")
         files[-1].write_text(edition.render(key).mjml, encoding="utf-8")
     assert strict_problems(MJML, files) == []
+
+
+def test_the_preview_offers_each_sets_districts_and_reads_a_combination_back(project: Path) -> None:
+    from actionmail.preview.workspace import all_keys, parse_variant, variant_id
+
+    edition = load_edition(write(project / "newsletters", "2019-08-02-two.yaml", TWO_CALLS))
+    offered = [variant_id(key) for key in all_keys(edition)]
+    assert offered == [
+        *(f"en:{d}:congress=" for d in range(1, 8)),
+        "en::congress=7",
+        "en::congress=9",
+        "en::congress=",
+    ]
+    both = parse_variant(edition, "en:3:congress=9")
+    assert both == edition.key("en", "3", {"congress": "9"}) and variant_id(both) == "en:3:congress=9"
+    assert parse_variant(edition, None) == edition.key("en", None)
