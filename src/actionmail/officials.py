@@ -210,10 +210,6 @@ class Directory(Model):
         """Each district set other than the default one, with its districts."""
         return {name: self.districts_of(name) for name in self.sets if name != DEFAULT_SET}
 
-    def lookup_of(self, district_set: str) -> Link | None:
-        """Where readers find their district of ``district_set``: the first of its groups' lookup links."""
-        return next((g.lookup for g in self.groups if g.per_district and g.set_name == district_set), None)
-
 
 def _as_name(value: Any) -> str | None:
     """An id or district as validation will make it (text; a bare number is text), or None for anything else:

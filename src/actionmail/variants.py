@@ -4,9 +4,8 @@ A newsletter file can have translations beside it (``2019-08-01-ring.es.yaml`` n
 Readers are grouped by the data the email actually uses: their language, when there is a translation in it, and
 their district in each district set the email uses (a set is used when the email names one of its per-district
 groups, or writes ``{district}`` or ``{district.SET}``): a variant is one combination of districts, rendered once
-for all the readers who have it. Everything else about a
-reader — their name, their unsubscribe link — is filled into the rendered variant per reader
-(:meth:`actionmail.render.Rendered.personalize`).
+for all the readers who have it. Everything else about a reader — their name, their unsubscribe link — is filled
+into the rendered variant per reader (:meth:`actionmail.render.Rendered.personalize`).
 """
 
 from __future__ import annotations
