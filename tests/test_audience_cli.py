@@ -107,8 +107,9 @@ def test_import_with_map(project: Path) -> None:
     ) == (0, "added 1, updated 0, unchanged 0, skipped 0\n")
     assert invoke("subscribers", "import", "m.csv", "--map", "Correo=correo") == (
         2,
-        "Error: --map 'Correo=correo': unknown field 'correo': use email, first_name, last_name, district, zip, "
-        "language, tags, field.NAME, or - to ignore the column\n",
+        "Error: --map 'Correo=correo': unknown field 'correo': use email, first_name, last_name, district, "
+        "district.SET (a district set of officials.yaml, like district.congress), zip, language, tags, "
+        "field.NAME, or - to ignore the column\n",
     )
     assert invoke("subscribers", "import", "m.csv", "--map", "Email=email") == (
         2,
@@ -229,7 +230,8 @@ def test_count_with_segments(project: Path) -> None:
     assert counts == {"district=3": (0, "109\n"), "district=none": (0, "76\n"), "language=es": (0, "157\n")}
     assert invoke("subscribers", "count", "--segment", "distrct=3") == (
         2,
-        "Error: segment 'distrct=3': unknown key 'distrct': use district, zip, language, tag or field.NAME\n",
+        "Error: segment 'distrct=3': unknown key 'distrct': use district, district.SET, zip, language, tag or "
+        "field.NAME\n",
     )
     assert invoke("subscribers", "count", "--segment", "district=8") == (
         2,

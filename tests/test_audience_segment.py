@@ -91,10 +91,13 @@ def test_values_are_parameters_not_sql(store: Store) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("distrct=3", "segment 'distrct=3': unknown key 'distrct': use district, zip, language, tag or field.NAME"),
+        (
+            "distrct=3",
+            "segment 'distrct=3': unknown key 'distrct': use district, district.SET, zip, language, tag or field.NAME",
+        ),
         (
             "status=active",
-            "segment 'status=active': unknown key 'status': use district, zip, language, tag or field.NAME",
+            "segment 'status=active': unknown key 'status': use district, district.SET, zip, language, tag or field.NAME",
         ),
         (
             "volunteer",

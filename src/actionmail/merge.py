@@ -1,7 +1,8 @@
 """Merge fields: ``{first_name|friend}`` in a newsletter's text becomes each reader's own value.
 
 Authors write ``{name}`` or ``{name|fallback}`` anywhere in a newsletter's text (subject, preheader, greeting,
-Markdown, scripts). Fields of the variant (``district``) are filled when the variant is rendered; fields of the
+Markdown, scripts). Fields of the variant (``district``, and ``district.SET`` for another district set, such as
+``{district.congress}``) are filled when the variant is rendered; fields of the
 reader (``first_name``, ``unsubscribe_url``, …) stay in the rendered output and are filled per reader by
 :meth:`Merge.fill`, which only joins precomputed pieces: it never re-renders.
 
@@ -14,23 +15,38 @@ from __future__ import annotations
 import difflib
 import html
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 PER_READER = ("first_name", "last_name", "email", "zip", "unsubscribe_url", "report_url")
 PER_VARIANT = ("district",)
+DISTRICT_PREFIX = "district."  # the reader's district of another set: {district.congress}
 FIELD_PREFIX = "field."  # a custom field of the subscriber: {field.team}
 
 TAG = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[A-Za-z0-9_-]+)?)(?:\|([^{}\n]*))?\}")
 
 
-def unknown_fields(text: str) -> list[tuple[str, str]]:
-    """Merge fields in ``text`` that don't exist, each with a suggestion: [("frist_name", "did you mean …")]."""
+def unknown_fields(text: str, district_sets: Collection[str] | None = None) -> list[tuple[str, str]]:
+    """Merge fields in ``text`` that don't exist, each with a suggestion: [("frist_name", "did you mean …")].
+    ``district_sets``: the district sets of officials.yaml, when known: ``{district.SET}`` must name one."""
     known = [*PER_READER, *PER_VARIANT]
     out = []
     for match in TAG.finditer(text):
         name = match[1]
         if name in known or (name.startswith(FIELD_PREFIX) and len(name) > len(FIELD_PREFIX)):
+            continue
+        if name.startswith(DISTRICT_PREFIX) and len(name) > len(DISTRICT_PREFIX):
+            district_set = name[len(DISTRICT_PREFIX) :]
+            if district_sets is None or district_set in district_sets:
+                continue
+            others = [f"{{{DISTRICT_PREFIX}{s}}}" for s in district_sets if s != "district"]
+            guess = difflib.get_close_matches(f"{{{name}}}", others, n=1, cutoff=0.6)
+            fix = (
+                f"did you mean {guess[0]}?"
+                if guess
+                else f"officials.yaml has no district set '{district_set}' (its others: {', '.join(others) or 'none'})"
+            )
+            out.append((name, fix))
             continue
         guess = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         fix = f"did you mean {{{guess[0]}}}?" if guess else "use one of: " + ", ".join(f"{{{k}}}" for k in known)
@@ -39,10 +55,11 @@ def unknown_fields(text: str) -> list[tuple[str, str]]:
 
 
 def fill_variant(text: str, values: Mapping[str, str | None], *, escape: bool) -> str:
-    """Fill the per-variant fields (``{district}``), leaving the per-reader ones for :class:`Merge`."""
+    """Fill the per-variant fields (``{district}``, ``{district.SET}``), leaving the per-reader ones for
+    :class:`Merge`."""
 
     def replace(match: re.Match[str]) -> str:
-        if match[1] not in PER_VARIANT:
+        if match[1] not in PER_VARIANT and not match[1].startswith(DISTRICT_PREFIX):
             return match[0]
         value = values.get(match[1]) or match[2] or ""
         return html.escape(value) if escape and values.get(match[1]) else value

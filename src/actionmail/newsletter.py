@@ -714,7 +714,7 @@ def validate_newsletter(path: Path, data: Any, lines: load.Lines, officials: Dir
     problems += [
         Problem(shown(path), load.line_for(loc, lines), load.dotted(loc), f"unknown merge field {{{name}}}", fix)
         for loc, text in load.strings(data)
-        for name, fix in merge.unknown_fields(text)
+        for name, fix in merge.unknown_fields(text, officials.sets)
     ]
     try:
         newsletter = load.validate(Newsletter, data, lines, path, context)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actionmail.newsletter import Action, GroupTarget, Newsletter, answer_id
-from actionmail.officials import Directory, Group
+from actionmail.officials import DEFAULT_SET, Directory, Group
 
 DONE = "done"  # the one answer to a report-back: "I did it"
 REPORT_URL = "{report_url}"  # the per-reader merge field every report link starts with
@@ -80,11 +80,16 @@ def per_district(action: Action, directory: Directory) -> list[Group]:
     return [g for g in directory.groups if g.id in ids and g.per_district]
 
 
-def target_for(action: Action, directory: Directory, district: str | None) -> str | None:
-    """Whom a member of ``district`` was asked to contact, where that depends on the district: the per-district
-    members' ids ("herbold"; several, comma-separated, when the action names several such groups). None where it
-    doesn't depend on the district, or the district is unknown (the email gave the lookup link)."""
-    found = [m.id for g in per_district(action, directory) if (m := directory.member_for(g, district)) is not None]
+def target_for(
+    action: Action, directory: Directory, district: str | None, districts: Mapping[str, str] | None = None
+) -> str | None:
+    """Whom a member of ``district`` (and of ``districts`` in the other district sets) was asked to contact,
+    where that depends on the district: the per-district members' ids ("herbold"; several, comma-separated, when
+    the action names several such groups, or a group has several members a district). None where it doesn't
+    depend on the district, or the district is unknown (the email gave the lookup link)."""
+    by_set = {**(districts or {}), DEFAULT_SET: district}
+    groups = per_district(action, directory)
+    found = [m.id for g in groups for m in directory.members_for(g, by_set.get(g.set_name))]
     return ",".join(found) or None
 
 

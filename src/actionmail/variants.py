@@ -2,9 +2,10 @@
 
 A newsletter file can have translations beside it (``2019-08-01-ring.es.yaml`` next to ``2019-08-01-ring.yaml``).
 Readers are grouped by the data the email actually uses: their language, when there is a translation in it, and
-their district, when the email names a per-district group or writes ``{district}``. Everything else about a
-reader — their name, their unsubscribe link — is filled into the rendered variant per reader
-(:meth:`actionmail.render.Rendered.personalize`).
+their district in each district set the email uses (a set is used when the email names one of its per-district
+groups, or writes ``{district}`` or ``{district.SET}``): a variant is one combination of districts, rendered once
+for all the readers who have it. Everything else about a reader — their name, their unsubscribe link — is filled
+into the rendered variant per reader (:meth:`actionmail.render.Rendered.personalize`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from actionmail import load, merge, tally, tokens
 from actionmail.config import Project, load_project
 from actionmail.errors import InvalidInput, Problem, shown
 from actionmail.newsletter import GroupTarget, Newsletter, load_newsletter
+from actionmail.officials import DEFAULT_SET
 from actionmail.render import Rendered, render, slug_for, view
 
 LANGUAGES = ("en", "es")
@@ -53,12 +55,23 @@ class Reader(Protocol):
 @dataclass(frozen=True)
 class VariantKey:
     language: str
-    district: str | None  # None: the district is unknown, or the email does not depend on it
+    district: str | None  # of the default set; None: unknown, or the email does not depend on it
+    # The district of each other set the email uses, in the directory's order of sets: (("congress", "7"),).
+    others: tuple[tuple[str, str | None], ...] = ()
 
-    def sort_key(self) -> tuple[str, bool, int, str]:
-        """Language, then districts in numeric order (2 before 10), then the fallback last."""
-        district = self.district or ""
-        return self.language, self.district is None, int(district) if district.isdigit() else 0, district
+    @property
+    def districts(self) -> dict[str, str | None]:
+        """Every set's district in this variant (the default set's under :data:`DEFAULT_SET`)."""
+        return {DEFAULT_SET: self.district, **dict(self.others)}
+
+    def sort_key(self) -> tuple[object, ...]:
+        """Language, then districts in numeric order (2 before 10), then the fallback last; set by set."""
+        return (self.language, *_order(self.district), *(part for _, d in self.others for part in _order(d)))
+
+
+def _order(district: str | None) -> tuple[bool, int, str]:
+    text = district or ""
+    return district is None, int(text) if text.isdigit() else 0, text
 
 
 @dataclass(frozen=True)
@@ -70,32 +83,88 @@ class Edition:
     default_language: str
     newsletters: Mapping[str, Newsletter]
     paths: Mapping[str, Path]
-    uses_district: bool  # does any version name a per-district group or write {district}?
+    # The district sets any version uses (names a per-district group of, or writes {district} / {district.SET}),
+    # the default set first. A bool, from earlier versions: True is the default set alone.
+    sets: tuple[str, ...] | bool
     # The day the email goes out, when a send is on a later day than the newsletter's date: every variant's
     # countdowns are counted from it (see :meth:`going_out_on`). None: as of the newsletter's date.
     sent_on: dt.date | None = None
 
     @functools.cached_property
+    def used_sets(self) -> tuple[str, ...]:
+        """The district sets this email depends on, the default set first."""
+        if isinstance(self.sets, bool):
+            return (DEFAULT_SET,) if self.sets else ()
+        return self.sets
+
+    @property
+    def uses_district(self) -> bool:
+        """Does the email depend on any district?"""
+        return bool(self.used_sets)
+
+    @functools.cached_property
+    def other_sets(self) -> tuple[str, ...]:
+        """The sets the email uses other than the default one: each a part of :attr:`VariantKey.others`."""
+        return tuple(s for s in self.used_sets if s != DEFAULT_SET)
+
+    @functools.cached_property
     def districts(self) -> frozenset[str]:
-        """The districts that make a variant of their own (none, when the email doesn't depend on district)."""
-        return frozenset(self.project.officials.districts) if self.uses_district else frozenset()
+        """The default set's districts that make a variant of their own (none, when the email doesn't use it)."""
+        return self.districts_of(DEFAULT_SET)
+
+    @functools.cached_property
+    def _set_districts(self) -> dict[str, frozenset[str]]:
+        return {name: frozenset(self.project.officials.districts_of(name)) for name in self.used_sets}
+
+    def districts_of(self, district_set: str) -> frozenset[str]:
+        """The districts of ``district_set`` that make a variant of their own (none, where the email doesn't use
+        the set)."""
+        return self._set_districts.get(district_set, frozenset())
 
     def key_for(self, reader: Reader) -> VariantKey:
-        """Runs once per reader: set lookups only."""
-        return self.key(reader.language, reader.district)
+        """Runs once per reader: set lookups only. A reader's districts of the other sets are its ``districts``
+        ({"congress": "7"}, as :class:`actionmail.audience.Subscriber` has them), where it has them."""
+        others = getattr(reader, "districts", None) if self.other_sets else None
+        return self.key(reader.language, reader.district, others)
 
-    def key(self, language: str | None, district: str | None) -> VariantKey:
-        """The variant of readers with this language and district."""
+    def key(
+        self, language: str | None, district: str | None, others: Mapping[str, str | None] | None = None
+    ) -> VariantKey:
+        """The variant of readers with this language and district (of the default set), and ``others``: their
+        districts of the other sets ({"congress": "7"})."""
         return VariantKey(
             language if language in self.newsletters and language else self.default_language,
             district if district in self.districts else None,
+            tuple((s, d if (d := (others or {}).get(s)) in self.districts_of(s) else None) for s in self.other_sets),
         )
 
+    def covering_keys(self) -> list[VariantKey]:
+        """Every district of each district set the email uses, with the other sets' unknown, and every set
+        unknown, in each language: what a send's content hash covers and the preview offers. For one set, that
+        is every variant there can be; for several, not every combination (7 council districts times 10
+        congressional ones), but every part of one: a combination's email is made of the parts that its
+        districts' variants show, so any change to what some reader would get changes one of these."""
+        keys: list[VariantKey] = []
+        for language in self.newsletters:
+            for district_set in self.used_sets:
+                for district in self.project.officials.districts_of(district_set):
+                    if district_set == DEFAULT_SET:
+                        keys.append(self.key(language, district))
+                    else:
+                        keys.append(self.key(language, None, {district_set: district}))
+            keys.append(self.key(language, None))
+        return keys
+
     def label(self, key: VariantKey) -> str:
-        """ "en · district 3", "en · district unknown", or "es · all districts" where districts don't matter."""
-        if key.district:
-            return f"{key.language} · district {key.district}"
-        return f"{key.language} · " + ("district unknown" if self.uses_district else "all districts")
+        """ "en · district 3", "en · district unknown", "en · district 3 · congress 7", or "es · all districts"
+        where districts don't matter."""
+        if not self.uses_district:
+            return f"{key.language} · all districts"
+        parts = [key.language]
+        for name in self.used_sets:
+            district = key.districts.get(name)
+            parts.append(f"{name} {district}" if district else f"{name} unknown")
+        return " · ".join(parts)
 
     def render(self, key: VariantKey) -> Rendered:
         newsletter = self.newsletters[key.language]
@@ -103,6 +172,7 @@ class Edition:
             newsletter,
             self.project,
             district=key.district,
+            districts=dict(key.others),
             slug=slug_for(self.path),
             today=self.sent_on,
             issue=tally.issue_of(self.path),
@@ -178,31 +248,49 @@ def load_edition(path: Path, project: Project | None = None) -> Edition:
             newsletters[language], paths[language] = translated, other
     if problems:
         raise InvalidInput(problems)
-    by_district = any(uses_district(n, project) for n in newsletters.values())
-    return Edition(path, project, default, newsletters, paths, by_district)
+    used = set().union(*(used_sets(n, project) for n in newsletters.values()))
+    sets = tuple(s for s in [*project.officials.sets, *sorted(used)] if s in used)
+    return Edition(path, project, default, newsletters, paths, tuple(dict.fromkeys(sets)))
+
+
+def used_sets(newsletter: Newsletter, project: Project) -> set[str]:
+    """The district sets ``newsletter`` depends on: those of the per-district groups it names, the default set
+    where it writes ``{district}``, and SET where it writes ``{district.SET}``."""
+    per_district = {g.id: g.set_name for g in project.officials.groups if g.per_district}
+    actions = [*newsletter.actions, *newsletter.bonus]
+    found = {
+        per_district[t.group]
+        for a in actions
+        for t in a.targets
+        if isinstance(t, GroupTarget) and t.group in per_district
+    }
+    if view.committees_mark_readers(newsletter, project.officials):  # each district's readers see their member
+        found.add(DEFAULT_SET)
+    texts = (text for _, text in load.strings(newsletter.model_dump()))
+    for text in texts:
+        for match in merge.TAG.finditer(text):
+            name, _, district_set = match[1].partition(".")
+            if name == "district":
+                found.add(district_set or DEFAULT_SET)
+    return found
 
 
 def uses_district(newsletter: Newsletter, project: Project) -> bool:
-    per_district = {g.id for g in project.officials.groups if g.per_district}
-    actions = [*newsletter.actions, *newsletter.bonus]
-    if any(isinstance(t, GroupTarget) and t.group in per_district for a in actions for t in a.targets):
-        return True
-    if view.committees_mark_readers(newsletter, project.officials):  # each district's readers see their member
-        return True
-    texts = (text for _, text in load.strings(newsletter.model_dump()))
-    return any(match[1] == "district" for text in texts for match in merge.TAG.finditer(text))
+    """Does ``newsletter`` depend on the default set's district (the one variants have always had)?"""
+    return DEFAULT_SET in used_sets(newsletter, project)
 
 
 def describe(edition: Edition, key: VariantKey) -> str:
-    """Who this variant names that others don't: each per-district group's member for its district."""
+    """Who this variant names that others don't: each per-district group's members for its district."""
     directory = edition.project.officials
     per_district = [g for g in directory.groups if g.per_district and _targets_group(edition, g.id)]
     parts = []
+    districts = key.districts
     for group in per_district:
-        member = directory.member_for(group, key.district)
-        if member is None:
+        members = directory.members_for(group, districts.get(group.set_name))
+        if not members:
             parts.append(f"{group.label}: lookup link and all {len(group.members)}")
-        else:
+        for member in members:
             phone = f" {view.phone_view(member.phones[0], edition.project.settings.organization.country).display}"
             parts.append(f"{member.name}{phone if member.phones else ''}")
     return "; ".join(parts)
@@ -221,11 +309,20 @@ def plan(edition: Edition, readers: Iterable[Reader]) -> dict[VariantKey, int]:
     return _sorted(counts)
 
 
-def plan_counts(edition: Edition, groups: Iterable[tuple[str | None, str | None, int]]) -> dict[VariantKey, int]:
-    """The same as :func:`plan`, from counts per (language, district) such as the store's GROUP BY gives."""
+def plan_counts(
+    edition: Edition,
+    groups: Iterable[tuple[str | None, str | None, int] | tuple[str | None, str | None, Mapping[str, str], int]],
+) -> dict[VariantKey, int]:
+    """The same as :func:`plan`, from counts per (language, district), or per (language, district, other sets'
+    districts), such as the store's GROUP BY gives (:meth:`Store.count_by_variant`)."""
     counts: collections.Counter[VariantKey] = collections.Counter()
-    for language, district, number in groups:
-        counts[edition.key(language, district)] += number
+    for group in groups:
+        if len(group) == 4:
+            language, district, others, number = group
+            counts[edition.key(language, district, others)] += number
+        else:
+            language, district, number = group
+            counts[edition.key(language, district)] += number
     return _sorted(counts)
 
 

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from actionmail import tokens
 from actionmail.cli import main
 from tests.serve.conftest import LIST_ID, ORIGIN, Served, token_for
-from tests.serve.reporting import ANA, BO, CY, links_of, reporting, write_issue
+from tests.serve.reporting import ANA, BO, CY, NEWSLETTER, links_of, reporting, write_issue
 
 __all__ = ["reporting"]  # the fixture, used by name
 
@@ -273,3 +273,16 @@ def test_serve_refuses_to_start_where_report_links_could_not_work(members: Path)
         "Error: templates/serve/page.html has no {% block content %} around the page's body, which the report links' "
         "pages (serve/report.html) fill: add it, as the built-in page.html has it\n",
     )
+
+
+def test_a_report_on_a_group_of_another_district_set_records_whom_they_called(
+    reporting: tuple[Served, Path],
+) -> None:
+    served, _ = reporting
+    text = NEWSLETTER.replace("group: district-councilmember", "group: us-representative")
+    issue = write_issue(served.project, text=text)
+    assert CliRunner().invoke(main, ["subscribers", "add", ANA, "--district", "congress=9"]).exit_code == 0
+    called = links_of(served, issue, ANA)[0]
+    assert requests.post(called, data=REPORT, timeout=10).status_code == 200
+    # Her council district (1) says nothing of whom she called: Adam Smith, for congressional district 9.
+    assert rows(served) == [(ANA, issue.stem, "1", "done", None, "adam-smith")]

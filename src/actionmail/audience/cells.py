@@ -125,9 +125,11 @@ def unescape_formula(value: str) -> str:
     return value[1:] if value.startswith("'") else value
 
 
-# 'District 3', 'Council District #3', 'Dist. 3', 'D3', 'district no. 03': the obvious ways to write '3'.
+# 'District 3', 'Council District #3', 'Dist. 3', 'D3', 'district no. 03': the obvious ways to write '3'; and
+# for the other district sets, 'Congressional District 9', 'CD 9', 'LD 43', 'Legislative District 43'.
 _DISTRICT_WORDS = re.compile(
-    r"(?:(?:city\s+)?council\s+)?(?:district|dist\.?|d)?\s*(?:no\.?|number|num\.?|#)?\s*0*(?P<rest>.+)",
+    r"(?:(?:city\s+)?council\s+|congressional\s+|legislative\s+)?(?:district|dist\.?|cd|ld|d)?\s*"
+    r"(?:no\.?|number|num\.?|#)?\s*0*(?P<rest>.+)",
     re.IGNORECASE,
 )
 

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segment | None, *, everyone: bool) -> int:
     """Write members as CSV with the canonical columns (those of :data:`EXPORT_COLUMNS`, then
-    ``field.NAME`` for each custom field), which :meth:`Store.import_csv` reads back as they were. Active members
-    only, as :meth:`Store.subscribers` gives them, unless ``everyone``. Returns how many members were written.
+    ``field.NAME`` for each custom field, ``district.SET`` for each other district set), which
+    :meth:`Store.import_csv` reads back as they were. Active members only, as :meth:`Store.subscribers` gives
+    them, unless ``everyone``. Returns how many members were written.
 
     With ``everyone`` the file is a backup: the :data:`BACKUP_COLUMNS` too (each member's id, entry on the
     suppression list and history), and, without a segment, a row for each address on the suppression list that is not
@@ -31,6 +32,10 @@ def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segmen
         "SELECT json_group_array(DISTINCT j.key) FROM subscribers s, json_each(s.fields) j"
     ).fetchone()
     field_names = sorted(json.loads(names))
+    (sets,) = db.execute(
+        "SELECT json_group_array(DISTINCT j.key) FROM subscribers s, json_each(s.districts) j"
+    ).fetchone()
+    set_names = sorted(json.loads(sets))
     backup = BACKUP_COLUMNS if everyone else ()
     suppressed = {
         key: (reason, at, detail or "", source or "")
@@ -40,7 +45,9 @@ def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segmen
     }
     histories = history.all_by_key(db) if everyone else {}
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*EXPORT_COLUMNS, *backup, *(f"field.{name}" for name in field_names)])
+    writer.writerow(
+        [*EXPORT_COLUMNS, *backup, *(f"field.{name}" for name in field_names), *(f"district.{n}" for n in set_names)]
+    )
     written = 0
     for member in store.everyone(segment) if everyone else store.subscribers(segment):
         row = [
@@ -61,6 +68,7 @@ def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segmen
             key = email_key(member.email)
             row += [str(member.id), *suppressed.get(key, ("", "", "", "")), history.to_cell(histories.get(key, []))]
         row += [member.fields.get(name, "") for name in field_names]
+        row += [member.districts.get(name, "") for name in set_names]
         writer.writerow([escape_formula(value) for value in row])
         written += 1
     if everyone and segment is None:
@@ -70,7 +78,17 @@ def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segmen
             "(SELECT 1 FROM subscribers s WHERE s.email_key = x.email_key) ORDER BY email_key"
         ):
             entries = history.to_cell(histories.get(key, []))
-            row = [key, *blank, "", reason, at, detail or "", source or "", entries, *([""] * len(field_names))]
+            row = [
+                key,
+                *blank,
+                "",
+                reason,
+                at,
+                detail or "",
+                source or "",
+                entries,
+                *([""] * (len(field_names) + len(set_names))),
+            ]
             writer.writerow([escape_formula(value) for value in row])
     return written
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import difflib
 import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +29,7 @@ from actionmail.audience.cells import (
 )
 from actionmail.audience.firstlines import FirstLines
 from actionmail.audience.model import (
+    DEFAULT_SET,
     BadAddress,
     BadLanguage,
     Incoming,
@@ -102,7 +104,11 @@ _NOISE = {
     "cleancampaignid",
 }
 MAP_TARGETS = ("email", "first_name", "last_name", "district", "zip", "language", "tags")
-_MAP_FIX = "use email, first_name, last_name, district, zip, language, tags, field.NAME, or - to ignore the column"
+_MAP_FIX = (
+    "use email, first_name, last_name, district, district.SET (a district set of officials.yaml, like "
+    "district.congress), zip, language, tags, field.NAME, or - to ignore the column"
+)
+SET_PREFIX = "district."  # a column of another district set: 'district.congress' (as a header, or --map's field)
 _STATUSES = {
     "active": Status.ACTIVE,
     "subscribed": Status.ACTIVE,
@@ -158,10 +164,13 @@ class CsvMembers:
     custom_fields: list[tuple[str, str]] = field(default_factory=list)
     escaped: bool = False  # written by `subscribers export`, whose values a spreadsheet cannot run as formulas
 
-    def rows(self, known_districts: Sequence[str], source: str) -> Iterator[Incoming | Suppressed | BadRow | Problem]:
+    def rows(
+        self, known_districts: Sequence[str], source: str, known_sets: Mapping[str, Sequence[str]] | None = None
+    ) -> Iterator[Incoming | Suppressed | BadRow | Problem]:
         """Each record of the file, as a member (after the warnings about it, as Problems) or as the problems
-        that keep it out; lines that cannot be read as a row are reported as bad rows of their own."""
-        record = _Record(self, known_districts, source)
+        that keep it out; lines that cannot be read as a row are reported as bad rows of their own.
+        ``known_sets``: each district set's districts in officials.yaml, for the columns of other sets."""
+        record = _Record(self, known_districts, source, known_sets)
         email_column = next(c.index for c in self.columns if c.role == "email")
         file = shown(self.path)
         try:
@@ -185,7 +194,13 @@ class _Record:
     """Reads one record after another; then, a chunk of them at a time, finds those whose address is on an
     earlier line."""
 
-    def __init__(self, members: CsvMembers, known_districts: Sequence[str], source: str) -> None:
+    def __init__(
+        self,
+        members: CsvMembers,
+        known_districts: Sequence[str],
+        source: str,
+        known_sets: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.file = shown(members.path)
         self.by_role = {c.role: c for c in members.columns if c.role not in ("field", "ignore")}
         self.roles = [(role, column) for role, column in self.by_role.items() if role != "email"]
@@ -196,6 +211,12 @@ class _Record:
         self.backup = bool(self.by_role.keys() & set(BACKUP_COLUMNS))
         self.fields = [c for c in members.columns if c.role == "field" and c.field]
         self.known_districts = known_districts
+        # The columns of other district sets (role 'district.SET'): most files have none, and then a row costs
+        # nothing more than before.
+        self.sets = [
+            (role[len(SET_PREFIX) :], column) for role, column in self.by_role.items() if role.startswith(SET_PREFIX)
+        ]
+        self.known_sets = known_sets or {}
         self.source = source
         self.escaped = members.escaped
         self.cells: list[str] = []
@@ -345,6 +366,7 @@ class _Record:
             if column.field and (value := self.value(column, multi_line=True)):
                 fields[column.field] = value
         created = cell("created_at")
+        districts = self.other_districts() if self.sets else None
         incoming = Incoming(
             email=address,
             key=key,
@@ -355,6 +377,7 @@ class _Record:
             language=language,
             tags=_tags(tags) if tags else (),
             fields=fields,
+            districts=districts,
             status=status,
             status_changed_at=status_at,
             status_reason=reason,
@@ -427,6 +450,30 @@ class _Record:
                 "the member was imported without a district",
                 "correct it and import the file again, or leave the cell empty",
             )
+        return found
+
+    def other_districts(self) -> dict[str, str]:
+        """The row's districts of the other sets, each as officials.yaml writes it; one it does not know is left
+        out with a warning, as the default set's is."""
+        found: dict[str, str] = {}
+        for name, column in self.sets:
+            written = self.values.get(f"{SET_PREFIX}{name}")
+            if written is None:
+                continue
+            known = self.known_sets.get(name)
+            if not known or written in known:
+                found[name] = written
+                continue
+            district = find_district(written, known)
+            if district is None:
+                self.warn(
+                    column,
+                    f"'{written}' is not a {name} district in officials.yaml (known: {', '.join(known)}), so the "
+                    f"member was imported without a {name} district",
+                    "correct it and import the file again, or leave the cell empty",
+                )
+            else:
+                found[name] = district
         return found
 
     def status(self) -> tuple[Status | None, dt.datetime | None]:
@@ -544,12 +591,16 @@ def _columns(path: Path, header: list[str], mapping: Mapping[str, str], line: in
                 columns.append(Column(index, title, "ignore"))
             elif target.startswith("field."):
                 columns.append(Column(index, title, "field", field_name(target[len("field.") :])))
+            elif target.startswith(SET_PREFIX):
+                columns.append(Column(index, title, _set_role(target)))
             else:
                 columns.append(Column(index, title, target))
             continue
         squashed = _squash(title)
         if title.lower().startswith("field.") and field_name(title[len("field.") :]):
             columns.append(Column(index, title, "field", field_name(title[len("field.") :])))
+        elif title.lower().startswith(SET_PREFIX) and _set_role(title):
+            columns.append(Column(index, title, _set_role(title)))
         elif squashed in _ROLES:
             columns.append(Column(index, title, _ROLES[squashed]))
         elif squashed in _NOISE or not squashed:
@@ -605,4 +656,32 @@ def parse_map_option(option: str) -> tuple[str, str]:
         return column.strip(), target
     if target.startswith("field.") and field_name(target[len("field.") :]):
         return column.strip(), target
+    if target.startswith(SET_PREFIX) and _set_role(target):
+        return column.strip(), _set_role(target)
     raise UsageError(f"--map '{option}': unknown field '{target}': {_MAP_FIX}")
+
+
+def check_sets(members: CsvMembers, known_sets: Mapping[str, Sequence[str]]) -> None:
+    """Raise, before anything is imported, if a column is of a district set that officials.yaml does not have."""
+    for column in members.columns:
+        if column.role.startswith(SET_PREFIX) and column.role[len(SET_PREFIX) :] not in known_sets:
+            name = column.role[len(SET_PREFIX) :]
+            others = [s for s in known_sets if s != DEFAULT_SET]
+            guess = difflib.get_close_matches(name, others, n=1, cutoff=0.5)
+            raise InvalidInput.one(
+                members.path,
+                f"the column '{column.header}' holds {column.role}, but officials.yaml has no district set '{name}' "
+                f"(its other sets: {', '.join(others) or 'none'})",
+                f"did you mean {SET_PREFIX}{guess[0]}?"
+                if guess
+                else "add 'set: " + name + "' to its per-district "
+                "groups in officials.yaml, or --map the column to another field",
+                line=members.header_lines,
+            )
+
+
+def _set_role(target: str) -> str:
+    """The role of a column of another district set: 'district.SET', the set's name as officials.yaml writes it
+    (lowercase, hyphens between words: 'District.State House' is 'district.state-house'); empty if there is none."""
+    name = re.sub(r"[^a-z0-9]+", "-", target[len(SET_PREFIX) :].lower()).strip("-")
+    return f"{SET_PREFIX}{name}" if name and name != "district" else ""

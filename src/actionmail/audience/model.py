@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import functools
@@ -16,6 +17,11 @@ from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 if TYPE_CHECKING:
     from actionmail.audience.history import Entry
+
+
+# The default district set (actionmail.officials.DEFAULT_SET, whose module, with pydantic, the store does not
+# import): a member's district of it is the ``district`` column.
+DEFAULT_SET = "district"
 
 
 class Status(enum.StrEnum):
@@ -46,10 +52,17 @@ class Subscriber:
     source: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # Their districts of the other district sets (actionmail.officials): {"congress": "7"}; ``district`` holds
+    # the default set's.
+    districts: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return full_name(self.first_name, self.last_name)
+
+    def district_of(self, district_set: str) -> str | None:
+        """Their district of ``district_set`` (the default set's is :attr:`district`)."""
+        return self.district if district_set == DEFAULT_SET else self.districts.get(district_set)
 
 
 class Addressee(NamedTuple):
@@ -258,6 +271,7 @@ class Incoming:
     language: str | None = None
     tags: tuple[str, ...] = ()
     fields: dict[str, str] | None = None
+    districts: dict[str, str] | None = None  # of the other district sets: {"congress": "7"}
     status: Status | None = None
     status_changed_at: dt.datetime | None = None
     status_reason: str | None = None

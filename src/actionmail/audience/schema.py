@@ -290,7 +290,17 @@ MIGRATIONS: list[Migration] = [
         "DROP INDEX subscribers_by_status",
         "CREATE INDEX subscribers_by_status ON subscribers (status, language, district, id, email_key)",
     ),
-    # 11: a send whose recipients' rows were dropped (`actionmail prune`) keeps when, and how many ended in each
+    # 11: several district sets (council, congress, state senate and house: actionmail.officials). A member's
+    # district of the default set stays in `district`, where it was (so the send order's index, the segments and
+    # every database made before keep it as it is: nothing to copy); their districts of the other sets are a JSON
+    # object beside it, {"congress": "7"}, written with sorted keys so that equal ones are equal text (a send's
+    # variants are counted by it). Most lists have one set: '{}' costs a byte a member, and no send reads it
+    # unless the email uses another set.
+    (
+        "ALTER TABLE subscribers ADD COLUMN districts TEXT NOT NULL DEFAULT '{}' "
+        "CHECK (json_type(districts) = 'object')",
+    ),
+    # 12: a send whose recipients' rows were dropped (`actionmail prune`) keeps when, and how many ended in each
     # state (JSON: {"accepted": 9874, …}).
     ("ALTER TABLE sends ADD COLUMN pruned_at TEXT", "ALTER TABLE sends ADD COLUMN summary TEXT"),
 ]

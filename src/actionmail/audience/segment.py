@@ -2,7 +2,8 @@
 
 Terms separated by spaces or commas must all hold: ``district=3 tag=volunteer``. In a value, ``|`` means
 or (``district=1|2``); ``!=`` negates (``language!=es``); ``none`` matches members without the value
-(``district=none``). Keys: ``district``, ``zip``, ``language``, ``tag`` and ``field.NAME`` for custom fields.
+(``district=none``). Keys: ``district``, ``district.SET`` for another district set (``district.congress=9``),
+``zip``, ``language``, ``tag`` and ``field.NAME`` for custom fields.
 A value with spaces goes in quotes: ``field.team="phone bank"``.
 
 ``!=`` keeps members who have no value at all (``district!=3`` includes members without a district); add
@@ -13,14 +14,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from actionmail.audience.model import BadLanguage, field_name, normalize_language
 from actionmail.errors import UsageError
 
 KEYS = ("district", "zip", "language", "tag")
-_KEYS_TEXT = "use district, zip, language, tag or field.NAME"
+_KEYS_TEXT = "use district, district.SET, zip, language, tag or field.NAME"
 _EXAMPLE = "write terms like district=3 or tag=volunteer"
 _TERM = re.compile(r"^([^=!]*?)(!=|=)(.*)$", re.DOTALL)
 _NONE = "none"
@@ -28,8 +29,8 @@ _NONE = "none"
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    key: str  # district, zip, language, tag or field
-    field: str | None  # the custom field's name, for key 'field'
+    key: str  # district, zip, language, tag, field or districts (another district set's)
+    field: str | None  # the custom field's name, for key 'field'; the district set's, for key 'districts'
     values: tuple[str | None, ...]  # None stands for 'none': no value
     negated: bool
 
@@ -43,11 +44,14 @@ class Segment:
         return self.text
 
     @classmethod
-    def parse(cls, text: str, known_districts: Sequence[str] = ()) -> Segment:
+    def parse(
+        cls, text: str, known_districts: Sequence[str] = (), known_sets: Mapping[str, Sequence[str]] | None = None
+    ) -> Segment:
         """Read a segment; any mistake is a :class:`UsageError` naming the segment, what is wrong and the fix.
 
         With ``known_districts`` (officials.yaml's), a district that is not one of them is a mistake too: it
-        would otherwise quietly select nobody.
+        would otherwise quietly select nobody; and with ``known_sets`` (each other district set's districts), a
+        set or a district of it that officials.yaml lacks.
         """
 
         def fail(what: str, fix: str) -> UsageError:
@@ -77,6 +81,16 @@ class Segment:
                 if not field:
                     raise fail(f"'{key}' needs a field name", "write field.NAME=VALUE, like field.team=phones")
                 key = "field"
+            elif key.lower().startswith("district.") and key.lower() != "district.district":
+                field = key[len("district.") :].strip().lower()
+                if known_sets is not None and field not in known_sets:
+                    raise fail(
+                        f"officials.yaml has no district set '{field}'",
+                        f"use one of: {', '.join(f'district.{s}' for s in known_sets) or 'district'}",
+                    )
+                key = "districts"
+            elif key.lower() in ("district", "district.district"):
+                key = "district"
             elif key.lower() in KEYS:
                 key = key.lower()
             else:
@@ -101,6 +115,17 @@ class Segment:
                     raise fail(
                         f"no district '{value}' in officials.yaml (known: {', '.join(known_districts)})",
                         "use one of them, or none for members without a district",
+                    )
+                elif (
+                    key == "districts"
+                    and known_sets
+                    and known_sets.get(field or "")
+                    and value not in known_sets[field or ""]
+                ):
+                    known = known_sets[field or ""]
+                    raise fail(
+                        f"no {field} district '{value}' in officials.yaml (known: {', '.join(known)})",
+                        f"use one of them, or none for members without a {field} district",
                     )
                 else:
                     values.append(value)
@@ -132,8 +157,8 @@ def _condition(term: Term, table: str) -> tuple[str, list[str]]:
         if wants_none:
             parts.append(f"NOT EXISTS (SELECT 1 FROM tags t WHERE t.subscriber_id = {table}.id)")
         return " OR ".join(parts), params
-    if term.key == "field":
-        column = f"json_extract({table}.fields, ?)"
+    if term.key in ("field", "districts"):
+        column = f"json_extract({table}.{'fields' if term.key == 'field' else 'districts'}, ?)"
         path = '$."' + (term.field or "") + '"'
         if values:
             parts.append(f"coalesce({column} COLLATE NOCASE IN ({marks}), 0)")

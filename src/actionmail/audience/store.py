@@ -28,6 +28,7 @@ from actionmail.audience import history, schema, upsert
 from actionmail.audience.cells import clean_cell, find_district
 from actionmail.audience.history import Entry as HistoryEntry
 from actionmail.audience.model import (
+    DEFAULT_SET,
     Addressee,
     BadAddress,
     BadLanguage,
@@ -59,7 +60,8 @@ BATCH = 20_000
 _SELECT = """
     SELECT s.id, s.email, s.first_name, s.last_name, s.district, s.zip, s.language,
            (SELECT group_concat(t.tag, char(31)) FROM tags t WHERE t.subscriber_id = s.id),
-           s.fields, s.status, s.status_changed_at, s.status_reason, s.source, s.created_at, s.updated_at
+           s.fields, s.status, s.status_changed_at, s.status_reason, s.source, s.created_at, s.updated_at,
+           s.districts
     FROM subscribers s
 """
 _NO_FIELDS: Mapping[str, str] = types.MappingProxyType({})
@@ -231,6 +233,32 @@ class Store:
         sql, params = _count_query(segment)
         return [(language, district, int(number)) for language, district, number in self._db.execute(sql, params)]
 
+    def count_by_variant(
+        self, segment: Segment | None = None, *, other_sets: bool = True
+    ) -> list[tuple[str | None, str | None, Mapping[str, str], int]]:
+        """How many of :meth:`subscribers` there are per (language, district, districts of the other sets): the
+        inputs of the variants of an email that uses several district sets. ``other_sets`` False: per
+        (language, district) alone, from the index (:meth:`count_by_language_and_district`), for an email that
+        uses the default set at most."""
+        if not other_sets:
+            return [
+                (language, district, _NO_FIELDS, n)
+                for language, district, n in self.count_by_language_and_district(segment)
+            ]
+        where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment)
+        sql = f"SELECT s.language, s.district, s.districts, count(*) FROM subscribers s WHERE {where} GROUP BY 1, 2, 3"
+        return [
+            (language, district, _NO_FIELDS if others == "{}" else json.loads(others), int(number))
+            for language, district, others, number in self._db.execute(sql, params)
+        ]
+
+    def district_sets(self) -> list[str]:
+        """The district sets other than the default one that some member has a district of, sorted."""
+        (names,) = self._db.execute(
+            "SELECT json_group_array(DISTINCT j.key) FROM subscribers s, json_each(s.districts) j"
+        ).fetchone()
+        return sorted(json.loads(names))
+
     def count_by_status(self, segment: Segment | None = None) -> dict[Status, int]:
         where, params = _where("1", segment)
         rows = self._db.execute(f"SELECT s.status, count(*) FROM subscribers s WHERE {where} GROUP BY 1", params)
@@ -271,8 +299,13 @@ class Store:
         fields: Mapping[str, str] | None = None,
         source: str = "added by hand",
         known_districts: Sequence[str] = (),
+        districts: Mapping[str, str] | None = None,
+        known_sets: Mapping[str, Sequence[str]] | None = None,
     ) -> tuple[Subscriber, Change]:
         """Add a member, or fill in details of one already there (an empty value erases nothing).
+
+        ``districts``: their districts of the other district sets ({"congress": "7"}), each checked against
+        ``known_sets`` (each set's districts in officials.yaml) where it is given.
 
         Never makes anyone active again: an address that unsubscribed, bounced or complained keeps that status,
         and one on the suppression list is added with the suppression's status.
@@ -289,6 +322,24 @@ class Store:
                 f"district '{district}' is not in officials.yaml (known: {', '.join(known_districts)}): "
                 "use one of them, or leave it out"
             )
+        others: dict[str, str] = {}
+        for set_name, written in (districts or {}).items():
+            if set_name == DEFAULT_SET:
+                raise UsageError(f"the {DEFAULT_SET} set is the member's district: give it as the district")
+            known = (known_sets or {}).get(set_name)
+            if known_sets is not None and known is None:
+                sets = ", ".join(s for s in known_sets if s != DEFAULT_SET) or "none"
+                raise UsageError(f"'{set_name}' is not a district set of officials.yaml (its other sets: {sets})")
+            text = _one_value(f"{set_name} district", written)
+            if text is not None and known:
+                text = find_district(text, known) or text
+                if text not in known:
+                    raise UsageError(
+                        f"{set_name} district '{text}' is not in officials.yaml (known: {', '.join(known)}): "
+                        "use one of them, or leave it out"
+                    )
+            if text is not None:
+                others[set_name] = text
         language = clean_text(language)
         if language is not None:
             try:
@@ -309,6 +360,7 @@ class Store:
                 for name, v in (fields or {}).items()
                 if (value := _one_value(name, v, multi_line=True)) is not None
             },
+            districts=others,
             source=source,
         )
         with self._transaction():
@@ -414,6 +466,7 @@ class Store:
         mapping: Mapping[str, str] | None = None,
         known_districts: Sequence[str] = (),
         source: str | None = None,
+        known_sets: Mapping[str, Sequence[str]] | None = None,
     ) -> ImportReport:
         """Import members from a CSV file (Mailchimp and Action Network exports, or this store's own export).
 
@@ -424,11 +477,13 @@ class Store:
         from actionmail.audience import importer
 
         reader = importer.open_csv(path, mapping or {})
+        if known_sets is not None:
+            importer.check_sets(reader, known_sets)
         report = ImportReport(custom_fields=reader.custom_fields)
         batch: list[Incoming] = []
         entries: list[Suppressed] = []
         with _no_cycle_collection():
-            for item in reader.rows(known_districts, source or f"import {path.name}"):
+            for item in reader.rows(known_districts, source or f"import {path.name}", known_sets):
                 if isinstance(item, importer.BadRow):
                     report.problems.extend(item.problems)
                     report.skipped += 1
@@ -585,4 +640,5 @@ def _subscriber(row: tuple[Any, ...]) -> Subscriber:
         source=row[12],
         created_at=from_db_time(row[13]),
         updated_at=from_db_time(row[14]),
+        districts=_NO_FIELDS if row[15] == "{}" else types.MappingProxyType(json.loads(row[15])),
     )

@@ -57,7 +57,7 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
     stored = {
         row[1]: row
         for row in db.execute(
-            "SELECT id, email_key, first_name, last_name, district, zip, language, fields, status "
+            "SELECT id, email_key, first_name, last_name, district, zip, language, fields, status, districts "
             f"FROM subscribers WHERE email_key IN ({marks})",
             keys,
         )
@@ -128,6 +128,7 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
                 incoming.zip,
                 incoming.language,
                 _fields(incoming.fields),
+                _fields(incoming.districts) if incoming.districts else "{}",
                 status,
                 to_db_time(changed_at) if changed_at else None,
                 reason,
@@ -152,11 +153,16 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
         merged = stored_fields | (incoming.fields or {})
         if merged != stored_fields:
             changed = True
+        stored_districts = json.loads(row[9]) if row[9] != "{}" else {}
+        districts = stored_districts | (incoming.districts or {})
+        if districts != stored_districts:
+            changed = True
         if changed:
             updates.append(
                 (
                     *(values[name] for name in _DETAILS),
                     _fields(merged),
+                    _fields(districts),
                     at,
                     subscriber_id,
                 )
@@ -196,7 +202,7 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
     _insert(db, "INSERT OR IGNORE INTO tags (tag, subscriber_id) VALUES", [(t, i[0]) for t, i in new_tags])
     db.executemany(
         "UPDATE subscribers SET first_name = ?, last_name = ?, district = ?, zip = ?, language = ?, fields = ?, "
-        "updated_at = ? WHERE id = ?",
+        "districts = ?, updated_at = ? WHERE id = ?",
         updates,
     )
     db.executemany("INSERT OR IGNORE INTO tags (tag, subscriber_id) VALUES (?, ?)", old_tags)
@@ -231,7 +237,8 @@ def reactivate(db: sqlite3.Connection, key: str, when: dt.datetime, reason: str,
 
 
 _INSERT = (
-    "INSERT INTO subscribers (id, email, email_key, first_name, last_name, district, zip, language, fields, status, "
+    "INSERT INTO subscribers (id, email, email_key, first_name, last_name, district, zip, language, fields, districts, "
+    "status, "
     "status_changed_at, status_reason, source, created_at, updated_at) VALUES"
 )
 _ROWS_PER_INSERT = 2000

@@ -24,6 +24,7 @@ from actionmail.check.draft import Draft
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
 from actionmail.newsletter import Newsletter, load_newsletter, validate_newsletter
+from actionmail.officials import DEFAULT_SET
 from actionmail.render import Rendered, render, slug_for
 
 __all__ = [
@@ -178,9 +179,9 @@ def check_edition(
     checking = _Run(spam_score)
     for language, newsletter in edition.newsletters.items():
         path = edition.paths[language]
-        districts = sorted(edition.districts, key=lambda d: variants.VariantKey(language, d).sort_key())
-        versions = [rendered.get(variants.VariantKey(language, d)) or edition.render(variants.VariantKey(language, d))
-                    for d in [None, *districts]]  # fmt: skip
+        keys = [k for k in edition.covering_keys() if k.language == language]  # each set's districts, then none
+        keys = [keys[-1], *sorted(keys[:-1], key=variants.VariantKey.sort_key)]
+        versions = [rendered.get(key) or edition.render(key) for key in keys]
         data, lines = yaml_source.read_yaml(path)
         checking.add(Draft(path, edition.project, newsletter, data, lines, versions, today))
     return checking.finish()
@@ -224,14 +225,21 @@ def make_draft(
     today: dt.date | None = None,
     source: tuple[Any, yaml_source.Lines] | None = None,
 ) -> Draft:
-    """Render ``newsletter``: the district-unknown version, and each district's when the email names one.
+    """Render ``newsletter``: the district-unknown version, and each district's when the email names one (of
+    each district set it uses, the others unknown).
 
     ``source`` is the file as :func:`actionmail.load.read_yaml` read it, when the caller has it.
     """
     data, lines = source or yaml_source.read_yaml(path)
-    districts = project.officials.districts if variants.uses_district(newsletter, project) else []
+    used = variants.used_sets(newsletter, project)
     issue = tally.issue_of(path)
-    rendered = [render(newsletter, project, district=d, slug=slug(path), issue=issue) for d in [None, *districts]]
+    rendered = [render(newsletter, project, slug=slug(path), issue=issue)]
+    for name in [s for s in project.officials.sets if s in used]:
+        for d in project.officials.districts_of(name):
+            district, others = (d, None) if name == DEFAULT_SET else (None, {name: d})
+            rendered.append(
+                render(newsletter, project, district=district, districts=others, slug=slug(path), issue=issue)
+            )
     return Draft(path, project, newsletter, data, lines, rendered, today)
 
 

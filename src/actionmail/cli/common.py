@@ -14,7 +14,11 @@ from actionmail.errors import UsageError, shown
 
 
 def segment(project: Project, text: str | None) -> audience.Segment | None:
-    return None if text is None else audience.Segment.parse(text, project.officials.districts)
+    return (
+        None
+        if text is None
+        else audience.Segment.parse(text, project.officials.districts, project.officials.other_sets)
+    )
 
 
 def find_member(project: Project, email: str) -> audience.Subscriber:

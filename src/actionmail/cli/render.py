@@ -10,6 +10,7 @@ import click
 from actionmail import variants
 from actionmail.cli import SEGMENT_HELP, reports_errors
 from actionmail.errors import UsageError
+from actionmail.officials import DEFAULT_SET, Directory
 from actionmail.render import sample_values
 
 
@@ -33,7 +34,14 @@ from actionmail.render import sample_values
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Also write the generated MJML here.",
 )
-@click.option("--district", help="Render the version for readers in this district (default: district unknown).")
+@click.option(
+    "--district",
+    "district_options",
+    multiple=True,
+    metavar="[SET=]DISTRICT",
+    help="Render the version for readers in this district (default: district unknown); SET=DISTRICT for another "
+    "district set of officials.yaml, e.g. --district 3 --district congress=7.",
+)
 @click.option("--as", "as_email", metavar="EMAIL", help="Render what this member gets, their name and links included.")
 @reports_errors
 def render(
@@ -41,7 +49,7 @@ def render(
     output: Path | None,
     text_output: Path | None,
     mjml_output: Path | None,
-    district: str | None,
+    district_options: tuple[str, ...],
     as_email: str | None,
 ) -> None:
     """Render a newsletter FILE to HTML (and, with --text, plain text).
@@ -51,7 +59,7 @@ def render(
     """
     edition = variants.load_edition(file)
     project = edition.project
-    if district is not None and as_email is not None:
+    if district_options and as_email is not None:
         raise UsageError("--district and --as: give one of them (a member's district comes with them)")
     values: Mapping[str, str | None] = sample_values(project)
     if as_email is not None:
@@ -61,10 +69,8 @@ def render(
         key = edition.key_for(member)
         values = variants.reader_values(member, project, secret_or_none())
     else:
-        if district is not None and district not in project.officials.districts:
-            known = ", ".join(project.officials.districts) or "none: officials.yaml has no per-district group"
-            raise UsageError(f"--district {district}: not a district in officials.yaml (known: {known})")
-        key = variants.VariantKey(edition.default_language, district if edition.uses_district else None)
+        chosen = _districts(project.officials, district_options)
+        key = edition.key(edition.default_language, chosen.pop(DEFAULT_SET, None), chosen)
     rendered = edition.render(key)
     email = rendered.personalize(values)
     if output is None:
@@ -77,6 +83,27 @@ def render(
         mjml_output.write_text(rendered.mjml, encoding="utf-8")
     if output is not None:
         click.echo(f"Wrote {output} ({len(email.html.encode()) / 1024:.1f} KB)", err=True)
+
+
+def _districts(directory: Directory, options: tuple[str, ...]) -> dict[str, str]:
+    """--district 3 --district congress=7 as {"district": "3", "congress": "7"}, each checked."""
+    chosen: dict[str, str] = {}
+    for option in options:
+        name, sep, district = option.rpartition("=")
+        name = name.strip() if sep else DEFAULT_SET
+        district = district.strip()
+        if name not in directory.sets and name != DEFAULT_SET:
+            known = ", ".join(directory.sets) or "none: officials.yaml has no per-district group"
+            raise UsageError(
+                f"--district {option}: '{name}' is not a district set of officials.yaml (its sets: {known})"
+            )
+        districts = directory.districts_of(name)
+        if district not in districts:
+            known = ", ".join(districts) or "none: officials.yaml has no per-district group"
+            where = "" if name == DEFAULT_SET else f" of the set {name}"
+            raise UsageError(f"--district {option}: not a district{where} in officials.yaml (known: {known})")
+        chosen[name] = district
+    return chosen
 
 
 @click.command("variants")
@@ -100,7 +127,8 @@ def variants_command(file: Path, segment: str | None, render_dir: Path | None) -
 
     edition = variants.load_edition(file)
     with audience.Store.open(audience.database_path(edition.project)) as store:
-        groups = store.count_by_language_and_district(parse_segment(edition.project, segment))
+        parsed = parse_segment(edition.project, segment)
+        groups = store.count_by_variant(parsed, other_sets=bool(edition.other_sets))
     counts = variants.plan_counts(edition, groups)
     rows = [(edition.label(key), f"{count:,}", variants.describe(edition, key)) for key, count in counts.items()]
     rows.append(("total", f"{sum(counts.values()):,}", ""))
@@ -113,6 +141,7 @@ def variants_command(file: Path, segment: str | None, render_dir: Path | None) -
         for key in counts:
             email = edition.render(key).personalize(sample)
             stem = f"{key.language}-district-{key.district or 'unknown'}"
+            stem += "".join(f"-{name}-{district or 'unknown'}" for name, district in key.others)
             (render_dir / f"{stem}.html").write_text(email.html, encoding="utf-8")
             (render_dir / f"{stem}.txt").write_text(email.text, encoding="utf-8")
         click.echo(f"Wrote {len(counts)} variants to {render_dir}", err=True)

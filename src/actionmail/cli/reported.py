@@ -59,4 +59,6 @@ def lines(counted: list[tally.Tally]) -> list[str]:
 def _place(place: tally.Place) -> str:
     if place.target is None:
         return "district unknown"
+    if place.district is None:  # a group of another district set (congress) alone: its member says where
+        return place.target
     return f"district {place.district}, {place.target}"

@@ -289,7 +289,7 @@ def _planned(
 def _send_test(plan: delivery.Plan, provider: providers.Provider, address: str, as_email: str | None) -> None:
     edition, project = plan.edition, plan.edition.project
     values: Mapping[str, str | None] = sample_values(project)
-    key = variants.VariantKey(edition.default_language, None)
+    key = edition.key(edition.default_language, None)
     if as_email is not None:
         member = find_member(project, as_email)
         key = edition.key_for(member)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
 
 from actionmail import audience, tokens
 from actionmail.audience import importer
+from actionmail.audience.model import DEFAULT_SET
 from actionmail.audience.signups import Pending, Signups
 from actionmail.cli import SEGMENT_HELP, reports_errors
 from actionmail.cli.common import segment as _segment
@@ -46,8 +47,8 @@ def _since(member: audience.Subscriber) -> str:
     "maps",
     multiple=True,
     metavar="COLUMN=FIELD",
-    help="Read COLUMN as FIELD: email, first_name, last_name, district, zip, language, tags, field.NAME, "
-    "or - to ignore it. Repeatable.",
+    help="Read COLUMN as FIELD: email, first_name, last_name, district, district.SET (another district set of "
+    "officials.yaml, e.g. district.congress), zip, language, tags, field.NAME, or - to ignore it. Repeatable.",
 )
 @click.option("--source", help="Where these members came from (default: 'import FILE').")
 @reports_errors
@@ -59,11 +60,14 @@ def import_command(file: Path, maps: tuple[str, ...], source: str | None) -> Non
     becomes active again. Bad rows are reported as FILE:LINE: column: what is wrong: how to fix, and the
     good ones imported; the exit status is then 3. A value that had to change (control characters, encoded
     words) or a district or language left out is a warning on its row: the member is imported all the same.
+
+    A member has a district in each district set of officials.yaml: the District column holds the default
+    set's (groups without 'set:'); a column named district.SET (or --map 'CD=district.congress') another's.
     """
     mapping = dict(importer.parse_map_option(option) for option in maps)
     project, store = _open_store()
     with store:
-        report = store.import_csv(file, mapping, project.officials.districts, source)
+        report = store.import_csv(file, mapping, project.officials.districts, source, _known_sets(project))
     for problem in report.problems:
         click.echo(str(problem), err=True)
     if report.custom_fields:
@@ -89,7 +93,14 @@ def import_command(file: Path, maps: tuple[str, ...], source: str | None) -> Non
 @click.argument("email")
 @click.option("--first-name")
 @click.option("--last-name")
-@click.option("--district", help="Their council district, one of those in officials.yaml.")
+@click.option(
+    "--district",
+    "district_options",
+    multiple=True,
+    metavar="[SET=]DISTRICT",
+    help="Their district, one of those in officials.yaml; SET=DISTRICT for another district set, e.g. "
+    "--district 3 --district congress=7.",
+)
 @click.option("--zip")
 @click.option("--language", help="A code like en or es.")
 @click.option("--tag", "tags", multiple=True, help="Repeatable.")
@@ -98,12 +109,20 @@ def add(
     email: str,
     first_name: str | None,
     last_name: str | None,
-    district: str | None,
+    district_options: tuple[str, ...],
     zip: str | None,
     language: str | None,
     tags: tuple[str, ...],
 ) -> None:
     """Add a member, or fill in details of one already on the list."""
+    district: str | None = None
+    others: dict[str, str] = {}
+    for option in district_options:
+        name, sep, value = option.rpartition("=")
+        if sep and name.strip() != DEFAULT_SET:
+            others[name.strip()] = value
+        else:
+            district = value
     project, store = _open_store()
     with store:
         member, change = store.add(
@@ -115,6 +134,8 @@ def add(
             language=language,
             tags=tags,
             known_districts=project.officials.districts,
+            districts=others,
+            known_sets=_known_sets(project),
         )
     note = "" if member.status is audience.Status.ACTIVE else f" ({_since(member)}: not sent to)"
     if change is audience.Change.ADDED:
@@ -266,6 +287,7 @@ def show(email: str) -> None:
         details = [
             ("name", member.name),
             ("district", member.district or ""),
+            *((f"district.{name}", value) for name, value in sorted(member.districts.items())),
             ("zip", member.zip or ""),
             ("language", member.language or ""),
             ("tags", ", ".join(member.tags)),
@@ -311,7 +333,10 @@ def list_command(segment: str | None, everyone: bool) -> None:
     chosen = _segment(project, segment)
     with store:
         members = store.everyone(chosen) if everyone else store.subscribers(chosen)
-        _table(members, everyone)
+        # A column for each other district set that members have a district of.
+        held = store.district_sets()
+        sets = [s for s in project.officials.sets if s in held] + [s for s in held if s not in project.officials.sets]
+        _table(members, everyone, sets)
         counts = store.count_by_status(chosen) if everyone else {audience.Status.ACTIVE: store.count(chosen)}
     where = f" in segment '{segment}'" if segment else ""
     total = sum(counts.values())
@@ -322,16 +347,27 @@ def list_command(segment: str | None, everyone: bool) -> None:
         click.echo(f"{total} active subscriber{'s' if total != 1 else ''}{where}")
 
 
-def _table(members: Iterator[audience.Subscriber], with_status: bool) -> int:
-    """Print members as aligned columns; widths come from the first rows, so a million stream through."""
-    headers = ["EMAIL", "NAME", "DISTRICT", "ZIP", "LANGUAGE", "TAGS", *(["STATUS"] if with_status else [])]
-    limits = [40, 30, 8, 10, 8, 40, 12]
+def _table(members: Iterator[audience.Subscriber], with_status: bool, sets: Sequence[str] = ()) -> int:
+    """Print members as aligned columns; widths come from the first rows, so a million stream through. ``sets``:
+    the other district sets of officials.yaml, each a column after DISTRICT."""
+    headers = [
+        "EMAIL",
+        "NAME",
+        "DISTRICT",
+        *(name.upper() for name in sets),
+        "ZIP",
+        "LANGUAGE",
+        "TAGS",
+        *(["STATUS"] if with_status else []),
+    ]
+    limits = [40, 30, 8, *(8 for _ in sets), 10, 8, 40, 12]
 
     def cells(member: audience.Subscriber) -> list[str]:
         row = [
             member.email,
             member.name,
             member.district or "",
+            *(member.districts.get(name, "") for name in sets),
             member.zip or "",
             member.language or "",
             ", ".join(member.tags),
@@ -420,3 +456,9 @@ def suppress(file: Path) -> None:
     click.echo(f"{stopped} active subscriber{' is' if stopped == 1 else 's are'} no longer sent to")
     if found.problems:
         sys.exit(ExitCode.PARTIAL_FAILURE)
+
+
+def _known_sets(project: Project) -> dict[str, list[str]]:
+    """Each district set of officials.yaml with its districts, the default set's included."""
+    directory = project.officials
+    return {name: directory.districts_of(name) for name in [DEFAULT_SET, *directory.sets]}

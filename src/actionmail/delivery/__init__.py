@@ -13,6 +13,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import itertools
+import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -51,7 +52,7 @@ class Plan:
     edition: Edition
     issue: str  # the newsletter's file stem: what the ledger calls this newsletter
     content_hash: str
-    rendered: Mapping[VariantKey, Rendered]  # every variant the edition can have
+    rendered: Mapping[VariantKey, Rendered]  # every variant the edition can have (_Variants: more on demand)
     audience: Mapping[VariantKey, int]  # members per variant, as of now
     segment: str | None
     resume: SendRecord | None  # an earlier run of this very send, to continue
@@ -73,18 +74,37 @@ class Plan:
 
 
 def _label(key: VariantKey) -> str:
-    return f"{key.language}|{key.district or ''}"
+    """A variant as the ledger writes it: "en|3", and for an email that uses other district sets the JSON of
+    their districts after it, as SQLite's json_object makes it: 'en|3|{"congress":"7"}'."""
+    label = f"{key.language}|{key.district or ''}"
+    if key.others:
+        label += "|" + json.dumps(dict(key.others), ensure_ascii=False, separators=(",", ":"))
+    return label
 
 
 def _key(label: str) -> VariantKey:
-    language, _, district = label.partition("|")
-    return VariantKey(language, district or None)
+    language, _, rest = label.partition("|")
+    district, brace, others = rest.partition("|{")
+    found = json.loads("{" + others) if brace else {}
+    return VariantKey(language, district or None, tuple(found.items()))
+
+
+class _Variants(dict[VariantKey, Rendered]):
+    """The rendered variants of a send: those the content hash covers, and any other combination of districts
+    rendered the first time a batch of it is sent (each once)."""
+
+    def __init__(self, edition: Edition, rendered: Mapping[VariantKey, Rendered]) -> None:
+        super().__init__(rendered)
+        self._edition = edition
+
+    def __missing__(self, key: VariantKey) -> Rendered:
+        rendered = self[key] = self._edition.render(key)
+        return rendered
 
 
 def all_variants(edition: Edition) -> list[VariantKey]:
-    """Every variant the edition can produce, whoever the members are: what the content hash covers."""
-    districts: list[str | None] = [*edition.project.officials.districts, None] if edition.uses_district else [None]
-    return [VariantKey(language, d) for language in edition.newsletters for d in districts]
+    """The variants the content hash covers, whoever the members are (:meth:`Edition.covering_keys`)."""
+    return edition.covering_keys()
 
 
 def envelope(project: Project, issue: str, send_id: str, send_at: dt.datetime | None = None) -> Envelope:
@@ -109,7 +129,11 @@ def prepare(
     edition: Edition, store: Store, ledger: Ledger, segment: str | None, send_at: dt.datetime | None = None
 ) -> Plan:
     """Everything about a send, worked out without sending or writing anything."""
-    parsed = Segment.parse(segment, edition.project.officials.districts) if segment else None
+    parsed = (
+        Segment.parse(segment, edition.project.officials.districts, edition.project.officials.other_sets)
+        if segment
+        else None
+    )
     rendered, content_hash = render_all(edition)
     issue = edition.path.stem
     sends = ledger.sends(issue)
@@ -123,16 +147,17 @@ def prepare(
         )
     resume = next((s for s in sends if s.content_hash == content_hash), None)
     earlier = next((s for s in reversed(sends) if s.content_hash != content_hash and _touched(ledger, s)), None)
-    audience = plan_counts(edition, store.count_by_language_and_district(parsed))
+    audience = plan_counts(edition, store.count_by_variant(parsed, other_sets=bool(edition.other_sets)))
     members, params = store.send_filter(parsed)
     unreached = ledger.unreached(issue, resume.id if resume else None, members, params)
     return Plan(edition, issue, content_hash, rendered, audience, segment, resume, earlier, send_at, unreached)
 
 
-def render_all(edition: Edition) -> tuple[dict[VariantKey, Rendered], str]:
-    """Every variant the edition can have, rendered, and the hash of all of it with the settings that go into
-    every message: what tells one send of a newsletter from another (a changed word is a new version)."""
-    rendered = {key: edition.render(key) for key in all_variants(edition)}
+def render_all(edition: Edition) -> tuple[Mapping[VariantKey, Rendered], str]:
+    """Every variant the edition can have (combinations of districts rendered when first asked for), and the
+    hash of all of it with the settings that go into every message: what tells one send of a newsletter from
+    another (a changed word is a new version)."""
+    rendered = _Variants(edition, {key: edition.render(key) for key in all_variants(edition)})
     digest = hashlib.sha256()
     env = envelope(edition.project, edition.path.stem, "")
     for key in sorted(rendered, key=VariantKey.sort_key):
@@ -287,7 +312,11 @@ def _execute(
 def _enqueue(plan: Plan, store: Store, ledger: Ledger, send: SendRecord) -> None:
     """Everyone the send is for, as of now, less whoever an earlier version of this issue reached."""
     edition = plan.edition
-    parsed = Segment.parse(plan.segment, edition.project.officials.districts) if plan.segment else None
+    parsed = (
+        Segment.parse(plan.segment, edition.project.officials.districts, edition.project.officials.other_sets)
+        if plan.segment
+        else None
+    )
     members, params = store.send_filter(parsed)
     # Each member's variant label, computed by SQLite as Edition.key computes it in Python (a test holds the two
     # to the same answers): their language where there is a translation in it, else the edition's; their
@@ -298,8 +327,21 @@ def _enqueue(plan: Plan, store: Store, ledger: Ledger, send: SendRecord) -> None
     district = "''"
     if districts:
         district = f"CASE WHEN s.district IN ({', '.join('?' * len(districts))}) THEN s.district ELSE '' END"
-    variant_params = [*languages, edition.default_language, *districts]
-    ledger.enqueue(send, f"{language} || '|' || {district}", variant_params, members, params)
+    variant_params: list[object] = [*languages, edition.default_language, *districts]
+    variant = f"{language} || '|' || {district}"
+    if edition.other_sets:
+        # The other sets' districts, as Edition.key reads them: a known one, or null.
+        parts = []
+        for name in edition.other_sets:
+            known = sorted(edition.districts_of(name))
+            path = f'$."{name}"'
+            parts.append(
+                f"?, CASE WHEN json_extract(s.districts, ?) IN ({', '.join('?' * len(known))}) "
+                "THEN json_extract(s.districts, ?) END"
+            )
+            variant_params += [name, path, *known, path]
+        variant += f" || '|' || json_object({', '.join(parts)})"
+    ledger.enqueue(send, variant, variant_params, members, params)
 
 
 def _jobs(

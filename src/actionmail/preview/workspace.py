@@ -473,20 +473,23 @@ def _belongs(changed: Path, newsletter: Path) -> bool:
 
 
 def all_keys(edition: Edition) -> list[VariantKey]:
-    """Every variant the edition has, whoever the members are: each language, each district and the unknown."""
-    districts: list[str | None] = [*edition.districts, None]
-    keys = {edition.key(language, district) for language in edition.newsletters for district in districts}
-    return sorted(keys, key=VariantKey.sort_key)
+    """Every variant the edition has, whoever the members are: each language, each district and the unknown;
+    with several district sets, each set's districts with the others unknown (:meth:`Edition.covering_keys`)."""
+    return sorted(set(edition.covering_keys()), key=VariantKey.sort_key)
 
 
 def variant_id(key: VariantKey) -> str:
-    return f"{key.language}:{key.district or ''}"
+    """``en:3``, and for another district set ``en:3:congress=7``."""
+    return f"{key.language}:{key.district or ''}" + "".join(f":{name}={d or ''}" for name, d in key.others)
 
 
 def parse_variant(edition: Edition, text: str | None) -> VariantKey:
-    """``en:3`` → the district 3 variant in English; nothing → the default language, district unknown."""
-    language, _, district = (text or "").partition(":")
-    key = edition.key(language or None, district or None)
+    """``en:3`` → the district 3 variant in English; ``en::congress=7`` → the congressional district 7 one;
+    nothing → the default language, district unknown."""
+    language, _, rest = (text or "").partition(":")
+    district, *others = rest.split(":")
+    chosen = dict(part.partition("=")[::2] for part in others)
+    key = edition.key(language or None, district or None, {k: v for k, v in chosen.items() if v})
     if text and variant_id(key) != text:
         raise NotFound(
             f"{text}: not a variant of this newsletter (it has {', '.join(map(variant_id, all_keys(edition)))})"
@@ -519,7 +522,7 @@ def _counts(edition: Edition) -> dict[VariantKey, int] | None:
     if not database.is_file():
         return None
     with audience.Store.open(database) as store:
-        return variants.plan_counts(edition, store.count_by_language_and_district(None))
+        return variants.plan_counts(edition, store.count_by_variant(None, other_sets=bool(edition.other_sets)))
 
 
 def _secret_or_none() -> bytes | None:

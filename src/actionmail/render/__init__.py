@@ -19,7 +19,7 @@ import jinja2
 
 from actionmail.config import Project
 from actionmail.errors import InvalidInput
-from actionmail.merge import Merge, fill_variant
+from actionmail.merge import DISTRICT_PREFIX, Merge, fill_variant
 from actionmail.newsletter import Newsletter
 from actionmail.render import templates, view
 from actionmail.render.html import compile_mjml
@@ -92,12 +92,14 @@ def render(
     project: Project,
     *,
     district: str | None = None,
+    districts: Mapping[str, str | None] | None = None,
     slug: str = "",
     today: dt.date | None = None,
     web: Web | None = None,
     issue: str | None = None,
 ) -> Rendered:
-    """Render ``newsletter`` for readers in ``district`` (None: readers whose district is unknown).
+    """Render ``newsletter`` for readers in ``district`` (None: readers whose district is unknown), and in
+    ``districts`` of the other district sets ({"congress": "7"}; a set left out or None: unknown).
 
     ``issue`` names it in the links that count members' reports (:mod:`actionmail.tally`): the file's name
     without .yaml, as the send ledger and `actionmail serve` know it; left out, its date and ``slug``.
@@ -120,6 +122,7 @@ def render(
             slug,
             issue or f"{newsletter.date}-{slug}".rstrip("-"),
             web=web is not None,
+            districts=districts,
         ),
         "org": project.settings.organization,
         "email": project.settings.email,
@@ -140,7 +143,7 @@ def render(
         text = _tidy(env.get_template("email.txt").render(context))
     except jinja2.TemplateError as e:
         raise template_problem(e, search_path) from None
-    variant = {"district": district}
+    variant = {"district": district, **{f"{DISTRICT_PREFIX}{k}": v for k, v in (districts or {}).items()}}
     return Rendered(
         subject=fill_variant(newsletter.subject, variant, escape=False),
         preheader=fill_variant(newsletter.preheader, variant, escape=False),

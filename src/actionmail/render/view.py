@@ -12,6 +12,7 @@ import posixpath
 import re
 import unicodedata
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -38,7 +39,7 @@ from actionmail.newsletter import (
     Target,
     answer_id,
 )
-from actionmail.officials import Directory, LabelledPhone, Official
+from actionmail.officials import DEFAULT_SET, Directory, LabelledPhone, Official
 from actionmail.render import markdown
 
 
@@ -158,18 +159,22 @@ def build(
     issue: str = "",
     *,
     web: bool = False,
+    districts: Mapping[str, str | None] | None = None,
 ) -> View:
     """What the templates see. ``issue`` names the newsletter in the links that count members' reports
     (:func:`actionmail.tally.link`). ``web``: for the web edition's page, read by anyone: no button that counts a
     report (its link is a member's own), and the site's own files (calendars) linked by their path on the site,
-    not by whole address, so a copy of the site on another host (or a local one) links to its own."""
+    not by whole address, so a copy of the site on another host (or a local one) links to its own.
+    ``district`` is the reader's district of the default set; ``districts`` their districts of the other sets
+    ({"congress": "7"}), each group resolved with its own set's."""
     directory = project.officials
+    by_set = {**(districts or {}), DEFAULT_SET: district}
     region = project.settings.organization.country
 
     def views(actions: list[Action], prefix: str) -> list[ActionView]:
         out = []
         for number, action in enumerate(actions, start=1):
-            targets = [t for target in action.targets for t in _resolve(target, directory, district, region)]
+            targets = [t for target in action.targets for t in _resolve(target, directory, by_set, region)]
             question = f"{prefix}{number}"
             out.append(
                 ActionView(
@@ -279,7 +284,9 @@ def _person(official: Official | InlineTarget, region: str, note: str | None = N
     )
 
 
-def _resolve(target: Target, directory: Directory, district: str | None, region: str) -> list[TargetView]:
+def _resolve(
+    target: Target, directory: Directory, districts: Mapping[str, str | None], region: str
+) -> list[TargetView]:
     if isinstance(target, OfficialTarget):
         official = directory.official(target.official)
         return [TargetView("people", people=[_person(official, region, target.note)], id=official.id)]
@@ -287,10 +294,12 @@ def _resolve(target: Target, directory: Directory, district: str | None, region:
         group = directory.group(target.group)
         label = target.label or group.label
         if group.per_district:
-            member = directory.member_for(group, district)
+            found = directory.members_for(group, districts.get(group.set_name))
             hotline = phone_view(group.hotline, region) if group.hotline else None
-            if member is not None:
-                return [TargetView("people", label, [_person(member, region)], None, hotline, target.note, group.id)]
+            if found:
+                people = [_person(member, region) for member in found]
+                return [TargetView("people", label, people, None, hotline, target.note, group.id)]
+            # The district is unknown: the lookup link and every member, with every one of their phones.
             members = [_person(directory.official(m), region) for m in group.members]
             return [TargetView("district", label, members, group.lookup, hotline, target.note, group.id)]
         members = [_person(directory.official(m), region) for m in group.members]
@@ -314,7 +323,7 @@ def _resolve(target: Target, directory: Directory, district: str | None, region:
             else _person(m, region)
             for m in target.members
         ]
-        own = reader_member(members, district)
+        own = reader_member(members, districts.get(DEFAULT_SET))  # committees are compared in the default set
         if own is not None:
             members[own] = dataclasses.replace(members[own], own=True)
         return [TargetView("committee", target.committee, members, note=target.note, id=target.id, page=target.link)]

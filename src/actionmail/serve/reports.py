@@ -245,14 +245,16 @@ class _Answering:
             if member is None:
                 return None
             action, directory = asked.question.action, self.svc.project.officials
-            by_district = bool(tally.per_district(action, directory))
+            # The district kept is the default set's (the council's), where the action names a group of it: for a
+            # group of another set alone (congress), whom the member was asked to call is the target, by itself.
+            by_district = any(g.district_set is None for g in tally.per_district(action, directory))
             report = Report(
                 member.id,
                 issue,
                 asked.question.id,
                 asked.answer,
                 member.district if by_district else None,
-                tally.target_for(action, directory, member.district),
+                tally.target_for(action, directory, member.district, member.districts),
             )
             recorded = store.reports.record(report)
             return member, recorded, store.reports.count(issue, asked.question.id)
