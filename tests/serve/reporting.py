@@ -58,7 +58,8 @@ def links_of(served: Served, issue: Path, email: str) -> list[str]:
     result = CliRunner().invoke(main, ["render", str(issue), "--as", email], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     found = re.findall(rf'href="{re.escape(ORIGIN)}(/act/[^"]+)"', result.stdout)
-    return [served.base + path for path in found]
+    # Each button's link is there twice: in the VML shape Outlook for Windows draws, and the link for the rest.
+    return [served.base + path for path in dict.fromkeys(found)]
 
 
 @pytest.fixture
