@@ -187,6 +187,10 @@ def uses_district(newsletter: Newsletter, project: Project) -> bool:
     actions = [*newsletter.actions, *newsletter.bonus]
     if any(isinstance(t, GroupTarget) and t.group in per_district for a in actions for t in a.targets):
         return True
+    alternatives = [alt for a in actions for alt in a.alternatives]  # "if this applies to you": for districts
+    if any(alt.districts or any(isinstance(t, GroupTarget) and t.group in per_district for t in alt.targets)
+           for alt in alternatives):  # fmt: skip
+        return True
     texts = (text for _, text in load.strings(newsletter.model_dump()))
     return any(match[1] == "district" for text in texts for match in merge.TAG.finditer(text))
 

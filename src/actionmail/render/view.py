@@ -21,6 +21,7 @@ from actionmail.config import Project
 from actionmail.fields import Link
 from actionmail.newsletter import (
     Action,
+    Alternative,
     Choice,
     Event,
     GroupTarget,
@@ -91,6 +92,19 @@ class Button:
 
 
 @dataclass(frozen=True)
+class AlternativeView:
+    """An action's "if this applies to you, do this instead", for one reader. ``instead``: the email knows it
+    applies to this reader (by district), and shows it in place of the action's own targets and script; else it
+    is shown under its label ("If you already voted:")."""
+
+    alternative: Alternative
+    kind: str  # the action's: the same "Who to call" heading as the action's own targets
+    targets: list[TargetView]
+    scripts: list[ScriptView]
+    instead: bool
+
+
+@dataclass(frozen=True)
 class ActionView:
     action: Action
     number: int  # 1-based position among the main actions, or among the bonus actions
@@ -101,6 +115,7 @@ class ActionView:
     mailto: str | None  # for email actions: a mailto: link to every target with an address, message filled in
     report_back: Button | None = None  # to the organization's form, or counted by actionmail serve (actionmail.tally)
     choices: list[Button] = field(default_factory=list)  # a survey's one-tap answers
+    alternatives: list[AlternativeView] = field(default_factory=list)  # for this reader, or labelled
 
     @property
     def kind(self) -> str:
@@ -142,6 +157,10 @@ def build(
         out = []
         for number, action in enumerate(actions, start=1):
             targets = [t for target in action.targets for t in _resolve(target, directory, district, region)]
+            scripts = _scripts(action, directory)
+            alternatives = _alternatives(action, directory, district, region)
+            if any(a.instead for a in alternatives):  # the action's own ask is not this reader's
+                targets, scripts = [], []
             question = f"{prefix}{number}"
             out.append(
                 ActionView(
@@ -149,11 +168,12 @@ def build(
                     number,
                     len(actions),
                     targets,
-                    _scripts(action, directory),
+                    scripts,
                     _other_links(action),
                     _mailto(action, targets),
                     _report_back(action, issue, question, counted=not web),
                     _choices(action, issue, question, counted=not web),
+                    alternatives,
                 )
             )
         return out
@@ -266,7 +286,7 @@ def _resolve(target: Target, directory: Directory, district: str | None, region:
         hotline = phone_view(group.hotline, region) if group.hotline else None
         return [TargetView("people", label, members, phone=hotline, note=target.note, id=group.id)]
     if isinstance(target, LookupTarget):
-        return [TargetView("lookup", target.label, lookup=target.lookup)]
+        return [TargetView("lookup", target.label, lookup=target.lookup, note=target.note)]
     if isinstance(target, HotlineTarget):
         return [
             TargetView(
@@ -279,16 +299,41 @@ def _resolve(target: Target, directory: Directory, district: str | None, region:
     return [TargetView("people", people=[_person(target, region)])]
 
 
+def concerns(alternative: Alternative, district: str | None) -> bool | None:
+    """Whether ``alternative`` is for a reader in ``district``: None when the email can't know (the reader's
+    district is unknown, or the alternative is not for certain districts). The one place alternatives ask about
+    districts."""
+    if not alternative.districts or district is None:
+        return None
+    return district in alternative.districts
+
+
+def _alternatives(action: Action, directory: Directory, district: str | None, region: str) -> list[AlternativeView]:
+    out = []
+    for alternative in action.alternatives:
+        applies = concerns(alternative, district)
+        if applies is False:
+            continue
+        targets = [t for target in alternative.targets for t in _resolve(target, directory, district, region)]
+        scripts = _scripts_of(alternative.targets, alternative.script, directory)
+        out.append(AlternativeView(alternative, action.kind, targets, scripts, instead=applies is True))
+    return out
+
+
 def _scripts(action: Action, directory: Directory) -> list[ScriptView]:
+    return _scripts_of(action.targets, action.script, directory)
+
+
+def _scripts_of(targets: list[Target], scripts: list[Script], directory: Directory) -> list[ScriptView]:
     labels = {o.id: o.name for o in directory.officials} | {g.id: g.label for g in directory.groups}
-    for target in action.targets:
+    for target in targets:
         if isinstance(target, GroupTarget) and target.label:
             labels[target.group] = target.label
         elif isinstance(target, LookupTarget | HotlineTarget) and target.id:
             labels[target.id] = target.label
         elif isinstance(target, InlineTarget) and target.id:
             labels[target.id] = target.name
-    return [ScriptView(script, [labels.get(i, i) for i in script.for_]) for script in action.script]
+    return [ScriptView(script, [labels.get(i, i) for i in script.for_]) for script in scripts]
 
 
 def _other_links(action: Action) -> list[Link]:
