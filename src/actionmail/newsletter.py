@@ -576,15 +576,16 @@ class Newsletter(Model):
     byline: Text | None = Field(None, description="Who wrote it, shown under the headline.")
     footnotes: list[Footnote] = Field([], description="Notes at the end, and dated updates.")
 
-    @model_validator(mode="after")
-    def _two_languages(self) -> Self:
-        if self.bilingual is not None and self.bilingual == self.language:
+    @field_validator("bilingual")
+    @classmethod
+    def _two_languages(cls, bilingual: str | None, info: ValidationInfo) -> str | None:
+        if bilingual is not None and bilingual == info.data.get("language"):
             raise error(
                 "bilingual",
-                f"'bilingual: {self.bilingual}' is the email's own language",
+                f"'{bilingual}' is the email's own language ('language: {bilingual}')",
                 "name the other language, or remove 'bilingual'",
             )
-        return self
+        return bilingual
 
 
 def load_newsletter(path: Path, officials: Directory, region: str = "US") -> Newsletter:

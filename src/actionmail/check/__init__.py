@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from actionmail import load as yaml_source
 from actionmail import tally, variants
-from actionmail.check import accessibility, content, deliverability, links, online, spam, yesterday
+from actionmail.check import accessibility, content, deliverability, languages, links, online, spam, yesterday
 from actionmail.check.draft import Draft
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
@@ -75,6 +75,7 @@ CHECKS: list[Check] = [
     deliverability.unsubscribe,
     deliverability.sender,
     accessibility.accessibility,
+    languages.languages,
 ]
 
 T = TypeVar("T")

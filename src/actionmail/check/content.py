@@ -261,6 +261,8 @@ def _days(draft: Draft) -> Iterator[tuple[str, dt.date]]:
                 yield "the registration deadline", election.registration_deadline
         for event in action.events:
             yield f"'{event.title}'", event.date
+        if action.window:
+            yield f"the last day of '{action.title}'", action.window.last
     for event in draft.newsletter.events:
         yield f"'{event.title}'", event.date
 

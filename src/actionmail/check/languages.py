@@ -1,0 +1,71 @@
+"""Languages within an email: a part written in another language is marked as such, not with HTML.
+
+Raw HTML in a newsletter is shown as text (the Markdown renderer escapes it: a pasted ``<script>`` stays
+harmless), so ``<p lang="es">Hola</p>`` reaches readers with its tags showing. A paragraph of Markdown is marked
+``{lang=es}`` on a line of its own before it; a script, an action, an alternative or a footnote takes
+``language: es``. A ``{lang=…}`` mark the renderer can't place (in the middle of a paragraph, or in a field that
+isn't Markdown) is shown as text too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from actionmail.check.links import MARKDOWN_KEYS
+from actionmail.errors import Problem
+from actionmail.render import markdown
+
+if TYPE_CHECKING:
+    from actionmail.check import Draft
+    from actionmail.load import Loc
+
+_RAW_LANG = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*?\blang\s*=\s*[\"']?([A-Za-z0-9-]*)[^<>]*>")
+_MARK = re.compile(r"\{\s*lang\s*=\s*([^}\s]*)\s*\}")
+# The models that take `language:` (newsletter.py): a string under one of them can be marked by its key.
+_HAS_LANGUAGE = ("script", "actions", "bonus", "alternatives", "footnotes")
+
+
+def languages(draft: Draft) -> Iterator[Problem]:
+    """HTML with ``lang`` written in the text, and ``{lang=…}`` marks that would be shown as text."""
+    for loc, value in draft.strings():
+        in_markdown = bool(loc) and loc[-1] in MARKDOWN_KEYS
+        for match in _RAW_LANG.finditer(value):
+            code = match[2] or "es"
+            yield draft.problem(
+                loc,
+                f"'{match[0]}' is HTML, which the email shows as text, tags and all",
+                _how_to_mark(loc, code, in_markdown),
+                near=match[0],
+            )
+            break
+        else:
+            for match in _MARK.finditer(value):
+                if in_markdown and match[0] not in markdown.to_text(value):
+                    continue  # the renderer took it: the block after it is marked
+                code = match[1] or "es"
+                yield draft.problem(
+                    loc,
+                    f"'{match[0]}' would be shown as text: a language mark goes on a line of its own, "
+                    "before a paragraph of Markdown",
+                    _how_to_mark(loc, code, in_markdown),
+                    near=match[0],
+                )
+                break
+
+
+def _how_to_mark(loc: Loc, code: str, in_markdown: bool) -> str:
+    keyed = next((key for key in reversed(loc) if isinstance(key, str) and key in _HAS_LANGUAGE), None)
+    if in_markdown:
+        fix = f"remove the tags, and write {{lang={code}}} on a line of its own before the paragraph"
+        return fix + (f", or 'language: {code}' on the whole {_singular(keyed)}" if keyed else "")
+    if keyed:
+        return f"remove it, and add 'language: {code}' to the {_singular(keyed)} this text is in"
+    return "remove it: this text is in the email's language (write a part in another one in Markdown, marked)"
+
+
+def _singular(key: str | None) -> str:
+    return {"actions": "action", "bonus": "action", "alternatives": "alternative", "footnotes": "footnote"}.get(
+        key or "", key or ""
+    )
