@@ -220,7 +220,7 @@ def test_a_hundred_thousand_brackets(project: Path) -> None:
         pytest.param(
             broken("    title: Call the mayor", "    title: Call the mayor\n    " + "x" * 300 + ": 1"),
             f"{FILE}:8: actions[0].{'x' * 300}: unknown key: remove it, or check its spelling (allowed here: kind, "
-            "title, why, deadline, targets, script, message, link, report_back, election, survey, events)",
+            "title, why, deadline, targets, script, message, link, report_back, election, survey, events, language, window, alternatives, article)",
             id="long-key",
         ),
         pytest.param(
