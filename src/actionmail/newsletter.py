@@ -440,8 +440,14 @@ class Alternative(Model):
     @classmethod
     def _known_districts(cls, districts: list[str], info: ValidationInfo) -> list[str]:
         known = _directory(info).districts
+        if districts and not known:
+            raise error(
+                "no_districts",
+                "officials.yaml has no per-district group, so no reader's district is known",
+                "remove 'districts:' (the alternative is then shown to everyone, under its label)",
+            )
         for district in districts:
-            if known and district not in known:
+            if district not in known:
                 raise error(
                     "unknown_district",
                     f"'{district}' is not a district in officials.yaml",
