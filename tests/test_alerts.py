@@ -178,16 +178,32 @@ def test_raw_html_stays_escaped(project: Path) -> None:
             '"Hola, me llamo [SU NOMBRE]. Por favor, vote no."',
             '"<span lang=es>Hola</span>, me llamo [SU NOMBRE]."',
             "newsletters/day.yaml:21: actions[0].script[1].text: '<span lang=es>' is HTML, which the email shows as "
-            "text, tags and all: remove it, and add 'language: es' to the script this text is in",
+            "text, tags and all: remove the tags, and add 'language: es' to the script this text is in",
             id="raw-span-in-script",
         ),
         pytest.param(
             "      {lang=es}\n      La votación",
             "      Y en español: {lang=es} La votación",
             "newsletters/day.yaml:11: actions[0].why: '{lang=es}' would be shown as text: a language mark goes on a "
-            "line of its own, before a paragraph of Markdown: remove the tags, and write {lang=es} on a line of its "
-            "own before the paragraph, or 'language: es' on the whole action",
+            "line of its own, before a paragraph of Markdown: take it out of the sentence, and write {lang=es} on a "
+            "line of its own before the paragraph, or 'language: es' on the whole action",
             id="mark-mid-paragraph",
+        ),
+        pytest.param(
+            "      {lang=es}\n      La votación",
+            "      {lang=<b onclick=x>}\n      La votación",
+            "newsletters/day.yaml:11: actions[0].why: '{lang=<b onclick=x>}' would be shown as text: a language mark "
+            "goes on a line of its own, before a paragraph of Markdown: take it out of the sentence, and write "
+            "{lang=es} on a line of its own before the paragraph, or 'language: es' on the whole action",
+            id="hostile-mark",
+        ),
+        pytest.param(
+            "        intro: Feel free to make it your own.",
+            "        intro: '{lang=es} Siéntase libre.'",
+            "newsletters/day.yaml:17: actions[0].script[0].intro: '{lang=es}' would be shown as text: a language mark "
+            "goes on a line of its own, before a paragraph of Markdown: take it out of the sentence, and add "
+            "'language: es' to the script this text is in",
+            id="mark-outside-markdown",
         ),
     ],
 )
@@ -289,3 +305,17 @@ def test_the_smaller_notes(project: Path) -> None:
         assert "Leave your street address." in part
         assert "Update, Jul 31:" in part and "The vote was moved to Monday." in part
     assert "UPDATES AND NOTES" in result.text
+
+
+def test_districts_need_a_per_district_group(project: Path) -> None:
+    officials = project / "officials.yaml"
+    assert "per_district: true" in officials.read_text()
+    officials.write_text(officials.read_text().replace("per_district: true", "per_district: false"))
+    assert check_cli(project, DAY) == (
+        2,
+        [
+            "newsletters/day.yaml:25: actions[0].alternatives[0].districts: officials.yaml has no per-district group, "
+            "so no reader's district is known: remove 'districts:' (the alternative is then shown to everyone, under "
+            "its label)"
+        ],
+    )

@@ -416,7 +416,7 @@ class Alternative(Model):
 
     With ``districts``, readers known to live in one of them see it in place of the action's own targets and
     script, readers known to live elsewhere don't see it, and readers whose district is unknown see it under its
-    ``when`` label. Without ``districts`` (\"if you already voted\"), everyone sees it under its label.
+    ``when`` label. Without ``districts`` ("if you already voted"), everyone sees it under its label.
     """
 
     when: Text = Field(description='Who it is for, as the label shows it: "If you already voted".')

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from actionmail.load import Loc
 
 _RAW_LANG = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*?\blang\s*=\s*[\"']?([A-Za-z0-9-]*)[^<>]*>")
-_MARK = re.compile(r"\{\s*lang\s*=\s*([^}\s]*)\s*\}")
+_CODE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")  # what the fix may repeat; else it says "es"
+_MARK = re.compile(r"\{\s*lang\s*=\s*([^{}\s]*)[^{}\n]*\}")
 # The models that take `language:` (newsletter.py): a string under one of them can be marked by its key.
 _HAS_LANGUAGE = ("script", "actions", "bonus", "alternatives", "footnotes")
 
@@ -32,11 +33,11 @@ def languages(draft: Draft) -> Iterator[Problem]:
     for loc, value in draft.strings():
         in_markdown = bool(loc) and loc[-1] in MARKDOWN_KEYS
         for match in _RAW_LANG.finditer(value):
-            code = match[2] or "es"
+            code = match[2] if _CODE.match(match[2]) else "es"
             yield draft.problem(
                 loc,
                 f"'{match[0]}' is HTML, which the email shows as text, tags and all",
-                _how_to_mark(loc, code, in_markdown),
+                _how_to_mark(loc, code, in_markdown, "remove the tags"),
                 near=match[0],
             )
             break
@@ -44,25 +45,25 @@ def languages(draft: Draft) -> Iterator[Problem]:
             for match in _MARK.finditer(value):
                 if in_markdown and match[0] not in markdown.to_text(value):
                     continue  # the renderer took it: the block after it is marked
-                code = match[1] or "es"
+                code = match[1] if _CODE.match(match[1]) else "es"
                 yield draft.problem(
                     loc,
                     f"'{match[0]}' would be shown as text: a language mark goes on a line of its own, "
                     "before a paragraph of Markdown",
-                    _how_to_mark(loc, code, in_markdown),
+                    _how_to_mark(loc, code, in_markdown, "take it out of the sentence"),
                     near=match[0],
                 )
                 break
 
 
-def _how_to_mark(loc: Loc, code: str, in_markdown: bool) -> str:
+def _how_to_mark(loc: Loc, code: str, in_markdown: bool, first: str) -> str:
     keyed = next((key for key in reversed(loc) if isinstance(key, str) and key in _HAS_LANGUAGE), None)
     if in_markdown:
-        fix = f"remove the tags, and write {{lang={code}}} on a line of its own before the paragraph"
+        fix = f"{first}, and write {{lang={code}}} on a line of its own before the paragraph"
         return fix + (f", or 'language: {code}' on the whole {_singular(keyed)}" if keyed else "")
     if keyed:
-        return f"remove it, and add 'language: {code}' to the {_singular(keyed)} this text is in"
-    return "remove it: this text is in the email's language (write a part in another one in Markdown, marked)"
+        return f"{first}, and add 'language: {code}' to the {_singular(keyed)} this text is in"
+    return f"{first}: this text is in the email's language (write a part in another one in Markdown, marked)"
 
 
 def _singular(key: str | None) -> str:
