@@ -25,7 +25,21 @@ SITE = "https://www.seattleindivisible.com/daily-actions/"
 PREFIX = "daily-actions"  # the path of SITE: where the index and the feed are in the output directory
 
 
-def copy_project(directory: Path, newsletters: list[Path] = EXAMPLES) -> Path:
+# The web tests count the pages, calendar files and feed entries of these three; the examples added since (each one
+# rendered, validated and checked by the render tests) would change every count without testing more of the site.
+WEB_EXAMPLES = [
+    p
+    for p in EXAMPLES
+    if p.stem
+    in (
+        "2019-08-01-no-police-facial-recognition",
+        "2019-09-16-climate-strike-green-new-deal-budget",
+        "2019-11-13-dreamers-no-pueden-esperar",
+    )
+]
+
+
+def copy_project(directory: Path, newsletters: list[Path] = WEB_EXAMPLES) -> Path:
     """The example project (settings, officials) and ``newsletters`` in ``directory``."""
     shutil.copy(ROOT / "actionmail.toml", directory)
     shutil.copy(ROOT / "officials.yaml", directory)

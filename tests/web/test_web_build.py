@@ -27,10 +27,10 @@ from actionmail.render import render, slug_for, templates
 from actionmail.variants import load_edition
 from actionmail.web import files as web_files
 from actionmail.web import manifest
-from tests.conftest import EXAMPLES, SEED, write
-from tests.web.conftest import PREFIX, SITE, files
+from tests.conftest import SEED, write
+from tests.web.conftest import PREFIX, SITE, WEB_EXAMPLES, files
 
-STRIKE = next(p for p in EXAMPLES if "climate-strike" in p.name)
+STRIKE = next(p for p in WEB_EXAMPLES if "climate-strike" in p.name)
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -112,7 +112,7 @@ def test_the_command_keeps_compiled_templates_as_render_does(examples: Path, her
 
 def test_each_page_is_where_its_email_links_to(examples: Path) -> None:
     built = build(examples)
-    for path in EXAMPLES:
+    for path in WEB_EXAMPLES:
         link = email_link(examples / "newsletters" / path.name)
         assert link.startswith(SITE)
         page = built.output / urllib.parse.urlsplit(link).path.lstrip("/") / "index.html"
@@ -217,7 +217,9 @@ def test_the_feed_is_valid_atom_newest_first(examples: Path) -> None:
     assert parsed.feed.title == "Seattle Indivisible"
     assert parsed.feed.updated == "2019-11-13T00:00:00-08:00"
     assert [link.href for link in parsed.feed.links] == [SITE, f"{SITE}feed.xml"]
-    assert [e.link for e in parsed.entries] == [email_link(examples / "newsletters" / p.name) for p in EXAMPLES[::-1]]
+    assert [e.link for e in parsed.entries] == [
+        email_link(examples / "newsletters" / p.name) for p in WEB_EXAMPLES[::-1]
+    ]
     assert [e.published_parsed[:3] for e in parsed.entries] == [(2019, 11, 13), (2019, 9, 16), (2019, 8, 1)]
     assert parsed.entries[2].title == "No police partnerships on facial recognition in Seattle"
     assert parsed.entries[2].summary == "Call Mayor Durkan and the City Council today, then vote by Tuesday."
@@ -281,17 +283,17 @@ def test_members_only_newsletters_are_never_published(examples: Path) -> None:
 def test_newsletters_dated_after_today_wait_for_their_day(examples: Path) -> None:
     built = build(examples, today=dt.date(2019, 9, 16))
     assert len(built.pages) == 2
-    assert built.later == (examples / "newsletters" / EXAMPLES[2].name,)
+    assert built.later == (examples / "newsletters" / WEB_EXAMPLES[2].name,)
     assert not (built.output / PREFIX / "2019/11").exists()
     assert len(build(examples, today=dt.date(2019, 11, 13)).pages) == 3
 
 
 def test_publish_adds_one_newsletter_and_writes_the_index_and_feed_again(examples: Path) -> None:
-    (examples / "newsletters" / EXAMPLES[2].name).rename(examples / EXAMPLES[2].name)
+    (examples / "newsletters" / WEB_EXAMPLES[2].name).rename(examples / WEB_EXAMPLES[2].name)
     built = build(examples)
     assert len(built.pages) == 2
-    later = examples / "newsletters" / EXAMPLES[2].name
-    (examples / EXAMPLES[2].name).rename(later)
+    later = examples / "newsletters" / WEB_EXAMPLES[2].name
+    (examples / WEB_EXAMPLES[2].name).rename(later)
     published = web.publish(load_project(examples), load_edition(later), built.output)
     assert [p.relative_to(built.output).as_posix() for p in published.pages] == [
         f"{PREFIX}/2019/11/13/dreamers-no-pueden-esperar/index.html"
@@ -307,10 +309,10 @@ def test_publish_adds_one_newsletter_and_writes_the_index_and_feed_again(example
 
 
 def test_a_publish_during_a_build_waits_its_turn(examples: Path) -> None:
-    later = examples / "newsletters" / EXAMPLES[2].name
+    later = examples / "newsletters" / WEB_EXAMPLES[2].name
     later.write_text(later.read_text(encoding="utf-8") + "web: false\n", encoding="utf-8")
     build(examples)
-    later.write_text(EXAMPLES[2].read_text(encoding="utf-8"), encoding="utf-8")
+    later.write_text(WEB_EXAMPLES[2].read_text(encoding="utf-8"), encoding="utf-8")
     failed: list[BaseException] = []
 
     def publish() -> None:
