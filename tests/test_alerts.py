@@ -319,3 +319,18 @@ def test_districts_need_a_per_district_group(project: Path) -> None:
             "its label)"
         ],
     )
+
+
+def test_a_bilingual_email_with_nothing_marked_is_warned_about(project: Path) -> None:
+    bilingual = DAY.replace("headline:", "bilingual: es\nheadline:")
+    assert check_cli(project, bilingual) == (0, [])  # a paragraph and a script are marked es
+    unmarked = bilingual.replace("      {lang=es}\n", "").replace("      - language: es\n        text", "      - text")
+    assert check_cli(project, unmarked) == (
+        0,
+        [
+            "newsletters/day.yaml:4: bilingual: warning: nothing in this email is marked as written in 'es': its "
+            "labels are shown in both languages, but screen readers would read your own text in it with the sounds "
+            "of the email's language: mark each part written in it: {lang=es} on a line of its own before a "
+            "paragraph, or 'language: es' on a script or an action"
+        ],
+    )

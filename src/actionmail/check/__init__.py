@@ -76,6 +76,7 @@ CHECKS: list[Check] = [
     deliverability.sender,
     accessibility.accessibility,
     languages.languages,
+    languages.bilingual,
 ]
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from actionmail.check.links import MARKDOWN_KEYS
-from actionmail.errors import Problem
+from actionmail.errors import Problem, Severity
 from actionmail.render import markdown
 
 if TYPE_CHECKING:
@@ -54,6 +54,31 @@ def languages(draft: Draft) -> Iterator[Problem]:
                     near=match[0],
                 )
                 break
+
+
+def bilingual(draft: Draft) -> Iterator[Problem]:
+    """``bilingual: es`` with nothing marked as Spanish: the labels are in both languages, but the author's own
+    Spanish text would be read out by screen readers with the email's language's sounds."""
+    second = draft.newsletter.bilingual
+    if second is None or second == draft.rendered[0].language:
+        return
+    marked = {
+        m[1].lower() for _, value in draft.strings() for m in re.finditer(markdown.LANG_MARK.pattern, value, re.M)
+    }
+    for action in [*draft.newsletter.actions, *draft.newsletter.bonus]:
+        marked |= {action.language or ""} | {s.language or "" for s in action.script}
+        for alternative in action.alternatives:
+            marked |= {alternative.language or ""} | {s.language or "" for s in alternative.script}
+    marked |= {f.language or "" for f in draft.newsletter.footnotes}
+    if second.lower() not in marked:
+        yield draft.problem(
+            ("bilingual",),
+            f"nothing in this email is marked as written in '{second}': its labels are shown in both languages, "
+            "but screen readers would read your own text in it with the sounds of the email's language",
+            f"mark each part written in it: {{lang={second}}} on a line of its own before a paragraph, or "
+            f"'language: {second}' on a script or an action",
+            Severity.WARNING,
+        )
 
 
 def _how_to_mark(loc: Loc, code: str, in_markdown: bool, first: str) -> str:
