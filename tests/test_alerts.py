@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 from click.testing import CliRunner
 
-from actionmail import check
+from actionmail import check, variants
 from actionmail.cli import main
 from actionmail.render import Rendered, render
 from tests.conftest import write
@@ -233,8 +233,6 @@ def test_an_alternative_for_some_districts(project: Path) -> None:
 
 
 def test_a_district_alternative_makes_variants(project: Path) -> None:
-    from actionmail import variants
-
     proj, newsletter = check.load(write(project / "newsletters", "day.yaml", DAY))
     without = newsletter.model_copy(update={"actions": [newsletter.actions[0].model_copy(update={"targets": []})]})
     assert variants.uses_district(without, proj)  # the alternative's districts alone
@@ -333,4 +331,14 @@ def test_a_bilingual_email_with_nothing_marked_is_warned_about(project: Path) ->
             "of the email's language: mark each part written in it: {lang=es} on a line of its own before a "
             "paragraph, or 'language: es' on a script or an action"
         ],
+    )
+
+
+def test_a_window_past_on_the_send_day_is_warned_about(project: Path) -> None:
+    write(project / "newsletters", "day.yaml", DAY)
+    result = CliRunner().invoke(main, ["check", "newsletters/day.yaml", "--no-spam", "--as-of", "2019-08-10"])
+    assert result.output.splitlines()[0] == (
+        "newsletters/day.yaml:1: date: warning: the newsletter's date, 2019-08-01, is before the day it goes out: "
+        "the last day of 'Call your councilmember' (2019-08-09) will have passed, and readers can't act on it: set "
+        "'date:' to the day it goes out, and check it again"
     )
