@@ -342,3 +342,17 @@ def test_a_window_past_on_the_send_day_is_warned_about(project: Path) -> None:
         "the last day of 'Call your councilmember' (2019-08-09) will have passed, and readers can't act on it: set "
         "'date:' to the day it goes out, and check it again"
     )
+
+
+def test_a_mark_at_the_start_of_the_ps_is_in_mid_paragraph(project: Path) -> None:
+    # The email writes "P.S." before the ps's first paragraph: a mark there can't be placed; before a later one, it can.
+    first = DAY + "ps: |\n  {lang=es}\n  Gracias.\n"
+    assert check_cli(project, first)[1] == [
+        "newsletters/day.yaml:32: ps: '{lang=es}' would be shown as text: a language mark goes on a line of its own, "
+        "before a paragraph of Markdown: take it out of the sentence, and write {lang=es} on a line of its own before "
+        "the paragraph"
+    ]
+    assert "{lang" in rendered(project, first).text
+    later = DAY + "ps: |\n  Thank you.\n\n  {lang=es}\n  Gracias.\n"
+    assert check_cli(project, later) == (0, [])
+    assert "{lang" not in rendered(project, later).text

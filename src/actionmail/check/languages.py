@@ -43,7 +43,10 @@ def languages(draft: Draft) -> Iterator[Problem]:
             break
         else:
             for match in _MARK.finditer(value):
-                if in_markdown and match[0] not in markdown.to_text(value):
+                # The built-in templates write "P.S." before the ps's first paragraph, with which a mark there
+                # would be in mid-paragraph.
+                shown = f"P.S. {value}" if loc[-1] == "ps" else value
+                if in_markdown and match[0] not in markdown.to_text(shown):
                     continue  # the renderer took it: the block after it is marked
                 code = match[1] if _CODE.match(match[1]) else "es"
                 yield draft.problem(
