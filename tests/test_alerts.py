@@ -9,11 +9,13 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
 from actionmail import check, variants
 from actionmail.cli import main
 from actionmail.render import Rendered, render
+from actionmail.render.templates import BILINGUAL_LABELS, builtin_templates
 from tests.conftest import write
 
 # Line numbers in the expected messages are counted in this text.
@@ -356,3 +358,11 @@ def test_a_mark_at_the_start_of_the_ps_is_in_mid_paragraph(project: Path) -> Non
     later = DAY + "ps: |\n  Thank you.\n\n  {lang=es}\n  Gracias.\n"
     assert check_cli(project, later) == (0, [])
     assert "{lang" not in rendered(project, later).text
+
+
+def test_every_bilingual_label_and_new_message_has_its_spanish() -> None:
+    with (builtin_templates() / "locale" / "es.po").open("rb") as f:
+        catalog = read_po(f, locale="es")
+    ours = {"By %(name)s", "by %(names)s", "today only", "starts %(when)s", "ends %(when)s", "Update, %(day)s:"}
+    missing = sorted(m for m in BILINGUAL_LABELS | ours if not (catalog.get(m) and catalog.get(m).string))
+    assert missing == []
