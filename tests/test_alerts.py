@@ -86,6 +86,13 @@ def test_the_day_passes_check(project: Path) -> None:
             id="language-code",
         ),
         pytest.param(
+            '        voicemail: "Hi, this is [YOUR NAME]. Please vote no."\n',
+            "",
+            "newsletters/day.yaml:16: actions[0].script[0]: 'voicemail_note' is shown with the voicemail text, and "
+            "this script has none: add 'voicemail:' (what to say), or put the note in 'intro'",
+            id="voicemail-note-alone",
+        ),
+        pytest.param(
             "end: 2019-08-09",
             "end: 2019-08-04",
             "newsletters/day.yaml:22: actions[0].window: the window ends before it starts: check 'start' and 'end'",

@@ -224,6 +224,16 @@ class Script(Model):
             return {**value, "for": [value["for"]]}
         return value
 
+    @model_validator(mode="after")
+    def _voicemail_note(self) -> Self:
+        if self.voicemail_note and not self.voicemail:
+            raise error(
+                "voicemail_note",
+                "'voicemail_note' is shown with the voicemail text, and this script has none",
+                "add 'voicemail:' (what to say), or put the note in 'intro'",
+            )
+        return self
+
 
 def _scripts(value: Any) -> Any:
     return [value] if isinstance(value, str | dict) else value
