@@ -373,3 +373,16 @@ def test_every_bilingual_label_and_new_message_has_its_spanish() -> None:
     ours = {"By %(name)s", "by %(names)s", "today only", "starts %(when)s", "ends %(when)s", "Update, %(day)s:"}
     missing = sorted(m for m in BILINGUAL_LABELS | ours if not (catalog.get(m) and catalog.get(m).string))
     assert missing == []
+
+
+def test_a_call_in_day_before_the_newsletter_is_refused(project: Path) -> None:
+    text = DAY.replace("{start: 2019-08-05, end: 2019-08-09, name: the week of the vote}", "2019-07-31")
+    assert check_cli(project, text) == (
+        2,
+        [
+            "newsletters/day.yaml:22: actions[0].window: the call-in day 2019-07-31 is before the newsletter's date "
+            "(2019-08-01): correct the date, or drop this item if it has passed"
+        ],
+    )
+    begun = DAY.replace("start: 2019-08-05", "start: 2019-07-29")  # a range under way is fine
+    assert check_cli(project, begun) == (0, [])

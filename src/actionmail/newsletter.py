@@ -403,9 +403,11 @@ class Window(Model):
         return {"start": value} if isinstance(value, dt.date | str) else value
 
     @model_validator(mode="after")
-    def _in_order(self) -> Self:
+    def _in_order(self, info: ValidationInfo) -> Self:
         if self.end is not None and self.end < self.start:
             raise error("window_end", "the window ends before it starts", "check 'start' and 'end'")
+        if self.end is None:  # one day: it may not have passed (a range may have begun before the newsletter)
+            not_before_issue(self.start, info, "the call-in day")
         return self
 
     @property
