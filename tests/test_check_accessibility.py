@@ -115,7 +115,7 @@ CASES = [
         # #777777 on white is 4.48:1 (WebAIM's contrast checker says the same): just under AA for body text.
         {"colors": 'text = "#777777"\n'},
         [
-            'actionmail.toml:10: colors.text: "Ring sells cameras to police." is #777777 on #ffffff, a contrast of '
+            'actionmail.toml:10: colors.text: "Call the mayor" is #777777 on #ffffff, a contrast of '
             "4.48:1; WCAG AA asks for 4.5:1 at 17px: pick a darker colour, such as #757575"
         ],
         id="text-colour-too-light",
@@ -135,7 +135,7 @@ CASES = [
         [
             'templates/email.mjml: in dark mode, "Test Org" is #6b6b6b on #0f1113, a contrast of 3.55:1; WCAG AA asks '
             "for 4.5:1 at 15px bold: change the colour in its dark-mode CSS, @media (prefers-color-scheme: dark)",
-            'templates/email.mjml: in dark mode, "Ring sells cameras to police." is #6b6b6b on #16181b, a contrast of '
+            'templates/email.mjml: in dark mode, "Call the mayor" is #6b6b6b on #16181b, a contrast of '
             "3.34:1; WCAG AA asks for 4.5:1 at 17px: change the colour in its dark-mode CSS, @media "
             "(prefers-color-scheme: dark)",
         ],

@@ -91,13 +91,14 @@ def test_new_scaffolds_a_valid_file(project: Path) -> None:
             (4, "subject"),
             (5, "preheader"),
             (6, "headline"),
-            (9, "background"),
-            (14, "actions[0].title"),
-            (16, "actions[0].why"),
-            (27, "actions[0].script.text"),
-            (29, "actions[0].script.voicemail"),
+            (7, "ask"),
+            (10, "background"),
+            (15, "actions[0].title"),
+            (17, "actions[0].why"),
+            (28, "actions[0].script.text"),
+            (30, "actions[0].script.voicemail"),
         ]
-    ] + ["1 newsletter checked: 8 errors"]
+    ] + ["1 newsletter checked: 9 errors"]
     assert invoke("new", "--date", "2026-12-01", "--title", "Fund the buses!") == (
         2,
         "Error: newsletters/2026-12-01-fund-the-buses.yaml already exists: edit it, or pass a different --title\n",
@@ -124,8 +125,8 @@ def test_compiled_templates_are_cached_and_follow_edits(project: Path, hermetic_
     newsletter.write_text(SEED.read_text())
     assert invoke("render", str(newsletter), "-o", "out.html", "--text", "out.txt")[0] == 0
     assert (project / "out.txt").read_text().startswith("first No police")
-    # email.mjml, its partials blocks.mjml and legislation.mjml, and our own email.txt, which imports none
-    assert len(list((hermetic_cache / "actionmail" / "templates").iterdir())) == 5
+    # email.mjml and its partials (frames, blocks, legislation, alerts), and our own email.txt (no imports)
+    assert len(list((hermetic_cache / "actionmail" / "templates").iterdir())) == 6
     template.write_text("second {{ n.headline }}\n")
     assert invoke("render", str(newsletter), "-o", "out.html", "--text", "out.txt")[0] == 0
     assert (project / "out.txt").read_text().startswith("second No police")

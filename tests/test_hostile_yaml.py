@@ -221,7 +221,7 @@ def test_a_hundred_thousand_brackets(project: Path) -> None:
             broken("    title: Call the mayor", "    title: Call the mayor\n    " + "x" * 300 + ": 1"),
             f"{FILE}:8: actions[0].{'x' * 300}: unknown key: remove it, or check its spelling (allowed here: kind, "
             "title, why, deadline, targets, script, message, link, report_back, election, survey, events, bills, steps, "
-            "petition, sign_in, comment)",
+            "petition, sign_in, comment, language, window, alternatives, article)",
             id="long-key",
         ),
         pytest.param(

@@ -70,7 +70,7 @@ def test_valid_file_passes(project: Path) -> None:
             "headline:",
             "hedline:",
             "newsletters/day.yaml:4: hedline: unknown key: did you mean 'headline'? (allowed here: date, subject, "
-            "preheader, headline, language, adapted_from, greeting, yesterday, background, actions, bonus, events, sign_off, ps, web, bills)",
+            "preheader, headline, language, adapted_from, greeting, yesterday, background, actions, bonus, events, sign_off, ps, web, bills, ask, bilingual, byline, footnotes)",
             id="unknown-key",
         ),
         pytest.param(

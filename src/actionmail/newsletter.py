@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     Discriminator,
     Field,
+    StringConstraints,
     Tag,
     ValidationInfo,
     field_validator,
@@ -44,6 +45,7 @@ from actionmail.fields import (
     slugify,
 )
 from actionmail.officials import EMPTY, Directory, LabelledPhone, did_you_mean
+from actionmail.syntax import shorten
 
 Language = Literal["en", "es"]
 Kind = Literal[
@@ -146,6 +148,7 @@ class LookupTarget(Model):
     lookup: Link
     label: Text = Field(description='Who the reader will find: "your state legislators".')
     id: Slug | None = Field(None, description="Lets a script name this target in its 'for:'.")
+    note: Text | None = Field(None, description='"Use the local office number: DC voicemail is full."')
 
 
 class HotlineTarget(Model):
@@ -399,6 +402,11 @@ class Script(Model):
     text: Text
     voicemail: Text | None = Field(None, description="A shorter version to leave on voicemail.")
     branches: list[Branch] = []
+    language: LanguageTag | None = None
+    intro: Text | None = Field(None, description='Shown before the script: "Feel free to make it your own."')
+    voicemail_note: Text | None = Field(
+        None, description='What to do on voicemail: "Leave your full address so your call is counted."'
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -408,6 +416,16 @@ class Script(Model):
         if isinstance(value, dict) and isinstance(value.get("for"), str):
             return {**value, "for": [value["for"]]}
         return value
+
+    @model_validator(mode="after")
+    def _voicemail_note(self) -> Self:
+        if self.voicemail_note and not self.voicemail:
+            raise error(
+                "voicemail_note",
+                "'voicemail_note' is shown with the voicemail text, and this script has none",
+                "add 'voicemail:' (what to say), or put the note in 'intro'",
+            )
+        return self
 
 
 def _scripts(value: Any) -> Any:
@@ -536,6 +554,121 @@ class Event(Model):
         return self
 
 
+# --- Alerts as they are written: languages, alternatives, time windows, notes ---------------------------
+# Languages within an email (a script in Spanish in an English email), "if this applies to you, do this
+# instead", a call-in day or a date range, an article's outlet and authors, footnotes with a dated update.
+
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _language_tag(value: str) -> str:
+    if not _LANGUAGE_TAG.match(value):
+        raise error(
+            "language_tag",
+            f"{shorten(value)} is not a language code",
+            "write a code such as es, en, vi or zh-Hant",
+        )
+    return value
+
+
+LanguageTag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True),
+    AfterValidator(_language_tag),
+    Field(description="The language this is written in, when not the email's: es, en, vi, zh-Hant…"),
+]
+
+
+class Window(Model):
+    """``window``: when the action happens — a call-in day (``window: 2019-08-06``: that day only), or a date
+    range (``{start: 2020-02-14, end: 2020-02-23, name: the recess}``). Shown with "today only", "starts in 3
+    days" or "ends tomorrow", counted from the day the email goes out."""
+
+    start: dt.date
+    end: Annotated[dt.date, _when("the end of the window")] | None = Field(
+        None, description="The last day; left out, the window is the one day 'start'."
+    )
+    name: Text | None = Field(None, description='"the recess", "National call-in day".')
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_date(cls, value: Any) -> Any:
+        return {"start": value} if isinstance(value, dt.date | str) else value
+
+    @model_validator(mode="after")
+    def _in_order(self, info: ValidationInfo) -> Self:
+        if self.end is not None and self.end < self.start:
+            raise error("window_end", "the window ends before it starts", "check 'start' and 'end'")
+        if self.end is None:  # one day: it may not have passed (a range may have begun before the newsletter)
+            not_before_issue(self.start, info, "the call-in day")
+        return self
+
+    @property
+    def last(self) -> dt.date:
+        return self.end or self.start
+
+
+class Article(Model):
+    """``article``: for a ``read`` (or ``share``) action, what the reader is asked to read."""
+
+    outlet: Text = Field(description='"The Seattle Times".')
+    authors: list[Text] = []
+    published: dt.date | None = None
+
+
+class Alternative(Model):
+    """``alternatives``: "If this applies to you, do this instead" — with its own text, targets and script.
+
+    With ``districts``, readers known to live in one of them see it in place of the action's own targets and
+    script, readers known to live elsewhere don't see it, and readers whose district is unknown see it under its
+    ``when`` label. Without ``districts`` ("if you already voted"), everyone sees it under its label.
+    """
+
+    when: Text = Field(description='Who it is for, as the label shows it: "If you already voted".')
+    why: Markdown | None = Field(None, description="What to do instead, and why: Markdown, with links.")
+    targets: list[Target] = []
+    script: Annotated[list[Script], BeforeValidator(_scripts)] = []
+    link: Link | None = None
+    districts: list[Name] = Field([], description="The districts whose readers this is for, when the email knows.")
+    language: LanguageTag | None = None
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> Self:
+        if not (self.why or self.targets or self.script or self.link):
+            raise error(
+                "alternative_empty", "this alternative says nothing to do", "add 'why:', 'targets:' or 'script:'"
+            )
+        _scripts_for_targets(self.script, self.targets)
+        return self
+
+    @field_validator("districts")
+    @classmethod
+    def _known_districts(cls, districts: list[str], info: ValidationInfo) -> list[str]:
+        known = _directory(info).districts
+        if districts and not known:
+            raise error(
+                "no_districts",
+                "officials.yaml has no per-district group, so no reader's district is known",
+                "remove 'districts:' (the alternative is then shown to everyone, under its label)",
+            )
+        for district in districts:
+            if district not in known:
+                raise error(
+                    "unknown_district",
+                    f"'{district}' is not a district in officials.yaml",
+                    did_you_mean(district, known) if len(known) > 12 else f"use one of: {', '.join(known)}",
+                )
+        return districts
+
+
+class Footnote(Model):
+    """``footnotes``: notes at the end; with ``updated``, a dated update ("Update, Aug 2: the vote was moved")."""
+
+    content: Markdown = Field(description="The note: Markdown, with links.")
+    updated: dt.date | None = Field(None, description="The day of the update, shown before the note.")
+    language: LanguageTag | None = None
+
+
 def target_id(target: Target) -> str | None:
     """The id a script's ``for:`` uses for this target."""
     if isinstance(target, OfficialTarget):
@@ -572,6 +705,10 @@ class Action(Model):
     petition: Petition | None = Field(None, description="For a petition: to whom, its text, its signatures.")
     sign_in: SignIn | None = Field(None, description="For kind: testify: the bill and the position to sign in with.")
     comment: RuleComment | None = Field(None, description="For kind: comment: the agency and the rule.")
+    language: LanguageTag | None = None
+    window: Window | None = Field(None, description="A call-in day (a date) or a date range: {start, end, name}.")
+    alternatives: list[Alternative] = Field([], description='"If you already voted": do this instead.')
+    article: Article | None = Field(None, description="For a 'read' action: the outlet, authors and date.")
 
     @model_validator(mode="after")
     def _legislation(self) -> Self:
@@ -624,16 +761,24 @@ class Action(Model):
                 "this survey's answers are counted already: a report-back would count the same members again",
                 "remove 'report_back', or give it a 'url'",
             )
-        ids = {i for t in self.targets if (i := target_id(t)) is not None}
-        for script in self.script:
-            for named in script.for_:
-                if named not in ids:
-                    raise error(
-                        "script_for",
-                        f"script is for '{named}', not a target of this action",
-                        f"use one of: {', '.join(sorted(ids))}" if ids else "add it to 'targets:'",
-                    )
+        _scripts_for_targets(self.script, self.targets)
+        if self.article and self.kind not in ("read", "share"):
+            raise error(
+                "section_kind", "'article' belongs to a 'read' or 'share' action", "set 'kind: read', or move it"
+            )
         return self
+
+
+def _scripts_for_targets(scripts: list[Script], targets: list[Target]) -> None:
+    ids = {i for t in targets if (i := target_id(t)) is not None}
+    for script in scripts:
+        for named in script.for_:
+            if named not in ids:
+                raise error(
+                    "script_for",
+                    f"script is for '{named}', not a target of this action",
+                    f"use one of: {', '.join(sorted(ids))}" if ids else "add it to 'targets:'",
+                )
 
 
 ISSUE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"  # a newsletter file's name (without .yaml) that can go in a link
@@ -671,6 +816,26 @@ class Newsletter(Model):
         True, description="false: for members only, never published on the web (actionmail web build skips it)."
     )
     bills: list[Bill] = Field([], description="The bills this email is about, listed after the background.")
+
+    ask: Text | None = Field(
+        None, description="Today's action in one line, shown at the top; the first action's title when left out."
+    )
+    bilingual: Language | None = Field(
+        None, description='A second language: the email\'s own labels ("Who to call") are shown in both.'
+    )
+    byline: Text | None = Field(None, description="Who wrote it, shown under the headline.")
+    footnotes: list[Footnote] = Field([], description="Notes at the end, and dated updates.")
+
+    @field_validator("bilingual")
+    @classmethod
+    def _two_languages(cls, bilingual: str | None, info: ValidationInfo) -> str | None:
+        if bilingual is not None and bilingual == info.data.get("language"):
+            raise error(
+                "bilingual",
+                f"'{bilingual}' is the email's own language ('language: {bilingual}')",
+                "name the other language, or remove 'bilingual'",
+            )
+        return bilingual
 
     @model_validator(mode="before")
     @classmethod
@@ -779,13 +944,17 @@ def json_schema() -> dict[str, Any]:
     defs = schema["$defs"]
     defs["Deadline"] = {"anyOf": [{"type": "string", "format": "date"}, defs["Deadline"]],
                         "description": defs["Deadline"].pop("description", "")}  # fmt: skip
+    defs["Window"] = {"anyOf": [{"type": "string", "format": "date"}, defs["Window"]],
+                      "description": defs["Window"].pop("description", "")}  # fmt: skip
+    for model in ("Action", "Alternative"):
+        script = defs[model]["properties"]["script"]
+        defs[model]["properties"]["script"] = {"anyOf": [{"$ref": "#/$defs/Script"}, script], "default": []}
     defs["Script"] = {"anyOf": [{"type": "string", "minLength": 1}, defs["Script"]],
                       "description": defs["Script"].pop("description", "")}  # fmt: skip
-    action = defs["Action"]["properties"]
-    action["script"] = {"anyOf": [{"$ref": "#/$defs/Script"}, action["script"]], "default": []}
-    targets = action["targets"]["items"]
-    targets["anyOf"] = [{"type": "string", "description": "An official's id: the same as {official: ID}."},
-                        *targets.pop("oneOf")]  # fmt: skip
+    for model in ("Action", "Alternative"):
+        targets = defs[model]["properties"]["targets"]["items"]
+        targets["anyOf"] = [{"type": "string", "description": "An official's id: the same as {official: ID}."},
+                            *targets.pop("oneOf")]  # fmt: skip
     _legislation_schema(defs)
     _loosen_times(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "actionmail newsletter", **schema}

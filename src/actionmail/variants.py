@@ -266,6 +266,11 @@ def used_sets(newsletter: Newsletter, project: Project) -> set[str]:
     }
     if view.committees_mark_readers(newsletter, project.officials):  # each district's readers see their member
         found.add(DEFAULT_SET)
+    for alternative in (alt for a in actions for alt in a.alternatives):  # "if this applies to you": by district
+        if alternative.districts:
+            found.add(DEFAULT_SET)
+        found |= {per_district[t.group] for t in alternative.targets
+                  if isinstance(t, GroupTarget) and t.group in per_district}  # fmt: skip
     texts = (text for _, text in load.strings(newsletter.model_dump()))
     for text in texts:
         for match in merge.TAG.finditer(text):

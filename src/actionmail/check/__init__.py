@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from actionmail import load as yaml_source
 from actionmail import tally, variants
-from actionmail.check import accessibility, content, deliverability, links, online, spam, yesterday
+from actionmail.check import accessibility, content, deliverability, languages, links, online, spam, yesterday
 from actionmail.check.draft import Draft
 from actionmail.config import Project, find_root, load_project
 from actionmail.errors import InvalidInput, Problem, Severity, UsageError, shown
@@ -77,6 +77,8 @@ CHECKS: list[Check] = [
     deliverability.sender,
     deliverability.logo,
     accessibility.accessibility,
+    languages.languages,
+    languages.bilingual,
 ]
 
 T = TypeVar("T")

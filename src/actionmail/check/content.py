@@ -283,6 +283,8 @@ def _days(draft: Draft) -> Iterator[tuple[str, dt.date]]:
                 yield "the registration deadline", election.registration_deadline
         for event in action.events:
             yield f"'{event.title}'", event.date
+        if action.window:
+            yield f"the last day of '{action.title}'", action.window.last
     for bill in draft.newsletter.bills:
         if bill.hearing:
             yield f"the hearing of {bill.number}", bill.hearing.date

@@ -171,7 +171,7 @@ _STARTS_WITH_LINK = re.compile(r"^\s*(?:(?:[-*+]|\d{1,2}[.)])\s+)?(?:\*\*|\*|_)?
 # "[text][ref]" or a reference definition "[text]: …"; not a caller placeholder in capitals ("[YOUR NAME]").
 # Only where Markdown makes "[text](…)" a link: elsewhere (a headline, a script) brackets are just brackets. The
 # newsletter's Markdown keys (`Markdown` in newsletter.py; a test keeps the two together).
-MARKDOWN_KEYS = frozenset({"background", "description", "ps", "sign_off", "why"})
+MARKDOWN_KEYS = frozenset({"background", "content", "description", "ps", "sign_off", "why"})
 _BARE_LINK_TEXT = re.compile(r"(?<![\]!])\[([^\[\]\n]*[a-záéíóúñ][^\[\]\n]*)\](?![(\[:])")
 
 

@@ -28,7 +28,7 @@ from actionmail.render.html import compile_mjml
 # fills them. Everything else is rendered once per variant.
 UNSUBSCRIBE_URL = "{unsubscribe_url}"
 # Languages written right to left: the email's dir. The others are left to right.
-RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur"})
+RTL_LANGUAGES = templates.RTL_LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def render(
     """
     language = newsletter.language or project.settings.organization.language
     search_path = (project.template_dir, templates.builtin_templates())
-    env = templates.environment(tuple(p for p in search_path if p.is_dir()), language)
+    env = templates.environment(tuple(p for p in search_path if p.is_dir()), language, newsletter.bilingual)
     sent_on = today or newsletter.date
     context = {
         "n": newsletter,
@@ -130,7 +130,7 @@ def render(
         "social": project.settings.social,
         "unsubscribe_url": UNSUBSCRIBE_URL,
         "web": web,
-        "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
+        "direction": templates.direction(language),
         "preheader_padding": "&#847;&zwnj;&nbsp;" * 60,
         "sent_on": sent_on,
     }

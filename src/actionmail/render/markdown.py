@@ -13,9 +13,60 @@ import textwrap
 from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
+
+# "{lang=es}" on a line of its own before a paragraph, list, heading or quote (or as the first line of a
+# paragraph) marks the language it is written in: the HTML gets lang="es" dir="ltr" on that block. It is the
+# block-attribute syntax of markdown-it-attrs and Pandoc, narrowed to the one attribute an email needs (a class,
+# an id or a style would let a file restyle the email). Written by hand: mdit-py-plugins' attrs_block takes
+# every attribute, and is one more dependency for a dozen lines.
+LANG_MARK = re.compile(r"^\{\s*lang=([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\s*\}[ \t]*(?:\n|$)")
+_OPENS = ("paragraph_open", "bullet_list_open", "ordered_list_open", "heading_open", "blockquote_open")
+
+
+def _language_marks(state: StateCore) -> None:
+    tokens = state.tokens
+    out: list[Token] = []
+    pending: str | None = None
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.type == "paragraph_open" and i + 1 < len(tokens) and (mark := LANG_MARK.match(tokens[i + 1].content)):
+            rest = tokens[i + 1].content[mark.end() :]
+            if not rest.strip():  # the mark alone: it belongs to the next block
+                pending = mark[1]
+                i += 3  # paragraph_open, inline, paragraph_close
+                continue
+            tokens[i + 1].content = rest
+            _mark(token, mark[1])
+        elif pending and token.type in _OPENS:
+            _mark(token, pending)
+        if token.type in _OPENS:
+            pending = None
+        out.append(token)
+        i += 1
+    state.tokens = out
+
+
+def _mark(token: Token, code: str) -> None:
+    token.attrSet("lang", code)
+    # The direction goes with the language; the email's own is on <html>.
+    token.attrSet("dir", direction(code))
+
+
+# Languages written right to left; the others are left to right.
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "dv", "ckb"})
+
+
+def direction(code: str) -> str:
+    """ "rtl" for a language written right to left (by its primary subtag: "ar-EG" is Arabic), else "ltr"."""
+    return "rtl" if code.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+_md.core.ruler.after("block", "language_marks", _language_marks)
 
 WIDTH = 76
 

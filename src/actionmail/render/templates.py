@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.dates import format_date, format_interval, format_time, format_timedelta, get_time_format
+from babel.dates import (
+    format_date,
+    format_interval,
+    format_skeleton,
+    format_time,
+    format_timedelta,
+    get_time_format,
+)
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -54,7 +61,9 @@ def cache_compiled_templates(directory: Path) -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environment:
+def environment(search_path: tuple[Path, ...], language: str, bilingual: str | None = None) -> jinja2.Environment:
+    """The templates' environment for emails in ``language``; with ``bilingual``, a second language in which the
+    email's own labels (:data:`BILINGUAL_LABELS`) are shown too."""
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(p) for p in search_path]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "html"), default_for_string=False),
@@ -67,7 +76,11 @@ def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environm
     )
     translations = _translations(search_path, language)
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    if bilingual and bilingual != language:
+        labels = _Bilingual(translations, _translations(search_path, bilingual), bilingual)
+        env.install_gettext_callables(labels.gettext, labels.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["language"] = language
+    env.globals["lang_attrs"] = functools.partial(lang_attrs, language=language)
     env.filters.update(
         md=lambda s: Markup(markdown.to_html(s)),
         md_inline=lambda s: Markup(markdown.to_html_inline(s)),
@@ -75,6 +88,7 @@ def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environm
         wrap=markdown.wrap,
         day=lambda d: format_date(d, _DAY.get(language, "full"), locale=language),
         day_year=lambda d: format_date(d, _DAY_YEAR.get(language, "full"), locale=language),
+        short_day=lambda d: format_skeleton("MMMd", d, locale=language),
         time=lambda t: format_time(t, "short", locale=language),
         time_range=functools.partial(time_range, language=language),
         names=lambda items: format_list(list(items), locale=language),
@@ -87,7 +101,80 @@ def environment(search_path: tuple[Path, ...], language: str) -> jinja2.Environm
     env.globals["countdown"] = functools.partial(countdown, language=language, gettext=translations.ugettext)
     env.globals["button_size"] = button_size
     env.globals["button_rows"] = button_rows
+    env.globals["window_text"] = functools.partial(window_text, language=language, gettext=translations.ugettext)
     return env
+
+
+# The email's own labels — headings and the words before a field — which a bilingual email shows in both of its
+# languages ("Who to call / A quién llamar"). Sentences with a date or a name in them ("Return your ballot in 5
+# days") stay in the email's language: a date written in one language inside a sentence of the other reads badly.
+BILINGUAL_LABELS = frozenset(
+    [
+        "Today's Action", "Action %(number)s", "Bonus Action", "Who to call", "Who to email", "Who to thank",
+        "Who to contact", "Sample script", "Script for %(who)s", "If you get voicemail:", "What to write",
+        "Deadline:", "Upcoming events", "Call-in day", "When", "Updates and notes",
+    ]
+)  # fmt: skip
+
+RTL_LANGUAGES = markdown.RTL_LANGUAGES
+direction = markdown.direction
+
+
+def lang_attrs(code: str | None, *, language: str) -> Markup:
+    """`` lang="es" dir="ltr"`` for an element written in ``code``, when that is not the email's language."""
+    if not code or code.lower() == language.lower():
+        return Markup("")
+    return Markup(' lang="{}" dir="{}"').format(code, direction(code))
+
+
+class _Bilingual:
+    """gettext and ngettext that give each of :data:`BILINGUAL_LABELS` in both languages: "A / B" in the text
+    part, and in HTML with the second marked as its language (``<span lang="en">``) for screen readers."""
+
+    def __init__(self, first: NullTranslations, second: NullTranslations, code: str) -> None:
+        self.first, self.second, self.code = first, second, code
+
+    def _both(self, context: jinja2.runtime.Context, one: str, other: str) -> str:
+        if one == other:
+            return one
+        if context.eval_ctx.autoescape:
+            return Markup('{} / <span lang="{}" dir="{}">{}</span>').format(one, self.code, direction(self.code), other)
+        return f"{one} / {other}"
+
+    @jinja2.pass_context
+    def gettext(self, context: jinja2.runtime.Context, message: str) -> str:
+        one = self.first.ugettext(message)
+        if message not in BILINGUAL_LABELS:
+            return one
+        return self._both(context, one, self.second.ugettext(message))
+
+    @jinja2.pass_context
+    def ngettext(self, context: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
+        one = self.first.ungettext(singular, plural, n)
+        if singular not in BILINGUAL_LABELS:
+            return one
+        return self._both(context, one, self.second.ungettext(singular, plural, n))
+
+
+def window_text(window: Any, today: dt.date, *, language: str, gettext: Any) -> str:
+    """A call-in day or a date range as the email says it on ``today``, the day it goes out: "Tuesday, August 6
+    (today only)", "(in 3 days)"; "February 14 – 23 (starts in 3 days)", "(ends tomorrow)"; the dates alone once
+    past."""
+    start, last = window.start, window.last
+    if start == last:
+        day = format_date(start, _DAY.get(language, "full"), locale=language)
+        if today == start:
+            return f"{day} ({gettext('today only')})"
+        left = countdown(today, start, language=language, gettext=gettext)
+        return f"{day} ({left})" if left else day
+    dates = str(format_interval(start, last, "MMMMd" if start.year == last.year else "yMMMMd", locale=language))
+    if today < start:
+        phrase = str(gettext("starts %(when)s")) % {"when": countdown(today, start, language=language, gettext=gettext)}
+    elif today <= last:
+        phrase = str(gettext("ends %(when)s")) % {"when": countdown(today, last, language=language, gettext=gettext)}
+    else:
+        return dates
+    return f"{dates} ({phrase})"
 
 
 def _translations(search_path: tuple[Path, ...], language: str) -> NullTranslations:

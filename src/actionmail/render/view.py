@@ -24,6 +24,7 @@ from actionmail.fields import Link
 from actionmail.newsletter import (
     SIGN_IN_FOR,
     Action,
+    Alternative,
     Bill,
     Choice,
     CommitteeTarget,
@@ -117,6 +118,19 @@ class SignInView:
 
 
 @dataclass(frozen=True)
+class AlternativeView:
+    """An action's "if this applies to you, do this instead", for one reader. ``instead``: the email knows it
+    applies to this reader (by district), and shows it in place of the action's own targets and script; else it
+    is shown under its label ("If you already voted:")."""
+
+    alternative: Alternative
+    kind: str  # the action's: the same "Who to call" heading as the action's own targets
+    targets: list[TargetView]
+    scripts: list[ScriptView]
+    instead: bool
+
+
+@dataclass(frozen=True)
 class ActionView:
     action: Action
     number: int  # 1-based position among the main actions, or among the bonus actions
@@ -130,6 +144,7 @@ class ActionView:
     bills: list[Bill] = field(default_factory=list)  # the bills this action names, resolved
     steps: list[StepView] = field(default_factory=list)
     sign_in: SignInView | None = None
+    alternatives: list[AlternativeView] = field(default_factory=list)  # for this reader, or labelled
 
     @property
     def kind(self) -> str:
@@ -175,6 +190,10 @@ def build(
         out = []
         for number, action in enumerate(actions, start=1):
             targets = [t for target in action.targets for t in _resolve(target, directory, by_set, region)]
+            scripts = _scripts(action, directory)
+            alternatives = _alternatives(action, directory, by_set, region)
+            if any(a.instead for a in alternatives):  # the action's own ask is not this reader's
+                targets, scripts = [], []
             question = f"{prefix}{number}"
             out.append(
                 ActionView(
@@ -182,7 +201,7 @@ def build(
                     number,
                     len(actions),
                     targets,
-                    _scripts(action, directory),
+                    scripts,
                     _other_links(action),
                     _mailto(action, targets),
                     _report_back(action, issue, question, counted=not web),
@@ -190,6 +209,7 @@ def build(
                     [newsletter.bill(b) for b in action.bills],
                     _steps(action, directory, region),
                     _sign_in(action, newsletter),
+                    alternatives,
                 )
             )
         return out
@@ -306,7 +326,7 @@ def _resolve(
         hotline = phone_view(group.hotline, region) if group.hotline else None
         return [TargetView("people", label, members, phone=hotline, note=target.note, id=group.id)]
     if isinstance(target, LookupTarget):
-        return [TargetView("lookup", target.label, lookup=target.lookup)]
+        return [TargetView("lookup", target.label, lookup=target.lookup, note=target.note)]
     if isinstance(target, HotlineTarget):
         return [
             TargetView(
@@ -356,7 +376,7 @@ def committees_mark_readers(newsletter: Newsletter, directory: Directory) -> boo
 
 
 def _steps(action: Action, directory: Directory, region: str) -> list[StepView]:
-    labels = _labels(action, directory)
+    labels = _labels(action.targets, directory)
     return [
         StepView(
             step.text,
@@ -376,15 +396,42 @@ def _sign_in(action: Action, newsletter: Newsletter) -> SignInView | None:
     return SignInView(bill, sign_in.position or SIGN_IN_FOR[bill.position or "support"], sign_in.how)
 
 
+def concerns(alternative: Alternative, district: str | None) -> bool | None:
+    """Whether ``alternative`` is for a reader in ``district``: None when the email can't know (the reader's
+    district is unknown, or the alternative is not for certain districts). The one place alternatives ask about
+    districts."""
+    if not alternative.districts or district is None:
+        return None
+    return district in alternative.districts
+
+
+def _alternatives(
+    action: Action, directory: Directory, districts: Mapping[str, str | None], region: str
+) -> list[AlternativeView]:
+    out = []
+    for alternative in action.alternatives:
+        applies = concerns(alternative, districts.get(DEFAULT_SET))  # alternatives name the default set's
+        if applies is False:
+            continue
+        targets = [t for target in alternative.targets for t in _resolve(target, directory, districts, region)]
+        scripts = _scripts_of(alternative.targets, alternative.script, directory)
+        out.append(AlternativeView(alternative, action.kind, targets, scripts, instead=applies is True))
+    return out
+
+
 def _scripts(action: Action, directory: Directory) -> list[ScriptView]:
-    labels = _labels(action, directory)
-    return [ScriptView(script, [labels.get(i, i) for i in script.for_]) for script in action.script]
+    return _scripts_of(action.targets, action.script, directory)
 
 
-def _labels(action: Action, directory: Directory) -> dict[str, str]:
+def _scripts_of(targets: list[Target], scripts: list[Script], directory: Directory) -> list[ScriptView]:
+    labels = _labels(targets, directory)
+    return [ScriptView(script, [labels.get(i, i) for i in script.for_]) for script in scripts]
+
+
+def _labels(targets: list[Target], directory: Directory) -> dict[str, str]:
     """How a script's or a step's heading names each target id."""
     labels = {o.id: o.name for o in directory.officials} | {g.id: g.label for g in directory.groups}
-    for target in action.targets:
+    for target in targets:
         if isinstance(target, GroupTarget) and target.label:
             labels[target.group] = target.label
         elif isinstance(target, LookupTarget | HotlineTarget) and target.id:
