@@ -75,6 +75,9 @@ class Uncertain:
     called_at: str  # when the call was made (ISO 8601, UTC)
 
 
+_SENDS = "SELECT id, issue, content_hash, segment, created_at, finished_at, pruned_at FROM sends"  # a SendRecord
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -112,8 +115,7 @@ class Ledger:
     def sends(self, issue: str) -> list[SendRecord]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, issue, content_hash, segment, created_at, finished_at, pruned_at FROM sends "
-                "WHERE issue = ? ORDER BY id",
+                f"{_SENDS} WHERE issue = ? ORDER BY id",
                 (issue,),
             ).fetchall()
         return [SendRecord(*row) for row in rows]
@@ -372,13 +374,11 @@ class Ledger:
         uncertain), which it keeps: who they reached is still needed to finish them."""
         with self._lock:
             done = self._db.execute(
-                "SELECT id, issue, content_hash, segment, created_at, finished_at, pruned_at FROM sends "
-                "WHERE pruned_at IS NULL AND finished_at IS NOT NULL AND finished_at < ? ORDER BY id",
+                f"{_SENDS} WHERE pruned_at IS NULL AND finished_at IS NOT NULL AND finished_at < ? ORDER BY id",
                 (finished_before,),
             ).fetchall()
             open_ = self._db.execute(
-                "SELECT id, issue, content_hash, segment, created_at, finished_at, pruned_at FROM sends "
-                "WHERE finished_at IS NULL AND created_at < ? ORDER BY id",
+                f"{_SENDS} WHERE finished_at IS NULL AND created_at < ? ORDER BY id",
                 (finished_before,),
             ).fetchall()
         finished = [SendRecord(*row) for row in done]
