@@ -146,8 +146,10 @@ def test_a_worker_killed_mid_send_loses_nobody_and_doubles_nobody(
     ("asked", "left", "batch", "cores", "expected"),
     [
         (None, 49_999, 1000, 8, 1),  # small: in-process
-        (None, 50_000, 1000, 8, 4),  # big: a core each, up to 4
-        (None, 50_000, 1000, 2, 2),
+        (None, 50_000, 1000, 8, 4),  # big: one for every two cores, up to 4
+        (None, 50_000, 1000, 16, 4),
+        (None, 50_000, 1000, 4, 2),
+        (None, 1_000_000, 1000, 2, 1),  # two cores: no faster with workers (measured), so none
         (3, 1_000, 1000, 8, 1),  # one batch: one process, whatever was asked
         (3, 2_500, 1000, 8, 3),
         (8, 2_500, 1000, 8, 3),  # no more than batches

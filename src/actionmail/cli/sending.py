@@ -39,7 +39,7 @@ from actionmail.render import sample_values
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Provider calls at once (default: [send]).")
 @click.option("--rate", metavar="N/s", help="At most N messages a second, e.g. 50/s.")
 @click.option("--workers", type=click.IntRange(1, 32),
-              help="Processes that build and send (default: one a core, up to 4, from 50,000 recipients).")  # fmt: skip
+              help="Processes that build and send (default: a big send, one per two cores, up to 4).")  # fmt: skip
 @click.option("--new-version", is_flag=True, help="Send a changed newsletter to those who didn't get the old one.")
 @click.option("--resend-uncertain", is_flag=True, help="Send again to those an interrupted call may have reached.")
 @click.option("--include-new", is_flag=True, help="Continuing a send: also send to members who joined since it began.")

@@ -64,8 +64,12 @@ MOST = 4  # worker processes at most unless told: past that, the provider's conc
 
 def how_many(asked: int | None, left: int, batch: int) -> int:
     """The worker processes a send of ``left`` recipients in batches of ``batch`` uses: ``asked`` (--workers), or
-    one per core up to :data:`MOST` for a big send; never more than it has batches; 1 means none (in-process)."""
-    wanted = asked if asked is not None else (min(os.cpu_count() or 1, MOST) if left >= AUTO_FROM else 1)
+    for a big send one for every two cores, up to :data:`MOST`; never more than it has batches; 1 means none
+    (in-process). On two cores, two workers were no faster than one process (docs/performance.md): a worker's
+    start (an interpreter, the imports, every variant rendered again) is paid before its first call, and the
+    parent, the workers and the provider's connections share the same cores."""
+    default = min((os.cpu_count() or 1) // 2, MOST) if left >= AUTO_FROM else 1
+    wanted = asked if asked is not None else default
     return max(1, min(wanted, math.ceil(left / max(1, batch))))
 
 
