@@ -144,6 +144,22 @@ def test_parts_in_another_language_carry_lang_and_dir(project: Path) -> None:
     assert "Hi, my name is" not in script.text_content()  # the English script is not marked Spanish
 
 
+def test_an_actions_buttons_are_in_its_language(project: Path) -> None:
+    """An action marked `language: es`: its button, its report-back and its survey answers, which the organizer
+    wrote in Spanish, carry lang and dir, in the link every client shows and in Outlook's VML shape."""
+    spanish = (
+        "  - kind: survey\n    language: es\n    title: Encuesta\n"
+        "    survey:\n      prompt: ¿Llamó?\n      choices:\n        - {label: Sí, value: si}\n"
+        "  - kind: read\n    language: es\n    title: Lea\n"
+        "    link: {text: Lea el artículo, url: 'https://example.org/a'}\n"
+        "    report_back: {text: Lo leí, url: 'https://example.org/r'}\n"
+    )
+    html = rendered(project, DAY + "bonus:\n" + spanish).html
+    for text in ("Lea el artículo", "Lo leí", "Sí"):
+        assert re.search(rf'<a [^>]*lang="es" dir="ltr"[^>]*>{text}</a>', html), text
+        assert re.search(rf'<center lang="es" dir="ltr"[^>]*>{text}</center>', html), text
+
+
 def test_a_right_to_left_part_is_marked_rtl(project: Path) -> None:
     html = lxml.html.fromstring(rendered(project, DAY.replace("{lang=es}", "{lang=ar}")).html)
     assert [el.get("dir") for el in html.iter() if el.get("lang") == "ar"] == ["rtl"]
