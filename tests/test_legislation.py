@@ -310,6 +310,40 @@ def test_the_readers_own_committee_member_is_marked(project: Path, district: str
     assert "Kshama Sawant" in rendered.text and "Ana Ortiz" in rendered.text
 
 
+def test_a_committee_of_another_district_set_marks_the_member_of_that_set(project: Path) -> None:
+    """`set: congress`: its members' districts are congressional districts; a reader in council district 7 and
+    congressional district 9 has Adam Smith (CD 9) marked, not Pramila Jayapal (CD 7, who shares the number)."""
+    text = VALID.replace(
+        "        members:\n          - sawant\n",
+        "        set: congress\n        members:\n          - jayapal\n          - adam-smith\n",
+    )
+    path = write(project / "newsletters", "day.yaml", text)
+    proj, newsletter = check.load(path)
+    for council, congress, own in (("7", "9", ["Adam Smith"]), ("7", None, []), (None, "7", ["Pramila Jayapal"])):
+        rendered = render(newsletter, proj, district=council, districts={"congress": congress}, slug="day")
+        assert re.findall(r"Your legislator on this committee:\n\* ([^,]+),", rendered.text) == own
+    assert "congress" in variants.used_sets(newsletter, proj)  # its readers are grouped by congressional district
+    # Without the set, the members' districts are read as council districts, as before.
+    proj, newsletter = check.load(
+        write(project / "newsletters", "day.yaml", text.replace("        set: congress\n", ""))
+    )
+    plain = render(newsletter, proj, district="7", slug="day")
+    assert re.findall(r"Your legislator on this committee:\n\* ([^,]+),", plain.text) == ["Pramila Jayapal"]
+
+
+def test_a_committees_set_must_be_one_of_the_directorys(project: Path) -> None:
+    text = VALID.replace(
+        "        members:\n          - sawant\n", "        set: congres\n        members:\n          - sawant\n"
+    )
+    code, lines = run_check(project, text)
+    assert code == 2
+    assert any(
+        "actions[0].targets[0].set: 'congres' is not a district set of officials.yaml's per-district groups: "
+        "did you mean 'congress'?" in line
+        for line in lines
+    ), lines
+
+
 def test_reader_member_is_the_member_of_the_readers_district() -> None:
     people = [Person("A", "Rep", None, "1", []), Person("B", "Rep", None, "2", []), Person("C", "Rep", None, None, [])]
     assert [reader_member(people, d) for d in (None, "1", "2", "9")] == [None, 0, 1, None]

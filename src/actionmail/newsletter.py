@@ -332,6 +332,18 @@ class CommitteeTarget(Model):
     note: Text | None = Field(None, description='"It votes on HB 1234 on Thursday."')
     link: Link | None = Field(None, description="The committee's page.")
     id: Slug | None = Field(None, description="Lets a script or a step name this target.")
+    set: Name | None = Field(
+        None,
+        description="The district set of its members' districts in officials.yaml (a state legislature's committee: "
+        "its members' legislative districts, e.g. state-house); the default set when left out.",
+    )
+
+    @field_validator("set")
+    @classmethod
+    def _known_set(cls, name: str | None, info: ValidationInfo) -> str | None:
+        if name is None:
+            return None
+        return _in_directory(name, _directory(info).sets, "a district set of officials.yaml's per-district groups")
 
 
 class SignIn(Model):

@@ -264,8 +264,7 @@ def used_sets(newsletter: Newsletter, project: Project) -> set[str]:
         for t in a.targets
         if isinstance(t, GroupTarget) and t.group in per_district
     }
-    if view.committees_mark_readers(newsletter, project.officials):  # each district's readers see their member
-        found.add(DEFAULT_SET)
+    found |= view.committee_sets(newsletter, project.officials)  # each district's readers see their member
     for alternative in (alt for a in actions for alt in a.alternatives):  # "if this applies to you": by district
         if alternative.districts:
             found.add(DEFAULT_SET)

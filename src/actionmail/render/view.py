@@ -343,7 +343,7 @@ def _resolve(
             else _person(m, region)
             for m in target.members
         ]
-        own = reader_member(members, districts.get(DEFAULT_SET))  # committees are compared in the default set
+        own = reader_member(members, districts.get(target.set or DEFAULT_SET))
         if own is not None:
             members[own] = dataclasses.replace(members[own], own=True)
         return [TargetView("committee", target.committee, members, note=target.note, id=target.id, page=target.link)]
@@ -361,18 +361,21 @@ def reader_member(members: list[Person], district: str | None) -> int | None:
     return next((index for index, member in enumerate(members) if member.district == district), None)
 
 
-def committees_mark_readers(newsletter: Newsletter, directory: Directory) -> bool:
-    """Whether a committee target in ``newsletter`` has a member whose district is one readers are grouped by
-    (the directory's): then the email differs by district, each variant marking its readers' member."""
-    districts = set(directory.districts)
+def committee_sets(newsletter: Newsletter, directory: Directory) -> set[str]:
+    """The district sets by which a committee target in ``newsletter`` marks its readers' own member (its ``set``,
+    else the default set): those where one of its members has a district readers are grouped by. The email then
+    differs by district of that set, each variant marking its readers' member."""
+    found = set()
     for action in [*newsletter.actions, *newsletter.bonus]:
         for target in action.targets:
             if isinstance(target, CommitteeTarget):
+                name = target.set or DEFAULT_SET
+                districts = set(directory.districts_of(name))
                 for m in target.members:
                     member = directory.official(m.official) if isinstance(m, OfficialTarget) else m
                     if member.district in districts:
-                        return True
-    return False
+                        found.add(name)
+    return found
 
 
 def _steps(action: Action, directory: Directory, region: str) -> list[StepView]:
