@@ -270,13 +270,13 @@ def test_relative_phrases_are_counted_from_the_day_it_goes_out(project: Path) ->
     written_text = plain(written.text)
     assert "Thursday, August 1, 2019" in written_text  # the dateline
     assert "August 5 – 9 (starts in 4 days)" in written_text
-    assert "in 8 days: Friday, August 9" in written_text
+    assert "Deadline: Friday, August 9 (in 8 days)" in written_text
     later = rendered(project, text, today=dt.date(2019, 8, 6))
     for part in (plain(later.text), plain(lxml.html.fromstring(later.html).text_content())):
         assert "Tuesday, August 6, 2019" in part
         assert "Thursday, August 1" not in part
         assert "August 5 – 9 (ends in 3 days)" in part
-        assert "in 3 days: Friday, August 9" in part
+        assert "Deadline: Friday, August 9 (in 3 days)" in part
         assert "in 8 days" not in part and "starts in" not in part
 
 

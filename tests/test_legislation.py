@@ -252,10 +252,10 @@ def test_bills_are_listed_and_references_filled_in(project: Path) -> None:
     (bill,) = _words(rendered.html, "//h2[.='The bill']/following-sibling::ul[1]/li")
     assert bill == (
         "HB 1234: Tenant relocation assistance (companion bill: SB 5678) Notice and relocation help for displaced "
-        "tenants. We support it. Committee: House Housing Hearing: in 2 days: Wednesday, December 4, 1:30 PM"
+        "tenants. We support it. Committee: House Housing Hearing: Wednesday, December 4, 1:30 PM (in 2 days)"
     )
     assert "- HB 1234: Tenant relocation assistance (companion bill: SB 5678)\n" in rendered.text
-    assert "  Hearing: in 2 days: Wednesday, December 4, 1:30\u202fPM\n" in rendered.text  # as Babel writes it
+    assert "  Hearing: Wednesday, December 4, 1:30\u202fPM (in 2 days)\n" in rendered.text  # as Babel writes it
     # {bill.hb-1234} is the number, {bill.hb-1234.title} the title, in the heading and in the script
     assert "Sign in PRO on HB 1234" in _words(rendered.html, "//h2")[1]
     script = _words(rendered.html, "//td[@class='am-script']")[0]
@@ -269,7 +269,7 @@ def test_the_sign_in_names_the_position_the_bill_and_its_hearing(project: Path) 
     (box,) = [w for w in _words(rendered.html, "//td[@class='am-box']") if "Sign in" in w]
     assert (
         box
-        == "Sign in PRO on HB 1234: Tenant relocation assistance Hearing: House Housing, in 2 days: Wednesday, December 4, 1:30 PM"
+        == "Sign in PRO on HB 1234: Tenant relocation assistance Hearing: House Housing, Wednesday, December 4, 1:30 PM (in 2 days)"
     )
     text = _render(project, VALID.replace("{bill: hb-1234}", "{bill: hb-1234, how: testify}")).text
     assert "Sign up to testify PRO on HB 1234: Tenant relocation assistance\n" in text
