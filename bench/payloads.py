@@ -71,7 +71,7 @@ def main() -> None:
         eng = engine.Engine(provider, ledger, send.id, delivery.Pace())
         start, cpu = time.perf_counter(), time.process_time()
         recipients = calls = 0
-        for job in delivery._jobs(plan, store, ledger, provider, eng, send, env, b"k" * 32):
+        for job in delivery.Batches(plan, store, ledger, provider, eng, send, env, b"k" * 32).all():
             provider.send(job.batch)
             recipients += len(job.batch.recipients)
             calls += 1

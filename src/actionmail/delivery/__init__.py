@@ -293,16 +293,17 @@ def _execute(
     on_start(left)
     engine = Engine(provider, ledger, send.id, pace)
     env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
+    batches = Batches(plan, store, ledger, provider, engine, send, env, secret)
     if workers != 1:
         from actionmail.delivery import workers as processes  # only a send that may use them loads multiprocessing
 
         workers = processes.how_many(workers, left, provider.max_batch)
     if workers is not None and workers > 1:
-        outcome = engine.run(_repeats(plan, store, ledger, provider, engine, send, env, secret), progress)
+        outcome = engine.run(batches.repeats(), progress)  # before the workers: each is a whole earlier call
         if outcome.stopped is None:
             outcome = processes.run(plan, ledger, provider, pace, secret, send, workers, progress, outcome)
     else:
-        outcome = engine.run(_jobs(plan, store, ledger, provider, engine, send, env, secret), progress)
+        outcome = engine.run(batches.all(), progress)
     counts = ledger.counts(send.id)
     if counts[State.QUEUED] == counts[State.FAILED] == counts[State.UNCERTAIN] == counts[State.IN_FLIGHT] == 0:
         ledger.finish(send.id)
@@ -344,84 +345,60 @@ def _enqueue(plan: Plan, store: Store, ledger: Ledger, send: SendRecord) -> None
     ledger.enqueue(send, variant, variant_params, members, params)
 
 
-def _jobs(
-    plan: Plan,
-    store: Store,
-    ledger: Ledger,
-    provider: Provider,
-    engine: Engine,
-    send: SendRecord,
-    env: Envelope,
-    secret: bytes,
-) -> Iterator[Job]:
-    """Batches to send: first, for an idempotent provider, the uncertain ones again under their own ids (those the
-    provider still remembers the key of); then the queued and failed ones, one variant at a time, in batches of
-    what the provider takes."""
-    yield from _repeats(plan, store, ledger, provider, engine, send, env, secret)
-    yield from queued(plan, store, ledger, provider, engine, send, env, secret)
+@dataclass(frozen=True)
+class Batches:
+    """Where a run's batches come from, and what each is made with: the plan (its rendered variants), the members
+    (``store``), the ledger, the provider (its batch size; whether it repeats uncertain calls), the engine (which
+    skips whoever left since), the envelope, and the key that signs each member's links."""
 
+    plan: Plan
+    store: Store
+    ledger: Ledger
+    provider: Provider
+    engine: Engine
+    send: SendRecord
+    env: Envelope
+    secret: bytes
 
-def _repeats(
-    plan: Plan,
-    store: Store,
-    ledger: Ledger,
-    provider: Provider,
-    engine: Engine,
-    send: SendRecord,
-    env: Envelope,
-    secret: bytes,
-) -> Iterator[Job]:
-    """For an idempotent provider, the uncertain batches again, whole and under their own ids, while it still
-    remembers them."""
-    if not provider.idempotent:
-        return
-    since = repeat_since(provider)
-    rows = ledger.pending(send.id, [State.UNCERTAIN], page=1_000_000, since=since)  # one page: batches whole
-    for (label, batch_id), group in itertools.groupby(rows, key=lambda r: (r.variant, r.batch)):
-        job = _job(plan, store, engine, env, secret, label, [r.subscriber_id for r in group], batch_id)
-        if job:
-            yield job
+    def all(self) -> Iterator[Job]:
+        """First, for an idempotent provider, the uncertain batches again under their own ids (while it remembers
+        the key); then the queued and failed recipients."""
+        yield from self.repeats()
+        yield from self.queued()
 
+    def repeats(self) -> Iterator[Job]:
+        """For an idempotent provider, the uncertain batches again, whole and under their own ids, while it still
+        remembers them."""
+        if not self.provider.idempotent:
+            return
+        since = repeat_since(self.provider)
+        rows = self.ledger.pending(self.send.id, [State.UNCERTAIN], page=1_000_000, since=since)  # batches whole
+        for (label, batch_id), group in itertools.groupby(rows, key=lambda r: (r.variant, r.batch)):
+            job = self._job(label, [r.subscriber_id for r in group], batch_id)
+            if job:
+                yield job
 
-def queued(
-    plan: Plan,
-    store: Store,
-    ledger: Ledger,
-    provider: Provider,
-    engine: Engine,
-    send: SendRecord,
-    env: Envelope,
-    secret: bytes,
-    share: tuple[int, int] | None = None,
-) -> Iterator[Job]:
-    """The queued and failed recipients, one variant at a time, in batches of what the provider takes (of
-    ``share``, a worker's, only its own)."""
-    for label, ids in ledger.batches(send.id, [State.QUEUED, State.FAILED], provider.max_batch, share):
-        job = _job(plan, store, engine, env, secret, label, ids, None)
-        if job:
-            yield job
+    def queued(self, share: tuple[int, int] | None = None) -> Iterator[Job]:
+        """The queued and failed recipients, one variant at a time, in batches of what the provider takes (of
+        ``share``, a worker's, only its own)."""
+        states = [State.QUEUED, State.FAILED]
+        for label, ids in self.ledger.batches(self.send.id, states, self.provider.max_batch, share):
+            job = self._job(label, ids, None)
+            if job:
+                yield job
 
-
-def _job(
-    plan: Plan,
-    store: Store,
-    engine: Engine,
-    env: Envelope,
-    secret: bytes,
-    label: str,
-    ids: list[int],
-    batch_id: str | None,
-) -> Job | None:
-    members = store.sendable(ids)
-    engine.skip([i for i in ids if i not in members], "unsubscribed or suppressed after the send was planned")
-    if not members:
-        return None
-    rendered = plan.rendered[_key(label)]
-    subject, html, text = rendered.merges
-    values = ReaderValues(plan.edition.project, secret, rendered.merge_fields)
-    recipients = [Recipient(str(m.id), m.email, m.name or None, values(m)) for m in members.values()]
-    batch = Batch(batch_id or uuid.uuid4().hex, env, subject, html, text, recipients)
-    return Job(batch, tuple(members))
+    def _job(self, label: str, ids: list[int], batch_id: str | None) -> Job | None:
+        plan, store, engine, env, secret = self.plan, self.store, self.engine, self.env, self.secret
+        members = store.sendable(ids)
+        engine.skip([i for i in ids if i not in members], "unsubscribed or suppressed after the send was planned")
+        if not members:
+            return None
+        rendered = plan.rendered[_key(label)]
+        subject, html, text = rendered.merges
+        values = ReaderValues(plan.edition.project, secret, rendered.merge_fields)
+        recipients = [Recipient(str(m.id), m.email, m.name or None, values(m)) for m in members.values()]
+        batch = Batch(batch_id or uuid.uuid4().hex, env, subject, html, text, recipients)
+        return Job(batch, tuple(members))
 
 
 def sample_headers(

@@ -163,7 +163,7 @@ def work(task: Task, events: Any) -> None:
 def _send_share(task: Task, events: Any) -> tuple[dict[str, int], str | None]:
     from actionmail import providers, variants
     from actionmail.audience import Store
-    from actionmail.delivery import Plan, envelope, queued, render_all
+    from actionmail.delivery import Batches, Plan, envelope, render_all
     from actionmail.delivery.engine import Engine
 
     k, _ = task.share
@@ -183,7 +183,7 @@ def _send_share(task: Task, events: Any) -> tuple[dict[str, int], str | None]:
                 send = next(s for s in ledger.sends(issue) if s.id == task.send_id)
                 engine = Engine(provider, ledger, send.id, task.pace)
                 env = envelope(edition.project, issue, str(send.id), task.send_at)
-                jobs = queued(plan, store, ledger, provider, engine, send, env, task.secret, task.share)
+                jobs = Batches(plan, store, ledger, provider, engine, send, env, task.secret).queued(task.share)
                 outcome = engine.run(jobs, lambda n: events.put(("progress", k, n)))
             finally:
                 ledger.close()
