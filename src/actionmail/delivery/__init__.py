@@ -33,6 +33,7 @@ from actionmail.render import Rendered
 from actionmail.variants import Edition, ReaderValues, VariantKey, plan_counts
 
 __all__ = [
+    "Batches",
     "Ledger",
     "Outcome",
     "Pace",
