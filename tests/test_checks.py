@@ -20,6 +20,7 @@ from actionmail import check, load
 from actionmail.check import links
 from actionmail.cli import main
 from actionmail.newsletter import json_schema
+from actionmail.render import Rendered
 from tests.conftest import ROOT, SEED, write
 
 # Line numbers in the messages below are counted in this text.
@@ -444,6 +445,24 @@ def test_size_warns_before_gmail_clips(project: Path) -> None:
         problems[0],
     )
     assert 75 < int(re.findall(r"\d+", problems[0].split("is ")[1])[0]) <= 100
+
+
+@pytest.mark.parametrize(
+    ("district", "districts", "which"),
+    [
+        (None, {}, "the HTML"),
+        ("3", {}, "the district 3 version"),
+        (None, {"congress": "9"}, "the congress 9 version"),
+        ("3", {"congress": "9", "state-house": None}, "the district 3 · congress 9 version"),
+    ],
+)
+def test_a_size_warning_names_the_version_by_each_of_its_districts(
+    district: str | None, districts: dict[str, str | None], which: str
+) -> None:
+    html = "<p>" + "x" * 90_000 + "</p>"
+    version = Rendered("s", "p", "en", district, "", html, "", districts=districts)
+    (problem,) = check.size_problems(Path("day.yaml"), [version])
+    assert str(problem).startswith(f"day.yaml: warning: {which} is 88 KB, close to the 102 KB")
 
 
 # --- The command line

@@ -256,7 +256,9 @@ def size_problems(path: Path, rendered: Iterable[Rendered]) -> list[Problem]:
         size = len(version.html.encode())
         if size <= CLIP_WARNING_BYTES:
             continue
-        which = f"the district {version.district} version" if version.district else "the HTML"
+        sets = [f"district {version.district}"] if version.district else []
+        sets += [f"{name} {d}" for name, d in sorted(version.districts.items()) if d]
+        which = f"the {' · '.join(sets)} version" if sets else "the HTML"
         if size > CLIP_BYTES:
             what = f"{which} is {size / 1024:.0f} KB; Gmail clips emails over about 102 KB, hiding the unsubscribe link"
             severity = Severity.ERROR

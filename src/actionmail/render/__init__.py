@@ -58,6 +58,7 @@ class Rendered:
     mjml: str
     html: str
     text: str
+    districts: Mapping[str, str | None] = field(default_factory=dict, compare=False)  # other sets: {"congress": "9"}
     _merges: tuple[Merge, Merge, Merge] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +153,7 @@ def render(
         mjml=mjml,
         html=fill_variant(compile_mjml(mjml), variant, escape=True),
         text=fill_variant(text, variant, escape=False),
+        districts=dict(districts or {}),
     )
 
 
