@@ -46,7 +46,8 @@ def test_index_to_a_newsletter_to_its_calendar_and_the_feed(served: Served, cont
     # At the path of the email's "View this email in your browser" link.
     link = email_link(served.project / "newsletters" / STRIKE.name)
     assert urllib.parse.urlsplit(page.url).path.rstrip("/") == urllib.parse.urlsplit(link).path
-    expect(page.get_by_text("Sent on Monday, September 16, 2019")).to_be_visible()
+    expect(page.get_by_text("Monday, September 16, 2019", exact=True)).to_be_visible()  # the email's dateline, once
+    assert page.get_by_text("September 16, 2019").count() == 1
     expect(page.get_by_role("link", name="Sign up for these emails")).to_have_attribute(
         "href", "https://www.seattleindivisible.com/signup"
     )
