@@ -381,8 +381,17 @@ class Ledger:
                 f"{_SENDS} WHERE finished_at IS NULL AND created_at < ? ORDER BY id",
                 (finished_before,),
             ).fetchall()
-        finished = [SendRecord(*row) for row in done]
-        return [Pruned(s, self.counts(s.id)) for s in finished], [SendRecord(*row) for row in open_]
+            # Every send's counts in one grouped read, not a query per send.
+            tallies = self._db.execute(
+                "SELECT d.send_id, d.state, count(*) FROM deliveries d JOIN sends s ON s.id = d.send_id "
+                "WHERE s.pruned_at IS NULL AND s.finished_at IS NOT NULL AND s.finished_at < ? "
+                "GROUP BY d.send_id, d.state",
+                (finished_before,),
+            ).fetchall()
+        counts: dict[int, dict[State, int]] = {row[0]: dict.fromkeys(State, 0) for row in done}
+        for send_id, state, number in tallies:
+            counts[send_id][State(state)] = number
+        return [Pruned(SendRecord(*row), counts[row[0]]) for row in done], [SendRecord(*row) for row in open_]
 
     def prune(self, send: SendRecord) -> Pruned:
         """Drop a finished send's recipients' rows, keeping its counts: one transaction a send, so that `serve`
