@@ -112,13 +112,15 @@ def run(
             try:
                 event = events.get(timeout=0.5)
             except queue.Empty:
-                for k, process in enumerate(processes):
-                    if k not in finished and not process.is_alive():
-                        finished.add(k)
-                        outcome.stopped = outcome.stopped or WorkerStopped(
-                            f"worker {k} of {workers} ended without finishing (exit code {process.exitcode}): what "
-                            "it had in flight is uncertain; run the send again for the rest"
-                        )
+                dead = [k for k, process in enumerate(processes) if k not in finished and not process.is_alive()]
+                if not events.empty():  # a worker's last events are written before it exits: read them first
+                    continue
+                for k in dead:
+                    finished.add(k)
+                    outcome.stopped = outcome.stopped or WorkerStopped(
+                        f"worker {k} of {workers} ended without finishing (exit code {processes[k].exitcode}): what "
+                        "it had in flight is uncertain; run the send again for the rest"
+                    )
                 continue
             kind, k, value = event
             if kind == "progress":
