@@ -120,3 +120,8 @@ def test_a_bad_age_is_a_clear_error(text: str, error: str, project: Path) -> Non
         parse_age(text)
     assert str(raised.value) == error
     assert run("prune", "--older-than", text) == (2, f"Error: {error}\n")
+
+
+def test_prune_without_a_database_says_so_and_creates_none(project: Path) -> None:
+    assert run("prune", "--older-than", "90d", "--yes") == (0, "No subscriber database yet: nothing to prune.\n")
+    assert not (project / "actionmail.db").exists()
