@@ -16,6 +16,7 @@ one-process send's would be.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import multiprocessing
 import os
@@ -52,8 +53,8 @@ class Task:
     max_batch: int
     pace: Pace
     secret: bytes
-    send_at: Any  # dt.datetime | None
-    sent_on: Any  # dt.date | None: the day the send renders its countdowns for (Edition.going_out_on)
+    send_at: dt.datetime | None
+    sent_on: dt.date | None  # the day the send renders its countdowns for (Edition.going_out_on)
     share: tuple[int, int]
     parent: int
 
