@@ -84,17 +84,15 @@ class Edition:
     newsletters: Mapping[str, Newsletter]
     paths: Mapping[str, Path]
     # The district sets any version uses (names a per-district group of, or writes {district} / {district.SET}),
-    # the default set first. A bool, from earlier versions: True is the default set alone.
-    sets: tuple[str, ...] | bool
+    # the default set first.
+    sets: tuple[str, ...]
     # The day the email goes out, when a send is on a later day than the newsletter's date: every variant's
     # countdowns are counted from it (see :meth:`going_out_on`). None: as of the newsletter's date.
     sent_on: dt.date | None = None
 
-    @functools.cached_property
+    @property
     def used_sets(self) -> tuple[str, ...]:
         """The district sets this email depends on, the default set first."""
-        if isinstance(self.sets, bool):
-            return (DEFAULT_SET,) if self.sets else ()
         return self.sets
 
     @property
