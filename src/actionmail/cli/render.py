@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from actionmail import variants
+from actionmail.audience.cells import find_district
 from actionmail.cli import SEGMENT_HELP, reports_errors
 from actionmail.cli.common import district_option
 from actionmail.errors import UsageError
@@ -97,6 +98,7 @@ def _districts(directory: Directory, options: tuple[str, ...]) -> dict[str, str]
                 f"--district {option}: '{name}' is not a district set of officials.yaml (its sets: {known})"
             )
         districts = directory.districts_of(name)
+        district = find_district(district, districts) or district  # 'CD 7' is 7, as subscribers add reads it
         if district not in districts:
             known = ", ".join(districts) or "none: officials.yaml has no per-district group"
             where = "" if name == DEFAULT_SET else f" of the set {name}"
