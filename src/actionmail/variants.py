@@ -312,19 +312,13 @@ def plan(edition: Edition, readers: Iterable[Reader]) -> dict[VariantKey, int]:
 
 
 def plan_counts(
-    edition: Edition,
-    groups: Iterable[tuple[str | None, str | None, int] | tuple[str | None, str | None, Mapping[str, str], int]],
+    edition: Edition, groups: Iterable[tuple[str | None, str | None, Mapping[str, str], int]]
 ) -> dict[VariantKey, int]:
-    """The same as :func:`plan`, from counts per (language, district), or per (language, district, other sets'
-    districts), such as the store's GROUP BY gives (:meth:`Store.count_by_variant`)."""
+    """The same as :func:`plan`, from counts per (language, district, other sets' districts), such as the
+    store's GROUP BY gives (:meth:`Store.count_by_variant`)."""
     counts: collections.Counter[VariantKey] = collections.Counter()
-    for group in groups:
-        if len(group) == 4:
-            language, district, others, number = group
-            counts[edition.key(language, district, others)] += number
-        else:
-            language, district, number = group
-            counts[edition.key(language, district)] += number
+    for language, district, others, number in groups:
+        counts[edition.key(language, district, others)] += number
     return _sorted(counts)
 
 
