@@ -461,5 +461,4 @@ def suppress(file: Path) -> None:
 
 def _known_sets(project: Project) -> dict[str, list[str]]:
     """Each district set of officials.yaml with its districts, the default set's included."""
-    directory = project.officials
-    return {name: directory.districts_of(name) for name in [DEFAULT_SET, *directory.sets]}
+    return {DEFAULT_SET: project.officials.districts, **project.officials.other_sets}
