@@ -424,6 +424,13 @@ def test_render_and_variants_commands_take_a_district_per_set(project: Path) -> 
     html = (project / "out.html").read_text()
     assert [tel for tel in COUNCIL_TEL.values() if tel in html] == [COUNCIL_TEL["2"]]
     assert [t for tels in HOUSE_TEL.values() for t in tels if t in html] == list(HOUSE_TEL["7"])
+    # Written as a member list or `subscribers add` may write it: the same version.
+    code, output = invoke(
+        "render", "newsletters/2019-08-02-two.yaml", "--district", "District 2", "--district", "congress=CD 7",
+        "-o", "written.html",
+    )  # fmt: skip
+    assert code == 0, output
+    assert (project / "written.html").read_text() == html
     assert invoke("render", "newsletters/2019-08-02-two.yaml", "--district", "congress=8")[1] == (
         "Error: --district congress=8: not a district of the set congress in officials.yaml (known: 7, 9)\n"
     )

@@ -171,11 +171,6 @@ class Directory(Model):
     def group(self, group_id: str) -> Group:
         return next(g for g in self.groups if g.id == group_id)
 
-    def member_for(self, group: Group, district: str | None) -> Official | None:
-        """The (first) member of a per-district group who represents ``district``, or None if unknown."""
-        found = self.members_for(group, district)
-        return found[0] if found else None
-
     def members_for(self, group: Group, district: str | None) -> list[Official]:
         """The members of a per-district group who represent ``district`` (one, or ``seats`` of them); none when
         the district is unknown, or not one of the group's."""

@@ -84,17 +84,15 @@ class Edition:
     newsletters: Mapping[str, Newsletter]
     paths: Mapping[str, Path]
     # The district sets any version uses (names a per-district group of, or writes {district} / {district.SET}),
-    # the default set first. A bool, from earlier versions: True is the default set alone.
-    sets: tuple[str, ...] | bool
+    # the default set first.
+    sets: tuple[str, ...]
     # The day the email goes out, when a send is on a later day than the newsletter's date: every variant's
     # countdowns are counted from it (see :meth:`going_out_on`). None: as of the newsletter's date.
     sent_on: dt.date | None = None
 
-    @functools.cached_property
+    @property
     def used_sets(self) -> tuple[str, ...]:
         """The district sets this email depends on, the default set first."""
-        if isinstance(self.sets, bool):
-            return (DEFAULT_SET,) if self.sets else ()
         return self.sets
 
     @property
@@ -314,19 +312,13 @@ def plan(edition: Edition, readers: Iterable[Reader]) -> dict[VariantKey, int]:
 
 
 def plan_counts(
-    edition: Edition,
-    groups: Iterable[tuple[str | None, str | None, int] | tuple[str | None, str | None, Mapping[str, str], int]],
+    edition: Edition, groups: Iterable[tuple[str | None, str | None, Mapping[str, str], int]]
 ) -> dict[VariantKey, int]:
-    """The same as :func:`plan`, from counts per (language, district), or per (language, district, other sets'
-    districts), such as the store's GROUP BY gives (:meth:`Store.count_by_variant`)."""
+    """The same as :func:`plan`, from counts per (language, district, other sets' districts), such as the
+    store's GROUP BY gives (:meth:`Store.count_by_variant`)."""
     counts: collections.Counter[VariantKey] = collections.Counter()
-    for group in groups:
-        if len(group) == 4:
-            language, district, others, number = group
-            counts[edition.key(language, district, others)] += number
-        else:
-            language, district, number = group
-            counts[edition.key(language, district)] += number
+    for language, district, others, number in groups:
+        counts[edition.key(language, district, others)] += number
     return _sorted(counts)
 
 

@@ -217,6 +217,9 @@ class _Record:
             (role[len(SET_PREFIX) :], column) for role, column in self.by_role.items() if role.startswith(SET_PREFIX)
         ]
         self.known_sets = known_sets or {}
+        # find_district's answer for each (set, cell) met: a file writes the same few districts ('CD 9') on
+        # every row, and each lookup compares the cell with every district of its set.
+        self.found: dict[tuple[str, str], str | None] = {}
         self.source = source
         self.escaped = members.escaped
         self.cells: list[str] = []
@@ -442,7 +445,7 @@ class _Record:
     def district(self, written: str) -> str | None:
         """The district, as officials.yaml writes it ('District 3' is 3); one it does not know is left out with a
         warning: a member is never lost over one cell."""
-        found = find_district(written, self.known_districts)
+        found = self.find(DEFAULT_SET, written, self.known_districts)
         if found is None:
             self.warn(
                 self.by_role["district"],
@@ -451,6 +454,13 @@ class _Record:
                 "correct it and import the file again, or leave the cell empty",
             )
         return found
+
+    def find(self, district_set: str, written: str, known: Sequence[str]) -> str | None:
+        """:func:`find_district`, once per district set and cell text."""
+        key = (district_set, written)
+        if key not in self.found:
+            self.found[key] = find_district(written, known)
+        return self.found[key]
 
     def other_districts(self) -> dict[str, str]:
         """The row's districts of the other sets, each as officials.yaml writes it; one it does not know is left
@@ -464,7 +474,7 @@ class _Record:
             if not known or written in known:
                 found[name] = written
                 continue
-            district = find_district(written, known)
+            district = self.find(name, written, known)
             if district is None:
                 self.warn(
                     column,

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from actionmail import variants
+from actionmail.audience.cells import find_district
 from actionmail.cli import SEGMENT_HELP, reports_errors
+from actionmail.cli.common import district_option
 from actionmail.errors import UsageError
 from actionmail.officials import DEFAULT_SET, Directory
 from actionmail.render import sample_values
@@ -89,15 +91,14 @@ def _districts(directory: Directory, options: tuple[str, ...]) -> dict[str, str]
     """--district 3 --district congress=7 as {"district": "3", "congress": "7"}, each checked."""
     chosen: dict[str, str] = {}
     for option in options:
-        name, sep, district = option.rpartition("=")
-        name = name.strip() if sep else DEFAULT_SET
-        district = district.strip()
+        name, district = district_option(option)
         if name not in directory.sets and name != DEFAULT_SET:
             known = ", ".join(directory.sets) or "none: officials.yaml has no per-district group"
             raise UsageError(
                 f"--district {option}: '{name}' is not a district set of officials.yaml (its sets: {known})"
             )
         districts = directory.districts_of(name)
+        district = find_district(district, districts) or district  # 'CD 7' is 7, as subscribers add reads it
         if district not in districts:
             known = ", ".join(districts) or "none: officials.yaml has no per-district group"
             where = "" if name == DEFAULT_SET else f" of the set {name}"

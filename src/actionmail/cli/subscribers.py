@@ -14,6 +14,7 @@ from actionmail.audience import importer
 from actionmail.audience.model import DEFAULT_SET
 from actionmail.audience.signups import Pending, Signups
 from actionmail.cli import SEGMENT_HELP, reports_errors
+from actionmail.cli.common import district_option
 from actionmail.cli.common import segment as _segment
 from actionmail.config import Project, load_project
 from actionmail.errors import ExitCode, UsageError, shown
@@ -118,11 +119,11 @@ def add(
     district: str | None = None
     others: dict[str, str] = {}
     for option in district_options:
-        name, sep, value = option.rpartition("=")
-        if sep and name.strip() != DEFAULT_SET:
-            others[name.strip()] = value
-        else:
+        name, value = district_option(option)
+        if name == DEFAULT_SET:
             district = value
+        else:
+            others[name] = value
     project, store = _open_store()
     with store:
         member, change = store.add(
@@ -460,5 +461,4 @@ def suppress(file: Path) -> None:
 
 def _known_sets(project: Project) -> dict[str, list[str]]:
     """Each district set of officials.yaml with its districts, the default set's included."""
-    directory = project.officials
-    return {name: directory.districts_of(name) for name in [DEFAULT_SET, *directory.sets]}
+    return {DEFAULT_SET: project.officials.districts, **project.officials.other_sets}

@@ -354,7 +354,7 @@ def reader_member(members: list[Person], district: str | None) -> int | None:
     """Which of a committee's members represents the reader (their index), where the reader's district is known.
 
     The one place that decides it: a member's ``district`` is compared with the reader's, as per-district groups
-    do (:meth:`~actionmail.officials.Directory.member_for`).
+    do (:meth:`~actionmail.officials.Directory.members_for`).
     """
     if district is None:
         return None
