@@ -85,6 +85,15 @@ def _one_line(value: str) -> str:
     return value
 
 
+def _bare_date_as(key: str) -> Any:
+    """A before-validator accepting a bare date (``2019-08-06``) for ``{key: 2019-08-06}``."""
+
+    def wrap(cls: Any, value: Any) -> Any:
+        return {key: value} if isinstance(value, dt.date | str) else value
+
+    return model_validator(mode="before")(wrap)  # pydantic makes it a classmethod (first parameter: cls)
+
+
 class Deadline(Model):
     """A date, with an optional time and time zone: ``{date: 2019-08-06, time: "20:00", timezone: …}``.
 
@@ -95,10 +104,7 @@ class Deadline(Model):
     time: Time | None = None
     timezone: TimeZone | None = Field(None, description="IANA name; the organization's time zone when left out.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_date(cls, value: Any) -> Any:
-        return {"date": value} if isinstance(value, dt.date | str) else value
+    _bare_date = _bare_date_as("date")
 
 
 class Credit(Model):
@@ -210,10 +216,7 @@ class Hearing(Model):
     time: Time | None = None
     timezone: TimeZone | None = Field(None, description="IANA name; the organization's time zone when left out.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_date(cls, value: Any) -> Any:
-        return {"date": value} if isinstance(value, dt.date | str) else value
+    _bare_date = _bare_date_as("date")
 
 
 class Bill(Model):
@@ -602,10 +605,7 @@ class Window(Model):
     )
     name: Text | None = Field(None, description='"the recess", "National call-in day".')
 
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_date(cls, value: Any) -> Any:
-        return {"start": value} if isinstance(value, dt.date | str) else value
+    _bare_date = _bare_date_as("start")
 
     @model_validator(mode="after")
     def _in_order(self, info: ValidationInfo) -> Self:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from actionmail.load import Loc
 
 _RAW_LANG = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*?\blang\s*=\s*[\"']?([A-Za-z0-9-]*)[^<>]*>")
-_CODE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")  # what the fix may repeat; else it says "es"
+_CODE = re.compile(rf"^{markdown.LANGUAGE_CODE}$")  # what the fix may repeat; else it says "es"
 _MARK = re.compile(r"\{\s*lang\s*=\s*([^{}\s]*)[^{}\n]*\}")
 # The models that take `language:` (newsletter.py): a string under one of them can be marked by its key.
 _HAS_LANGUAGE = ("script", "actions", "bonus", "alternatives", "footnotes")

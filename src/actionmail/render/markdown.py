@@ -23,7 +23,9 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": 
 # block-attribute syntax of markdown-it-attrs and Pandoc, narrowed to the one attribute an email needs (a class,
 # an id or a style would let a file restyle the email). Written by hand: mdit-py-plugins' attrs_block takes
 # every attribute, and is one more dependency for a dozen lines.
-LANG_MARK = re.compile(r"^\{\s*lang=([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\s*\}[ \t]*(?:\n|$)")
+# A language code as a mark (and `language:`) takes it: es, en, vi, zh-Hant.
+LANGUAGE_CODE = r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*"
+LANG_MARK = re.compile(rf"^\{{\s*lang=({LANGUAGE_CODE})\s*\}}[ \t]*(?:\n|$)")
 _OPENS = ("paragraph_open", "bullet_list_open", "ordered_list_open", "heading_open", "blockquote_open")
 
 
