@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from actionmail import check, variants, yesterday
 from actionmail.cli import main
-from actionmail.newsletter import CommitteeTarget
+from actionmail.newsletter import Alternative, CommitteeTarget
 from actionmail.officials import EMPTY
 from actionmail.render import Rendered, render
 from actionmail.render.view import Person, reader_member
@@ -329,6 +329,17 @@ def test_a_committee_of_another_district_set_marks_the_member_of_that_set(projec
     )
     plain = render(newsletter, proj, district="7", slug="day")
     assert re.findall(r"Your legislator on this committee:\n\* ([^,]+),", plain.text) == ["Pramila Jayapal"]
+
+
+def test_a_committee_in_an_alternative_marks_its_readers_member_too(project: Path) -> None:
+    committee = "        set: congress\n        members:\n          - jayapal\n          - adam-smith\n"
+    text = VALID.replace("        members:\n          - sawant\n", committee)
+    proj, newsletter = check.load(write(project / "newsletters", "day.yaml", text))
+    action = newsletter.actions[0]
+    moved = action.model_copy(update={"targets": [], "script": [],
+                                      "alternatives": [Alternative(when="If you rent", targets=action.targets)]})  # fmt: skip
+    inside = newsletter.model_copy(update={"actions": [moved, *newsletter.actions[1:]]})
+    assert "congress" in variants.used_sets(inside, proj)
 
 
 def test_a_committees_set_must_be_one_of_the_directorys(project: Path) -> None:

@@ -366,15 +366,17 @@ def committee_sets(newsletter: Newsletter, directory: Directory) -> set[str]:
     else the default set): those where one of its members has a district readers are grouped by. The email then
     differs by district of that set, each variant marking its readers' member."""
     found = set()
-    for action in [*newsletter.actions, *newsletter.bonus]:
-        for target in action.targets:
-            if isinstance(target, CommitteeTarget):
-                name = target.set or DEFAULT_SET
-                districts = set(directory.districts_of(name))
-                for m in target.members:
-                    member = directory.official(m.official) if isinstance(m, OfficialTarget) else m
-                    if member.district in districts:
-                        found.add(name)
+    actions = [*newsletter.actions, *newsletter.bonus]
+    # An alternative's committee marks its readers' member too (_alternatives resolves its targets the same way).
+    targets = [t for a in actions for t in [*a.targets, *(t for alt in a.alternatives for t in alt.targets)]]
+    for target in targets:
+        if isinstance(target, CommitteeTarget):
+            name = target.set or DEFAULT_SET
+            districts = set(directory.districts_of(name))
+            for m in target.members:
+                member = directory.official(m.official) if isinstance(m, OfficialTarget) else m
+                if member.district in districts:
+                    found.add(name)
     return found
 
 
