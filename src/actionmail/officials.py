@@ -230,3 +230,10 @@ def load_directory(path: Path, region: str) -> Directory:
         return EMPTY
     data, lines = load.read_yaml(path, max_bytes=MAX_BYTES)
     return load.validate(Directory, data if data is not None else {}, lines, path, {"region": region})
+
+
+def district_option(option: str) -> tuple[str, str]:
+    """A ``[SET=]DISTRICT`` as the command line takes it (``--district``), as (set, district): '3' is the default
+    set's, 'congress=7' the set congress's."""
+    name, sep, district = option.rpartition("=")
+    return (name.strip() if sep else DEFAULT_SET), district.strip()

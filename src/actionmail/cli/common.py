@@ -11,13 +11,6 @@ import click
 from actionmail import audience, tokens
 from actionmail.config import Project
 from actionmail.errors import UsageError, shown
-from actionmail.officials import DEFAULT_SET
-
-
-def district_option(option: str) -> tuple[str, str]:
-    """A --district value as (set, district): '3' is the default set's, 'congress=7' the set congress's."""
-    name, sep, district = option.rpartition("=")
-    return (name.strip() if sep else DEFAULT_SET), district.strip()
 
 
 def segment(project: Project, text: str | None) -> audience.Segment | None:

@@ -8,11 +8,9 @@ from pathlib import Path
 import click
 
 from actionmail import variants
-from actionmail.audience.cells import find_district
 from actionmail.cli import SEGMENT_HELP, reports_errors
-from actionmail.cli.common import district_option
 from actionmail.errors import UsageError
-from actionmail.officials import DEFAULT_SET, Directory
+from actionmail.officials import DEFAULT_SET, Directory, district_option
 from actionmail.render import sample_values
 
 
@@ -89,6 +87,10 @@ def render(
 
 def _districts(directory: Directory, options: tuple[str, ...]) -> dict[str, str]:
     """--district 3 --district congress=7 as {"district": "3", "congress": "7"}, each checked."""
+    if not options:
+        return {}
+    from actionmail.audience.cells import find_district  # only with --district: render loads no store otherwise
+
     chosen: dict[str, str] = {}
     for option in options:
         name, district = district_option(option)

@@ -14,11 +14,11 @@ from actionmail.audience import importer
 from actionmail.audience.model import DEFAULT_SET
 from actionmail.audience.signups import Pending, Signups
 from actionmail.cli import SEGMENT_HELP, reports_errors
-from actionmail.cli.common import district_option
 from actionmail.cli.common import segment as _segment
 from actionmail.config import Project, load_project
 from actionmail.errors import ExitCode, UsageError, shown
 from actionmail.feedback import files as feedback_files
+from actionmail.officials import district_option
 
 
 @click.group()
