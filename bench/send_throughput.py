@@ -113,7 +113,7 @@ def child(project: Path, concurrency: int, workers: int) -> None:
 
     os.chdir(project)
     edition = variants.load_edition(project / SEED.name)
-    db = audience.database_path(edition.project)
+    db = audience.database_location(edition.project)
     provider = providers.build(edition.project)
     start = time.perf_counter()
     with audience.Store.open(db) as store:

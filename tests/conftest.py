@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import textwrap
@@ -11,6 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from tests.accessibility import require_axe
 from tests.fakes.mailgun import MailgunFake
+from tests.postgres import Cluster, binaries
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "newsletters").glob("*.yaml"))
@@ -48,6 +50,46 @@ def axe() -> None:
     """For a module whose tests all depend on the audit (``pytest.mark.usefixtures("axe")``): each fails where
     axe-core is not installed (tests/accessibility.py)."""
     require_axe()
+
+
+# ACTIONMAIL_TEST_DATABASE=postgresql: every test's database is a PostgreSQL one of its own, through
+# ACTIONMAIL_DATABASE_URL (which every command, worker and server the test starts reads): the suite on the second
+# backend. Tests about the SQLite file itself are marked sqlite_only.
+ON_POSTGRES = os.environ.get("ACTIONMAIL_TEST_DATABASE", "sqlite") == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster (tests/postgres.py) for this test process; skipped where none is installed."""
+    bindir = binaries()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed: apt-get install postgresql")
+    cluster = Cluster(bindir).start()
+    try:
+        cluster.template()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
+    """A new, empty PostgreSQL database at the latest schema, dropped after the test."""
+    url = postgres_cluster.fresh()
+    yield url
+    postgres_cluster.drop(url)
+
+
+@pytest.fixture(autouse=True)
+def database_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The backend this test runs on: on PostgreSQL (see ON_POSTGRES), ACTIONMAIL_DATABASE_URL set to a database
+    of the test's own."""
+    if not ON_POSTGRES:
+        return "sqlite"
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about the SQLite file itself")
+    monkeypatch.setenv("ACTIONMAIL_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    return "postgresql"
 
 
 @pytest.fixture(autouse=True)

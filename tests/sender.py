@@ -29,7 +29,7 @@ def edition_for_send(path: Path) -> variants.Edition:
 def main(project_dir: str, newsletter: str, batch_size: str, workers: str = "1") -> None:
     os.chdir(project_dir)
     edition = edition_for_send(Path(newsletter))
-    database = audience.database_path(edition.project)
+    database = audience.database_location(edition.project)
     provider = providers.build(edition.project)
     provider.max_batch = int(batch_size)  # type: ignore[misc]
     with audience.Store.open(database) as store:

@@ -439,6 +439,7 @@ def test_import_is_in_batches(store: Store, tmp_path: Path, monkeypatch: pytest.
 
     class FailingThirdCommit:
         commits = 0
+        dialect = original.dialect
 
         def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
             if sql == "COMMIT":

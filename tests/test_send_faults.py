@@ -39,7 +39,7 @@ def run_send(
     project: Path, batch: int = 50, concurrency: int = 4, **options: bool
 ) -> tuple[delivery.Outcome, dict[delivery.State, int]]:
     edition = edition_for_send(project / "newsletters" / SEED.name)  # as the command does: the same send
-    database = audience.database_path(edition.project)
+    database = audience.database_location(edition.project)
     provider = providers.build(edition.project)
     provider.max_batch = batch  # type: ignore[misc]
     with audience.Store.open(database) as store:

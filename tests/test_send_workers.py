@@ -39,7 +39,7 @@ def test_two_workers_reach_everyone_once_each_with_its_own_share(
     project_with_members: Path, mailgun: MailgunFake
 ) -> None:
     edition = edition_for_send(project_with_members / FILE)
-    database = audience.database_path(edition.project)
+    database = audience.database_location(edition.project)
     provider = providers.build(edition.project)
     provider.max_batch = 25  # type: ignore[misc]
     seen: list[int] = []

@@ -180,7 +180,7 @@ def test_sync_since_must_be_a_time_that_has_passed(project: Path, mailgun: Mailg
 def run_send(project: Path, batch: int = 100) -> dict[delivery.State, int]:
     """The send, as the command runs it, in batches of ``batch``: many calls for the faults to meet."""
     edition = edition_for_send(project / "newsletters" / SEED.name)
-    database = audience.database_path(edition.project)
+    database = audience.database_location(edition.project)
     provider = providers.build(edition.project)
     provider.max_batch = batch  # type: ignore[misc]
     with audience.Store.open(database) as store:

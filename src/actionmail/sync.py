@@ -21,9 +21,9 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from actionmail.audience.model import BadAddress, email_key, normalize_email, to_db_time
+from actionmail.database import Location
 from actionmail.delivery import Ledger, State, sending
 from actionmail.delivery.ledger import Uncertain
 from actionmail.errors import UsageError
@@ -67,7 +67,7 @@ class Synced:
 
 
 def sync(
-    database: Path,
+    database: Location,
     provider: Provider,
     *,
     since: dt.datetime | None = None,
@@ -95,13 +95,13 @@ def sync(
     return synced
 
 
-def _apply(database: Path, pulled: Pull, synced: Synced) -> None:
+def _apply(database: Location, pulled: Pull, synced: Synced) -> None:
     applied = journal.apply(database, pulled.events)
     synced.outcomes.update(applied.outcomes)
     synced.skipped.extend(pulled.skipped[: max(0, 1000 - len(synced.skipped))])
 
 
-def settle(database: Path, provider: Provider, *, now: dt.datetime | None = None) -> Settled:
+def settle(database: Location, provider: Provider, *, now: dt.datetime | None = None) -> Settled:
     """Ask ``provider`` what became of the uncertain recipients of its sends, and settle those it can tell:
     accepted where it sent to them; back in the queue where it lists a send's messages and has none for them,
     their call being older than its event delay. Nothing is sent here; the next run of the send sends those."""
@@ -129,7 +129,7 @@ def settle(database: Path, provider: Provider, *, now: dt.datetime | None = None
 
 
 def _settle_send(
-    database: Path, ledger: Ledger, provider: Provider, rows: list[Uncertain], now: dt.datetime, settled: Settled
+    database: Location, ledger: Ledger, provider: Provider, rows: list[Uncertain], now: dt.datetime, settled: Settled
 ) -> None:
     send_id, issue = rows[0].send_id, rows[0].issue
     called = [dt.datetime.fromisoformat(row.called_at) for row in rows]

@@ -59,7 +59,7 @@ class Figures:
 def figures(project: Project, directory: Path, day: dt.date, now: dt.datetime | None = None) -> Figures | None:
     """The figure for a newsletter of ``day`` in ``directory``, from the previous issue's tallies; None when no
     earlier issue there has any (or there is no subscriber database yet: nothing is created)."""
-    with read_only(audience.database_path(project)) as reports:
+    with read_only(audience.database_location(project)) as reports:
         if reports is None:
             return None
         found = previous(project, directory, day, reports)

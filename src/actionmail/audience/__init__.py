@@ -1,4 +1,4 @@
-"""Subscribers: who gets each day's email, in one SQLite database next to actionmail.toml.
+"""Subscribers: who gets each day's email, in the database (a SQLite file next to actionmail.toml, or PostgreSQL).
 
 The public API, for the send and preview commands and for scripts:
 
@@ -8,7 +8,7 @@ The public API, for the send and preview commands and for scripts:
   ``suppress_events``, ``suppressions``, ``remove_suppression``.
 - :class:`Segment` — ``Segment.parse("district=3 tag=volunteer")``.
 - :class:`Subscriber`, :class:`Status` — what ``subscribers()`` yields.
-- :func:`database_path` — where a project's database is.
+- :func:`database_location` — where a project's database is (the SQLite file, or PostgreSQL).
 
 Sign-ups through ``actionmail serve``'s form, their limits and the consent each confirmation records, are
 :mod:`actionmail.audience.signups` (imported by those who use them).
@@ -16,13 +16,12 @@ Sign-ups through ``actionmail serve``'s form, their limits and the consent each 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from actionmail.audience.model import Addressee, Status, Subscriber
 from actionmail.audience.segment import Segment
 from actionmail.audience.store import Store, SuppressEvent, Suppression, SuppressReport
 from actionmail.audience.upsert import Change, ImportReport
 from actionmail.config import Project
+from actionmail.database import Location, locate
 
 __all__ = [
     "Addressee",
@@ -35,11 +34,13 @@ __all__ = [
     "SuppressEvent",
     "SuppressReport",
     "Suppression",
-    "database_path",
+    "database_location",
 ]
 
 
-def database_path(project: Project) -> Path:
-    """The project's subscriber database: ``[audience] database`` in actionmail.toml, relative to that file
-    (the current directory when there is no actionmail.toml)."""
-    return project.root / project.settings.audience.database
+def database_location(project: Project) -> Location:
+    """The project's database: ``ACTIONMAIL_DATABASE_URL`` where it is set; else ``[database] url`` in
+    actionmail.toml; else the SQLite file ``[audience] database``, relative to that file (the current directory
+    when there is no actionmail.toml). See :mod:`actionmail.database`."""
+    configured: Location = project.settings.database.url or project.root / project.settings.audience.database
+    return locate(configured)

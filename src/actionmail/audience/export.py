@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
@@ -13,12 +12,13 @@ from actionmail.audience import history
 from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS, escape_formula
 from actionmail.audience.model import email_key, to_db_time
 from actionmail.audience.segment import Segment
+from actionmail.database import Connection
 
 if TYPE_CHECKING:
     from actionmail.audience.store import Store
 
 
-def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segment | None, *, everyone: bool) -> int:
+def write_csv(store: Store, db: Connection, out: TextIO, segment: Segment | None, *, everyone: bool) -> int:
     """Write members as CSV with the canonical columns (those of :data:`EXPORT_COLUMNS`, then
     ``field.NAME`` for each custom field, ``district.SET`` for each other district set), which
     :meth:`Store.import_csv` reads back as they were. Active members only, as :meth:`Store.subscribers` gives
@@ -28,14 +28,8 @@ def write_csv(store: Store, db: sqlite3.Connection, out: TextIO, segment: Segmen
     suppression list and history), and, without a segment, a row for each address on the suppression list that is not
     a member, so that restoring it never lets an address that opted out back in.
     """
-    (names,) = db.execute(
-        "SELECT json_group_array(DISTINCT j.key) FROM subscribers s, json_each(s.fields) j"
-    ).fetchone()
-    field_names = sorted(json.loads(names))
-    (sets,) = db.execute(
-        "SELECT json_group_array(DISTINCT j.key) FROM subscribers s, json_each(s.districts) j"
-    ).fetchone()
-    set_names = sorted(json.loads(sets))
+    field_names = _keys(db, "fields")
+    set_names = _keys(db, "districts")
     backup = BACKUP_COLUMNS if everyone else ()
     suppressed = {
         key: (reason, at, detail or "", source or "")
@@ -98,3 +92,12 @@ def join_tags(tags: Sequence[str]) -> str:
     cell = io.StringIO()
     csv.writer(cell, lineterminator="").writerow(tags)
     return cell.getvalue()
+
+
+def _keys(db: Connection, column: str) -> list[str]:
+    """Every name some member has in the JSON column ``column`` of subscribers, sorted."""
+    d = db.dialect
+    (names,) = db.execute(
+        f"SELECT {d.json_array_agg('j.key', distinct=True)} FROM {d.json_keys('subscribers s', f's.{column}')}"
+    ).fetchone()
+    return sorted(json.loads(names))

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from actionmail.audience.model import from_db_time, parse_time, to_db_time
+from actionmail.database import Connection
 
 # What a row may say happened: a status taken (the Status values other than active), a way back to active,
 # and an address taken off the suppression list by hand.
@@ -41,19 +41,19 @@ class Entry:
     detail: str | None = None
 
 
-def record(db: sqlite3.Connection, key: str, entry: Entry) -> None:
+def record(db: Connection, key: str, entry: Entry) -> None:
     """Write one row, inside the caller's transaction."""
     record_many(db, [(key, entry)])
 
 
-def record_many(db: sqlite3.Connection, rows: Iterable[tuple[str, Entry]]) -> None:
+def record_many(db: Connection, rows: Iterable[tuple[str, Entry]]) -> None:
     db.executemany(
         "INSERT INTO history (email_key, at, change, source, detail) VALUES (?, ?, ?, ?, ?)",
         [(key, to_db_time(e.at), e.change, e.source, clean_detail(e.detail)) for key, e in rows],
     )
 
 
-def read(db: sqlite3.Connection, key: str) -> list[Entry]:
+def read(db: Connection, key: str) -> list[Entry]:
     """An address's history, oldest first."""
     return [
         Entry(from_db_time(at), change, source, detail)
@@ -63,7 +63,7 @@ def read(db: sqlite3.Connection, key: str) -> list[Entry]:
     ]
 
 
-def all_by_key(db: sqlite3.Connection) -> dict[str, list[Entry]]:
+def all_by_key(db: Connection) -> dict[str, list[Entry]]:
     """Every address's history, for the backup: one read, not one a member."""
     found: dict[str, list[Entry]] = {}
     for key, at, change, source, detail in db.execute(
@@ -73,7 +73,7 @@ def all_by_key(db: sqlite3.Connection) -> dict[str, list[Entry]]:
     return found
 
 
-def restore(db: sqlite3.Connection, rows: Sequence[tuple[str, Sequence[Entry]]]) -> None:
+def restore(db: Connection, rows: Sequence[tuple[str, Sequence[Entry]]]) -> None:
     """A backup's histories, for the addresses that have none yet (so importing one backup twice adds nothing)."""
     keys = [key for key, entries in rows if entries]
     if not keys:

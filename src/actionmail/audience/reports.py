@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from actionmail import database
 from actionmail.audience.model import from_db_time, now, to_db_time
+from actionmail.database import Connection, Location, transaction
 from actionmail.tally import Row
 
 
@@ -43,15 +44,14 @@ class Report:
 class Reports:
     """Reports on one open connection (a :class:`~actionmail.audience.Store`'s: ``store.reports``)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     def record(self, report: Report, at: dt.datetime | None = None) -> Recorded:
-        """Record a member's answer, in its own transaction: BEGIN IMMEDIATE takes the write lock before the
+        """Record a member's answer, in its own write transaction, which takes the write lock before the
         read, so two taps at once (two devices, a double click) are one after the other, and counted once."""
         when = to_db_time(at or now())
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._db):
             row = self._db.execute(
                 "SELECT answer FROM reports WHERE issue = ? AND question = ? AND subscriber_id = ?",
                 (report.issue, report.question, report.subscriber_id),
@@ -73,10 +73,6 @@ class Reports:
                 outcome = Recorded.CHANGED
             else:
                 outcome = Recorded.SAME
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
         return outcome
 
     def answer_of(self, subscriber_id: int, issue: str, question: str) -> str | None:
@@ -117,21 +113,22 @@ class Reports:
 
 
 @contextlib.contextmanager
-def read_only(database: Path) -> Iterator[Reports | None]:
+def read_only(location: Location) -> Iterator[Reports | None]:
     """The reports of a database, for reading only, without creating or migrating it (what `check` looks at):
     None where there is no database yet, or it has no reports table (an older schema, or not ours)."""
-    if not database.is_file():
+    location = database.locate(location)
+    if not database.is_postgres(location) and not Path(location).is_file():
         yield None
         return
     try:
-        db = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error:
+        db = database.connect(location, read_only=True)
+    except Exception:  # sqlite3.Error, or a UsageError saying why the server cannot be reached
         yield None
         return
     try:
         try:
             db.execute("SELECT 1 FROM reports LIMIT 1").fetchall()
-        except sqlite3.DatabaseError:
+        except db.dialect.errors():
             yield None
             return
         yield Reports(db)

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from actionmail.audience.model import BadLanguage, field_name, normalize_language
+from actionmail.database.dialect import SQLITE, Dialect
 from actionmail.errors import UsageError
 
 KEYS = ("district", "zip", "language", "tag")
@@ -132,18 +133,18 @@ class Segment:
             terms.append(Term(key, field, tuple(values), operator == "!="))
         return cls(text, tuple(terms))
 
-    def where(self, table: str = "s") -> tuple[str, list[str]]:
+    def where(self, table: str = "s", dialect: Dialect = SQLITE) -> tuple[str, list[str]]:
         """The segment as an SQL condition on the ``subscribers`` table aliased ``table``, with its parameters."""
         clauses: list[str] = []
         params: list[str] = []
         for term in self.terms:
-            sql, term_params = _condition(term, table)
+            sql, term_params = _condition(term, table, dialect)
             clauses.append(f"NOT ({sql})" if term.negated else f"({sql})")
             params.extend(term_params)
         return " AND ".join(clauses), params
 
 
-def _condition(term: Term, table: str) -> tuple[str, list[str]]:
+def _condition(term: Term, table: str, dialect: Dialect) -> tuple[str, list[str]]:
     """A condition that is true or false, never NULL, so that NOT of it is what negation means."""
     values = [v for v in term.values if v is not None]
     marks = ", ".join("?" * len(values))
@@ -158,10 +159,10 @@ def _condition(term: Term, table: str) -> tuple[str, list[str]]:
             parts.append(f"NOT EXISTS (SELECT 1 FROM tags t WHERE t.subscriber_id = {table}.id)")
         return " OR ".join(parts), params
     if term.key in ("field", "districts"):
-        column = f"json_extract({table}.{'fields' if term.key == 'field' else 'districts'}, ?)"
-        path = '$."' + (term.field or "") + '"'
+        column = dialect.json_member(f"{table}.{'fields' if term.key == 'field' else 'districts'}")
+        path = dialect.member(term.field or "")
         if values:
-            parts.append(f"coalesce({column} COLLATE NOCASE IN ({marks}), 0)")
+            parts.append(dialect.folded_in(column, len(values)))
             params.extend([path, *values])
         if wants_none:
             parts.append(f"{column} IS NULL")
@@ -169,7 +170,7 @@ def _condition(term: Term, table: str) -> tuple[str, list[str]]:
         return " OR ".join(parts), params
     column = f"{table}.{term.key}"
     if values:
-        parts.append(f"coalesce({column} IN ({marks}), 0)")
+        parts.append(dialect.is_in(column, len(values)))
         params.extend(values)
     if wants_none:
         parts.append(f"{column} IS NULL")

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from actionmail.audience import upsert
 from actionmail.audience.model import Incoming, Status, email_key, from_db_time, lookup_key, now, to_db_time
 from actionmail.audience.store import Store
+from actionmail.database import Connection, transaction
 
 KEEP_UNCONFIRMED = dt.timedelta(days=30)  # an expired link still says "expired", not "not valid", this long
 _CLIENT_WINDOW = dt.timedelta(hours=1)
@@ -208,13 +208,12 @@ class Signups:
 
     def _insert(self, key: str, client: str, at: dt.datetime, outcome: Outcome, form: Form | None = None) -> int:
         details = (form.email, form.first_name, form.district, form.zip, form.language) if form else (None,) * 5
-        cursor = self._db.execute(
+        (row_id,) = self._db.execute(
             "INSERT INTO signups (email_key, email, first_name, district, zip, language, client, requested_at, "
-            "outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (key, *details, client, to_db_time(at), outcome),
-        )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        ).fetchone()
+        return int(row_id)
 
     def _prune(self, at: dt.datetime) -> None:
         """Forget what unconfirmed sign-ups said once their links have expired, and them after a while."""
@@ -228,15 +227,8 @@ class Signups:
             (to_db_time(at - max(KEEP_UNCONFIRMED, self.limits.valid_for + _DAY)),),
         )
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[Connection]:
+        return transaction(self._db)
 
 
 def _pending(row: tuple[Any, ...]) -> Pending:

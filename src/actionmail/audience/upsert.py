@@ -10,18 +10,16 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import datetime as dt
 import enum
-import functools
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from actionmail.audience import history
 from actionmail.audience.model import Incoming, Status, Suppressed, from_db_time, now, to_db_time
+from actionmail.database import Connection, marks
 from actionmail.errors import Problem
 
 _DETAILS = ("first_name", "last_name", "district", "zip", "language")
@@ -50,15 +48,15 @@ class ImportReport:
         return f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, skipped {self.skipped}"
 
 
-def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -> list[Change]:
+def apply(db: Connection, batch: list[Incoming], report: ImportReport) -> list[Change]:
     """Add or update each member of ``batch`` (unique addresses), inside the caller's transaction."""
     keys = [incoming.key for incoming in batch]
-    marks = ", ".join("?" * len(keys))
+    places = marks(len(keys))
     stored = {
         row[1]: row
         for row in db.execute(
             "SELECT id, email_key, first_name, last_name, district, zip, language, fields, status, districts "
-            f"FROM subscribers WHERE email_key IN ({marks})",
+            f"FROM subscribers WHERE email_key IN ({places})",
             keys,
         )
     }
@@ -72,14 +70,14 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
     suppressed = {
         row[0]: row
         for row in db.execute(
-            f"SELECT email_key, reason, detail, at FROM suppressions WHERE email_key IN ({marks})", keys
+            f"SELECT email_key, reason, detail, at FROM suppressions WHERE email_key IN ({places})", keys
         )
     }
     wanted_ids = [incoming.id for incoming in batch if incoming.id is not None]
     taken_ids = {
         row[0]
         for row in db.execute(
-            f"SELECT id FROM subscribers WHERE id IN ({', '.join('?' * len(wanted_ids))})", wanted_ids
+            f"SELECT id FROM subscribers WHERE id IN ({marks(len(wanted_ids))})", wanted_ids
         )
     }
     at = to_db_time(now())
@@ -199,13 +197,13 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
         for number, insert in enumerate(numbered, start=(largest or 0) + 1):
             insert[0] = number
         _insert(db, _INSERT, numbered)
-    _insert(db, "INSERT OR IGNORE INTO tags (tag, subscriber_id) VALUES", [(t, i[0]) for t, i in new_tags])
+    _insert(db, "INSERT INTO tags (tag, subscriber_id) VALUES", [(t, i[0]) for t, i in new_tags], _IGNORE)
     db.executemany(
         "UPDATE subscribers SET first_name = ?, last_name = ?, district = ?, zip = ?, language = ?, fields = ?, "
         "districts = ?, updated_at = ? WHERE id = ?",
         updates,
     )
-    db.executemany("INSERT OR IGNORE INTO tags (tag, subscriber_id) VALUES (?, ?)", old_tags)
+    db.executemany(f"INSERT INTO tags (tag, subscriber_id) VALUES (?, ?) {_IGNORE}", old_tags)
     db.executemany(
         "UPDATE subscribers SET status = ?, status_changed_at = ?, status_reason = ?, updated_at = ? WHERE id = ?",
         status_updates,
@@ -214,7 +212,7 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
     touched = {t[1] for t in old_tags} - {u[-1] for u in updates} - {s[-1] for s in status_updates}
     db.executemany("UPDATE subscribers SET updated_at = ? WHERE id = ?", [(at, i) for i in touched])
     db.executemany(
-        "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
+        f"INSERT INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?) {_IGNORE}",
         suppressions,
     )
     history.record_many(db, recorded)
@@ -222,7 +220,7 @@ def apply(db: sqlite3.Connection, batch: list[Incoming], report: ImportReport) -
     return changes
 
 
-def reactivate(db: sqlite3.Connection, key: str, when: dt.datetime, reason: str, source: str) -> None:
+def reactivate(db: Connection, key: str, when: dt.datetime, reason: str, source: str) -> None:
     """Make the member with this email key active again, inside the caller's transaction: the one way back
     (:meth:`Store.resubscribe`, a confirmed sign-up). The address leaves the suppression list, the reason is kept
     with the member, and the history records it with ``source``."""
@@ -242,31 +240,25 @@ _INSERT = (
     "status_changed_at, status_reason, source, created_at, updated_at) VALUES"
 )
 _ROWS_PER_INSERT = 2000
+_IGNORE = "ON CONFLICT DO NOTHING"
 
 
-def _insert(db: sqlite3.Connection, insert: str, rows: Sequence[Sequence[Any]]) -> None:
+def _insert(db: Connection, insert: str, rows: Sequence[Sequence[Any]], suffix: str = "") -> None:
     """``insert`` (up to VALUES) of ``rows``, many rows to a statement: executemany's work for each row (binding
     its values one statement at a time, a step, a reset) took a fifth of inserting 100,000 new members."""
     if not rows:
         return
     width = len(rows[0])
-    per_statement = max(1, min(_ROWS_PER_INSERT, _max_variables() // width))
+    per_statement = max(1, min(_ROWS_PER_INSERT, db.dialect.max_parameters // width))
     values = "(" + ", ".join("?" * width) + ")"
     whole = len(rows) - len(rows) % per_statement
     for start in range(0, whole, per_statement):
         part = rows[start : start + per_statement]
-        db.execute(f"{insert} {', '.join([values] * per_statement)}", [value for row in part for value in row])
+        db.execute(f"{insert} {', '.join([values] * per_statement)} {suffix}", [value for row in part for value in row])
     # The rest one by one: a statement for each number of rows left over would stay in the connection's cache
     # of statements (128; a compiled 1,000-row INSERT of tags takes 0.23 MB, 2,000 members 3 MB): at 1,000,000
     # members, 15 MB more at the peak.
-    db.executemany(f"{insert} {values}", rows[whole:])
-
-
-@functools.cache
-def _max_variables() -> int:
-    """How many parameters one statement may have: 32,766 since SQLite 3.32, 999 before."""
-    with contextlib.closing(sqlite3.connect(":memory:")) as db:
-        return db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    db.executemany(f"{insert} {values} {suffix}", rows[whole:])
 
 
 def _fields(fields: dict[str, str] | None) -> str:
@@ -282,14 +274,12 @@ def _entry(suppressed: Suppressed) -> tuple[str, Status, str | None, str, str | 
     return suppressed.key, suppressed.reason, suppressed.detail, to_db_time(suppressed.at), suppressed.source
 
 
-def add_suppressions(db: sqlite3.Connection, entries: list[Suppressed]) -> int:
+def add_suppressions(db: Connection, entries: list[Suppressed]) -> int:
     """Put addresses on the suppression list (those already on it keep their entry), inside the caller's
     transaction; how many were not on it before."""
-    before = db.total_changes
-    db.executemany(
-        "INSERT OR IGNORE INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?)",
+    added = db.executemany(
+        f"INSERT INTO suppressions (email_key, reason, detail, at, source) VALUES (?, ?, ?, ?, ?) {_IGNORE}",
         [_entry(entry) for entry in entries],
-    )
-    added = db.total_changes - before
+    ).rowcount
     history.restore(db, [(entry.key, entry.history) for entry in entries])
     return added

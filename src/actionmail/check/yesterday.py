@@ -48,7 +48,7 @@ def figures(draft: Draft) -> Iterator[Problem]:
     zone = zoneinfo.ZoneInfo(draft.project.settings.organization.timezone)
     as_of = said.as_of if said.as_of.tzinfo else said.as_of.replace(tzinfo=zone)
     status = f"`actionmail status {shown(path)}` shows them now"
-    with read_only(audience.database_path(draft.project)) as reports:
+    with read_only(audience.database_location(draft.project)) as reports:
         if reports is None:
             return
         latest = reports.latest(said.issue)

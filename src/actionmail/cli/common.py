@@ -22,10 +22,10 @@ def segment(project: Project, text: str | None) -> audience.Segment | None:
 
 
 def find_member(project: Project, email: str) -> audience.Subscriber:
-    with audience.Store.open(audience.database_path(project)) as store:
+    with audience.Store.open(audience.database_location(project)) as store:
         found = store.get(email)
     if found is None:
-        raise UsageError(f"--as {email}: no such member in {shown(audience.database_path(project))}")
+        raise UsageError(f"--as {email}: no such member in {shown(audience.database_location(project))}")
     if found.status != audience.Status.ACTIVE:
         click.echo(f"Note: {found.email} is {found.status}: they would not get this email", err=True)
     return found

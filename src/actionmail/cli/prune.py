@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from actionmail import audience, delivery
+from actionmail import database as db
 from actionmail.cli import reports_errors
 from actionmail.cli.common import local_time
 from actionmail.config import load_project
@@ -46,8 +47,8 @@ def prune(older_than: str, dry_run: bool, yes: bool) -> None:
     age = parse_age(older_than)
     project = load_project(Path.cwd())
     cutoff = (dt.datetime.now(dt.UTC) - age).isoformat(timespec="seconds")
-    database = audience.database_path(project)
-    if not database.exists():
+    database = audience.database_location(project)
+    if not db.exists(database):
         click.echo("No subscriber database yet: nothing to prune.")
         return
     with audience.Store.open(database):  # migrates the database, as every command that opens it

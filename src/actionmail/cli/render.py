@@ -129,7 +129,7 @@ def variants_command(file: Path, segment: str | None, render_dir: Path | None) -
     from actionmail.cli.common import segment as parse_segment
 
     edition = variants.load_edition(file)
-    with audience.Store.open(audience.database_path(edition.project)) as store:
+    with audience.Store.open(audience.database_location(edition.project)) as store:
         parsed = parse_segment(edition.project, segment)
         groups = store.count_by_variant(parsed, other_sets=bool(edition.other_sets))
     counts = variants.plan_counts(edition, groups)

@@ -270,7 +270,7 @@ def _planned(
     """The send worked out (delivery.prepare) and checked — every check of `actionmail check`, SpamAssassin's
     included: errors refuse it when ``blocking``; with ``show``, what the checks found is printed. Neither (the
     preview's test copy: the page shows its checks itself), and nothing is checked."""
-    database = audience.database_path(edition.project)
+    database = audience.database_location(edition.project)
     with audience.Store.open(database) as store:
         ledger = delivery.Ledger(database)
         try:
@@ -429,9 +429,9 @@ def status(file: Path, show_all: bool, output_format: str) -> None:
     """
     project = load_project(file)
     issue = file.stem
-    with audience.Store.open(audience.database_path(project)) as store:  # creates or migrates the database
+    with audience.Store.open(audience.database_location(project)) as store:  # creates or migrates the database
         counted = reported.tallies(file, project, store)
-    ledger = delivery.Ledger(audience.database_path(project))
+    ledger = delivery.Ledger(audience.database_location(project))
     try:
         sends = [_send_status(project, ledger, record, file, show_all) for record in ledger.sends(issue)]
     finally:

@@ -33,7 +33,7 @@ def subscribers() -> None:
 
 def _open_store() -> tuple[Project, audience.Store]:
     project = load_project(Path.cwd())
-    return project, audience.Store.open(audience.database_path(project))
+    return project, audience.Store.open(audience.database_location(project))
 
 
 def _since(member: audience.Subscriber) -> str:

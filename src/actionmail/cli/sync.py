@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from actionmail import audience, providers
+from actionmail import database as db
 from actionmail import sync as syncing
 from actionmail.cli import reports_errors
 from actionmail.cli.common import local_time
@@ -67,7 +68,7 @@ def sync_command(provider_name: str | None, since: str | None) -> None:
 
 def run(project: Project, provider: Provider, since: dt.datetime | None = None) -> syncing.Synced:
     """Sync ``project``'s subscriber database with ``provider`` (which keeps something to pull)."""
-    database = audience.database_path(project)
+    database = audience.database_location(project)
     with audience.Store.open(database):
         pass  # creates or migrates the database: a first sync needs its tables
     try:
@@ -113,8 +114,8 @@ def report(synced: syncing.Synced) -> list[str]:
 
 def last_synced(project: Project, provider: str) -> str:
     """When a sync with ``provider`` last finished, in the organization's time zone, or "never"."""
-    database = audience.database_path(project)
-    if not database.exists():
+    database = audience.database_location(project)
+    if not db.exists(database):
         return "never"
     with audience.Store.open(database):
         pass  # migrates it: an older database has no sync_positions yet

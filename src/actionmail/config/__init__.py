@@ -152,6 +152,32 @@ class Audience(Model):
     )
 
 
+def _no_password(url: str | None) -> str | None:
+    """A database URL with a password in it is refused: actionmail.toml is kept in version control."""
+    if url is None:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("write a PostgreSQL URL: postgresql://USER@HOST:PORT/DATABASE")
+    query = {k.lower() for k, _ in urllib.parse.parse_qsl(parts.query)}
+    if parts.password is not None or "password" in query:
+        raise ValueError(
+            "no password here: actionmail.toml is shared; give it in PGPASSWORD or a 0600 ~/.pgpass, "
+            "or put the whole URL in ACTIONMAIL_DATABASE_URL"
+        )
+    return url
+
+
+class DatabaseSettings(Model):
+    """``[database]``: where members, the ledger and what came back live, when not in the SQLite file."""
+
+    url: Annotated[Text | None, AfterValidator(_no_password)] = Field(
+        None,
+        description="A PostgreSQL database shared by several hosts (postgresql://USER@HOST:PORT/DATABASE), "
+        "without its password. ACTIONMAIL_DATABASE_URL overrides it. Unset: [audience] database, SQLite.",
+    )
+
+
 class SendSettings(Model):
     provider: Text = Field("outbox", description="Who delivers: outbox, smtp, mailgun, sendgrid, postmark, ses, …")
     concurrency: Annotated[int, Field(ge=1, le=64)] = Field(4, description="Provider calls at once.")
@@ -226,6 +252,7 @@ class Settings(Model):
     colors: Colors = Colors()
     social: list[Social] = []
     audience: Audience = Audience()
+    database: DatabaseSettings = DatabaseSettings()
     send: SendSettings = SendSettings()
     check: CheckSettings = CheckSettings()
     signup: SignupSettings = SignupSettings()

@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 
-import filelock
-
 from actionmail.audience import Segment, Store
 from actionmail.config import Project
+from actionmail.database import locks, marks
 from actionmail.delivery.engine import Engine, Job, Outcome, Pace
-from actionmail.delivery.ledger import Ledger, SendRecord, State
+from actionmail.delivery.ledger import SEND_LOCK, WORKER_LOCK, Ledger, SendRecord, State
 from actionmail.errors import UsageError
 from actionmail.merge import Merge
 from actionmail.providers import mime
@@ -227,10 +226,8 @@ def execute(
 def sending(ledger: Ledger) -> Iterator[None]:
     """Hold the database's send lock: one send at a time (and nothing else changes where its recipients stand
     meanwhile, as `sync` settling uncertain ones). Raises UsageError at once if another process holds it."""
-    lock = filelock.FileLock(f"{ledger.path}.send-lock")
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
+    lock = locks.Lock(ledger.location, SEND_LOCK)
+    if not lock.acquire():
         raise UsageError(
             "another send is running on this subscriber database: wait for it to finish (actionmail status shows "
             "its progress)"
@@ -238,16 +235,11 @@ def sending(ledger: Ledger) -> Iterator[None]:
     try:
         # The worker processes of a send whose own process was killed go on with their shares: each holds a lock
         # of its own until it is done, and no new send starts meanwhile.
-        for path in sorted(ledger.path.parent.glob(f"{ledger.path.name}.send-lock.worker-*")):
-            held = filelock.FileLock(str(path))
-            try:
-                held.acquire(timeout=0)
-            except filelock.Timeout:
-                raise UsageError(
-                    "a worker process of an earlier send is still sending on this subscriber database: wait for it "
-                    "to finish (actionmail status shows its progress)"
-                ) from None
-            held.release()
+        if locks.held(ledger.location, WORKER_LOCK):
+            raise UsageError(
+                "a worker process of an earlier send is still sending on this subscriber database: wait for it "
+                "to finish (actionmail status shows its progress)"
+            )
         yield
     finally:
         lock.release()
@@ -325,24 +317,23 @@ def _enqueue(plan: Plan, store: Store, ledger: Ledger, send: SendRecord) -> None
     # district where the email depends on it and it is a known one.
     languages = sorted(edition.newsletters)
     districts = sorted(edition.districts)
-    language = f"CASE WHEN s.language IN ({', '.join('?' * len(languages))}) THEN s.language ELSE ? END"
+    language = f"CASE WHEN s.language IN ({marks(len(languages))}) THEN s.language ELSE ? END"
     district = "''"
     if districts:
-        district = f"CASE WHEN s.district IN ({', '.join('?' * len(districts))}) THEN s.district ELSE '' END"
+        district = f"CASE WHEN s.district IN ({marks(len(districts))}) THEN s.district ELSE '' END"
     variant_params: list[object] = [*languages, edition.default_language, *districts]
     variant = f"{language} || '|' || {district}"
     if edition.other_sets:
         # The other sets' districts, as Edition.key reads them: a known one, or null.
+        dialect = store.connection.dialect
+        member = dialect.json_member("s.districts")
         parts = []
         for name in edition.other_sets:
             known = sorted(edition.districts_of(name))
-            path = f'$."{name}"'
-            parts.append(
-                f"?, CASE WHEN json_extract(s.districts, ?) IN ({', '.join('?' * len(known))}) "
-                "THEN json_extract(s.districts, ?) END"
-            )
+            path = dialect.member(name)
+            parts.append(f"CAST(? AS TEXT), CASE WHEN {member} IN ({marks(len(known))}) THEN {member} END")
             variant_params += [name, path, *known, path]
-        variant += f" || '|' || json_object({', '.join(parts)})"
+        variant += f" || '|' || {dialect.json_object(parts)}"
     ledger.enqueue(send, variant, variant_params, members, params)
 
 

@@ -15,14 +15,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 import orjson
+
+from actionmail import database
+from actionmail.database import Connection, Location, transaction
+
+# The locks a send holds (actionmail.database.locks): the send's, and each of its worker processes'.
+SEND_LOCK = "send-lock"
+WORKER_LOCK = "send-worker"
 
 
 class State(StrEnum):
@@ -85,31 +90,24 @@ def _now() -> str:
 class Ledger:
     """Thread-safe: one connection, one lock; every method is one committed transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, location: Location) -> None:
         # The database exists and is migrated: audience.Store.open ran first.
-        self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-        # WAL with synchronous=NORMAL: a committed transaction survives the process being killed; only a power
-        # cut can lose the latest ones, and then an accepted batch reads as in flight, so uncertain: never sent
-        # twice. The one write whose loss could send twice, a batch marked in flight before its call, is written
-        # through to the disk (see mark): one fsync a call, not two.
-        self._db.execute("PRAGMA synchronous = NORMAL")
+        self.location = database.locate(location)
+        # SQLite: WAL with synchronous=NORMAL: a committed transaction survives the process being killed; only a
+        # power cut can lose the latest ones, and then an accepted batch reads as in flight, so uncertain: never
+        # sent twice. The one write whose loss could send twice, a batch marked in flight before its call, is
+        # written through to the disk (see mark): one fsync a call, not two.
+        self._db = database.connect(self.location, any_thread=True)
         self._lock = threading.Lock()
 
     def close(self) -> None:
         self._db.close()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Connection]:
         """One committed write transaction, holding the lock: threads never interleave their statements."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db) as db:
+            yield db
 
     # --- sends ----------------------------------------------------------------------------------------------
     def sends(self, issue: str) -> list[SendRecord]:
@@ -141,10 +139,11 @@ class Ledger:
         less anyone an earlier version of the same issue reached or may have reached. Returns how many were
         queued. No member is read into Python, however long the list."""
         sql = (
-            "INSERT OR IGNORE INTO deliveries (send_id, subscriber_id, email, variant, state, updated_at) "
+            "INSERT INTO deliveries (send_id, subscriber_id, email, variant, state, updated_at) "
             f"SELECT ?, s.id, s.email, {variant}, 'queued', ? FROM subscribers s WHERE {members} "
             "AND s.id NOT IN (SELECT d.subscriber_id FROM deliveries d JOIN sends x ON x.id = d.send_id "
-            "WHERE x.issue = ? AND x.id != ? AND d.state IN ('accepted', 'uncertain', 'in_flight'))"
+            "WHERE x.issue = ? AND x.id != ? AND d.state IN ('accepted', 'uncertain', 'in_flight')) "
+            "ON CONFLICT DO NOTHING"
         )
         values = (send.id, *variant_params, _now(), *params, send.issue, send.id)
         with self._transaction() as db:
@@ -283,11 +282,11 @@ class Ledger:
         index, workers = share or (0, 1)
         # As one JSON array, not a row at a time: each row would be a return to Python through the GIL.
         sql = (
-            "SELECT json_group_array(subscriber_id) FROM (SELECT subscriber_id FROM deliveries WHERE send_id = ? "
-            f"AND variant = ? AND subscriber_id > ? AND state IN ({marks}) AND subscriber_id % ? = ? "
-            "ORDER BY subscriber_id LIMIT ?)"
+            f"SELECT {self._db.dialect.json_array_agg('subscriber_id')} FROM (SELECT subscriber_id FROM deliveries "
+            f"WHERE send_id = ? AND variant = ? AND subscriber_id > ? AND state IN ({marks}) AND subscriber_id % ? = ? "
+            "ORDER BY subscriber_id LIMIT ?) page"
         )
-        reader = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+        reader = database.connect(self.location, any_thread=True)
         try:
             for variant in self._variants(send_id, states):
                 after = -1
@@ -340,16 +339,11 @@ class Ledger:
             # switch interval at a time (see Engine.run), and the ledger lock was held all the while.
             message_id = next(iter(message_ids), None)
             values = (*same, message_id, reason, attempt, now, send_id, json.dumps(ids))
-            with self._lock:
-                if state == State.IN_FLIGHT:
-                    # Lost to a power cut, this mark would leave a batch that went out reading as queued, and a
-                    # rerun would send it again: it (and every write before it) reaches the disk before the call.
-                    self._db.execute("PRAGMA synchronous = FULL")
-                try:
-                    self._db.execute(update + "subscriber_id IN (SELECT value FROM json_each(?))", values)
-                finally:
-                    if state == State.IN_FLIGHT:
-                        self._db.execute("PRAGMA synchronous = NORMAL")
+            # Lost to a power cut, an in-flight mark would leave a batch that went out reading as queued, and a
+            # rerun would send it again: it (and every write before it) reaches the disk before the call.
+            durable = self._db.dialect.durable(self._db) if state == State.IN_FLIGHT else contextlib.nullcontext()
+            with self._lock, durable:
+                self._db.execute(update + f"subscriber_id IN ({self._db.dialect.ids()})", values)
             return
         by_id = provider_ids or {}
         rows = [(*same, by_id.get(i), reason, attempt, now, send_id, i) for i in ids]

@@ -26,10 +26,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import filelock
-
+from actionmail import database
+from actionmail.database import locks
 from actionmail.delivery.engine import Outcome, Pace
-from actionmail.delivery.ledger import Ledger, SendRecord, State
+from actionmail.delivery.ledger import WORKER_LOCK, Ledger, SendRecord, State
 from actionmail.errors import ActionmailError
 from actionmail.providers.base import Provider
 
@@ -98,7 +98,7 @@ def run(
     context = multiprocessing.get_context("spawn")
     events: Any = context.Queue()
     tasks = [
-        Task(str(plan.edition.path), str(ledger.path), plan.segment, send.id, plan.content_hash, provider.name,
+        Task(str(plan.edition.path), str(ledger.location), plan.segment, send.id, plan.content_hash, provider.name,
              provider.max_batch, share_pace(pace, workers), secret, plan.send_at, plan.edition.sent_on, (k, workers),
              os.getpid())
         for k in range(workers)
@@ -144,10 +144,8 @@ def run(
 def work(task: Task, events: Any) -> None:
     """A worker process: send one share of the queue, reporting progress and, at the end, its counts."""
     k, _ = task.share
-    lock = filelock.FileLock(f"{task.database}.send-lock.worker-{k}")
-    try:
-        lock.acquire(timeout=READY_TIMEOUT)
-    except filelock.Timeout:
+    lock = locks.Lock(database.parse(task.database), WORKER_LOCK, k)
+    if not lock.acquire(timeout=READY_TIMEOUT):
         events.put(("done", k, ({}, f"worker {k}: another send's worker holds its lock")))
         return
     try:
@@ -178,10 +176,10 @@ def _send_share(task: Task, events: Any) -> tuple[dict[str, int], str | None]:
     plan = Plan(edition, issue, content_hash, rendered, {}, task.segment, None, None, task.send_at)
     provider = providers.build(edition.project, task.provider)
     provider.max_batch = task.max_batch  # type: ignore[misc]  # as the parent's (tests send small batches)
-    database = Path(task.database)
+    location = database.parse(task.database)
     try:
-        with Store.open(database) as store:
-            ledger = Ledger(database)
+        with Store.open(location) as store:
+            ledger = Ledger(location)
             try:
                 send = next(s for s in ledger.sends(issue) if s.id == task.send_id)
                 engine = Engine(provider, ledger, send.id, task.pace)

@@ -19,14 +19,14 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from actionmail import database
 from actionmail.audience import Status, Store
 from actionmail.audience.model import BadAddress, email_key, from_db_time, normalize_email, now, to_db_time
 from actionmail.audience.store import SuppressEvent
+from actionmail.database import Connection, Location
 from actionmail.feedback.events import FeedbackEvent, Kind
 from actionmail.feedback.policy import SoftBouncePolicy, soft_bounce_verdict
 
@@ -62,16 +62,16 @@ class _Kept:
 
 
 def apply(
-    database: Path,
+    location: Location,
     events: Iterable[FeedbackEvent],
     *,
     at: dt.datetime | None = None,
     policy: SoftBouncePolicy | None = None,
 ) -> Applied:
-    """Apply ``events`` to the subscriber database at ``database``, each dedupe key once. ``at``: now."""
+    """Apply ``events`` to the subscriber database at ``location``, each dedupe key once. ``at``: now."""
     received = at or now()
     applied = Applied()
-    with Store.open(database) as store, _journal(database) as db:
+    with Store.open(location) as store, _journal(location) as db:
         for event in events:
             outcome = _apply(store, db, event, received, policy)
             applied.outcomes[outcome] += 1
@@ -80,8 +80,8 @@ def apply(
 
 
 @contextlib.contextmanager
-def _journal(database: Path) -> Iterator[sqlite3.Connection]:
-    db = sqlite3.connect(database, isolation_level=None, timeout=30)
+def _journal(location: Location) -> Iterator[Connection]:
+    db = database.connect(database.locate(location))
     try:
         yield db
     finally:
@@ -90,7 +90,7 @@ def _journal(database: Path) -> Iterator[sqlite3.Connection]:
 
 def _apply(
     store: Store,
-    db: sqlite3.Connection,
+    db: Connection,
     event: FeedbackEvent,
     received: dt.datetime,
     policy: SoftBouncePolicy | None,
@@ -133,7 +133,7 @@ def _apply(
     return outcome
 
 
-def _confirm(db: sqlite3.Connection, event: FeedbackEvent, key: str) -> bool:
+def _confirm(db: Connection, event: FeedbackEvent, key: str) -> bool:
     """The provider says it took the message of send ``event.send_id`` to this address (accepted, delivered,
     bounced, complained of): an *uncertain* recipient of the ledger (actionmail.delivery.ledger's table) becomes
     accepted, so no rerun sends to them again. Only uncertain rows: an in-flight one belongs to a send under way,
@@ -154,17 +154,17 @@ def _confirm(db: sqlite3.Connection, event: FeedbackEvent, key: str) -> bool:
 
 
 def _keep(
-    db: sqlite3.Connection, event: FeedbackEvent, key: str, when: dt.datetime, received: dt.datetime, outcome: str
+    db: Connection, event: FeedbackEvent, key: str, when: dt.datetime, received: dt.datetime, outcome: str
 ) -> None:
     db.execute(
-        "INSERT OR IGNORE INTO feedback_events (dedupe_key, provider, kind, email_key, message_id, send_id, at, "
-        "received_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO feedback_events (dedupe_key, provider, kind, email_key, message_id, send_id, at, "
+        "received_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (event.dedupe_key, event.provider, str(event.kind), key, event.message_id, event.send_id,
          to_db_time(when), to_db_time(received), outcome),
     )  # fmt: skip
 
 
-def _recent(db: sqlite3.Connection, key: str) -> list[_Kept]:
+def _recent(db: Connection, key: str) -> list[_Kept]:
     rows = db.execute(
         "SELECT kind, at, message_id, dedupe_key FROM feedback_events WHERE email_key = ? "
         "AND kind IN ('soft_bounce', 'delivered')",
@@ -175,9 +175,9 @@ def _recent(db: sqlite3.Connection, key: str) -> list[_Kept]:
     ]
 
 
-def traced(database: Path, send_id: int) -> set[str]:
+def traced(location: Location, send_id: int) -> set[str]:
     """The email keys that kept events of send ``send_id`` name: the provider took its message for them."""
-    with _journal(database) as db:
+    with _journal(location) as db:
         rows = db.execute(
             "SELECT DISTINCT email_key FROM feedback_events WHERE send_id = ? AND email_key IS NOT NULL",
             (str(send_id),),
@@ -195,9 +195,9 @@ class Position:
     completed_at: dt.datetime | None  # when a pass last finished: everything the provider knew then is applied
 
 
-def position(database: Path, provider: str) -> Position | None:
+def position(location: Location, provider: str) -> Position | None:
     """The position `sync` stored for ``provider``, if any."""
-    with _journal(database) as db:
+    with _journal(location) as db:
         row = db.execute(
             "SELECT cursor, complete, updated_at, completed_at FROM sync_positions WHERE provider = ?", (provider,)
         ).fetchone()
@@ -207,20 +207,23 @@ def position(database: Path, provider: str) -> Position | None:
     return Position(cursor, bool(complete), from_db_time(updated), from_db_time(completed) if completed else None)
 
 
-def keep_position(database: Path, provider: str, cursor: str, complete: bool, at: dt.datetime | None = None) -> None:
+def keep_position(
+    location: Location, provider: str, cursor: str, complete: bool, at: dt.datetime | None = None
+) -> None:
     """Store where `sync` is in ``provider``'s lists: call it after the events read up to ``cursor`` were applied,
     so that a crash between the two reads them again (applied once each) rather than skipping them."""
     when = to_db_time(at or now())
-    with _journal(database) as db:
+    with _journal(location) as db:
         db.execute(
             "INSERT INTO sync_positions (provider, cursor, complete, updated_at, completed_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (provider) DO UPDATE SET cursor = excluded.cursor, complete = excluded.complete, "
-            "updated_at = excluded.updated_at, completed_at = coalesce(excluded.completed_at, completed_at)",
+            "updated_at = excluded.updated_at, "
+            "completed_at = coalesce(excluded.completed_at, sync_positions.completed_at)",
             (provider, cursor, int(complete), when, when if complete else None),
         )
 
 
-def forget_position(database: Path, provider: str) -> None:
+def forget_position(location: Location, provider: str) -> None:
     """Start `sync` over for ``provider`` (``--since``)."""
-    with _journal(database) as db:
+    with _journal(location) as db:
         db.execute("DELETE FROM sync_positions WHERE provider = ?", (provider,))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from actionmail import audience, check, tokens, variants
+from actionmail import database as db
 from actionmail.config import SETTINGS_FILE, Settings, find_root, load_settings
 from actionmail.errors import ActionmailError, InvalidInput, Problem, UsageError, shown
 from actionmail.preview.work import Work
@@ -507,19 +508,19 @@ def problem_json(problem: Problem) -> dict[str, Any]:
 
 
 def _member(project: Any, email: str) -> audience.Subscriber:
-    database = audience.database_path(project)
-    if not database.is_file():  # the preview reads members; it never creates a database
-        raise UsageError(f"no subscriber database at {shown(database)}: import members first")
+    database = audience.database_location(project)
+    if not db.exists(database):  # the preview reads members; it never creates a database
+        raise UsageError(f"no subscriber database at {db.describe(database)}: import members first")
     with audience.Store.open(database) as store:
         member = store.get(email)
     if member is None:
-        raise UsageError(f"{email}: no such member in {shown(database)}")
+        raise UsageError(f"{email}: no such member in {db.describe(database)}")
     return member
 
 
 def _counts(edition: Edition) -> dict[VariantKey, int] | None:
-    database = audience.database_path(edition.project)
-    if not database.is_file():
+    database = audience.database_location(edition.project)
+    if not db.exists(database):
         return None
     with audience.Store.open(database) as store:
         return variants.plan_counts(edition, store.count_by_variant(None, other_sets=bool(edition.other_sets)))

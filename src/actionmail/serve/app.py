@@ -36,7 +36,6 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import sqlite3
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -56,7 +55,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from actionmail import audience, feedback, tokens
+from actionmail import audience, database, feedback, tokens
 from actionmail.config import Project, load_project
 from actionmail.errors import UsageError
 from actionmail.feedback import journal
@@ -98,8 +97,8 @@ class Service:
     confirm: Callable[[str], None] = feedback.confirm_subscription
 
     @property
-    def database(self) -> Path:
-        return audience.database_path(self.project)
+    def database(self) -> database.Location:
+        return audience.database_location(self.project)
 
 
 def service(project: Project) -> Service:
@@ -107,7 +106,7 @@ def service(project: Project) -> Service:
     settings = project.settings.email
     path = UnsubscribePath.parse(settings.unsubscribe_url)
     key = tokens.secret_key()
-    members = Members(audience.database_path(project), key, settings.list_id)
+    members = Members(audience.database_location(project), key, settings.list_id)
     return Service(project, path, Pages(project), members)
 
 
@@ -134,10 +133,10 @@ def create_app(svc: Service) -> ASGIApp:
         waited out SQLite's busy timeout (30 s) is a 503 with Retry-After, which mail providers retry."""
         try:
             return await anyio.to_thread.run_sync(partial(function, *args), limiter=limiter[0])
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e):
+        except Exception as e:
+            if not database.busy(e):
                 raise
-            logger.error("the database stayed locked for the busy timeout: %s", e)
+            logger.error("the database stayed busy: %s", e)
             raise HTTPException(503, "busy") from None
 
     @contextlib.asynccontextmanager

@@ -14,11 +14,11 @@ import queue
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from actionmail import tokens
 from actionmail.audience import Status, Store, Subscriber
 from actionmail.audience.model import now
+from actionmail.database import Location
 
 UNDO_DAYS = 30  # how long "Undo" resubscribes; after that, the page says how to rejoin
 POOL = 4  # stores open at once: writes are one at a time in SQLite anyway; reads are quick
@@ -47,7 +47,7 @@ class Seen:
 class Members:
     """Verifies tokens and changes members' statuses, recording each change in their history."""
 
-    def __init__(self, path: Path, key: bytes, list_id: str, pool: int = POOL) -> None:
+    def __init__(self, path: Location, key: bytes, list_id: str, pool: int = POOL) -> None:
         self.path = path
         self._key = key
         self._list_id = list_id

@@ -11,18 +11,15 @@ is sent; it runs in a worker thread after the confirmation page has been answere
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
-from actionmail import audience, variants
+from actionmail import audience, database, variants
 from actionmail.audience import Store
 from actionmail.audience.signups import Pending
 from actionmail.serve.mailer import Mailer
 
 
-def latest(database: Path) -> str | None:
+def latest(location: database.Location) -> str | None:
     """The issue (newsletter file stem) of the latest finished send to everyone; None before the first."""
-    db = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    db = database.connect(database.locate(location), read_only=True)
     try:
         row = db.execute(
             "SELECT issue FROM sends WHERE finished_at IS NOT NULL AND segment IS NULL "
@@ -36,14 +33,14 @@ def latest(database: Path) -> str | None:
 def send(mailer: Mailer, pending: Pending, key: bytes) -> str:
     """Send the latest newsletter to the member ``pending`` made; what happened, for the log (never the address)."""
     project = mailer.project
-    database = audience.database_path(project)
-    issue = latest(database)
+    location = audience.database_location(project)
+    issue = latest(location)
     if issue is None:
         return "no newsletter has been sent yet"
     path = next((p for p in (project.root / "newsletters").glob(f"{issue}.y*ml") if p.stem == issue), None)
     if path is None:
         return f"newsletters/{issue}.yaml is not there any more"
-    with Store.open(database) as store:
+    with Store.open(location) as store:
         member = store.get(pending.email or "")
         if member is None or not store.sendable([member.id]):
             return "not sent: no longer an active member"
