@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from actionmail.audience import Status, Store, SuppressEvent, schema
 from actionmail.cli import main
+from actionmail.database.sqlite import SqliteConnection
 from tests.conftest import write
 
 
@@ -126,9 +127,10 @@ def test_a_damaged_history_cell_is_a_warning_and_the_member_is_imported(project:
         assert changes(restored, "ana@example.org") == [("unsubscribed", "import backup.csv", None)]
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own migrations
 def test_a_database_from_before_history_gets_what_it_knew(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    db = sqlite3.connect(path, isolation_level=None)
+    db = sqlite3.connect(path, isolation_level=None, factory=SqliteConnection)
     schema.migrate(db, schema.MIGRATIONS[:4])
     now = "2024-05-01T10:00:00+00:00"
     db.executescript(f"""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from actionmail.audience import Store
+from actionmail.database.sqlite import SqliteConnection
 from actionmail.errors import InvalidInput
 from tests.conftest import write
 from tests.test_cli import invoke
@@ -186,13 +187,14 @@ def test_full_width_and_differently_normalised_addresses_are_one_member(store: S
     assert store.count() == 3
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own migrations
 def test_a_database_with_keys_of_the_old_form_is_brought_up_to_date(tmp_path: Path) -> None:
     import sqlite3
 
     from actionmail.audience import schema
 
     path = tmp_path / "old.db"
-    db = sqlite3.connect(path, isolation_level=None)
+    db = sqlite3.connect(path, isolation_level=None, factory=SqliteConnection)
     schema.migrate(db, schema.MIGRATIONS[:3])
     at = "2024-01-01T00:00:00+00:00"
     for sid, email, status in ((1, "\uff21na@example.org", "active"), (2, "ana@example.org", "unsubscribed")):

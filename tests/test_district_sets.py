@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from actionmail import delivery, merge
 from actionmail.audience import Store, schema
 from actionmail.cli import main
+from actionmail.database.sqlite import SqliteConnection
 from actionmail.errors import InvalidInput
 from actionmail.officials import load_directory
 from actionmail.variants import load_edition, plan, plan_counts
@@ -138,9 +139,10 @@ def test_the_example_directory_has_two_sets_and_old_files_keep_their_meaning() -
 # The database ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own migrations
 def test_a_database_from_before_district_sets_keeps_its_districts(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    db = sqlite3.connect(path, isolation_level=None)
+    db = sqlite3.connect(path, isolation_level=None, factory=SqliteConnection)
     schema.migrate(db, schema.MIGRATIONS[:10])  # the last version with one district column
     db.execute(
         "INSERT INTO subscribers (email, email_key, district, language, created_at, updated_at) "

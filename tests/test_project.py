@@ -234,13 +234,13 @@ def test_the_provider_in_use_must_exist(project: Path) -> None:
         pytest.param(
             SETTINGS.replace("[colors]", "[colours]"),
             "actionmail.toml:5: colours: unknown key: did you mean 'colors'? (allowed here: officials, templates, "
-            "organization, email, colors, social, audience, send, check, signup, providers, web)",
+            "organization, email, colors, social, audience, database, send, check, signup, providers, web)",
             id="unknown-table",
         ),
         pytest.param(
             SETTINGS + "\n[oroviders.mailgun]\n",
             "actionmail.toml:8: oroviders: unknown key: did you mean 'providers'? (allowed here: officials, templates, "
-            "organization, email, colors, social, audience, send, check, signup, providers, web)",
+            "organization, email, colors, social, audience, database, send, check, signup, providers, web)",
             id="unknown-table-of-a-table",
         ),
         pytest.param(

@@ -545,7 +545,7 @@ class Store:
         where = "" if members else "WHERE NOT is_member"
         for key, reason, detail, at, source, is_member in self._db.execute(
             "SELECT * FROM (SELECT email_key, reason, detail, at, source, EXISTS (SELECT 1 FROM subscribers s "
-            f"WHERE s.email_key = x.email_key) AS is_member FROM suppressions x) {where} ORDER BY email_key"
+            f"WHERE s.email_key = x.email_key) AS is_member FROM suppressions x) listed {where} ORDER BY email_key"
         ):
             yield key, Suppression(Status(reason), detail, from_db_time(at), source), bool(is_member)
 

@@ -75,10 +75,7 @@ def apply(db: Connection, batch: list[Incoming], report: ImportReport) -> list[C
     }
     wanted_ids = [incoming.id for incoming in batch if incoming.id is not None]
     taken_ids = {
-        row[0]
-        for row in db.execute(
-            f"SELECT id FROM subscribers WHERE id IN ({marks(len(wanted_ids))})", wanted_ids
-        )
+        row[0] for row in db.execute(f"SELECT id FROM subscribers WHERE id IN ({marks(len(wanted_ids))})", wanted_ids)
     }
     at = to_db_time(now())
     inserts: list[list[Any]] = []

@@ -37,6 +37,7 @@ COMMANDS = {
     "send": "actionmail.cli.sending:send",
     "status": "actionmail.cli.sending:status",
     "prune": "actionmail.cli.prune:prune",
+    "db": "actionmail.cli.db:db_group",
     "sync": "actionmail.cli.sync:sync_command",
     "serve": "actionmail.cli.serve:serve_command",
     "web": "actionmail.cli.web:web_group",

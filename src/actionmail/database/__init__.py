@@ -61,7 +61,7 @@ class NotADatabase(Exception):
 
 
 def marks(count: int) -> str:
-    """``count`` placeholders for ``IN (…)``: for none, NULL (in which nothing is), since PostgreSQL refuses ``IN ()``."""
+    """``count`` placeholders for ``IN (…)``; for none, NULL (nothing is in it): PostgreSQL refuses ``IN ()``."""
     return ", ".join("?" * count) or "NULL"
 
 
