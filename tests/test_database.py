@@ -19,7 +19,7 @@ from actionmail.cli import main
 from actionmail.config import load_project
 from actionmail.database import locks
 from actionmail.database.postgres import translate
-from actionmail.delivery import Ledger, State
+from actionmail.delivery import Ledger
 from actionmail.errors import InvalidInput, UsageError
 from tests import sql
 from tests.conftest import SEED, write
