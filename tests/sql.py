@@ -8,12 +8,32 @@ from pathlib import Path
 from typing import Any
 
 from actionmail import database
-from actionmail.database import Connection
 
 
-def connect(path: Path) -> Connection:
+class Db:
+    """A connection in autocommit mode (each statement committed), usable as sqlite3's was in these tests:
+    ``with db:`` around writes changes nothing, :meth:`close` at the end."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = database.connect(database.locate(path))
+        self.dialect = self._db.dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._db.execute(sql, params)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Db:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def connect(path: Path) -> Db:
     """A connection to the database that the project's file ``path`` stands for."""
-    return database.connect(database.locate(path))
+    return Db(path)
 
 
 def rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

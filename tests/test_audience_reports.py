@@ -8,9 +8,12 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from actionmail.audience import Store
 from actionmail.audience.reports import Recorded, Report, read_only
 from actionmail.tally import Row
+from tests import sql
 
 ISSUE = "2019-08-01-ring"
 
@@ -55,8 +58,7 @@ def test_a_deleted_members_reports_stay_counted_without_their_id(tmp_path: Path)
     (ana,) = _members(database, 1)
     with Store.open(database) as store:
         store.reports.record(Report(ana, ISSUE, "1", "done"))
-    db = sqlite3.connect(database)
-    db.execute("PRAGMA foreign_keys = ON")  # as the store has it
+    db = sql.connect(database)
     with db:
         db.execute("DELETE FROM subscribers WHERE id = ?", (ana,))  # as merging two members does
     assert db.execute("SELECT subscriber_id FROM reports").fetchall() == [(None,)]
@@ -88,6 +90,7 @@ def test_taps_at_once_from_many_connections_count_each_member_once(tmp_path: Pat
         assert store.reports.count(ISSUE, "bonus-1") == 20
 
 
+@pytest.mark.sqlite_only  # files that are not databases, or not ours
 def test_reading_without_a_database_creates_none(tmp_path: Path) -> None:
     with read_only(tmp_path / "actionmail.db") as reports:
         assert reports is None

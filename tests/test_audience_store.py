@@ -24,6 +24,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         yield opened
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own schema
 def test_a_new_database_is_at_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
     Store.open(tmp_path / "new.db").close()
     db = sqlite3.connect(tmp_path / "new.db")
@@ -31,6 +32,7 @@ def test_a_new_database_is_at_the_latest_version_in_wal_mode(tmp_path: Path) -> 
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own schema
 def test_an_older_database_is_migrated_and_keeps_its_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "old.db"
     with Store.open(path) as old:
@@ -45,6 +47,7 @@ def test_an_older_database_is_migrated_and_keeps_its_members(tmp_path: Path, mon
     assert "phone" in [row[1] for row in db.execute("PRAGMA table_info(subscribers)")]
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own schema
 def test_a_failing_migration_leaves_the_database_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     Store.open(tmp_path / "old.db").close()
@@ -64,6 +67,7 @@ def test_a_failing_migration_leaves_the_database_unchanged(tmp_path: Path, monke
     assert "phone" not in [row[1] for row in db.execute("PRAGMA table_info(subscribers)")]
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own schema
 def test_a_database_from_a_newer_actionmail_is_refused(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "newer.db")
     db.execute("PRAGMA user_version = 99")
@@ -76,6 +80,7 @@ def test_a_database_from_a_newer_actionmail_is_refused(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own schema
 def test_a_file_that_is_not_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "members.db", "email\nana@example.org\n" * 100)
@@ -107,6 +112,7 @@ def test_subscribers_come_in_send_order(store: Store, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("segment", [None, "district=3", "tag=volunteer language!=es", "field.team=x|none"])
+@pytest.mark.sqlite_only  # SQLite's query plan and durability settings
 def test_subscribers_stream_from_the_index_without_sorting(store: Store, segment: str | None) -> None:
     sql, params = _send_query(Segment.parse(segment) if segment else None)
     plan = " / ".join(row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
@@ -114,6 +120,7 @@ def test_subscribers_stream_from_the_index_without_sorting(store: Store, segment
     assert "TEMP B-TREE" not in plan, plan
 
 
+@pytest.mark.sqlite_only  # SQLite's query plan and durability settings
 def test_counting_a_send_by_variant_reads_the_index_alone(store: Store) -> None:
     # The suppression check needs each member's address key: in the index, SQLite reads no member's row.
     sql, params = _count_query(None)

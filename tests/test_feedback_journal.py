@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from actionmail.audience import Status, Store
 from actionmail.delivery import Ledger, State
 from actionmail.feedback import FeedbackEvent, Kind
 from actionmail.feedback.journal import KEEP, apply
+from tests import sql
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -169,5 +169,4 @@ def test_an_address_that_is_no_member_goes_on_the_suppression_list(database: Pat
 def test_kept_events_are_pruned_after_the_window(database: Path) -> None:
     apply(database, [soft("1", 0), event(Kind.HARD_BOUNCE, "h", to="bo@example.org")], at=T0)
     apply(database, [], at=T0 + KEEP + DAY)
-    with sqlite3.connect(database) as db:
-        assert db.execute("SELECT count(*) FROM feedback_events").fetchone() == (0,)
+    assert sql.rows(database, "SELECT count(*) FROM feedback_events") == [(0,)]

@@ -68,6 +68,7 @@ def test_marking_a_batch_moves_exactly_its_rows(tmp_path: Path) -> None:
             assert (row.state, row.batch) == (state, None)
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own schema
 def test_a_ledger_from_before_the_rows_were_ordered_by_variant_comes_along(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,6 +98,7 @@ def test_a_ledger_from_before_the_rows_were_ordered_by_variant_comes_along(
     assert after == before and len(after) == 300
 
 
+@pytest.mark.sqlite_only  # SQLite's query plan and durability settings
 def test_a_batch_marked_in_flight_is_written_through_to_the_disk_and_nothing_else_is(tmp_path: Path) -> None:
     """synchronous=NORMAL loses the last commits to a power cut: harmless for an outcome (the batch reads as in
     flight, so uncertain), but a lost in-flight mark would read as queued, and be sent again."""

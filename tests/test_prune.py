@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from click.testing import CliRunner
 from actionmail.cli import main
 from actionmail.cli.prune import parse_age
 from actionmail.errors import UsageError
+from tests import sql
 from tests.conftest import SEED
 
 FILE = f"newsletters/{SEED.name}"
@@ -22,13 +22,8 @@ def run(*args: str, answer: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def rows(project: Path, sql: str) -> list[tuple[object, ...]]:
-    db = sqlite3.connect(project / "actionmail.db")
-    try:
-        with db:
-            return db.execute(sql).fetchall()
-    finally:
-        db.close()
+def rows(project: Path, query: str) -> list[tuple[object, ...]]:
+    return sql.rows(project / "actionmail.db", query)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import email.utils
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from actionmail import audience, delivery, providers
 from actionmail import sync as syncing
 from actionmail.cli import main
 from actionmail.config import load_project
+from tests import sql
 from tests.conftest import KEY, MAILGUN_KEY, ROOT, SEED, summary, use_provider
 from tests.fakes.brevo import BrevoFake
 from tests.fakes.mailgun import MailgunFake
@@ -325,8 +325,11 @@ def test_an_idempotent_provider_repeats_an_uncertain_call_only_while_it_remember
         lost = len(brevo.requests[1].json()["messageVersions"])
         assert counts[delivery.State.UNCERTAIN] == lost and len(brevo.delivered) == 1000  # Brevo had them all
         if aged:  # 20 minutes on: Brevo's 30 less the retries' margin have passed; 31 later, Brevo forgot
-            with sqlite3.connect(project_with_members / "actionmail.db") as db:
-                db.execute("UPDATE deliveries SET updated_at = ? WHERE state = 'uncertain'", (_ago(minutes=20),))
+            sql.execute(
+                project_with_members / "actionmail.db",
+                "UPDATE deliveries SET updated_at = ? WHERE state = 'uncertain'",
+                (_ago(minutes=20),),
+            )
             now[0] += 31 * 60
         # Without asking Brevo what it sent (--no-sync), only the idempotency key can make a repeat safe.
         result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--no-sync"])

@@ -12,7 +12,6 @@ import email.policy
 import os
 import re
 import shutil
-import sqlite3
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 from actionmail.cli import main
 from actionmail.providers import mime
 from actionmail.providers.base import Recipient, header_fragment, header_text
+from tests import sql
 from tests.conftest import ROOT, SEED, write
 from tests.contract import DEFUSED, HOSTILE, batch, hostile_recipient
 
@@ -119,8 +119,9 @@ def test_a_name_put_straight_into_the_database_adds_no_header(project: Path, mon
     assert CliRunner().invoke(main, ["subscribers", "import", "members.csv"]).exit_code == 0
     write(project / "newsletters", SEED.name, SEED.read_text())
     monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", "k" * 32)
-    with sqlite3.connect(project / "actionmail.db") as db:
-        db.execute("UPDATE subscribers SET first_name = ?, last_name = NULL WHERE id = 7", (HOSTILE[0],))
+    sql.execute(
+        project / "actionmail.db", "UPDATE subscribers SET first_name = ?, last_name = NULL WHERE id = 7", (HOSTILE[0],)
+    )
     result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
     assert result.exit_code == 0, result.output
     got = parsed((project / "outbox" / SEED.stem / "7.eml").read_bytes())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +16,7 @@ from click.testing import CliRunner
 
 from actionmail import tokens
 from actionmail.cli import main
+from tests import sql
 from tests.serve.conftest import LIST_ID, ORIGIN, Served, token_for
 from tests.serve.reporting import ANA, BO, CY, NEWSLETTER, links_of, reporting, write_issue
 
@@ -27,7 +27,7 @@ INVALID = "This link is not one we can count"
 
 
 def rows(served: Served) -> list[tuple[str | None, str, str, str, str | None, str | None]]:
-    db = sqlite3.connect(served.project / "actionmail.db")
+    db = sql.connect(served.project / "actionmail.db")
     try:
         return db.execute(
             "SELECT s.email, r.issue, r.question, r.answer, r.district, r.target FROM reports r "
@@ -116,7 +116,7 @@ def test_anything_but_a_genuine_current_link_is_a_400_page_and_counts_nothing(re
     )
     assert unsubscribe.status_code == 400
     # A deleted member's links.
-    db = sqlite3.connect(served.project / "actionmail.db")
+    db = sql.connect(served.project / "actionmail.db")
     with db:
         db.execute("DELETE FROM subscribers WHERE email = ?", (ANA,))
     db.close()

@@ -5,13 +5,13 @@ light and dark."""
 
 from __future__ import annotations
 
-import sqlite3
 from functools import partial
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests import sql
 from tests.accessibility import audit, auditing, serious
 from tests.conftest import PHONE
 from tests.serve.conftest import Served
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 
 def counted(served: Served) -> list[tuple[str, str]]:
-    db = sqlite3.connect(served.project / "actionmail.db")
+    db = sql.connect(served.project / "actionmail.db")
     try:
         return db.execute("SELECT question, answer FROM reports ORDER BY id").fetchall()
     finally:

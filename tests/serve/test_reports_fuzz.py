@@ -8,13 +8,13 @@ A bounded run in the suite (``SERVE_FUZZ_EXAMPLES``, default 150), like test_ser
 
 from __future__ import annotations
 
-import sqlite3
 import urllib.parse
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests import sql
 from tests.serve.conftest import Served
 from tests.serve.fuzzing import (
     EXAMPLES,
@@ -79,7 +79,7 @@ def test_no_report_link_gets_a_500_or_counts_anyone_else(reporting: tuple[Served
         answered_safely(served, request, seen)
 
     one()
-    db = sqlite3.connect(served.project / "actionmail.db")
+    db = sql.connect(served.project / "actionmail.db")
     counted = db.execute(
         "SELECT s.email, r.question, r.answer FROM reports r LEFT JOIN subscribers s ON s.id = r.subscriber_id"
     ).fetchall()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from click.testing import CliRunner
 
 from actionmail import tokens
 from actionmail.cli import main
+from tests import sql
 from tests.serve.conftest import KEY, MEMBERS, ORIGIN, Served, history, start, status, stop, token_for
 
 ANA = MEMBERS[0]
@@ -82,7 +82,7 @@ def test_the_page_unsubscribes_with_a_reason_and_undo_resubscribes(served: Serve
 def test_after_30_days_undo_is_gone_and_the_page_says_how_to_rejoin(served: Served) -> None:
     requests.post(served.url(ANA), data=ONE_CLICK, timeout=10)
     long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).replace(microsecond=0).isoformat()
-    db = sqlite3.connect(served.project / "actionmail.db")
+    db = sql.connect(served.project / "actionmail.db")
     with db:
         db.execute("UPDATE subscribers SET status_changed_at = ? WHERE email = ?", (long_ago, ANA))
     db.close()
@@ -131,7 +131,7 @@ def test_a_link_that_is_not_ours_is_a_400_page_for_get_and_post(served: Served) 
 
 def test_a_deleted_members_link_is_a_400_page(served: Served) -> None:
     url = served.url(ANA)
-    db = sqlite3.connect(served.project / "actionmail.db")
+    db = sql.connect(served.project / "actionmail.db")
     with db:
         db.execute("DELETE FROM subscribers WHERE email = ?", (ANA,))
     db.close()
@@ -197,20 +197,21 @@ def test_a_slow_body_is_cut_off(served: Served) -> None:
 
 
 def test_an_error_of_ours_is_a_500_page_without_details_and_a_traceback_in_the_log(served: Served) -> None:
-    db = sqlite3.connect(served.project / "actionmail.db")
-    db.execute("DROP TABLE history")  # the next unsubscribe's write fails inside SQLite
+    db = sql.connect(served.project / "actionmail.db")
+    db.execute("DROP TABLE history")  # the next unsubscribe's write fails inside the database
     db.close()
     response = requests.post(served.url(ANA), data=ONE_CLICK, timeout=10)
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.text
-    assert not re.search(r"Traceback|sqlite|history|File \"", response.text)
-    assert served.logged("no such table: history") and "Traceback" in served.log
+    assert not re.search(r"Traceback|sqlite|psycopg|history|File \"", response.text)
+    missing = "no such table: history" if db.dialect.name == "sqlite" else 'relation "history" does not exist'
+    assert served.logged(missing) and "Traceback" in served.log
     assert status(served, ANA) == "active"  # the transaction was rolled back
 
 
 def test_healthz_checks_the_database(served: Served) -> None:
     assert requests.get(served.base + "/healthz", timeout=10).text == "ok\n"
-    db = sqlite3.connect(served.project / "actionmail.db")
+    db = sql.connect(served.project / "actionmail.db")
     db.execute("DROP TABLE tags")
     db.execute("ALTER TABLE subscribers RENAME TO members")
     db.close()

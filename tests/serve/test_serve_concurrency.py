@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from click.testing import CliRunner
 from actionmail import tokens
 from actionmail.audience import Store
 from actionmail.cli import main
+from tests import sql
 from tests.conftest import ROOT, SEED
 from tests.serve.conftest import KEY, LIST_ID, start, stop
 
@@ -78,7 +78,7 @@ def test_one_click_posts_during_a_send_are_all_recorded_and_the_ledger_adds_up(s
         for i in leaving:
             assert [(e.change, e.source) for e in store.history(everyone[i])] == [("unsubscribed", "one-click")]
         assert store.count() == len(everyone) - UNSUBSCRIBING
-    db = sqlite3.connect(sample / "actionmail.db")
+    db = sql.connect(sample / "actionmail.db")
     ledger = dict(db.execute("SELECT subscriber_id, state FROM deliveries").fetchall())
     db.close()
     sent = {int(path.stem) for path in outbox.glob("*.eml")}

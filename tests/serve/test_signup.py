@@ -7,7 +7,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import re
-import sqlite3
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from actionmail.audience.signups import Signups
 from actionmail.cli import main
 from actionmail.serve import form
 from actionmail.serve.form import Signer
+from tests import sql
 from tests.conftest import ROOT, SEED
 from tests.serve.conftest import KEY, LIST_ID, ORIGIN, Served, start, stop
 from tests.serve.fuzzing import against_the_server
@@ -224,7 +224,7 @@ def test_an_expired_link_is_a_400_page_and_changes_nothing(signup_served: Served
     visitor = client(served)
     visitor.sign_up(address)
     link, _ = _links(served, address)
-    db = sqlite3.connect(served.project / "actionmail.db")
+    db = sql.connect(served.project / "actionmail.db")
     with db:  # sent 49 hours ago
         (at,) = db.execute("SELECT requested_at FROM signups WHERE email = ?", (address,)).fetchone()
         earlier = (dt.datetime.fromisoformat(at) - dt.timedelta(hours=49)).isoformat()
@@ -363,7 +363,7 @@ def test_welcome_sends_the_newsletter_sent_last(signup_served: Served) -> None:
     served = signup_served
     newsletter = served.project / "newsletters" / SEED.name
     newsletter.write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
-    db = sqlite3.connect(served.project / "actionmail.db")
+    db = sql.connect(served.project / "actionmail.db")
     with db:
         db.execute(
             "INSERT INTO sends (issue, content_hash, created_at, finished_at) VALUES (?, 'x', ?, ?)",
@@ -385,7 +385,7 @@ def test_welcome_sends_the_newsletter_sent_last(signup_served: Served) -> None:
         token = tokens.make(KEY.encode(), LIST_ID, joined.id, joined.email)
         assert f"List-Unsubscribe: <https://www.seattleindivisible.com/unsubscribe/{token}>" in raw
     finally:
-        db = sqlite3.connect(served.project / "actionmail.db")
+        db = sql.connect(served.project / "actionmail.db")
         with db:
             db.execute("DELETE FROM sends")
         db.close()

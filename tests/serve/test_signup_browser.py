@@ -4,13 +4,13 @@ any of the sign-up's pages, light and dark, English and Spanish."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from functools import partial
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests import sql
 from tests.accessibility import audit, auditing, serious
 from tests.conftest import PHONE
 from tests.serve.conftest import Served
@@ -159,7 +159,7 @@ def test_the_style_applies_under_the_pages_own_policy(signup_served: Served, bro
 
 
 def test_every_confirmation_email_went_out(signup_served: Served) -> None:
-    db = sqlite3.connect(signup_served.project / "actionmail.db")
+    db = sql.connect(signup_served.project / "actionmail.db")
     try:
         (rows,) = db.execute("SELECT count(*) FROM signups WHERE outcome = 'failed'").fetchone()
     finally:
