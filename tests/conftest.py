@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -80,16 +81,37 @@ def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
     postgres_cluster.drop(url)
 
 
-@pytest.fixture(autouse=True)
-def database_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The backend this test runs on: on PostgreSQL (see ON_POSTGRES), ACTIONMAIL_DATABASE_URL set to a database
-    of the test's own."""
+@pytest.fixture(scope="module")
+def module_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """For a module-scoped fixture that starts a server (whose process reads ACTIONMAIL_DATABASE_URL once, when it
+    starts): on PostgreSQL, one database for the whole module, in the environment while the module runs, and the
+    database of each of its tests that use it; None on SQLite."""
     if not ON_POSTGRES:
-        return "sqlite"
+        yield None
+        return
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.fresh()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACTIONMAIL_DATABASE_URL", url)
+        yield url
+    cluster.drop(url)
+
+
+@pytest.fixture(autouse=True)
+def database_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The backend this test runs on: on PostgreSQL (see ON_POSTGRES), ACTIONMAIL_DATABASE_URL set to a database
+    of the test's own (its module's, where a server of the module's uses one: module_database)."""
+    if not ON_POSTGRES:
+        yield "sqlite"
+        return
     if request.node.get_closest_marker("sqlite_only"):
-        pytest.skip("about the SQLite file itself")
-    monkeypatch.setenv("ACTIONMAIL_DATABASE_URL", request.getfixturevalue("postgres_url"))
-    return "postgresql"
+        pytest.skip("about the SQLite file itself, or two of them")
+    shared = "module_database" in request.fixturenames
+    url = request.getfixturevalue("module_database" if shared else "postgres_url")
+    monkeypatch.setenv("ACTIONMAIL_DATABASE_URL", url)
+    yield "postgresql"
+    # A connection left open is a warning (an error here) when it is collected: in this test, not a later one.
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -39,7 +39,8 @@ def connect(path: Path) -> Db:
 def rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     db = connect(path)
     try:
-        return [tuple(row) for row in db.execute(sql, params).fetchall()]
+        cursor = db.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description is not None else []
     finally:
         db.close()
 

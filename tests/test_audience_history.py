@@ -104,6 +104,7 @@ def test_the_backup_carries_the_history_and_restoring_it_twice_adds_nothing(proj
         assert changes(restored, "gone@example.org") == [("unsubscribed", "by hand", None)]
 
 
+@pytest.mark.sqlite_only  # a second database beside the first: another file
 def test_a_damaged_history_cell_is_a_warning_and_the_member_is_imported(project: Path) -> None:
     invoke("subscribers", "add", "ana@example.org")
     invoke("subscribers", "unsubscribe", "ana@example.org")

@@ -244,6 +244,7 @@ def test_an_apostrophe_means_nothing_in_other_files(store: Store, tmp_path: Path
     assert ana is not None and ana.first_name == "'Ana"
 
 
+@pytest.mark.sqlite_only  # a second database beside the first: another file
 def test_a_backup_restores_everything(store: Store, tmp_path: Path) -> None:
     from actionmail.audience import Status, SuppressEvent
 
@@ -289,6 +290,7 @@ def test_a_backup_restores_everything(store: Store, tmp_path: Path) -> None:
         assert restored.add("never-a-member@example.org")[0].status == Status.UNSUBSCRIBED
 
 
+@pytest.mark.sqlite_only  # a second database beside the first: another file
 def test_a_backup_into_a_database_with_members_keeps_their_ids(store: Store, tmp_path: Path) -> None:
     store.add("ana@example.org")
     store.add("bo@example.org")
@@ -367,6 +369,7 @@ def test_add_refuses_a_name_that_could_add_a_header(project: Path) -> None:
     assert invoke("subscribers", "count") == (0, "0\n")
 
 
+@pytest.mark.sqlite_only  # a second database beside the first: another file
 def test_an_address_that_looks_like_a_formula_round_trips(store: Store, tmp_path: Path) -> None:
     for address in ("=cmd@example.org", "-ana@example.org", "+bo@example.org", "'cy@example.org"):
         store.add(address)

@@ -367,6 +367,7 @@ def test_a_file_without_an_email_column(store: Store, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.sqlite_only  # a second database beside the first: another file
 def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None:
     store.import_csv(SAMPLE, known_districts=DISTRICTS)
     store.import_csv(

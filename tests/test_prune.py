@@ -117,6 +117,7 @@ def test_a_bad_age_is_a_clear_error(text: str, error: str, project: Path) -> Non
     assert run("prune", "--older-than", text) == (2, f"Error: {error}\n")
 
 
+@pytest.mark.sqlite_only  # PostgreSQL always has one
 def test_prune_without_a_database_says_so_and_creates_none(project: Path) -> None:
     assert run("prune", "--older-than", "90d", "--yes") == (0, "No subscriber database yet: nothing to prune.\n")
     assert not (project / "actionmail.db").exists()

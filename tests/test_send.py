@@ -315,10 +315,16 @@ def test_an_email_gmail_would_clip_is_not_sent(members: Path) -> None:
 
 
 def test_one_send_at_a_time(members: Path) -> None:
-    import filelock
+    from actionmail import database
+    from actionmail.database import locks
+    from actionmail.delivery.ledger import SEND_LOCK
 
-    with filelock.FileLock(f"{members / 'actionmail.db'}.send-lock"):  # as a send running in another process
+    lock = locks.Lock(database.locate(members / "actionmail.db"), SEND_LOCK)
+    assert lock.acquire()  # as a send running in another process (on PostgreSQL, maybe on another host)
+    try:
         code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    finally:
+        lock.release()
     assert (code, output) == (
         2,
         (

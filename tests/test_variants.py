@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from actionmail import tokens
+from actionmail import database, tokens
 from actionmail.audience import Store
 from actionmail.cli import main
 from actionmail.errors import InvalidInput
@@ -183,7 +183,8 @@ def test_render_as_a_member_is_what_they_get(project: Path, monkeypatch: pytest.
     assert ana is not None
     assert tokens.verify(b"s" * 32, "daily-action", token, {ana.id: ana.email}.get) == ana.id
     missing = CliRunner().invoke(main, ["render", str(main_file), "--as", "zed@example.org"])
-    assert (missing.exit_code, missing.output) == (2, "Error: --as zed@example.org: no such member in actionmail.db\n")
+    where = database.describe(database.locate(Path("actionmail.db")))  # the file, or PostgreSQL's URL
+    assert (missing.exit_code, missing.output) == (2, f"Error: --as zed@example.org: no such member in {where}\n")
     both = CliRunner().invoke(main, ["render", str(main_file), "--as", "ana@example.org", "--district", "3"])
     assert both.exit_code == 2 and "give one of them" in both.output
 

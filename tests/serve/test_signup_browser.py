@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def signup_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def signup_served(tmp_path_factory: pytest.TempPathFactory, module_database: str | None) -> Iterator[Served]:
     yield from serving(tmp_path_factory)
 
 

@@ -97,7 +97,8 @@ class Reports:
             Row(question, answer, district, target, count)
             for question, answer, district, target, count in self._db.execute(
                 "SELECT question, answer, district, target, count(*) FROM reports WHERE issue = ? "
-                "GROUP BY question, answer, district, target ORDER BY question, answer, district, target",
+                "GROUP BY question, answer, district, target "
+                f"ORDER BY {self._db.dialect.nulls_first('question', 'answer', 'district', 'target')}",
                 (issue,),
             )
         ]

@@ -339,7 +339,9 @@ POSTGRES_BASELINE: Sequence[str] = (
         districts JSONB NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(districts) = 'object')
     )
     """,
-    "CREATE INDEX subscribers_by_status ON subscribers (status, language, district, id, email_key)",
+    # NULLS FIRST: the send order is SQLite's, no language and no district first, straight from the index.
+    "CREATE INDEX subscribers_by_status ON subscribers "
+    "(status, language NULLS FIRST, district NULLS FIRST, id, email_key)",
     """
     CREATE TABLE tags (
         tag TEXT NOT NULL COLLATE actionmail_nocase,

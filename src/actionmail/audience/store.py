@@ -226,7 +226,8 @@ class Store:
         """Every member (of ``segment``) whatever their status: active first, then bounced, complained and
         unsubscribed; within each, by (language, district, id)."""
         where, params = self._where("TRUE", segment)
-        return self._stream(f"{self._select} WHERE {where} ORDER BY s.status, s.language, s.district, s.id", params)
+        order = self._db.dialect.nulls_first("s.status", "s.language", "s.district", "s.id")
+        return self._stream(f"{self._select} WHERE {where} ORDER BY {order}", params)
 
     def count(self, segment: Segment | None = None) -> int:
         """How many members :meth:`subscribers` would give."""
@@ -626,7 +627,8 @@ def _one_value(what: str, value: str | None, *, multi_line: bool = False) -> str
 
 def _send_query(segment: Segment | None, dialect: Dialect = SQLITE) -> tuple[str, list[str]]:
     where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment, dialect)
-    return f"{_SELECT.format(tags=dialect.concat('t.tag'))} WHERE {where} ORDER BY s.language, s.district, s.id", params
+    order = dialect.nulls_first("s.language", "s.district", "s.id")
+    return f"{_SELECT.format(tags=dialect.concat('t.tag'))} WHERE {where} ORDER BY {order}", params
 
 
 def _count_query(segment: Segment | None, dialect: Dialect = SQLITE) -> tuple[str, list[str]]:

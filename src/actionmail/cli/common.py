@@ -10,7 +10,7 @@ import click
 
 from actionmail import audience, tokens
 from actionmail.config import Project
-from actionmail.errors import UsageError, shown
+from actionmail.errors import UsageError
 
 
 def segment(project: Project, text: str | None) -> audience.Segment | None:
@@ -22,10 +22,13 @@ def segment(project: Project, text: str | None) -> audience.Segment | None:
 
 
 def find_member(project: Project, email: str) -> audience.Subscriber:
-    with audience.Store.open(audience.database_location(project)) as store:
+    from actionmail.database import describe
+
+    location = audience.database_location(project)
+    with audience.Store.open(location) as store:
         found = store.get(email)
     if found is None:
-        raise UsageError(f"--as {email}: no such member in {shown(audience.database_location(project))}")
+        raise UsageError(f"--as {email}: no such member in {describe(location)}")
     if found.status != audience.Status.ACTIVE:
         click.echo(f"Note: {found.email} is {found.status}: they would not get this email", err=True)
     return found

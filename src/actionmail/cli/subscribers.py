@@ -331,8 +331,8 @@ def _consent(signup: Pending) -> str:
 def list_command(segment: str | None, everyone: bool) -> None:
     """List active members as a table, in the order sends go (language, district, then when they joined)."""
     project, store = _open_store()
-    chosen = _segment(project, segment)
     with store:
+        chosen = _segment(project, segment)
         members = store.everyone(chosen) if everyone else store.subscribers(chosen)
         # A column for each other district set that members have a district of.
         held = store.district_sets()
@@ -418,8 +418,8 @@ def count(segment: str | None) -> None:
 def export(segment: str | None, everyone: bool, output: Path | None) -> None:
     """Write active members (with --all, everyone) as CSV, in the columns `subscribers import` reads back."""
     project, store = _open_store()
-    chosen = _segment(project, segment)
     with store:
+        chosen = _segment(project, segment)
         if output is None:
             store.export_csv(sys.stdout, chosen, everyone=everyone)
             return

@@ -70,6 +70,10 @@ class Dialect:
     def greatest(self, a: str, b: str) -> str:
         return f"max({a}, {b})"
 
+    def nulls_first(self, *columns: str) -> str:
+        """An ascending ORDER BY of ``columns``, NULL before any value (SQLite's order; PostgreSQL's is after)."""
+        return ", ".join(columns)
+
     def no_index(self, column: str) -> str:
         """``column`` where the planner should not use an index on it (SQLite's unary +)."""
         return f"+{column}"
@@ -151,6 +155,9 @@ class Postgres(Dialect):
 
     def greatest(self, a: str, b: str) -> str:
         return f"greatest({a}, {b})"
+
+    def nulls_first(self, *columns: str) -> str:
+        return ", ".join(f"{column} NULLS FIRST" for column in columns)
 
     def no_index(self, column: str) -> str:
         return column
