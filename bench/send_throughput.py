@@ -171,12 +171,39 @@ def main() -> None:
     # lean server), PYTHONPATH=/tmp/main/src, needs databases at main's schema version.
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--workers", type=int, default=1, help="send --workers (1: in-process)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="send from PostgreSQL: a throwaway cluster (durable: fsync on), the members copied in",
+    )
     parser.add_argument("--child", nargs=3)
     args = parser.parse_args()
     if args.child:
         child(Path(args.child[0]), int(args.child[1]), int(args.child[2]))
         return
     run_db = database(args.count, args.work)
+    cluster = None
+    env = {**os.environ, "ACTIONMAIL_MAILGUN_API_KEY": API_KEY}
+    if args.postgres:
+        sys.path.insert(0, str(ROOT))
+        from tests.postgres import Cluster, binaries
+
+        from actionmail import database as db
+        from actionmail.audience import schema
+        from actionmail.database import copy as copying
+
+        bindir = binaries()
+        assert bindir is not None, "PostgreSQL is not installed: apt-get install postgresql"
+        cluster = Cluster(bindir, durable=True).start()
+        with cluster.admin() as admin:
+            admin.execute("CREATE DATABASE bench")
+        env["ACTIONMAIL_DATABASE_URL"] = url = cluster.url("bench")
+        target, source = db.connect(url), copying.open_source(run_db)
+        schema.migrate(target)
+        copying.copy(source, target)
+        target.execute("ANALYZE")
+        target.close()
+        source.close()
     ports: multiprocessing.Queue[int] = multiprocessing.Queue()
     counter = multiprocessing.Array("q", 2)
     server = multiprocessing.Process(target=serve, args=(ports, args.latency, counter), daemon=True)
@@ -192,10 +219,12 @@ def main() -> None:
         f'[providers.mailgun]\ndomain = "mg.example.org"\nbase_url = "http://127.0.0.1:{port}"\n'
     )
     (project / "actionmail.toml").write_text(settings)
-    env = {**os.environ, "ACTIONMAIL_MAILGUN_API_KEY": API_KEY}
-    out = subprocess.run([sys.executable, __file__, "--child", str(project), str(args.concurrency), str(args.workers)],
-                         env=env,
-                         check=True, capture_output=True, text=True)  # fmt: skip
+    try:
+        command = [sys.executable, __file__, "--child", str(project), str(args.concurrency), str(args.workers)]
+        out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    finally:
+        if cluster is not None:
+            cluster.stop()
     result = json.loads(out.stdout)
     delivered, made = counter[:]
     calls = -(-args.count // 1000) + 8  # at most one short batch per variant
@@ -204,7 +233,8 @@ def main() -> None:
     # depends on the moment. The send against the peer is what this code costs beyond posting.
     peer_seconds = peer(port, made, args.concurrency)
     server.terminate()
-    result.update(count=args.count, workers=args.workers, delivered_at_server=delivered, calls=made,
+    result.update(count=args.count, workers=args.workers, database="postgresql" if args.postgres else "sqlite",
+                  delivered_at_server=delivered, calls=made,
                   latency=args.latency, concurrency=args.concurrency, floor_seconds_at_most=floor,
                   ratio_to_floor=result["send_seconds"] / floor, peer_seconds=peer_seconds,
                   ratio_to_peer=result["send_seconds"] / peer_seconds)  # fmt: skip

@@ -57,6 +57,17 @@ def axe() -> None:
 # ACTIONMAIL_DATABASE_URL (which every command, worker and server the test starts reads): the suite on the second
 # backend. Tests about the SQLite file itself are marked sqlite_only.
 ON_POSTGRES = os.environ.get("ACTIONMAIL_TEST_DATABASE", "sqlite") == "postgresql"
+# On PostgreSQL, the modules that open no database (rendering, checks, providers' payloads against their fakes,
+# signatures) are not run a second time: they would test the same thing twice.
+NO_DATABASE = [
+    "test_alerts.py", "test_check_accessibility.py", "test_check_content.py", "test_check_deliverability.py",
+    "test_check_fuzz.py", "test_check_online.py", "test_feedback_basic_auth.py", "test_feedback_fuzz.py",
+    "test_feedback_matching.py", "test_feedback_policy.py", "test_feedback_resend.py", "test_feedback_sendgrid.py",
+    "test_golden.py", "test_merge.py", "test_mjml_validator.py", "test_outlook.py", "test_provider_mailgun.py",
+    "test_provider_mime.py", "test_provider_postmark.py", "test_provider_resend.py", "test_provider_sendgrid.py",
+    "test_provider_smtp.py", "test_tokens.py", "test_axe.py", "test_browser.py", "preview/test_preview_fuzz.py",
+]  # fmt: skip
+collect_ignore = NO_DATABASE if ON_POSTGRES else []
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -170,6 +171,7 @@ def _expected() -> tuple[dict[str, Member], list[str]]:
     return members, keys
 
 
+@pytest.mark.sqlite_only  # each example imports into a new database: a file each
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -51,7 +51,7 @@ def test_a_dry_run_says_what_it_would_drop_and_drops_nothing(sent: Path) -> None
     assert lines[0].startswith("Kept: send 2 of other (started 2019-08-02 07:00 PDT) is not finished")
     assert lines[1] == f"Send 1 of {SEED.stem}, finished 2019-08-01 07:01 PDT: accepted 144"
     assert lines[2] == "Dry run: would drop 144 recipient rows of 1 send, keeping their counts."
-    assert rows(sent, "SELECT send_id, count(*) FROM deliveries GROUP BY 1") == [(1, 144), (2, 1)]
+    assert rows(sent, "SELECT send_id, count(*) FROM deliveries GROUP BY 1 ORDER BY 1") == [(1, 144), (2, 1)]
 
 
 def test_prune_keeps_the_counts_and_refuses_to_send_the_newsletter_again(sent: Path) -> None:
