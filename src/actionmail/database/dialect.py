@@ -86,6 +86,16 @@ class Dialect:
         """``expr`` among ``count`` ``?`` values; false, never NULL, where ``expr`` is NULL."""
         return f"coalesce({expr} IN ({', '.join('?' * count) or 'NULL'}), 0)"
 
+    def relax(self, db: Connection) -> None:
+        """Commits on this connection may be lost to a power cut (or a crash of the server), never half applied:
+        for writes whose loss only makes a state read as an earlier one (the ledger's outcomes: an accepted batch
+        read as in flight, so uncertain, never sent twice). What must reach the disk goes through :meth:`durable`.
+        SQLite's connections are so already (WAL, synchronous=NORMAL)."""
+
+    def analyze(self, db: Connection, table: str) -> None:
+        """After many rows came into ``table`` at once: the planner learns of them now, not at the next vacuum.
+        SQLite's planner goes by its indexes; nothing to do."""
+
     @contextlib.contextmanager
     def durable(self, db: Connection) -> Iterator[None]:
         """The statements run inside are on disk when they return, whatever the connection's usual setting."""
@@ -168,9 +178,21 @@ class Postgres(Dialect):
     def is_in(self, expr: str, count: int) -> str:
         return f"coalesce({expr} IN ({', '.join('?' * count) or 'NULL'}), FALSE)"
 
+    def analyze(self, db: Connection, table: str) -> None:
+        # A send queues its recipients in one statement; until autovacuum's next analyze, the planner takes the
+        # table for as small as it was, and marks each batch by reading every row of the send.
+        db.execute(f"ANALYZE {table}")
+
+    def relax(self, db: Connection) -> None:
+        db.execute("SET synchronous_commit = off")  # each commit written, its flush to disk not waited for
+
     @contextlib.contextmanager
     def durable(self, db: Connection) -> Iterator[None]:
-        yield  # synchronous_commit is on: a COMMIT returns once it is on disk
+        db.execute("SET synchronous_commit = on")
+        try:
+            yield
+        finally:
+            db.execute("SET synchronous_commit = off")
 
     def version(self, db: Connection) -> int:
         db.execute("CREATE TABLE IF NOT EXISTS actionmail_schema (version INTEGER NOT NULL)")

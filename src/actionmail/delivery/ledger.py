@@ -98,6 +98,7 @@ class Ledger:
         # sent twice. The one write whose loss could send twice, a batch marked in flight before its call, is
         # written through to the disk (see mark): one fsync a call, not two.
         self._db = database.connect(self.location, any_thread=True)
+        self._db.dialect.relax(self._db)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -147,7 +148,9 @@ class Ledger:
         )
         values = (send.id, *variant_params, _now(), *params, send.issue, send.id)
         with self._transaction() as db:
-            return int(db.execute(sql, values).rowcount)
+            queued = int(db.execute(sql, values).rowcount)
+        self._db.dialect.analyze(self._db, "deliveries")
+        return queued
 
     def unreached(self, issue: str, send_id: int | None, members: str, params: Sequence[object]) -> int:
         """How many of the members ``members`` selects :meth:`enqueue` would queue now for send ``send_id`` of
