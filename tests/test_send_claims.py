@@ -35,9 +35,10 @@ WAITING = [delivery.State.QUEUED, delivery.State.FAILED]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> Location:
+def location(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Location:
     """A ledger's database, made by the store: the SQLite file, or a PostgreSQL database of the test's own."""
     if request.param == "sqlite":
+        monkeypatch.delenv("ACTIONMAIL_DATABASE_URL", raising=False)  # the file, even in the suite on PostgreSQL
         return tmp_path / "ledger.db"
     url: str = request.getfixturevalue("postgres_url")
     return url
