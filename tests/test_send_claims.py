@@ -218,9 +218,10 @@ def test_three_workers_on_postgres_one_killed_mid_send_the_others_finish_the_que
     assert max(got.values()) == 1
     counts = ledger_counts(project)
     assert counts[delivery.State.IN_FLIGHT] == counts[delivery.State.QUEUED] == counts[delivery.State.FAILED] == 0
-    # The killed worker's claims, and only they: the call it died in, and the batches it had claimed ahead of its
-    # next calls (one call at a time, two more waiting: 30 at most).
-    assert 0 < counts[delivery.State.UNCERTAIN] <= 30
+    # The killed worker's claims, and only they: the call it died in, and the batches it had claimed ahead (one
+    # call at a time: one answered and waiting to be recorded, one in the call, one waiting for it, one made by
+    # the engine's loop while it waits: 40 at most).
+    assert 0 < counts[delivery.State.UNCERTAIN] <= 40
     assert counts[delivery.State.ACCEPTED] + counts[delivery.State.UNCERTAIN] == 1000
     uncertain = claimed_uncertain(project)
     assert len(uncertain) == 1 and next(iter(uncertain)).startswith(f"{WORKER_LOCK}:")

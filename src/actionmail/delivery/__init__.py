@@ -209,7 +209,8 @@ def execute(
 ) -> tuple[SendRecord, Outcome, dict[State, int]]:
     """Send ``plan`` through ``provider``: continue it if it was started, else start it. ``include_new``: add to
     a send under way the members who joined since it started (under the same exactly-once rules). ``workers``
-    above 1: the queue is sent by that many processes, each its own share (:mod:`actionmail.delivery.workers`);
+    above 1: the queue is sent by that many processes, each its own share on SQLite, claiming batches from it on
+    PostgreSQL (:mod:`actionmail.delivery.workers`);
     None: as many as the cores for a big send (:func:`actionmail.delivery.workers.how_many`).
 
     One send at a time per database: two processes taking recipients from the same queue could both send to the

@@ -137,7 +137,12 @@ def run(
                     finished.add(k)
                     outcome.stopped = outcome.stopped or WorkerStopped(
                         f"worker {k} of {workers} ended without finishing (exit code {processes[k].exitcode}): what "
-                        "it had in flight is uncertain; run the send again for the rest"
+                        "it had in flight is uncertain; "
+                        + (
+                            "the workers still running send the rest"
+                            if tasks[k].claims
+                            else "run the send again for the rest"
+                        )
                     )
                 if dead and tasks[0].claims:
                     # Its claims are uncertain now, not when the others are done: `status` tells the truth
