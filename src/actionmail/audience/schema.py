@@ -309,6 +309,10 @@ MIGRATIONS: list[Migration] = [
     # 12: a send whose recipients' rows were dropped (`actionmail prune`) keeps when, and how many ended in each
     # state (JSON: {"accepted": 9874, …}).
     ("ALTER TABLE sends ADD COLUMN pruned_at TEXT", "ALTER TABLE sends ADD COLUMN summary TEXT"),
+    # 13: who claimed a recipient's row for the call it is in (actionmail.delivery.workers: a worker's lock, as
+    # "send-worker:3"), so that the rows of a worker that died are made uncertain while the live workers' calls
+    # are left as they are. NULL: marked by the one process sending (or before this step).
+    ("ALTER TABLE deliveries ADD COLUMN claimed_by TEXT",),
 ]
 
 

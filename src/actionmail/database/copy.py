@@ -23,7 +23,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("suppressions", ("email_key", "reason", "detail", "at", "source")),
     ("sends", ("id", "issue", "content_hash", "segment", "created_at", "finished_at", "pruned_at", "summary")),
     ("deliveries", ("send_id", "subscriber_id", "email", "variant", "state", "batch", "provider", "provider_id",
-                    "reason", "attempts", "updated_at")),
+                    "reason", "attempts", "updated_at", "claimed_by")),
     ("history", ("id", "email_key", "at", "change", "source", "detail")),
     ("feedback_events", ("id", "dedupe_key", "provider", "kind", "email_key", "message_id", "send_id", "at",
                          "received_at", "outcome")),

@@ -36,6 +36,11 @@ class Dialect:
         """A subquery of the integers in one ``?`` parameter, a JSON array: ``x IN (…)`` for any number of ids."""
         return "SELECT value FROM json_each(?)"
 
+    def skip_locked(self) -> str:
+        """What ends a SELECT whose rows a transaction takes for itself while others take theirs at once: nothing
+        in SQLite, where a write transaction has the whole database to itself (BEGIN IMMEDIATE)."""
+        return ""
+
     def json_array_agg(self, expr: str, *, distinct: bool = False) -> str:
         """The values of ``expr`` over the group as one JSON array, as text ('[]' for none)."""
         return f"json_group_array({'DISTINCT ' if distinct else ''}{expr})"
@@ -137,6 +142,12 @@ class Postgres(Dialect):
 
     def ids(self) -> str:
         return "SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS json))"
+
+    def skip_locked(self) -> str:
+        # Rows another transaction has taken are passed over, not waited for: claimers never queue behind each
+        # other, and never take the same row (it is locked to the end of the taker's transaction, and by then
+        # no longer queued).
+        return " FOR UPDATE SKIP LOCKED"
 
     def json_array_agg(self, expr: str, *, distinct: bool = False) -> str:
         return f"coalesce(CAST(json_agg({'DISTINCT ' if distinct else ''}{expr}) AS TEXT), '[]')"

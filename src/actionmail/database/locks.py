@@ -62,15 +62,16 @@ class Lock:
         return True
 
 
-def held(location: Location, name: str) -> bool:
-    """Whether some process holds a lock ``name`` of any number."""
+def held(location: Location, name: str, number: int | None = None) -> bool:
+    """Whether some process holds a lock ``name`` of any number, or (``number``) that one."""
     if is_postgres(location):
+        which = "" if number is None else " AND objsubid = 2 AND CAST(objid AS BIGINT) = ?"
         db = connect(location, read_only=True)
         try:
             (count,) = db.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND CAST(classid AS BIGINT) = ? "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                (_key(name) & 0xFFFFFFFF,),
+                f"AND database = (SELECT oid FROM pg_database WHERE datname = current_database()){which}",
+                (_key(name) & 0xFFFFFFFF, *(() if number is None else (number & 0xFFFFFFFF,))),
             ).fetchone()
         finally:
             db.close()
@@ -78,13 +79,18 @@ def held(location: Location, name: str) -> bool:
     import pathlib
 
     path = pathlib.Path(location)
-    for found in sorted(path.parent.glob(f"{path.name}.{name}-*")):
-        number = found.name.rpartition("-")[2]
-        if number.isdecimal():
-            lock = Lock(location, name, int(number))
-            if not lock.acquire():
-                return True
-            lock.release()
+    numbers: list[int] = []
+    if number is not None:
+        numbers = [number] if pathlib.Path(_file(location, name, number)).exists() else []
+    else:
+        for found in sorted(path.parent.glob(f"{path.name}.{name}-*")):
+            if (text := found.name.rpartition("-")[2]).isdecimal():
+                numbers.append(int(text))
+    for each in numbers:
+        lock = Lock(location, name, each)
+        if not lock.acquire():
+            return True
+        lock.release()
     return False
 
 

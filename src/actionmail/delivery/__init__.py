@@ -209,7 +209,8 @@ def execute(
 ) -> tuple[SendRecord, Outcome, dict[State, int]]:
     """Send ``plan`` through ``provider``: continue it if it was started, else start it. ``include_new``: add to
     a send under way the members who joined since it started (under the same exactly-once rules). ``workers``
-    above 1: the queue is sent by that many processes, each its own share (:mod:`actionmail.delivery.workers`);
+    above 1: the queue is sent by that many processes, each its own share on SQLite, claiming batches from it on
+    PostgreSQL (:mod:`actionmail.delivery.workers`);
     None: as many as the cores for a big send (:func:`actionmail.delivery.workers.how_many`).
 
     One send at a time per database: two processes taking recipients from the same queue could both send to the
@@ -379,7 +380,27 @@ class Batches:
             if job:
                 yield job
 
-    def _job(self, label: str, ids: list[int], batch_id: str | None) -> Job | None:
+    def claimed(self, claimed_by: str) -> Iterator[Job]:
+        """The queued and failed recipients, as ``claimed_by`` (a worker) claims them a batch at a time
+        (:meth:`Ledger.claim`) from a queue other workers take from too: each batch is in flight, under its
+        id, before it is made."""
+        states = [State.QUEUED, State.FAILED]
+        after: tuple[str, int] | None = None
+        while True:
+            batch_id = uuid.uuid4().hex
+            claim = self.ledger.claim(
+                self.send.id, states, self.provider.max_batch, batch=batch_id, provider=self.provider.name,
+                claimed_by=claimed_by, after=after,
+            )  # fmt: skip
+            if claim is None:
+                return
+            label, ids = claim
+            after = (label, ids[-1])
+            job = self._job(label, ids, batch_id, claimed=True)
+            if job:
+                yield job
+
+    def _job(self, label: str, ids: list[int], batch_id: str | None, claimed: bool = False) -> Job | None:
         plan, store, engine, env, secret = self.plan, self.store, self.engine, self.env, self.secret
         members = store.sendable(ids)
         engine.skip([i for i in ids if i not in members], "unsubscribed or suppressed after the send was planned")
@@ -390,7 +411,7 @@ class Batches:
         values = ReaderValues(plan.edition.project, secret, rendered.merge_fields)
         recipients = [Recipient(str(m.id), m.email, m.name or None, values(m)) for m in members.values()]
         batch = Batch(batch_id or uuid.uuid4().hex, env, subject, html, text, recipients)
-        return Job(batch, tuple(members))
+        return Job(batch, tuple(members), claimed)
 
 
 def sample_headers(

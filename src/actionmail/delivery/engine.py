@@ -8,6 +8,7 @@ Exactly once, and nobody lost:
 
 - recipients are marked in flight (with the batch id) before the call and accepted after it, each in its own
   committed transaction (the second by a thread of its own, while the sending thread goes on to its next call);
+  a worker's claimed batch (:class:`Job` ``claimed``) was marked in flight by its claim;
 - a transient failure is retried (exponential backoff with jitter, or the provider's Retry-After) only when
   the provider can't have acted on it, or honours the batch id as an idempotency key; otherwise the batch is
   *uncertain*, reported, and resent only when asked (``--resend-uncertain``);
@@ -101,10 +102,13 @@ class RateLimiter:
 
 @dataclass(frozen=True)
 class Job:
-    """One batch and the subscriber ids behind its recipients."""
+    """One batch and the subscriber ids behind its recipients. ``claimed``: its rows are in flight already, taken
+    from the queue by a worker's claim (Ledger.claim), which was the in-flight mark; if the engine stops before
+    calling, it puts them back in the queue."""
 
     batch: Batch
     ids: tuple[int, ...]
+    claimed: bool = False
 
 
 class Engine:
@@ -136,6 +140,7 @@ class Engine:
                 try:
                     for job in jobs:
                         if self._stop.is_set():
+                            self._unclaim(job)
                             break
                         if len(running) >= self.pace.concurrency * 2:  # bounded: a million never sit in memory
                             done, running = wait(running, return_when=FIRST_COMPLETED)
@@ -171,12 +176,19 @@ class Engine:
             self.ledger.mark(self.send_id, ids, State.SKIPPED, reason=reason)
             self.outcome.add(State.SKIPPED, len(ids))
 
+    def _unclaim(self, job: Job) -> None:
+        """A claimed batch that will not be called after all goes back in the queue: nothing was sent."""
+        if job.claimed:
+            self.ledger.mark(self.send_id, list(job.ids), State.QUEUED)
+
     def _deliver(self, job: Job) -> int:
         """Send one batch and have its outcome recorded; returns how many recipients it settled."""
         ids = list(job.ids)
         if self._stop.is_set():
+            self._unclaim(job)
             return 0
-        self.ledger.mark(self.send_id, ids, State.IN_FLIGHT, batch=job.batch.id, provider=self.provider.name)
+        if not job.claimed:
+            self.ledger.mark(self.send_id, ids, State.IN_FLIGHT, batch=job.batch.id, provider=self.provider.name)
         try:
             result = self._call(job.batch)
         except MissingCredentials as e:

@@ -7,6 +7,9 @@ so a crash at any instant leaves a truthful record:
 
 - ``in_flight`` rows found when a send starts were in a call that never finished: they become ``uncertain``
   (keeping their batch id, the idempotency key of that call);
+- worker processes take their batches with :meth:`Ledger.claim`: rows taken from the queue and marked in flight
+  in one transaction, under the worker's name (``claimed_by``), so that two workers never take the same row, and
+  a worker that died is told from one still sending (:meth:`Ledger.recover` with ``spare_live``);
 - ``accepted`` rows are never sent again, by this send or a later version of the same issue.
 """
 
@@ -28,6 +31,16 @@ from actionmail.database import Connection, Location, transaction
 # The locks a send holds (actionmail.database.locks): the send's, and each of its worker processes'.
 SEND_LOCK = "send-lock"
 WORKER_LOCK = "send-worker"
+
+
+def owner(number: int) -> str:
+    """The name a worker holding lock :data:`WORKER_LOCK` ``number`` claims rows under (``claimed_by``)."""
+    return f"{WORKER_LOCK}:{number}"
+
+
+def _owner_number(name: str) -> int | None:
+    lock, _, number = name.rpartition(":")
+    return int(number) if lock == WORKER_LOCK and number.isdecimal() else None
 
 
 class State(StrEnum):
@@ -167,14 +180,41 @@ class Ledger:
             (number,) = self._db.execute(sql, (*params, mine, issue, mine)).fetchone()
         return int(number)
 
-    def recover(self, send_id: int) -> int:
+    def recover(self, send_id: int, *, spare_live: bool = False) -> int:
         """Rows left in flight by a crash become uncertain; returns how many. Their time stays the call's: an
-        idempotency key is remembered for a while after the call (see Provider.idempotency_window)."""
+        idempotency key is remembered for a while after the call (see Provider.idempotency_window).
+
+        ``spare_live``: only the rows a worker claimed that is no longer alive (its :data:`WORKER_LOCK` lock is not
+        held: the operating system or the server let go of it when it died), while others may still be sending;
+        without it, every row in flight, as the one process sending finds them when it starts or ends."""
+        if not spare_live:
+            with self._transaction() as db:
+                return int(db.execute(
+                    "UPDATE deliveries SET state = 'uncertain', reason = 'the send stopped during this call' "
+                    "WHERE send_id = ? AND state = 'in_flight'",
+                    (send_id,),
+                ).rowcount)  # fmt: skip
+        from actionmail.database import locks
+
+        with self._lock:
+            owners = [name for (name,) in self._db.execute(
+                "SELECT DISTINCT claimed_by FROM deliveries WHERE send_id = ? AND state = 'in_flight' "
+                "AND claimed_by IS NOT NULL",
+                (send_id,),
+            )]  # fmt: skip
+        # A dead worker's lock stays free: its number is not handed to another worker of the same send.
+        dead = [
+            name
+            for name in owners
+            if (number := _owner_number(name)) is None or not locks.held(self.location, WORKER_LOCK, number)
+        ]
+        if not dead:
+            return 0
         with self._transaction() as db:
             return int(db.execute(
-                "UPDATE deliveries SET state = 'uncertain', reason = 'the send stopped during this call' "
-                "WHERE send_id = ? AND state = 'in_flight'",
-                (send_id,),
+                "UPDATE deliveries SET state = 'uncertain', reason = 'the worker stopped during this call' "
+                f"WHERE send_id = ? AND state = 'in_flight' AND claimed_by IN ({database.marks(len(dead))})",
+                (send_id, *dead),
             ).rowcount)  # fmt: skip
 
     def repeatable(self, send_id: int, since: str | None) -> int:
@@ -303,6 +343,59 @@ class Ledger:
         finally:
             reader.close()
 
+    def claim(
+        self,
+        send_id: int,
+        states: Sequence[State],
+        size: int,
+        *,
+        batch: str,
+        provider: str,
+        claimed_by: str,
+        after: tuple[str, int] | None = None,
+    ) -> tuple[str, list[int]] | None:
+        """Take the next batch for a worker: up to ``size`` rows in ``states`` of one variant (the lowest with
+        any, after ``after``: the worker's last claim), by subscriber, marked in flight under ``batch`` in one
+        committed transaction; their variant and ids, or None when there are none left. The mark is the claim:
+        it is on disk before the call (as :meth:`mark` makes an in-flight mark), and no other worker takes a
+        row of it.
+
+        PostgreSQL: each row is locked as it is taken, and rows another worker's claim holds are passed over
+        (``FOR UPDATE SKIP LOCKED``), so claims go on side by side, without the database-wide write lock; the
+        rows are then rechecked as they are written (``state IN``), so a row claimed and committed meanwhile is
+        never taken twice. SQLite: the transaction is the one writer of the whole file.
+
+        ``after``: each worker goes through the queue once, as :meth:`batches` does; a row put back in the
+        queue behind it (a call refused for now) is left for the next run, not retried at once."""
+        marks = ", ".join("?" * len(states))
+        dialect = self._db.dialect
+        variant, first = after or ("", -1)
+        durable = dialect.durable(self._db)
+        with self._lock, durable, transaction(self._db, exclusive=False) as db:
+            found = db.execute(
+                f"SELECT variant, subscriber_id FROM deliveries WHERE send_id = ? AND state IN ({marks}) "
+                "AND (variant, subscriber_id) > (?, ?) ORDER BY variant, subscriber_id LIMIT 1"
+                f"{dialect.skip_locked()}",
+                (send_id, *states, variant, first),
+            ).fetchone()
+            if found is None:
+                return None
+            variant, first = found
+            # The rows to take are chosen once, in a CTE: PostgreSQL may run a subquery in the WHERE again for
+            # each row it updates, and each run would pass over the rows updated so far and take others.
+            rows = db.execute(
+                "WITH taken AS MATERIALIZED (SELECT subscriber_id FROM deliveries WHERE send_id = ? AND variant = ? "
+                f"AND subscriber_id >= ? AND state IN ({marks}) ORDER BY subscriber_id LIMIT ?{dialect.skip_locked()}) "
+                "UPDATE deliveries SET state = 'in_flight', batch = ?, provider = ?, provider_id = NULL, "
+                "reason = NULL, claimed_by = ?, attempts = attempts + 1, updated_at = ? "
+                f"WHERE send_id = ? AND variant = ? AND state IN ({marks}) "
+                "AND subscriber_id IN (SELECT subscriber_id FROM taken) RETURNING subscriber_id",
+                (send_id, variant, first, *states, size, batch, provider, claimed_by, _now(), send_id, variant,
+                 *states),
+            ).fetchall()  # fmt: skip
+        # Never empty: the first row, locked by the SELECT, is this transaction's to take.
+        return str(variant), sorted(int(i) for (i,) in rows)
+
     def _variants(self, send_id: int, states: Sequence[State]) -> list[str]:
         marks = ", ".join("?" * len(states))
         with self._lock:
@@ -328,7 +421,9 @@ class Ledger:
             return
         update = (
             "UPDATE deliveries SET state = ?, batch = coalesce(?, batch), provider = coalesce(?, provider), "
-            "provider_id = ?, reason = ?, attempts = attempts + ?, updated_at = ? WHERE send_id = ? AND "
+            "provider_id = ?, reason = ?, attempts = attempts + ?, updated_at = ?, "
+            # Marked in flight here, by the one process sending: no worker's claim (see claim).
+            "claimed_by = CASE WHEN ? = 1 THEN NULL ELSE claimed_by END WHERE send_id = ? AND "
         )
         same = (state, batch, provider)
         attempt = 1 if state == State.IN_FLIGHT else 0
@@ -341,7 +436,7 @@ class Ledger:
             # each returns to Python through the GIL, which the thread building the next batch holds for up to the
             # switch interval at a time (see Engine.run), and the ledger lock was held all the while.
             message_id = next(iter(message_ids), None)
-            values = (*same, message_id, reason, attempt, now, send_id, json.dumps(ids))
+            values = (*same, message_id, reason, attempt, now, attempt, send_id, json.dumps(ids))
             # Lost to a power cut, an in-flight mark would leave a batch that went out reading as queued, and a
             # rerun would send it again: it (and every write before it) reaches the disk before the call.
             durable = self._db.dialect.durable(self._db) if state == State.IN_FLIGHT else contextlib.nullcontext()
@@ -349,7 +444,7 @@ class Ledger:
                 self._db.execute(update + f"subscriber_id IN ({self._db.dialect.ids()})", values)
             return
         by_id = provider_ids or {}
-        rows = [(*same, by_id.get(i), reason, attempt, now, send_id, i) for i in ids]
+        rows = [(*same, by_id.get(i), reason, attempt, now, attempt, send_id, i) for i in ids]
         with self._transaction() as db:
             db.executemany(update + "subscriber_id = ?", rows)
 

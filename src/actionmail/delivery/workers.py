@@ -1,17 +1,28 @@
-"""Worker processes for a big send (``send --workers N``): each builds and sends its own share of the queue.
+"""Worker processes for a big send (``send --workers N``): each builds and sends its part of the queue.
 
 One Python process builds a batch's messages (members, tokens, the provider's payload) on one core; past about
-100,000 recipients that, not the network, is what a send waits for. Here N processes each take the recipients
-whose subscriber id is k modulo N (:meth:`Ledger.batches` with a share): the shares never overlap, whatever
-state the others' rows are in, so no claims, no coordination, and each worker keeps the one-process rules of
-:mod:`actionmail.delivery.engine` (in flight before the call, its outcome after, each committed).
+100,000 recipients that, not the network, is what a send waits for. How the N processes divide the queue:
+
+- PostgreSQL: they claim it a batch at a time (:meth:`Ledger.claim`: ``SELECT … FOR UPDATE SKIP LOCKED``, the
+  rows marked in flight in the same transaction), so a worker that is slower, or dies, leaves the rest of the
+  queue to the others, and the database may be shared by several hosts' workers without their claims waiting on
+  each other;
+- SQLite: each takes the recipients whose subscriber id is k modulo N (:meth:`Ledger.batches` with a share): the
+  shares never overlap, whatever state the others' rows are in, so no claims and no coordination; a killed
+  worker's share is left for the next run.
+
+Either way each worker keeps the one-process rules of :mod:`actionmail.delivery.engine` (in flight before the
+call, its outcome after, each committed).
 
 The parent holds the send lock, plans, queues, and repeats an idempotent provider's uncertain calls first; then
 starts the workers (spawned: a fresh interpreter, no inherited connections or locks), which load the newsletter
-again and refuse to send if its content hash is not the one the parent planned. Each holds a lock file of its own
-while it sends, so that if the parent is killed, no new send starts until the workers have finished their shares.
-A worker killed mid-call leaves its batch in flight, made uncertain when the workers are done, as a killed
-one-process send's would be.
+again and refuse to send if its content hash is not the one the parent planned. Each holds a lock of its own
+(:data:`WORKER_LOCK` number k, which no other worker holds: a send does not start while any is held) while it
+sends, so that if the parent is killed, no new send starts until the workers have finished; its claims are
+recorded under that lock's name. A worker killed mid-call leaves its batch in flight: with claims, the parent
+makes it uncertain as soon as it sees the worker gone (the rows of the workers still alive are left alone:
+:meth:`Ledger.recover` with ``spare_live``); every row still in flight is made uncertain when the workers are
+done, as a killed one-process send's would be.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from typing import Any
 from actionmail import database
 from actionmail.database import locks
 from actionmail.delivery.engine import Outcome, Pace
-from actionmail.delivery.ledger import WORKER_LOCK, Ledger, SendRecord, State
+from actionmail.delivery.ledger import WORKER_LOCK, Ledger, SendRecord, State, owner
 from actionmail.errors import ActionmailError
 from actionmail.providers.base import Provider
 
@@ -55,8 +66,14 @@ class Task:
     secret: bytes
     send_at: dt.datetime | None
     sent_on: dt.date | None  # the day the send renders its countdowns for (Edition.going_out_on)
-    share: tuple[int, int]
+    share: tuple[int, int]  # (k, N): worker k of N; its lock's number, and with modulo shares its share
     parent: int
+    claims: bool  # claim batches from the one queue (PostgreSQL), rather than send the share k modulo N
+
+
+def claims(location: database.Location) -> bool:
+    """Whether the workers of a send on this database claim their batches (see the module's docstring)."""
+    return database.is_postgres(location)
 
 
 AUTO_FROM = 50_000  # recipients left from which a send uses worker processes unless told how many
@@ -100,7 +117,7 @@ def run(
     tasks = [
         Task(str(plan.edition.path), str(ledger.location), plan.segment, send.id, plan.content_hash, provider.name,
              provider.max_batch, share_pace(pace, workers), secret, plan.send_at, plan.edition.sent_on, (k, workers),
-             os.getpid())
+             os.getpid(), claims(ledger.location))
         for k in range(workers)
     ]  # fmt: skip
     processes = [context.Process(target=work, args=(task, events), name=f"actionmail-send-{task.share[0]}")
@@ -120,8 +137,17 @@ def run(
                     finished.add(k)
                     outcome.stopped = outcome.stopped or WorkerStopped(
                         f"worker {k} of {workers} ended without finishing (exit code {processes[k].exitcode}): what "
-                        "it had in flight is uncertain; run the send again for the rest"
+                        "it had in flight is uncertain; "
+                        + (
+                            "the workers still running send the rest"
+                            if tasks[k].claims
+                            else "run the send again for the rest"
+                        )
                     )
+                if dead and tasks[0].claims:
+                    # Its claims are uncertain now, not when the others are done: `status` tells the truth
+                    # meanwhile, and the others' calls in flight are theirs still.
+                    ledger.recover(send.id, spare_live=True)
                 continue
             kind, k, value = event
             if kind == "progress":
@@ -184,7 +210,8 @@ def _send_share(task: Task, events: Any) -> tuple[dict[str, int], str | None]:
                 send = next(s for s in ledger.sends(issue) if s.id == task.send_id)
                 engine = Engine(provider, ledger, send.id, task.pace)
                 env = envelope(edition.project, issue, str(send.id), task.send_at)
-                jobs = Batches(plan, store, ledger, provider, engine, send, env, task.secret).queued(task.share)
+                batches = Batches(plan, store, ledger, provider, engine, send, env, task.secret)
+                jobs = batches.claimed(owner(k)) if task.claims else batches.queued(task.share)
                 outcome = engine.run(jobs, lambda n: events.put(("progress", k, n)))
             finally:
                 ledger.close()
