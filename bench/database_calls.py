@@ -1,0 +1,82 @@
+"""Benchmark: what the ledger's and the store's calls in a send cost on SQLite and on PostgreSQL.
+
+    .venv/bin/python bench/database_calls.py   # after bench/send_throughput.py --count 100000 --work /tmp/bench-pg
+
+Queues a send of the 100,000 benchmark members on each database (PostgreSQL: a throwaway durable cluster, the
+members copied in with `db copy`'s code), then times reading the batches' ids, the members' last check
+(`Store.sendable`) for 20 batches, and marking those 20 in flight and then accepted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.postgres import Cluster, binaries  # noqa: E402
+
+from actionmail import database  # noqa: E402
+from actionmail.audience import Store, schema  # noqa: E402
+from actionmail.database import copy as copying  # noqa: E402
+from actionmail.delivery import Ledger, State  # noqa: E402
+
+
+def measure(location: database.Location) -> None:
+    store, ledger = Store.open(location), Ledger(location)
+    try:
+        send = ledger.create_send("bench", f"h{time.time()}", None)
+        where, params = store.send_filter()
+        start = time.perf_counter()
+        queued = ledger.enqueue(send, "'v'", [], where, params)
+        queued_at = time.perf_counter()
+        batches = list(ledger.batches(send.id, [State.QUEUED], 1000))
+        read_at = time.perf_counter()
+        for _, ids in batches[:20]:
+            store.sendable(ids)
+        checked_at = time.perf_counter()
+        for _, ids in batches[:20]:
+            ledger.mark(send.id, ids, State.IN_FLIGHT, batch="b", provider="p")
+            ledger.mark(send.id, ids, State.ACCEPTED, provider_ids=dict.fromkeys(ids, "m"))
+        marked_at = time.perf_counter()
+    finally:
+        ledger.close()
+        store.close()
+    print(
+        f"{database.describe(location)}: queued {queued:,} in {queued_at - start:.3f} s; "
+        f"{len(batches)} batches' ids {read_at - queued_at:.3f} s; sendable x20 {checked_at - read_at:.3f} s; "
+        f"marks x20 (in flight, accepted) {marked_at - checked_at:.3f} s"
+    )
+
+
+def main() -> None:
+    built = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/bench-pg/send-members-100000.db")
+    scratch = Path(tempfile.mkdtemp(prefix="actionmail-calls-"))
+    members = scratch / built.name  # a copy: the sends made here stay out of the send benchmark's members
+    shutil.copy(built, members)
+    bindir = binaries()
+    assert bindir is not None, "PostgreSQL is not installed: apt-get install postgresql"
+    cluster = Cluster(bindir, durable=True).start()
+    try:
+        with cluster.admin() as admin:
+            admin.execute("CREATE DATABASE bench")
+        url = cluster.url("bench")
+        target, source = database.connect(url), copying.open_source(members)
+        schema.migrate(target)
+        copying.copy(source, target)
+        target.execute("ANALYZE")
+        target.close()
+        source.close()
+        measure(members)
+        measure(url)
+    finally:
+        cluster.stop()
+        shutil.rmtree(scratch)
+
+
+if __name__ == "__main__":
+    main()
