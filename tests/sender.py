@@ -1,5 +1,5 @@
 """Run one send in its own process, for tests that kill it: python -m tests.sender PROJECT NEWSLETTER BATCH
-[WORKERS].
+[WORKERS] [join] (join: take part in the send under way, as `send --join` does).
 
 The provider is whatever the project's actionmail.toml says ([send] provider); its batches are BATCH recipients
 (smaller than the provider allows, so a send makes many calls). One call at a time (per worker process, with
@@ -26,7 +26,7 @@ def edition_for_send(path: Path) -> variants.Edition:
     return edition
 
 
-def main(project_dir: str, newsletter: str, batch_size: str, workers: str = "1") -> None:
+def main(project_dir: str, newsletter: str, batch_size: str, workers: str = "1", join: str = "") -> None:
     os.chdir(project_dir)
     edition = edition_for_send(Path(newsletter))
     database = audience.database_location(edition.project)
@@ -37,7 +37,10 @@ def main(project_dir: str, newsletter: str, batch_size: str, workers: str = "1")
         plan = delivery.prepare(edition, store, ledger, None)
         pace = delivery.Pace(concurrency=int(workers), backoff=0.01, max_wait=0.1)
         secret = os.environ["ACTIONMAIL_SECRET_KEY"].encode()
-        _, outcome, _ = delivery.execute(plan, store, ledger, provider, pace, secret, workers=int(workers))
+        if join:
+            _, outcome, _ = delivery.join(plan, store, ledger, provider, pace, secret)
+        else:
+            _, outcome, _ = delivery.execute(plan, store, ledger, provider, pace, secret, workers=int(workers))
         ledger.close()
     if outcome.stopped is not None:
         print(f"stopped: {outcome.stopped}", file=sys.stderr)

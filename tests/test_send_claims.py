@@ -237,6 +237,58 @@ def test_three_workers_on_postgres_one_killed_mid_send_the_others_finish_the_que
     assert delivered(mailgun) == collections.Counter(everyone(project))
 
 
+def test_a_send_on_postgres_joined_from_another_process_shares_its_queue(on_postgres: MailgunFake) -> None:
+    """`send --join`, as from another host: a second process claims batches from the queue of a send under way
+    (two workers of its own) until none are left; everyone once, the joiner's claims among them, the send
+    finished by whichever process ends last."""
+    mailgun = on_postgres
+    project = Path.cwd()
+    sender = subprocess.Popen([sys.executable, "-m", "tests.sender", str(project), FILE, "10", "2"], cwd=ROOT,
+                              env={**os.environ}, stderr=subprocess.PIPE)  # fmt: skip
+    joiners: list[subprocess.Popen[bytes]] = []
+    calls = 0
+
+    def chaos() -> Fault | None:
+        nonlocal calls
+        calls += 1
+        if calls == 5 and not joiners:
+            joiners.append(subprocess.Popen(
+                [sys.executable, "-m", "tests.sender", str(project), FILE, "10", "1", "join"], cwd=ROOT,
+                env={**os.environ}, stderr=subprocess.PIPE,
+            ))  # fmt: skip
+        return Fault(delay=0.12)  # slow enough that the joiner is sending before the others are done
+
+    mailgun.chaos = chaos
+    _, errors = sender.communicate(timeout=180)
+    assert joiners, "the send made fewer than 5 calls"
+    _, joined_errors = joiners[0].communicate(timeout=180)
+    mailgun.chaos = None
+    assert sender.returncode == 0 and joiners[0].returncode == 0, (errors.decode(), joined_errors.decode())
+    got = delivered(mailgun)
+    assert max(got.values()) == 1 and set(got) == everyone(project)
+    counts = ledger_counts(project)
+    assert counts[delivery.State.ACCEPTED] == 1000
+    ledger = delivery.Ledger(project / "actionmail.db")
+    try:
+        names = ledger.owners(1)
+        (finished,) = ledger._db.execute("SELECT finished_at FROM sends WHERE id = 1").fetchone()
+    finally:
+        ledger.close()
+    assert {owner(0), owner(1)} <= names and len(names) == 3  # the two workers', and the joiner's
+    assert finished is not None
+
+
+def test_join_is_refused_where_it_cannot_share_a_send(members: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = CliRunner().invoke(main, ["send", FILE, "--yes", "--join", "--workers", "2"])
+    assert result.exit_code == 2 and "--join takes part in a send as it was started: drop --workers" in result.output
+    result = CliRunner().invoke(main, ["send", FILE, "--yes", "--join"])
+    assert result.exit_code == 2
+    if os.environ.get("ACTIONMAIL_DATABASE_URL"):  # PostgreSQL: no send under way yet
+        assert "is under way to join: start it with `actionmail send` without --join" in result.output
+    else:
+        assert "--join shares a send on PostgreSQL between hosts; on one machine use --workers" in result.output
+
+
 def claimed_uncertain(project: Path) -> set[str]:
     """Whose claims the uncertain rows were."""
     ledger = delivery.Ledger(project / "actionmail.db")

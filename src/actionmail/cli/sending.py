@@ -40,6 +40,11 @@ from actionmail.render import sample_values
 @click.option("--rate", metavar="N/s", help="At most N messages a second, e.g. 50/s.")
 @click.option("--workers", type=click.IntRange(1, 32),
               help="Processes that build and send (default: a big send, one per two cores, up to 4).")  # fmt: skip
+@click.option(
+    "--join",
+    is_flag=True,
+    help="PostgreSQL: help a send of FILE running on another host, claiming batches from its queue.",
+)
 @click.option("--new-version", is_flag=True, help="Send a changed newsletter to those who didn't get the old one.")
 @click.option("--resend-uncertain", is_flag=True, help="Send again to those an interrupted call may have reached.")
 @click.option("--include-new", is_flag=True, help="Continuing a send: also send to members who joined since it began.")
@@ -58,6 +63,7 @@ def send(
     concurrency: int | None,
     rate: str | None,
     workers: int | None,
+    join: bool,
     new_version: bool,
     resend_uncertain: bool,
     include_new: bool,
@@ -82,6 +88,15 @@ def send(
         )
     if test_to is not None:
         test_to = _one_address(test_to)
+    if join:
+        given = [name for name, on in (("--workers", workers is not None), ("--new-version", new_version),
+                 ("--resend-uncertain", resend_uncertain), ("--include-new", include_new), ("--to", test_to),
+                 ("--dry-run", dry_run), ("--at", at is not None)) if on]  # fmt: skip
+        if given:
+            raise UsageError(
+                f"--join takes part in a send as it was started: drop {', '.join(given)} (the send's own process "
+                "decides those)"
+            )
     try:
         edition = variants.load_edition(file)  # every problem `check` finds in the files stops the send here …
     except InvalidInput as e:
@@ -95,7 +110,7 @@ def send(
         blocking = test_to is None and not dry_run and not force
         if send_at is not None and not provider.can_schedule:  # before a dry run or a test copy too
             raise UsageError(f"{provider.name} cannot schedule a send: drop --at, or use a provider that can")
-        if test_to is None:
+        if test_to is None and not join:  # the send joined synced before it started, and holds the lock it needs
             _sync_first(project, provider, skip=no_sync)
         with _planned(edition, segment, send_at, blocking=blocking) as (store, ledger, plan):
             if test_to is not None:
@@ -109,7 +124,7 @@ def send(
                     f"no active members to send to ({segment or 'everyone'}): check --segment, or import members "
                     "with `actionmail subscribers import`"
                 )
-            if plan.resume is not None:
+            if plan.resume is not None and not join:
                 counts = ledger.counts(plan.resume.id)
                 left = delivery.remaining(ledger, plan.resume.id, provider, resend_uncertain)
                 if not left and not (include_new and plan.joined):
@@ -124,17 +139,24 @@ def send(
             pace = _pace(project, concurrency, rate)
             try:
                 with _progress() as bar:
-                    send_record, outcome, counts = delivery.execute(
-                        plan, store, ledger, provider, pace, secret_key,
-                        new_version=new_version, resend_uncertain=resend_uncertain, include_new=include_new,
-                        progress=bar.update, on_start=lambda total: setattr(bar, "total", total), workers=workers,
-                    )  # fmt: skip
+                    if join:
+                        send_record, outcome, counts = delivery.join(
+                            plan, store, ledger, provider, pace, secret_key, progress=bar.update
+                        )
+                    else:
+                        send_record, outcome, counts = delivery.execute(
+                            plan, store, ledger, provider, pace, secret_key,
+                            new_version=new_version, resend_uncertain=resend_uncertain, include_new=include_new,
+                            progress=bar.update, on_start=lambda total: setattr(bar, "total", total),
+                            workers=workers,
+                        )  # fmt: skip
             except KeyboardInterrupt:
                 _interrupted(plan, ledger, file)
             summary = _summary(counts) or "nobody left to send to (an earlier version reached everyone)"
             click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
             left = _report(plan, provider, ledger, send_record.id, file, include_new=include_new)
-            _publish(plan.edition)
+            if not join:  # the send's own process publishes the web edition
+                _publish(plan.edition)
     finally:
         provider.close()
     if outcome.stopped is not None:

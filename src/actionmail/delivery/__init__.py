@@ -23,7 +23,7 @@ from actionmail.audience import Segment, Store
 from actionmail.config import Project
 from actionmail.database import locks, marks
 from actionmail.delivery.engine import Engine, Job, Outcome, Pace
-from actionmail.delivery.ledger import SEND_LOCK, WORKER_LOCK, Ledger, SendRecord, State
+from actionmail.delivery.ledger import SEND_LOCK, WORKER_LOCK, Ledger, SendRecord, State, owner
 from actionmail.errors import UsageError
 from actionmail.merge import Merge
 from actionmail.providers import mime
@@ -298,10 +298,86 @@ def _execute(
             outcome = processes.run(plan, ledger, provider, pace, secret, send, workers, progress, outcome)
     else:
         outcome = engine.run(batches.all(), progress)
-    counts = ledger.counts(send.id)
+    return send, outcome, _finish_if_done(ledger, send.id)
+
+
+def join(
+    plan: Plan,
+    store: Store,
+    ledger: Ledger,
+    provider: Provider,
+    pace: Pace,
+    secret: bytes,
+    progress: Callable[[int], None] = lambda n: None,
+) -> tuple[SendRecord, Outcome, dict[State, int]]:
+    """Take part in a send under way on PostgreSQL from another process, on this host or another (`send
+    --join`): claim batches from its queue beside its workers until none are left. The send's own process holds
+    the send lock and does everything else (plans, queues, repeats uncertain calls, recovers dead workers'
+    claims); this one holds a worker's lock of its own, so that if it dies, only its claims become uncertain.
+    Only a send that has workers claiming can be joined."""
+    from actionmail.delivery import workers as processes
+
+    if not processes.claims(ledger.location):
+        raise UsageError(
+            "--join shares a send on PostgreSQL between hosts; on one machine use --workers (SQLite's sends are "
+            "one process's, with its workers)"
+        )
+    send = plan.resume
+    if send is None or send.finished_at is not None:
+        raise UsageError(
+            f"no send of {plan.issue} (at this version of the file) is under way to join: start it with "
+            "`actionmail send` without --join"
+        )
+    if send.segment != plan.segment:
+        raise UsageError(f"the send under way is for {send.segment or 'everyone'}: join it with the same --segment")
+    if not locks.held(ledger.location, SEND_LOCK):
+        raise UsageError(
+            f"send {send.id} of {plan.issue} is not running: go on with it with `actionmail send` without --join"
+        )
+    # Only workers claim: a send made by one process reads its queue without claiming (so that, killed, it leaves
+    # only the batch of its call uncertain), and a process joining it could take the same rows.
+    if not locks.held(ledger.location, WORKER_LOCK):
+        raise UsageError(
+            f"send {send.id} of {plan.issue} is sent by one process, which doesn't share its queue: join a send "
+            "started with --workers 2 or more, once its workers are sending"
+        )
+    engine = Engine(provider, ledger, send.id, pace)
+    env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
+    batches = Batches(plan, store, ledger, provider, engine, send, env, secret)
+    with own_claims(ledger, send.id) as name:
+        outcome = engine.run(batches.claimed(name), progress)
+    return send, outcome, _finish_if_done(ledger, send.id)
+
+
+JOIN_FROM = 1000  # the worker lock numbers of a send's own processes (claims) and of those that join it
+
+
+@contextlib.contextmanager
+def own_claims(ledger: Ledger, send_id: int) -> Iterator[str]:
+    """A worker's lock of this process's own, by a number no claim of the send was made under yet (so that a dead
+    claimer's rows are never taken for a live one's), held while it claims; the name it claims under."""
+    used = ledger.owners(send_id)
+    for number in range(JOIN_FROM, JOIN_FROM + 10_000):
+        if owner(number) in used:
+            continue
+        lock = locks.Lock(ledger.location, WORKER_LOCK, number)
+        if lock.acquire():
+            break
+    else:
+        raise UsageError("no worker lock free for this send: too many processes share it")
+    try:
+        yield owner(number)
+    finally:
+        lock.release()
+
+
+def _finish_if_done(ledger: Ledger, send_id: int) -> dict[State, int]:
+    """The send's counts; the send marked finished when nobody is left queued, failed, uncertain or in flight
+    (another process's calls may still be out: then it finishes the send)."""
+    counts = ledger.counts(send_id)
     if counts[State.QUEUED] == counts[State.FAILED] == counts[State.UNCERTAIN] == counts[State.IN_FLIGHT] == 0:
-        ledger.finish(send.id)
-    return send, outcome, counts
+        ledger.finish(send_id)
+    return counts
 
 
 def _enqueue(plan: Plan, store: Store, ledger: Ledger, send: SendRecord) -> None:

@@ -142,7 +142,7 @@ class Ledger:
 
     def finish(self, send_id: int) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE sends SET finished_at = ? WHERE id = ?", (_now(), send_id))
+            db.execute("UPDATE sends SET finished_at = ? WHERE id = ? AND finished_at IS NULL", (_now(), send_id))
 
     # --- recipients -----------------------------------------------------------------------------------------
     def enqueue(
@@ -179,6 +179,13 @@ class Ledger:
         with self._lock:
             (number,) = self._db.execute(sql, (*params, mine, issue, mine)).fetchone()
         return int(number)
+
+    def owners(self, send_id: int) -> set[str]:
+        """Every name a batch of this send was claimed under (:func:`owner`), alive or not."""
+        with self._lock:
+            return {str(name) for (name,) in self._db.execute(
+                "SELECT DISTINCT claimed_by FROM deliveries WHERE send_id = ? AND claimed_by IS NOT NULL", (send_id,)
+            )}  # fmt: skip
 
     def recover(self, send_id: int, *, spare_live: bool = False) -> int:
         """Rows left in flight by a crash become uncertain; returns how many. Their time stays the call's: an

@@ -163,7 +163,9 @@ def run(
         for process in processes:
             process.join()
         events.close()
-    ledger.recover(send.id)  # a worker that died mid-call left its batch in flight: uncertain now, as on a rerun
+    # A worker that died mid-call left its batch in flight: uncertain now, as on a rerun. With claims, only those of
+    # the dead: a process that joined from another host (`send --join`) may still be sending.
+    ledger.recover(send.id, spare_live=tasks[0].claims)
     return outcome
 
 
