@@ -105,8 +105,7 @@ class Store:
     def __init__(self, connection: Connection, location: Location) -> None:
         self._db = connection
         self.location = location
-        dialect = connection.dialect
-        self._select = _SELECT.format(tags=dialect.concat("t.tag"))
+        self._select = _select(connection.dialect)
 
     @classmethod
     def open(cls, location: Location, *, any_thread: bool = False) -> Store:
@@ -155,7 +154,7 @@ class Store:
         except Exception as e:
             raise UsageError(f"cannot read the subscriber database {named} ({e})") from None
         try:
-            version = db.dialect.version(db) if db.dialect.name == "sqlite" else _read_version(db)
+            version = db.dialect.version(db)
             db.execute("SELECT 1 FROM subscribers LIMIT 1").fetchall()
         except db.dialect.errors() as e:
             raise UsageError(f"cannot read the subscriber database {named} ({e})") from None
@@ -591,15 +590,6 @@ def _fix(location: Location) -> str:
     return "check [audience] database in actionmail.toml, and that its directory exists"
 
 
-def _read_version(db: Connection) -> int:
-    """A PostgreSQL database's schema version, read without creating the table that holds it."""
-    row = db.execute("SELECT to_regclass('actionmail_schema') IS NOT NULL").fetchone()
-    if not row[0]:
-        return 0
-    (version,) = db.execute("SELECT max(version) FROM actionmail_schema").fetchone()
-    return int(version or 0)
-
-
 @contextlib.contextmanager
 def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector paused: an import makes a dozen objects a row and no reference cycles, and the
@@ -625,10 +615,15 @@ def _one_value(what: str, value: str | None, *, multi_line: bool = False) -> str
     return text
 
 
+def _select(dialect: Dialect) -> str:
+    """A :class:`Subscriber`'s columns, its tags joined as the dialect joins text."""
+    return _SELECT.format(tags=dialect.concat("t.tag"))
+
+
 def _send_query(segment: Segment | None, dialect: Dialect = SQLITE) -> tuple[str, list[str]]:
     where, params = _where("s.status = 'active' AND " + _NOT_SUPPRESSED, segment, dialect)
     order = dialect.nulls_first("s.language", "s.district", "s.id")
-    return f"{_SELECT.format(tags=dialect.concat('t.tag'))} WHERE {where} ORDER BY {order}", params
+    return f"{_select(dialect)} WHERE {where} ORDER BY {order}", params
 
 
 def _count_query(segment: Segment | None, dialect: Dialect = SQLITE) -> tuple[str, list[str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from actionmail.database import Connection
@@ -72,9 +72,6 @@ class Dialect:
         """The group's values of ``expr`` as one text, separated by the unit separator (U+001F)."""
         return f"group_concat({expr}, char(31))"
 
-    def greatest(self, a: str, b: str) -> str:
-        return f"max({a}, {b})"
-
     def nulls_first(self, *columns: str) -> str:
         """An ascending ORDER BY of ``columns``, NULL before any value (SQLite's order; PostgreSQL's is after)."""
         return ", ".join(columns)
@@ -97,10 +94,6 @@ class Dialect:
         read as in flight, so uncertain, never sent twice). What must reach the disk goes through :meth:`durable`.
         SQLite's connections are so already (WAL, synchronous=NORMAL)."""
 
-    def analyze(self, db: Connection, table: str) -> None:
-        """After many rows came into ``table`` at once: the planner learns of them now, not at the next vacuum.
-        SQLite's planner goes by its indexes; nothing to do."""
-
     @contextlib.contextmanager
     def durable(self, db: Connection) -> Iterator[None]:
         """The statements run inside are on disk when they return, whatever the connection's usual setting."""
@@ -111,7 +104,7 @@ class Dialect:
             db.execute("PRAGMA synchronous = NORMAL")
 
     def version(self, db: Connection) -> int:
-        """The schema version the database is at (0: new)."""
+        """The schema version the database is at (0: new). Reads only: a read-only probe asks it too."""
         (version,) = db.execute("PRAGMA user_version").fetchone()
         return int(version)
 
@@ -123,11 +116,6 @@ class Dialect:
 
         return (sqlite3.Error,)
 
-    def busy(self, error: BaseException) -> bool:
-        """Whether ``error`` says the database was busy (locked, out of connections): worth a retry later."""
-        import sqlite3
-
-        return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
 
 
 class Postgres(Dialect):
@@ -174,9 +162,6 @@ class Postgres(Dialect):
     def concat(self, expr: str) -> str:
         return f"string_agg({expr}, chr(31))"
 
-    def greatest(self, a: str, b: str) -> str:
-        return f"greatest({a}, {b})"
-
     def nulls_first(self, *columns: str) -> str:
         return ", ".join(f"{column} NULLS FIRST" for column in columns)
 
@@ -188,11 +173,6 @@ class Postgres(Dialect):
 
     def is_in(self, expr: str, count: int) -> str:
         return f"coalesce({expr} IN ({', '.join('?' * count) or 'NULL'}), FALSE)"
-
-    def analyze(self, db: Connection, table: str) -> None:
-        # A send queues its recipients in one statement; until autovacuum's next analyze, the planner takes the
-        # table for as small as it was, and marks each batch by reading every row of the send.
-        db.execute(f"ANALYZE {table}")
 
     def relax(self, db: Connection) -> None:
         db.execute("SET synchronous_commit = off")  # each commit written, its flush to disk not waited for
@@ -206,11 +186,14 @@ class Postgres(Dialect):
             db.execute("SET synchronous_commit = off")
 
     def version(self, db: Connection) -> int:
-        db.execute("CREATE TABLE IF NOT EXISTS actionmail_schema (version INTEGER NOT NULL)")
-        row = db.execute("SELECT max(version) FROM actionmail_schema").fetchone()
-        return int(row[0] or 0)
+        (table,) = db.execute("SELECT to_regclass('actionmail_schema') IS NOT NULL").fetchone()
+        if not table:
+            return 0
+        (version,) = db.execute("SELECT max(version) FROM actionmail_schema").fetchone()
+        return int(version or 0)
 
     def set_version(self, db: Connection, version: int) -> None:
+        db.execute("CREATE TABLE IF NOT EXISTS actionmail_schema (version INTEGER NOT NULL)")
         db.execute("DELETE FROM actionmail_schema")
         db.execute("INSERT INTO actionmail_schema (version) VALUES (?)", (int(version),))
 
@@ -219,16 +202,8 @@ class Postgres(Dialect):
 
         return (psycopg.Error,)
 
-    def busy(self, error: BaseException) -> bool:
-        import psycopg
-
-        return isinstance(error, psycopg.OperationalError)
 
 
 SQLITE = Dialect()
 POSTGRES = Postgres()
 
-
-def param(value: Any) -> Any:
-    """A value as a parameter both databases take alike: a bool as 0 or 1 (columns hold integers)."""
-    return int(value) if isinstance(value, bool) else value

@@ -161,9 +161,7 @@ class Ledger:
         )
         values = (send.id, *variant_params, _now(), *params, send.issue, send.id)
         with self._transaction() as db:
-            queued = int(db.execute(sql, values).rowcount)
-        self._db.dialect.analyze(self._db, "deliveries")
-        return queued
+            return int(db.execute(sql, values).rowcount)
 
     def unreached(self, issue: str, send_id: int | None, members: str, params: Sequence[object]) -> int:
         """How many of the members ``members`` selects :meth:`enqueue` would queue now for send ``send_id`` of
