@@ -18,11 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.postgres import Cluster, binaries  # noqa: E402
+
+from bench.send_throughput import postgres_copy  # noqa: E402
 
 from actionmail import database  # noqa: E402
-from actionmail.audience import Store, schema  # noqa: E402
-from actionmail.database import copy as copying  # noqa: E402
+from actionmail.audience import Store  # noqa: E402
 from actionmail.delivery import Ledger, State  # noqa: E402
 
 
@@ -58,19 +58,8 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="actionmail-calls-"))
     members = scratch / built.name  # a copy: the sends made here stay out of the send benchmark's members
     shutil.copy(built, members)
-    bindir = binaries()
-    assert bindir is not None, "PostgreSQL is not installed: apt-get install postgresql"
-    cluster = Cluster(bindir, durable=True).start()
+    cluster, url = postgres_copy(members)
     try:
-        with cluster.admin() as admin:
-            admin.execute("CREATE DATABASE bench")
-        url = cluster.url("bench")
-        target, source = database.connect(url), copying.open_source(members)
-        schema.migrate(target)
-        copying.copy(source, target)
-        target.execute("ANALYZE")
-        target.close()
-        source.close()
         measure(members)
         measure(url)
     finally:

@@ -27,6 +27,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path("/tmp/actionmail-bench")
@@ -104,6 +105,34 @@ def database(count: int, work: Path) -> Path:
         Path(f"{run}{suffix}").unlink(missing_ok=True)
     shutil.copy(built, run)
     return run
+
+
+def postgres_copy(members: Path) -> tuple[Any, str]:
+    """A throwaway PostgreSQL cluster, durable (fsync and synchronous commits on, as a real server), with a
+    database holding everything in the SQLite file ``members`` (`db copy`'s code): the cluster, to stop, and the
+    database's URL."""
+    sys.path.insert(0, str(ROOT))
+    from tests.postgres import Cluster, binaries
+
+    from actionmail import database as db
+    from actionmail.audience import schema
+    from actionmail.database import copy as copying
+
+    bindir = binaries()
+    assert bindir is not None, "PostgreSQL is not installed: apt-get install postgresql"
+    cluster = Cluster(bindir, durable=True).start()
+    with cluster.admin() as admin:
+        admin.execute("CREATE DATABASE bench")
+    url = cluster.url("bench")
+    target, source = db.connect(url), copying.open_source(members)
+    try:
+        schema.migrate(target)
+        copying.copy(source, target)
+        target.execute("ANALYZE")
+    finally:
+        target.close()
+        source.close()
+    return cluster, url
 
 
 def child(project: Path, concurrency: int, workers: int) -> None:
@@ -185,25 +214,7 @@ def main() -> None:
     cluster = None
     env = {**os.environ, "ACTIONMAIL_MAILGUN_API_KEY": API_KEY}
     if args.postgres:
-        sys.path.insert(0, str(ROOT))
-        from tests.postgres import Cluster, binaries
-
-        from actionmail import database as db
-        from actionmail.audience import schema
-        from actionmail.database import copy as copying
-
-        bindir = binaries()
-        assert bindir is not None, "PostgreSQL is not installed: apt-get install postgresql"
-        cluster = Cluster(bindir, durable=True).start()
-        with cluster.admin() as admin:
-            admin.execute("CREATE DATABASE bench")
-        env["ACTIONMAIL_DATABASE_URL"] = url = cluster.url("bench")
-        target, source = db.connect(url), copying.open_source(run_db)
-        schema.migrate(target)
-        copying.copy(source, target)
-        target.execute("ANALYZE")
-        target.close()
-        source.close()
+        cluster, env["ACTIONMAIL_DATABASE_URL"] = postgres_copy(run_db)
     ports: multiprocessing.Queue[int] = multiprocessing.Queue()
     counter = multiprocessing.Array("q", 2)
     server = multiprocessing.Process(target=serve, args=(ports, args.latency, counter), daemon=True)

@@ -225,6 +225,13 @@ def test_db_copy_says_what_it_needs(project: Path, monkeypatch: pytest.MonkeyPat
     assert code != 0 and "no PostgreSQL database to copy into" in output
 
 
+def test_db_copy_of_a_file_that_is_not_a_database_is_a_clear_error(project: Path, postgres_url: str) -> None:
+    (project / "junk.db").write_bytes(b"not a database at all" * 100)
+    code, output = run("db", "copy", "--from", "junk.db", "--to", postgres_url)
+    assert code == 2 and "junk.db is not an actionmail subscriber database (file is not a database)" in output
+    assert "Traceback" not in output
+
+
 def test_db_migrate_says_where_the_database_stands(project: Path, postgres_url: str) -> None:
     code, output = run("db", "migrate", env={"ACTIONMAIL_DATABASE_URL": postgres_url})
     assert code == 0, output

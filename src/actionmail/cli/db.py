@@ -88,11 +88,22 @@ def copy_command(source: Path | None, target: str | None) -> None:
     to = database.connect(location)
     try:
         schema.migrate(to)  # a new database gets its tables
-        from_db = copying.open_source(source)
+        try:
+            from_db = copying.open_source(source)
+        except Exception as e:  # not a database, or not one this actionmail can bring up to date
+            raise UsageError(
+                f"{database.describe(source)} is not an actionmail subscriber database ({e}): give another file "
+                "with --from"
+            ) from None
         try:
             copied = copying.copy(from_db, to, lambda table, n: click.echo(f"  {table}: {n:,}", err=True))
         except copying.NotEmpty as e:
             raise UsageError(str(e)) from None
+        except to.dialect.errors() as e:
+            raise UsageError(
+                f"the copy into {database.describe(location)} stopped ({e}); it was one transaction, so nothing was "
+                "copied: fix what it says and run it again"
+            ) from None
         finally:
             from_db.close()
     finally:

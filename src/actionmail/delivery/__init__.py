@@ -285,9 +285,8 @@ def _execute(
         ledger.requeue_uncertain(send.id)
     left = remaining(ledger, send.id, provider)
     on_start(left)
-    engine = Engine(provider, ledger, send.id, pace)
-    env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
-    batches = Batches(plan, store, ledger, provider, engine, send, env, secret)
+    batches = Batches.of(plan, store, ledger, provider, send, pace, secret)
+    engine = batches.engine
     if workers != 1:
         from actionmail.delivery import workers as processes  # only a send that may use them loads multiprocessing
 
@@ -341,11 +340,9 @@ def join(
             f"send {send.id} of {plan.issue} is sent by one process, which doesn't share its queue: join a send "
             "started with --workers 2 or more, once its workers are sending"
         )
-    engine = Engine(provider, ledger, send.id, pace)
-    env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
-    batches = Batches(plan, store, ledger, provider, engine, send, env, secret)
+    batches = Batches.of(plan, store, ledger, provider, send, pace, secret)
     with own_claims(ledger, send.id) as name:
-        outcome = engine.run(batches.claimed(name), progress)
+        outcome = batches.engine.run(batches.claimed(name), progress)
     return send, outcome, _finish_if_done(ledger, send.id)
 
 
@@ -428,6 +425,15 @@ class Batches:
     send: SendRecord
     env: Envelope
     secret: bytes
+
+    @classmethod
+    def of(
+        cls, plan: Plan, store: Store, ledger: Ledger, provider: Provider, send: SendRecord, pace: Pace, secret: bytes
+    ) -> Batches:
+        """The batches of ``send``, with an engine of their own that sends them at ``pace``."""
+        engine = Engine(provider, ledger, send.id, pace)
+        env = envelope(plan.edition.project, plan.issue, str(send.id), plan.send_at)
+        return cls(plan, store, ledger, provider, engine, send, env, secret)
 
     def all(self) -> Iterator[Job]:
         """First, for an idempotent provider, the uncertain batches again under their own ids (while it remembers

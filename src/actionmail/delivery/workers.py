@@ -192,8 +192,7 @@ def work(task: Task, events: Any) -> None:
 def _send_share(task: Task, events: Any) -> tuple[dict[str, int], str | None]:
     from actionmail import providers, variants
     from actionmail.audience import Store
-    from actionmail.delivery import Batches, Plan, envelope, render_all
-    from actionmail.delivery.engine import Engine
+    from actionmail.delivery import Batches, Plan, render_all
 
     k, _ = task.share
     edition = replace(variants.load_edition(Path(task.newsletter)), sent_on=task.sent_on)
@@ -210,11 +209,9 @@ def _send_share(task: Task, events: Any) -> tuple[dict[str, int], str | None]:
             ledger = Ledger(location)
             try:
                 send = next(s for s in ledger.sends(issue) if s.id == task.send_id)
-                engine = Engine(provider, ledger, send.id, task.pace)
-                env = envelope(edition.project, issue, str(send.id), task.send_at)
-                batches = Batches(plan, store, ledger, provider, engine, send, env, task.secret)
+                batches = Batches.of(plan, store, ledger, provider, send, task.pace, task.secret)
                 jobs = batches.claimed(owner(k)) if task.claims else batches.queued(task.share)
-                outcome = engine.run(jobs, lambda n: events.put(("progress", k, n)))
+                outcome = batches.engine.run(jobs, lambda n: events.put(("progress", k, n)))
             finally:
                 ledger.close()
     finally:
