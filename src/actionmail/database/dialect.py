@@ -94,6 +94,10 @@ class Dialect:
         read as in flight, so uncertain, never sent twice). What must reach the disk goes through :meth:`durable`.
         SQLite's connections are so already (WAL, synchronous=NORMAL)."""
 
+    def analyze(self, db: Connection, table: str) -> None:
+        """After many rows came into ``table`` at once: the planner learns of them now, not at the next vacuum.
+        SQLite's planner goes by its indexes; nothing to do."""
+
     @contextlib.contextmanager
     def durable(self, db: Connection) -> Iterator[None]:
         """The statements run inside are on disk when they return, whatever the connection's usual setting."""
@@ -173,6 +177,12 @@ class Postgres(Dialect):
 
     def is_in(self, expr: str, count: int) -> str:
         return f"coalesce({expr} IN ({', '.join('?' * count) or 'NULL'}), FALSE)"
+
+    def analyze(self, db: Connection, table: str) -> None:
+        # A send queues its recipients in one statement; until autovacuum's next analyze the planner takes the
+        # table for as small as it was: marking 20 batches took 0.85-0.90 s without this, 0.41 s with it
+        # (bench/database_calls.py).
+        db.execute(f"ANALYZE {table}")
 
     def relax(self, db: Connection) -> None:
         db.execute("SET synchronous_commit = off")  # each commit written, its flush to disk not waited for

@@ -161,7 +161,9 @@ class Ledger:
         )
         values = (send.id, *variant_params, _now(), *params, send.issue, send.id)
         with self._transaction() as db:
-            return int(db.execute(sql, values).rowcount)
+            queued = int(db.execute(sql, values).rowcount)
+        self._db.dialect.analyze(self._db, "deliveries")
+        return queued
 
     def unreached(self, issue: str, send_id: int | None, members: str, params: Sequence[object]) -> int:
         """How many of the members ``members`` selects :meth:`enqueue` would queue now for send ``send_id`` of
