@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import re
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
+from actionmail import database
+from actionmail.database import Location
 from tests.accessibility import require_axe
 from tests.fakes.mailgun import MailgunFake
 from tests.postgres import Cluster, binaries
@@ -108,6 +111,53 @@ def module_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
     cluster.drop(url)
 
 
+class Databases:
+    """More databases than the test's own, for a test about two (a backup restored into another; an import fuzzed
+    into a new one each time). On SQLite each is the file asked for; on PostgreSQL a new database in the tests'
+    cluster, dropped after. The newest is the one every command opens: on PostgreSQL through
+    ACTIONMAIL_DATABASE_URL (as the test's own is), on SQLite through the project's settings where given."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self._request = request
+        self._later = contextlib.ExitStack()
+
+    @contextlib.contextmanager
+    def new(self, path: Path) -> Iterator[Location]:
+        """A new database while the block runs: ``path`` on SQLite."""
+        if not ON_POSTGRES:
+            yield path
+            return
+        cluster: Cluster = self._request.getfixturevalue("postgres_cluster")
+        url = cluster.fresh()
+        before = os.environ.get(database.URL_VARIABLE)
+        os.environ[database.URL_VARIABLE] = url
+        try:
+            yield url
+        finally:
+            if before is None:
+                del os.environ[database.URL_VARIABLE]
+            else:
+                os.environ[database.URL_VARIABLE] = before
+            gc.collect()  # the connections the block left to be collected, before the database is dropped
+            cluster.drop(url)
+
+    def switch(self, path: Path, settings: Path | None = None) -> Location:
+        """A new database for the rest of the test; on SQLite ``path``, written as [audience] database in the
+        ``settings`` file (relative to it) where one is given, so that commands open it."""
+        if settings is not None and not ON_POSTGRES:
+            name = path.relative_to(settings.parent).as_posix()
+            settings.write_text(settings.read_text() + f'\n[audience]\ndatabase = "{name}"\n')
+        return self._later.enter_context(self.new(path))
+
+
+@pytest.fixture
+def databases(request: pytest.FixtureRequest) -> Iterator[Databases]:
+    """See Databases."""
+    made = Databases(request)
+    with made._later:
+        yield made
+
+
 @pytest.fixture(autouse=True)
 def database_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The backend this test runs on: on PostgreSQL (see ON_POSTGRES), ACTIONMAIL_DATABASE_URL set to a database
@@ -116,7 +166,7 @@ def database_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
         yield "sqlite"
         return
     if request.node.get_closest_marker("sqlite_only"):
-        pytest.skip("about the SQLite file itself, or two of them")
+        pytest.skip("about the SQLite file itself")
     shared = "module_database" in request.fixturenames
     url = request.getfixturevalue("module_database" if shared else "postgres_url")
     monkeypatch.setenv("ACTIONMAIL_DATABASE_URL", url)

@@ -9,7 +9,7 @@ import pytest
 
 from actionmail import database
 from actionmail.audience import Status, Store
-from tests.conftest import ROOT, write
+from tests.conftest import ROOT, Databases, write
 from tests.test_cli import invoke
 
 SAMPLE = ROOT / "sample" / "members.csv"
@@ -241,8 +241,7 @@ def test_count_with_segments(project: Path) -> None:
     )
 
 
-@pytest.mark.sqlite_only  # a second database beside the first: another file
-def test_export_and_import_back(project: Path) -> None:
+def test_export_and_import_back(project: Path, databases: Databases) -> None:
     shutil.copy(SAMPLE, project / "members.csv")
     invoke("subscribers", "import", "members.csv")
     invoke("subscribers", "unsubscribe", "dmitri.walker@example.net", "--reason", "moving")
@@ -252,15 +251,14 @@ def test_export_and_import_back(project: Path) -> None:
         "email,first_name,last_name,district,zip,language,tags,status,status_changed_at,status_reason,source,created_at"
     )
     assert len(output.splitlines()) == 1 + 7
-    settings = project / "actionmail.toml"
-    settings.write_text(settings.read_text() + '\n[audience]\ndatabase = "restored.db"\n')
+    restored = databases.switch(project / "restored.db", settings=project / "actionmail.toml")
     assert invoke("subscribers", "import", "backup.csv") == (
         0,
         "not to be sent to: 1 unsubscribed\nadded 1000, updated 0, unchanged 0, skipped 0\n",
     )
     assert invoke("subscribers", "export", "--all", "-o", "again.csv") == (0, "Wrote again.csv (1000 subscribers)\n")
     assert (project / "again.csv").read_text() == (project / "backup.csv").read_text()
-    with Store.open(project / "restored.db") as store:
+    with Store.open(restored) as store:
         dmitri = store.get("dmitri.walker@example.net")
         assert dmitri is not None and (dmitri.status, dmitri.status_reason) == (Status.UNSUBSCRIBED, "moving")
 
@@ -424,15 +422,14 @@ def test_suppressions_list_and_remove(project: Path) -> None:
     assert invoke("subscribers", "add", "zed@example.org") == (0, "Added zed@example.org\n")
 
 
-@pytest.mark.sqlite_only  # a second database beside the first: another file
-def test_export_all_says_how_many_suppressed_addresses_it_holds(project: Path) -> None:
+def test_export_all_says_how_many_suppressed_addresses_it_holds(project: Path, databases: Databases) -> None:
     invoke("subscribers", "add", "ana@example.org")
     invoke("subscribers", "unsubscribe", "zed@example.org")
     assert invoke("subscribers", "export", "--all", "-o", "backup.csv") == (
         0,
         "Wrote backup.csv (1 subscriber, 1 address that is not a member on the suppression list)\n",
     )
-    (project / "actionmail.db").unlink()
+    databases.switch(project / "restored.db", settings=project / "actionmail.toml")
     assert invoke("subscribers", "import", "backup.csv") == (
         0,
         "suppression list: 1 address that is not a member added\nadded 1, updated 0, unchanged 0, skipped 0\n",

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from actionmail.audience import Status, Store, SuppressEvent, schema
 from actionmail.cli import main
 from actionmail.database.sqlite import SqliteConnection
-from tests.conftest import write
+from tests.conftest import Databases, write
 
 
 @pytest.fixture
@@ -104,8 +104,7 @@ def test_the_backup_carries_the_history_and_restoring_it_twice_adds_nothing(proj
         assert changes(restored, "gone@example.org") == [("unsubscribed", "by hand", None)]
 
 
-@pytest.mark.sqlite_only  # a second database beside the first: another file
-def test_a_damaged_history_cell_is_a_warning_and_the_member_is_imported(project: Path) -> None:
+def test_a_damaged_history_cell_is_a_warning_and_the_member_is_imported(project: Path, databases: Databases) -> None:
     invoke("subscribers", "add", "ana@example.org")
     invoke("subscribers", "unsubscribe", "ana@example.org")
     invoke("subscribers", "export", "--all", "-o", "backup.csv")
@@ -113,15 +112,14 @@ def test_a_damaged_history_cell_is_a_warning_and_the_member_is_imported(project:
     start = text.index('"[{')
     damaged = text[:start] + '"[{""at"":""yesterday""}]"' + text[text.index("\n", start) :]
     (project / "backup.csv").write_text(damaged)
-    settings = project / "actionmail.toml"
-    settings.write_text(settings.read_text() + '\n[audience]\ndatabase = "restored.db"\n')
+    second = databases.switch(project / "restored.db", settings=project / "actionmail.toml")
     code, output = invoke("subscribers", "import", "backup.csv")
     assert code == 0
     assert output.splitlines()[0] == (
         "backup.csv:2: history: warning: the history is not what an export writes (entry 1 has no time ('at')): "
         "it was left out"
     )
-    with Store.open(project / "restored.db") as restored:
+    with Store.open(second) as restored:
         ana = restored.get("ana@example.org")
         assert ana is not None and ana.status is Status.UNSUBSCRIBED
         # Without the backup's history, the import records the change it makes.

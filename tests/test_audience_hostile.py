@@ -12,7 +12,7 @@ import pytest
 from actionmail.audience import Store
 from actionmail.database.sqlite import SqliteConnection
 from actionmail.errors import InvalidInput
-from tests.conftest import write
+from tests.conftest import Databases, write
 from tests.test_cli import invoke
 
 DISTRICTS = ["1", "2", "3", "4", "5", "6", "7"]
@@ -244,8 +244,7 @@ def test_an_apostrophe_means_nothing_in_other_files(store: Store, tmp_path: Path
     assert ana is not None and ana.first_name == "'Ana"
 
 
-@pytest.mark.sqlite_only  # a second database beside the first: another file
-def test_a_backup_restores_everything(store: Store, tmp_path: Path) -> None:
+def test_a_backup_restores_everything(store: Store, tmp_path: Path, databases: Databases) -> None:
     from actionmail.audience import Status, SuppressEvent
 
     store.import_csv(
@@ -272,7 +271,7 @@ def test_a_backup_restores_everything(store: Store, tmp_path: Path) -> None:
     assert store.export_csv(backup, everyone=True) == 4
     path = tmp_path / "backup.csv"
     path.write_text(backup.getvalue())
-    with Store.open(tmp_path / "restored.db") as restored:
+    with databases.new(tmp_path / "restored.db") as second, Store.open(second) as restored:
         report = restored.import_csv(path)
         assert (report.summary, report.problems, report.suppressions_added) == (
             "added 4, updated 0, unchanged 0, skipped 0",
@@ -290,15 +289,16 @@ def test_a_backup_restores_everything(store: Store, tmp_path: Path) -> None:
         assert restored.add("never-a-member@example.org")[0].status == Status.UNSUBSCRIBED
 
 
-@pytest.mark.sqlite_only  # a second database beside the first: another file
-def test_a_backup_into_a_database_with_members_keeps_their_ids(store: Store, tmp_path: Path) -> None:
+def test_a_backup_into_a_database_with_members_keeps_their_ids(
+    store: Store, tmp_path: Path, databases: Databases
+) -> None:
     store.add("ana@example.org")
     store.add("bo@example.org")
     backup = io.StringIO()
     store.export_csv(backup, everyone=True)
     path = tmp_path / "backup.csv"
     path.write_text(backup.getvalue())
-    with Store.open(tmp_path / "other.db") as other:
+    with databases.new(tmp_path / "other.db") as second, Store.open(second) as other:
         other.add("zed@example.org")  # takes id 1
         assert other.import_csv(path).summary == "added 2, updated 0, unchanged 0, skipped 0"
         assert {m.email: m.id for m in other.everyone()} == {
@@ -369,8 +369,7 @@ def test_add_refuses_a_name_that_could_add_a_header(project: Path) -> None:
     assert invoke("subscribers", "count") == (0, "0\n")
 
 
-@pytest.mark.sqlite_only  # a second database beside the first: another file
-def test_an_address_that_looks_like_a_formula_round_trips(store: Store, tmp_path: Path) -> None:
+def test_an_address_that_looks_like_a_formula_round_trips(store: Store, tmp_path: Path, databases: Databases) -> None:
     for address in ("=cmd@example.org", "-ana@example.org", "+bo@example.org", "'cy@example.org"):
         store.add(address)
     out = io.StringIO()
@@ -383,7 +382,7 @@ def test_an_address_that_looks_like_a_formula_round_trips(store: Store, tmp_path
     ]
     path = tmp_path / "backup.csv"
     path.write_text(out.getvalue())
-    with Store.open(tmp_path / "copy.db") as copy:
+    with databases.new(tmp_path / "copy.db") as second, Store.open(second) as copy:
         assert copy.import_csv(path).summary == "added 4, updated 0, unchanged 0, skipped 0"
         again = io.StringIO()
         copy.export_csv(again, everyone=True)

@@ -21,7 +21,7 @@ from actionmail.audience import store as store_module
 from actionmail.audience.cells import BACKUP_COLUMNS, EXPORT_COLUMNS
 from actionmail.audience.model import BadAddress, normalize_email
 from actionmail.errors import InvalidInput, UsageError
-from tests.conftest import ROOT, write
+from tests.conftest import ROOT, Databases, write
 
 DISTRICTS = ["1", "2", "3", "4", "5", "6", "7"]
 SAMPLE = ROOT / "sample" / "members.csv"
@@ -367,8 +367,7 @@ def test_a_file_without_an_email_column(store: Store, tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.sqlite_only  # a second database beside the first: another file
-def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None:
+def test_export_round_trips_through_import(store: Store, tmp_path: Path, databases: Databases) -> None:
     store.import_csv(SAMPLE, known_districts=DISTRICTS)
     store.import_csv(
         write(
@@ -390,7 +389,7 @@ def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None
     assert header == ",".join([*EXPORT_COLUMNS, *BACKUP_COLUMNS, "field.shirt_size", "field.team"])
     path = tmp_path / "export.csv"
     path.write_text(exported.getvalue(), encoding="utf-8")
-    with Store.open(tmp_path / "copy.db") as copy:
+    with databases.new(tmp_path / "copy.db") as second, Store.open(second) as copy:
         report = copy.import_csv(path, known_districts=DISTRICTS)
         assert (report.summary, report.custom_fields) == ("added 1002, updated 0, unchanged 0, skipped 0", [])
 

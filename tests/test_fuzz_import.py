@@ -17,20 +17,18 @@ A bounded number of cases runs with the suite; more on demand (docs/fuzzing-impo
 from __future__ import annotations
 
 import csv
-import functools
 import os
 import re
 import tempfile
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actionmail.audience import Store
 from actionmail.audience.model import email_key
 from actionmail.errors import InvalidInput, UsageError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Databases
 
 SAMPLE = ROOT / "sample" / "members.csv"
 ROWS = 25
@@ -157,13 +155,21 @@ def _members(store: Store) -> dict[str, Member]:
     }
 
 
-@functools.cache
-def _expected() -> tuple[dict[str, Member], list[str]]:
+_EXPECTED: list[tuple[dict[str, Member], list[str]]] = []
+
+
+def _expected(databases: Databases) -> tuple[dict[str, Member], list[str]]:
     """What the undamaged rows import as, and each row's key (by sample row number, 1 the first)."""
+    if not _EXPECTED:
+        _EXPECTED.append(_import_undamaged(databases))
+    return _EXPECTED[0]
+
+
+def _import_undamaged(databases: Databases) -> tuple[dict[str, Member], list[str]]:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "members.csv"
         path.write_bytes(b"\n".join(_base()) + b"\n")
-        with Store.open(Path(directory) / "clean.db") as store:
+        with databases.new(Path(directory) / "clean.db") as clean, Store.open(clean) as store:
             report = store.import_csv(path, known_districts=DISTRICTS)
             assert report.skipped == 0 and not report.problems
             members = _members(store)
@@ -171,19 +177,19 @@ def _expected() -> tuple[dict[str, Member], list[str]]:
     return members, keys
 
 
-@pytest.mark.sqlite_only  # each example imports into a new database: a file each
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    # `databases` makes a new database for each example
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
 )
-@given(damaged())
-def test_damaged_imports_lose_no_good_row(case: Damaged) -> None:
-    expected, keys = _expected()
+@given(case=damaged())
+def test_damaged_imports_lose_no_good_row(databases: Databases, case: Damaged) -> None:
+    expected, keys = _expected(databases)
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "members.csv"
         path.write_bytes(case.data())
-        with Store.open(Path(directory) / "fuzz.db") as store:
+        with databases.new(Path(directory) / "fuzz.db") as fuzzed, Store.open(fuzzed) as store:
             try:
                 report = store.import_csv(path, known_districts=DISTRICTS)
             except (InvalidInput, UsageError) as e:
