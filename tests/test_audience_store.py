@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from actionmail import database
 from actionmail.audience import Change, Segment, Status, Store, SuppressEvent, schema
 from actionmail.audience.store import _count_query, _send_query
 from actionmail.errors import UsageError
@@ -67,13 +68,13 @@ def test_a_failing_migration_leaves_the_database_unchanged(tmp_path: Path, monke
     assert "phone" not in [row[1] for row in db.execute("PRAGMA table_info(subscribers)")]
 
 
-@pytest.mark.sqlite_only  # the SQLite file's own schema
 def test_a_database_from_a_newer_actionmail_is_refused(tmp_path: Path) -> None:
-    db = sqlite3.connect(tmp_path / "newer.db")
-    db.execute("PRAGMA user_version = 99")
+    location = database.locate(tmp_path / "newer.db")
+    db = database.connect(location)
+    db.dialect.set_version(db, 99)
     db.close()
     with pytest.raises(UsageError) as raised:
-        Store.open(tmp_path / "newer.db")
+        Store.open(location)
     assert str(raised.value) == (
         f"the subscriber database is at schema version 99, newer than this actionmail knows "
         f"({len(schema.MIGRATIONS)}): upgrade actionmail"
