@@ -60,17 +60,35 @@ def axe() -> None:
 # ACTIONMAIL_DATABASE_URL (which every command, worker and server the test starts reads): the suite on the second
 # backend. Tests about the SQLite file itself are marked sqlite_only.
 ON_POSTGRES = os.environ.get("ACTIONMAIL_TEST_DATABASE", "sqlite") == "postgresql"
-# On PostgreSQL, the modules that open no database (rendering, checks, providers' payloads against their fakes,
-# signatures) are not run a second time: they would test the same thing twice.
+# On PostgreSQL, the tests that open no database (rendering, checks, providers' payloads against their fakes,
+# signatures) are not run a second time: they would test the same thing twice. They are those of the modules
+# below but for the ones marked `database`. On SQLite a test of theirs that leaves a database file in its
+# directory fails, saying to mark it, so that the list stays true.
 NO_DATABASE = [
     "test_alerts.py", "test_check_accessibility.py", "test_check_content.py", "test_check_deliverability.py",
     "test_check_fuzz.py", "test_check_online.py", "test_feedback_basic_auth.py", "test_feedback_fuzz.py",
     "test_feedback_matching.py", "test_feedback_policy.py", "test_feedback_resend.py", "test_feedback_sendgrid.py",
     "test_golden.py", "test_merge.py", "test_mjml_validator.py", "test_outlook.py", "test_provider_mailgun.py",
     "test_provider_mime.py", "test_provider_postmark.py", "test_provider_resend.py", "test_provider_sendgrid.py",
-    "test_provider_smtp.py", "test_tokens.py", "test_axe.py", "test_browser.py", "preview/test_preview_fuzz.py",
+    "test_provider_smtp.py", "test_tokens.py", "test_axe.py", "test_browser.py", "test_checks.py", "test_render.py",
+    "test_legislation.py", "test_fuzz_newsletters.py", "test_project.py", "test_hostile_yaml.py",
+    "test_validation.py", "test_check_spam.py", "test_check_dates.py", "test_layers.py", "test_start.py",
+    "test_cli.py", "test_tally.py", "test_variants.py", "test_district_sets.py", "preview/", "web/",
 ]  # fmt: skip
-collect_ignore = NO_DATABASE if ON_POSTGRES else []
+
+
+def _opens_no_database(item: pytest.Item) -> bool:
+    name = item.path.relative_to(ROOT / "tests").as_posix()
+    listed = any(name == entry or (entry.endswith("/") and name.startswith(entry)) for entry in NO_DATABASE)
+    return listed and not any(item.get_closest_marker(mark) for mark in ("database", "sqlite_only"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ON_POSTGRES:
+        skipped = [item for item in items if _opens_no_database(item)]
+        if skipped:
+            config.hook.pytest_deselected(items=skipped)
+            items[:] = [item for item in items if not _opens_no_database(item)]
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +181,16 @@ def database_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     """The backend this test runs on: on PostgreSQL (see ON_POSTGRES), ACTIONMAIL_DATABASE_URL set to a database
     of the test's own (its module's, where a server of the module's uses one: module_database)."""
     if not ON_POSTGRES:
+        watched = _opens_no_database(request.node) and "tmp_path" in request.fixturenames
+        directory: Path | None = request.getfixturevalue("tmp_path") if watched else None
         yield "sqlite"
+        if directory is not None:
+            made = sorted(directory.rglob("*.db"))
+            if made:
+                pytest.fail(
+                    f"this test made a database ({made[0].name}), so it runs on PostgreSQL too: mark it "
+                    "@pytest.mark.database (tests/conftest.py: NO_DATABASE)"
+                )
         return
     if request.node.get_closest_marker("sqlite_only"):
         pytest.skip("about the SQLite file itself")

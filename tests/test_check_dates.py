@@ -145,6 +145,7 @@ def test_an_edition_renders_every_variant_for_the_day_it_goes_out() -> None:
     assert "Return your ballot in 5 days" in edition.render(key).text  # the edition itself is unchanged
 
 
+@pytest.mark.database
 def test_a_send_prints_no_countdown_wrong_on_the_day_it_goes_out(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,6 +169,7 @@ def test_a_send_prints_no_countdown_wrong_on_the_day_it_goes_out(
     assert "Return your ballot in 5 days" in (project / "out.txt").read_text()
 
 
+@pytest.mark.database
 def test_the_previews_test_copy_counts_from_the_day_it_goes_out(project: Path) -> None:
     """The preview's "Send me a test" sends what `send --to` would send today, not the newsletter as of its date."""
     from actionmail.cli import preview

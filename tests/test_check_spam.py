@@ -98,6 +98,7 @@ def test_check_no_spam_leaves_it_out(project: Path) -> None:
     assert unscored.output == "1 newsletter checked: no problems\n"
 
 
+@pytest.mark.database
 @needs_spamassassin
 def test_send_scores_it_too(project: Path) -> None:
     """`send` runs every check of `check` before anything goes out, the spam score included."""

@@ -139,6 +139,7 @@ def test_the_example_directory_has_two_sets_and_old_files_keep_their_meaning() -
 # The database ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.database
 @pytest.mark.sqlite_only  # the SQLite file's own migrations
 def test_a_database_from_before_district_sets_keeps_its_districts(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
@@ -175,6 +176,7 @@ e@example.org,7,,en
 """
 
 
+@pytest.mark.database
 def test_a_csv_maps_a_column_to_a_set(project: Path) -> None:
     write(project, "m.csv", MEMBERS)
     code, output = invoke("subscribers", "import", "m.csv", "--map", "CD=district.congress")
@@ -219,6 +221,7 @@ def test_a_csv_maps_a_column_to_a_set(project: Path) -> None:
     )
 
 
+@pytest.mark.database
 def test_a_column_of_a_set_officials_yaml_lacks_is_refused_before_anything_is_imported(project: Path) -> None:
     write(project, "m.csv", MEMBERS)
     assert invoke("subscribers", "import", "m.csv", "--map", "CD=district.congres") == (
@@ -229,6 +232,7 @@ def test_a_column_of_a_set_officials_yaml_lacks_is_refused_before_anything_is_im
     assert not (project / "actionmail.db").exists() or invoke("subscribers", "count")[1].startswith("0")
 
 
+@pytest.mark.database
 def test_add_takes_a_district_per_set(project: Path) -> None:
     code, output = invoke("subscribers", "add", "ana@example.org", "--district", "3", "--district", "congress=CD 9")
     assert (code, output) == (0, "Added ana@example.org\n")
@@ -259,6 +263,7 @@ def _expected_combinations(path: Path, congress: dict[str, str]) -> set[tuple[st
     return found
 
 
+@pytest.mark.database
 def test_the_sample_with_two_sets_has_a_variant_per_combination(project: Path) -> None:
     sample = ROOT / "sample" / "members.csv"
     shutil.copy(sample, project / "members.csv")
@@ -286,6 +291,7 @@ def test_the_sample_with_two_sets_has_a_variant_per_combination(project: Path) -
     )
 
 
+@pytest.mark.database
 def test_the_ledger_queues_each_member_under_the_combination_edition_key_gives(project: Path) -> None:
     write(project, "m.csv", MEMBERS.replace("WA-9", "9"))
     assert invoke("subscribers", "import", "m.csv", "--map", "CD=district.congress")[0] == 0
@@ -314,6 +320,7 @@ def parse(path: Path) -> EmailMessage:
     return message
 
 
+@pytest.mark.database
 def test_a_send_gives_each_member_their_own_officials_in_every_set(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -417,6 +424,7 @@ def test_check_renders_each_sets_districts(project: Path) -> None:
     assert invoke("check", "--no-spam", "newsletters/2019-08-02-two.yaml")[0] == 0
 
 
+@pytest.mark.database
 def test_render_and_variants_commands_take_a_district_per_set(project: Path) -> None:
     write(project / "newsletters", "2019-08-02-two.yaml", TWO_CALLS)
     code, output = invoke(
@@ -454,6 +462,7 @@ def test_render_and_variants_commands_take_a_district_per_set(project: Path) -> 
     ]
 
 
+@pytest.mark.database
 def test_a_segment_selects_by_another_sets_district(project: Path) -> None:
     write(project, "m.csv", MEMBERS.replace("WA-9", "9"))
     invoke("subscribers", "import", "m.csv", "--map", "CD=district.congress")

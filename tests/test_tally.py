@@ -67,6 +67,7 @@ def test_the_questions_are_the_counted_report_backs_and_surveys(edition: variant
     assert tally.issue_of(Path("newsletters/2019-08-01-ring.es.yaml")) == "2019-08-01-ring"
 
 
+@pytest.mark.database
 def test_each_members_links_carry_their_own_report_token(edition: variants.Edition, project: Path) -> None:
     assert CliRunner().invoke(main, ["subscribers", "add", "ana@example.org", "--district", "1"]).exit_code == 0
     with Store.open(project / "actionmail.db") as store:

@@ -137,6 +137,7 @@ def import_members(project: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.database
 def test_variants_command_lists_each_version_with_its_members_and_names(project: Path) -> None:
     import_members(project)
     seed = write(project / "newsletters", SEED.name, SEED.read_text())
@@ -165,6 +166,7 @@ def test_variants_command_lists_each_version_with_its_members_and_names(project:
     ]
 
 
+@pytest.mark.database
 def test_render_as_a_member_is_what_they_get(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import_members(project)
     main_file = write(
@@ -189,6 +191,7 @@ def test_render_as_a_member_is_what_they_get(project: Path, monkeypatch: pytest.
     assert both.exit_code == 2 and "give one of them" in both.output
 
 
+@pytest.mark.database
 def test_planning_from_counts_agrees_with_streaming(project: Path) -> None:
     import_members(project)
     edition = load_edition(write(project / "newsletters", SEED.name, SEED.read_text()))
@@ -198,6 +201,7 @@ def test_planning_from_counts_agrees_with_streaming(project: Path) -> None:
     assert streamed == counted == {VariantKey("en", "3"): 2, VariantKey("en", "7"): 1, VariantKey("en", None): 1}
 
 
+@pytest.mark.database
 def test_the_sample_list_gets_one_variant_per_district_and_the_fallback(project: Path) -> None:
     import shutil
 

@@ -90,6 +90,7 @@ def test_headers_are_the_ones_a_send_gives(server: PreviewServer) -> None:
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+@pytest.mark.database
 def test_a_member_sees_their_own_variant_name_and_link(server: PreviewServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ACTIONMAIL_SECRET_KEY", "k" * 40)
     assert get(server, "/api/view", id=SEED_ID, member="ana@example.org").status_code == 400  # no database yet
@@ -105,6 +106,7 @@ def test_a_member_sees_their_own_variant_name_and_link(server: PreviewServer, mo
     assert missing.status_code == 400 and "no such member" in missing.json()["error"]
 
 
+@pytest.mark.database
 def test_the_reload_script_is_only_in_what_the_preview_serves(server: PreviewServer, tmp_path: Path) -> None:
     alone = get(server, "/email", id=SEED_ID).text
     framed = get(server, "/email", id=SEED_ID, frame="1").text
@@ -264,6 +266,7 @@ def test_send_me_a_test_only_with_a_provider_that_delivers(server: PreviewServer
     assert refused.status_code == 400 and "[send] provider" in refused.json()["error"]
 
 
+@pytest.mark.database
 def test_send_me_a_test_goes_the_way_send_to_goes(smtp: SMTPServer, server: PreviewServer) -> None:
     assert get(server, "/api/view", id=SEED_ID).json()["send_test"] is True
     response = post(

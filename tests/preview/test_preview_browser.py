@@ -91,6 +91,7 @@ def test_tabs_show_text_html_mjml_and_headers(page: Page) -> None:
     shot(page, "headers")
 
 
+@pytest.mark.database
 def test_variant_picker_and_the_sheet_of_every_variant(page: Page) -> None:
     open_seed(page)
     phone = page.frame_locator("#frame-phone").locator("body")
@@ -181,6 +182,7 @@ def test_only_the_views_of_what_changed_reload(page: Page) -> None:
     page.wait_for_function("document.getElementById('frame-phone').contentWindow.kept !== true")
 
 
+@pytest.mark.database
 def test_send_me_a_test_from_the_page(smtp: SMTPServer, page: Page) -> None:
     open_seed(page)
     expect(page.locator("#send-test")).to_be_visible()
@@ -190,6 +192,7 @@ def test_send_me_a_test_from_the_page(smtp: SMTPServer, page: Page) -> None:
     assert [d.rcpt_tos for d in smtp.delivered] == [["me@example.org"]]
 
 
+@pytest.mark.database
 def test_a_members_copy_and_the_email_alone_in_a_tab(page: Page) -> None:
     with audience.Store.open(Path("actionmail.db")) as store:
         store.add("ana@example.org", first_name="Ana", district="3", known_districts=["3"])
