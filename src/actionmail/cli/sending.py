@@ -91,7 +91,7 @@ def send(
     if join:
         given = [name for name, on in (("--workers", workers is not None), ("--new-version", new_version),
                  ("--resend-uncertain", resend_uncertain), ("--include-new", include_new), ("--to", test_to),
-                 ("--dry-run", dry_run), ("--at", at is not None)) if on]  # fmt: skip
+                 ("--dry-run", dry_run), ("--at", at is not None), ("--rate", rate is not None)) if on]  # fmt: skip
         if given:
             raise UsageError(
                 f"--join takes part in a send as it was started: drop {', '.join(given)} (the send's own process "

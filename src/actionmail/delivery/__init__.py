@@ -281,6 +281,7 @@ def _execute(
         # a member and send), and whoever another version of the issue reached stays out.
         _enqueue(plan, store, ledger, send)
     ledger.recover(send.id)
+    ledger.start_pace(send.id, pace.rate)
     if resend_uncertain:
         ledger.requeue_uncertain(send.id)
     left = remaining(ledger, send.id, provider)
@@ -340,6 +341,8 @@ def join(
             f"send {send.id} of {plan.issue} is sent by one process, which doesn't share its queue: join a send "
             "started with --workers 2 or more, once its workers are sending"
         )
+    # The send's rate, whatever this host's settings say: all its processes keep to it together.
+    pace = replace(pace, rate=ledger.rate(send.id))
     batches = Batches.of(plan, store, ledger, provider, send, pace, secret)
     with own_claims(ledger, send.id) as name:
         outcome = batches.engine.run(batches.claimed(name), progress)
