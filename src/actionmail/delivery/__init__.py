@@ -313,8 +313,8 @@ def join(
     """Take part in a send under way on PostgreSQL from another process, on this host or another (`send
     --join`): claim batches from its queue beside its workers until none are left. The send's own process holds
     the send lock and does everything else (plans, queues, repeats uncertain calls, recovers dead workers'
-    claims); this one holds a worker's lock of its own, so that if it dies, only its claims become uncertain.
-    Only a send that has workers claiming can be joined."""
+    claims, sets the rate all of them keep to together); this one holds a worker's lock of its own, so that if it
+    dies, only its claims become uncertain. Only a send that has workers claiming can be joined."""
     from actionmail.delivery import workers as processes
 
     if not processes.claims(ledger.location):

@@ -39,7 +39,7 @@ class Pace:
     """How hard to push: concurrent calls, messages per second, and how to back off."""
 
     concurrency: int = 4
-    rate: float | None = None  # messages per second across all calls; None: as fast as the provider takes
+    rate: float | None = None  # messages a second, the send's processes together (Pacer); None: as fast as it takes
     attempts: int = 6  # calls per batch before giving up on a transient failure
     backoff: float = 1.0  # first wait, seconds; doubles, with jitter
     max_wait: float = 120.0  # longest wait between attempts; a provider asking for longer ends the batch
@@ -74,9 +74,9 @@ class _StopWhen(tenacity.stop.stop_base):
 class Pacer:
     """The send's rate, kept together by every process sending it (its workers, and processes joining it from
     other hosts): each call reserves its messages' worth of the send's pace in the database
-    (:meth:`Ledger.reserve`), then waits for its slot. One way on both databases: on one host, dividing the rate
-    between the workers would be exact too, but an extra write a call cost nothing measurable (docs/delivery.md),
-    and one way is one thing to test. Without a rate, the database is not asked: most sends have none."""
+    (:meth:`Ledger.reserve`), then waits for its slot. The same on SQLite: on one host, dividing the rate between
+    the workers would be exact too, but the extra write a call measured no slower (docs/delivery.md), and one way
+    of pacing is one thing to test. Without a rate the database is not asked: most sends have none."""
 
     def __init__(
         self, ledger: Ledger, send_id: int, rate: float | None, sleep: Callable[[float], None] = time.sleep
