@@ -4,7 +4,8 @@
 
 Queues a send of the 100,000 benchmark members on each database (PostgreSQL: a throwaway durable cluster, the
 members copied in with `db copy`'s code), then times reading the batches' ids, the members' last check
-(`Store.sendable`) for 20 batches, and marking those 20 in flight and then accepted.
+(`Store.sendable`) for 20 batches, marking those 20 in flight and then accepted, and 1,000 reservations of the
+send's pace (`Ledger.reserve`, made before each call of a send with a rate).
 """
 
 from __future__ import annotations
@@ -43,13 +44,18 @@ def measure(location: database.Location) -> None:
             ledger.mark(send.id, ids, State.IN_FLIGHT, batch="b", provider="p")
             ledger.mark(send.id, ids, State.ACCEPTED, provider_ids=dict.fromkeys(ids, "m"))
         marked_at = time.perf_counter()
+        ledger.start_pace(send.id, 1e9)
+        for _ in range(1000):  # a rate never reached: what a send with a rate adds to each call
+            ledger.reserve(send.id, 1e-9)
+        reserved_at = time.perf_counter()
     finally:
         ledger.close()
         store.close()
     print(
         f"{database.describe(location)}: queued {queued:,} in {queued_at - start:.3f} s; "
         f"{len(batches)} batches' ids {read_at - queued_at:.3f} s; sendable x20 {checked_at - read_at:.3f} s; "
-        f"marks x20 (in flight, accepted) {marked_at - checked_at:.3f} s"
+        f"marks x20 (in flight, accepted) {marked_at - checked_at:.3f} s; "
+        f"the send's pace reserved x1000 {reserved_at - marked_at:.3f} s"
     )
 
 

@@ -1,6 +1,7 @@
 """Benchmark: a whole `actionmail send` of N members through the smtp provider to a local aiosmtpd (STARTTLS, AUTH).
 
     .venv/bin/python bench/send_smtp.py 1000
+    .venv/bin/python bench/send_smtp.py 1000 --rate 100000/s   # any further options go to `actionmail send`
 
 SMTP sends one message a call, so this is the send where per-call costs in the ledger (such as the fsync of each
 in-flight mark, docs/delivery.md) weigh most. Prints the send's wall time (checks and rendering included) and
@@ -28,7 +29,7 @@ from actionmail.cli import main  # noqa: E402
 SEED = ROOT / "newsletters" / "2019-08-01-no-police-facial-recognition.yaml"
 
 
-def run(count: int) -> None:
+def run(count: int, options: list[str]) -> None:
     project = Path(tempfile.mkdtemp(prefix="actionmail-smtp-bench-"))
     for name in ("actionmail.toml", "officials.yaml"):
         shutil.copy(ROOT / name, project)
@@ -50,7 +51,7 @@ def run(count: int) -> None:
             f'ca_file = "{certificates.ca}"\n'
         )
     started = time.perf_counter()
-    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--provider", "smtp"])
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--provider", "smtp", *options])
     elapsed = time.perf_counter() - started
     controller.stop()
     assert result.exit_code == 0, result.output
@@ -59,4 +60,4 @@ def run(count: int) -> None:
 
 
 if __name__ == "__main__":
-    run(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, sys.argv[2:])

@@ -3,7 +3,7 @@
 
 The provider is whatever the project's actionmail.toml says ([send] provider); its batches are BATCH recipients
 (smaller than the provider allows, so a send makes many calls). One call at a time (per worker process, with
-WORKERS), short backoffs.
+WORKERS), short backoffs, at the project's [send] rate.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def main(project_dir: str, newsletter: str, batch_size: str, workers: str = "1",
     with audience.Store.open(database) as store:
         ledger = delivery.Ledger(database)
         plan = delivery.prepare(edition, store, ledger, None)
-        pace = delivery.Pace(concurrency=int(workers), backoff=0.01, max_wait=0.1)
+        pace = delivery.Pace(
+            concurrency=int(workers), rate=edition.project.settings.send.rate, backoff=0.01, max_wait=0.1
+        )
         secret = os.environ["ACTIONMAIL_SECRET_KEY"].encode()
         if join:
             _, outcome, _ = delivery.join(plan, store, ledger, provider, pace, secret)

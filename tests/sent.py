@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import collections
+import email.utils
 from pathlib import Path
 
 from actionmail import audience, delivery
+from actionmail.delivery.ledger import BURST
 from tests.conftest import SEED
 from tests.fakes.server import FakeProvider
 
@@ -35,3 +37,17 @@ def ledger_rows(project: Path) -> dict[str, delivery.State]:
         return {row.email.lower(): row.state for row in ledger.pending(send.id, list(delivery.State))}
     finally:
         ledger.close()
+
+
+def most_over_rate(fake: FakeProvider, rate: float) -> float:
+    """How many messages the calls that reached ``fake`` (by the addresses in their ``to``: Mailgun's form) carried
+    beyond ``rate`` a second and the second's worth that may go at once, in the stretch of time where they carried
+    the most: 0 or less for a send that kept to its rate."""
+    calls = sorted((r.received, len(email.utils.getaddresses(r.form()["to"]))) for r in fake.requests)
+    most = float("-inf")
+    for i, (start, _) in enumerate(calls):
+        sent = 0
+        for at, recipients in calls[i:]:
+            sent += recipients
+            most = max(most, sent - rate * (at - start + BURST))
+    return most

@@ -15,36 +15,33 @@ import pytest
 
 from actionmail.config.providers import ProviderSettings
 from actionmail.delivery import Ledger, Pace, State
-from actionmail.delivery.engine import Engine, Job, RateLimiter
+from actionmail.delivery.engine import Engine, Job, Pacer
 from actionmail.providers.base import Batch, BatchResult, Provider, Recipient
-from tests.conftest import Clock
 from tests.contract import batch
 from tests.test_ledger import queue
 
 
-def test_rate_caps_messages_per_second() -> None:
-    clock = Clock(0.0)
-    limiter = RateLimiter(100, clock, clock.sleep)
-    for _ in range(5):  # 500 messages in batches of 100 at 100/s: the first second's worth at once, then waits
-        limiter.acquire(100)
-    assert clock.slept and round(sum(clock.slept), 6) == 4.0
-    assert round(clock.now, 6) == 4.0
+def test_each_call_waits_for_its_slot_of_the_send_s_pace(tmp_path: Path) -> None:
+    queue(tmp_path / "ledger.db", 10, seed=1)
+    ledger = Ledger(tmp_path / "ledger.db")
+    ledger.start_pace(1, 100.0)
+    slept: list[float] = []
+    pacer = Pacer(ledger, 1, 100.0, slept.append)
+    for _ in range(3):  # 300 messages in calls of 100 at 100/s: the first second's worth at once, then a second each
+        pacer.acquire(100)
+    ledger.close()
+    assert len(slept) == 2 and slept[0] == pytest.approx(1.0, abs=0.2) and slept[1] == pytest.approx(2.0, abs=0.2)
 
 
-def test_a_batch_larger_than_a_second_of_rate_still_goes() -> None:
-    clock = Clock(0.0)
-    limiter = RateLimiter(50, clock, clock.sleep)
-    limiter.acquire(50)
-    limiter.acquire(120)  # bigger than the bucket: waits for the tokens rather than forever
-    assert round(clock.now, 6) == 2.4
-
-
-def test_no_rate_means_no_waiting() -> None:
-    clock = Clock(0.0)
-    limiter = RateLimiter(None, clock, clock.sleep)
+def test_without_a_rate_the_database_is_not_asked(tmp_path: Path) -> None:
+    queue(tmp_path / "ledger.db", 10, seed=1)
+    ledger = Ledger(tmp_path / "ledger.db")
+    ledger.close()  # any statement would raise
+    slept: list[float] = []
+    pacer = Pacer(ledger, 1, None, slept.append)
     for _ in range(100):
-        limiter.acquire(1000)
-    assert clock.slept == []
+        pacer.acquire(1000)
+    assert slept == []
 
 
 class Slow(Provider):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import random
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,75 @@ def test_a_batch_marked_in_flight_is_written_through_to_the_disk_and_nothing_els
     ]  # fmt: skip
     assert not any("synchronous" in s for s in statements)
     assert synchronous == 1  # NORMAL again for everything else
+
+
+# --- the send's pace (Ledger.reserve), on the database's own clock ------------------------------------------------
+def database_clock(ledger: Ledger) -> float:
+    (now,) = ledger._db.execute(f"SELECT {ledger._db.dialect.clock()}").fetchone()
+    return float(now)
+
+
+EPSILON = 0.005  # SQLite's clock keeps milliseconds
+
+
+def test_a_second_s_worth_goes_at_once_then_each_call_waits_for_what_was_reserved_before_it(tmp_path: Path) -> None:
+    queue(tmp_path / "ledger.db", 10, seed=8)
+    ledger = Ledger(tmp_path / "ledger.db")
+    ledger.start_pace(1, 50.0)
+    start = database_clock(ledger)
+    waits = [ledger.reserve(1, seconds) for seconds in (0.4, 0.4, 0.4, 1.0, 2.4)]
+    elapsed = database_clock(ledger) - start
+    assert ledger.rate(1) == 50.0
+    ledger.close()
+    # Had no time passed: what was reserved before each call and by it, less the second that may go at once.
+    for wait, reserved in zip(waits, [0, 0, 0.2, 1.2, 3.6], strict=True):
+        assert max(0.0, reserved - elapsed) - EPSILON <= wait <= reserved + EPSILON, waits
+
+
+def test_an_idle_pace_lets_no_more_than_a_second_s_worth_go_at_once(tmp_path: Path) -> None:
+    queue(tmp_path / "ledger.db", 10, seed=9)
+    ledger = Ledger(tmp_path / "ledger.db")
+    ledger.start_pace(1, 10.0)
+    ledger._db.execute("UPDATE sends SET next_slot = 0 WHERE id = 1")  # idle since 1970: no credit banked
+    assert ledger.reserve(1, 1.5) == pytest.approx(0.5, abs=EPSILON)
+    ledger.close()
+
+
+def test_a_send_s_own_process_starts_its_pace_afresh(tmp_path: Path) -> None:
+    """Slots reserved by an earlier run, killed before it used them, are not waited for by the next."""
+    queue(tmp_path / "ledger.db", 10, seed=10)
+    ledger = Ledger(tmp_path / "ledger.db")
+    ledger.start_pace(1, 10.0)
+    ledger.reserve(1, 1.0)
+    assert ledger.reserve(1, 30.0) == pytest.approx(30.0, abs=0.5)
+    ledger.start_pace(1, None)
+    assert ledger.rate(1) is None and ledger.reserve(1, 0.5) == 0.0
+    ledger.close()
+
+
+def test_reservations_made_at_once_from_several_connections_are_none_of_them_lost(tmp_path: Path) -> None:
+    queue(tmp_path / "ledger.db", 10, seed=11)
+    ledger = Ledger(tmp_path / "ledger.db")
+    ledger.start_pace(1, 1.0)
+    start = database_clock(ledger)
+    ready = threading.Barrier(4)
+
+    def reserver() -> None:
+        own = Ledger(tmp_path / "ledger.db")  # a process's connection of its own
+        try:
+            ready.wait()
+            for _ in range(50):
+                own.reserve(1, 0.01)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=reserver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    (next_slot,) = ledger._db.execute("SELECT next_slot FROM sends WHERE id = 1").fetchone()
+    end = database_clock(ledger)
+    ledger.close()
+    # 200 reservations of 0.01 s from the first one's moment on: a reservation lost to another's would leave less.
+    assert start + 2.0 - EPSILON <= next_slot <= end + 2.0 + EPSILON

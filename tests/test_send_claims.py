@@ -23,11 +23,11 @@ from actionmail import sync as syncing
 from actionmail.cli import main
 from actionmail.config import load_project
 from actionmail.database import Location, connect, locks
-from actionmail.delivery.ledger import WORKER_LOCK, owner
+from actionmail.delivery.ledger import BURST, WORKER_LOCK, owner
 from tests.conftest import ROOT
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.server import Fault
-from tests.sent import delivered, everyone, ledger_counts
+from tests.sent import delivered, everyone, ledger_counts, most_over_rate
 from tests.test_ledger import queue
 from tests.test_send_workers import FILE, worker_pids
 
@@ -278,9 +278,51 @@ def test_a_send_on_postgres_joined_from_another_process_shares_its_queue(on_post
     assert finished is not None
 
 
+def test_a_send_with_workers_and_a_process_joining_it_keep_together_to_the_rate(on_postgres: MailgunFake) -> None:
+    """Two workers and a process joining from another (as from another host), at [send] rate 100: the calls that
+    reach the fake Mailgun carry, in any stretch of time, no more than 100 a second and one second's worth at
+    once (less a little for the calls' own jitter). Each process keeping to the rate on its own (as each did with
+    a token bucket of its own) would send half as fast again while the three overlap, and each start with a
+    second's worth of its own."""
+    mailgun = on_postgres
+    project = Path.cwd()
+    settings = project / "actionmail.toml"
+    settings.write_text(settings.read_text().replace('provider = "mailgun"\n', 'provider = "mailgun"\nrate = 100\n'))
+    sender = subprocess.Popen([sys.executable, "-m", "tests.sender", str(project), FILE, "10", "2"], cwd=ROOT,
+                              env={**os.environ}, stderr=subprocess.PIPE)  # fmt: skip
+    joiners: list[subprocess.Popen[bytes]] = []
+
+    def chaos() -> Fault | None:
+        if not joiners:
+            joiners.append(subprocess.Popen(
+                [sys.executable, "-m", "tests.sender", str(project), FILE, "10", "1", "join"], cwd=ROOT,
+                env={**os.environ}, stderr=subprocess.PIPE,
+            ))  # fmt: skip
+        return None
+
+    mailgun.chaos = chaos
+    _, errors = sender.communicate(timeout=180)
+    _, joined_errors = joiners[0].communicate(timeout=180)
+    mailgun.chaos = None
+    assert sender.returncode == 0 and joiners[0].returncode == 0, (errors.decode(), joined_errors.decode())
+    assert max(delivered(mailgun).values()) == 1 and ledger_counts(project)[delivery.State.ACCEPTED] == 1000
+    ledger = delivery.Ledger(project / "actionmail.db")
+    try:
+        assert len(ledger.owners(1)) == 3, "the joiner sent nothing: it started too late to overlap"
+    finally:
+        ledger.close()
+
+    # A call's own jitter (made, sent, read by the fake) may bring it a little closer to an earlier one: 0.2 s.
+    assert most_over_rate(mailgun, 100) <= 100 * 0.2
+    first, last = min(r.received for r in mailgun.requests), max(r.received for r in mailgun.requests)
+    assert last - first >= (1000 - 100 * BURST) / 100 - 0.5
+
+
 def test_join_is_refused_where_it_cannot_share_a_send(members: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(main, ["send", FILE, "--yes", "--join", "--workers", "2"])
     assert result.exit_code == 2 and "--join takes part in a send as it was started: drop --workers" in result.output
+    result = CliRunner().invoke(main, ["send", FILE, "--yes", "--join", "--rate", "5/s"])
+    assert result.exit_code == 2 and "--join takes part in a send as it was started: drop --rate" in result.output
     result = CliRunner().invoke(main, ["send", FILE, "--yes", "--join"])
     assert result.exit_code == 2
     if os.environ.get("ACTIONMAIL_DATABASE_URL"):  # PostgreSQL: no send under way yet

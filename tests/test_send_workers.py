@@ -27,7 +27,7 @@ from tests.conftest import ROOT, SEED
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.server import Fault
 from tests.sender import edition_for_send
-from tests.sent import delivered, everyone, ledger_counts, ledger_rows
+from tests.sent import delivered, everyone, ledger_counts, ledger_rows, most_over_rate
 
 FILE = f"newsletters/{SEED.name}"
 
@@ -73,6 +73,25 @@ def test_two_workers_reach_everyone_once_each_with_its_own_share(
         assert len(to) == 1  # a batch is one worker's: ids of one parity
         shares.append(to.pop())
     assert set(shares) == {0, 1}
+
+
+def test_two_workers_keep_together_to_the_sends_rate(project_with_members: Path, mailgun: MailgunFake) -> None:
+    """The rate is the send's, whatever the number of processes: they share its pace through the database."""
+    edition = edition_for_send(project_with_members / FILE)
+    database = audience.database_location(edition.project)
+    provider = providers.build(edition.project)
+    provider.max_batch = 25  # type: ignore[misc]
+    with audience.Store.open(database) as store:
+        ledger = delivery.Ledger(database)
+        plan = delivery.prepare(edition, store, ledger, None)
+        pace = delivery.Pace(concurrency=2, rate=250.0, backoff=0.01, max_wait=0.2)
+        _, outcome, counts = delivery.execute(plan, store, ledger, provider, pace, b"k" * 32, workers=2)
+        ledger.close()
+    provider.close()
+    assert outcome.stopped is None and counts[delivery.State.ACCEPTED] == 1000
+    assert most_over_rate(mailgun, 250) <= 250 * 0.2  # a call's own jitter: 0.2 s
+    first, last = min(r.received for r in mailgun.requests), max(r.received for r in mailgun.requests)
+    assert last - first >= (1000 - 250) / 250 - 0.5
 
 
 def test_the_command_takes_a_number_of_workers(project_with_members: Path, mailgun: MailgunFake) -> None:
@@ -177,7 +196,7 @@ def test_how_many_workers(
     assert how_many(asked, left, batch) == expected
 
 
-def test_workers_share_the_sends_pace() -> None:
+def test_workers_divide_the_sends_concurrency_and_keep_its_rate_together() -> None:
     pace = delivery.Pace(concurrency=5, rate=90.0)
-    assert (share_pace(pace, 2).concurrency, share_pace(pace, 2).rate) == (3, 45.0)
+    assert (share_pace(pace, 2).concurrency, share_pace(pace, 2).rate) == (3, 90.0)  # the rate: through the database
     assert share_pace(delivery.Pace(concurrency=1), 4).concurrency == 1

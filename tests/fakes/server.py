@@ -39,6 +39,7 @@ class Request:
     headers: dict[str, str]  # names lowercased
     body: bytes
     raw_query: str = ""  # the query string as sent (SigV4 signs it so)
+    received: float = field(default_factory=time.monotonic)  # when its body was read (a test of the send's rate)
 
     def json(self) -> Any:
         return json.loads(self.body)

@@ -313,6 +313,10 @@ MIGRATIONS: list[Migration] = [
     # "send-worker:3"), so that the rows of a worker that died are made uncertain while the live workers' calls
     # are left as they are. NULL: marked by the one process sending (or before this step).
     ("ALTER TABLE deliveries ADD COLUMN claimed_by TEXT",),
+    # 14: a send's pace, which every process sending it keeps to together (Ledger.reserve): the rate its own
+    # process was given (messages a second; NULL: none), which a process joining it keeps to as well; and when the
+    # next free moment of that pace is, in seconds since 1970 by the database's clock (one clock for every host).
+    ("ALTER TABLE sends ADD COLUMN rate DOUBLE PRECISION", "ALTER TABLE sends ADD COLUMN next_slot DOUBLE PRECISION"),
 ]
 
 

@@ -37,7 +37,7 @@ from actionmail.render import sample_values
 @click.option("--yes", "-y", is_flag=True, help="Don't ask for confirmation.")
 @click.option("--at", "at", metavar="TIME", help="Deliver at this time ('2019-08-01 07:00', the org's time zone).")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Provider calls at once (default: [send]).")
-@click.option("--rate", metavar="N/s", help="At most N messages a second, e.g. 50/s.")
+@click.option("--rate", metavar="N/s", help="At most N messages a second (50/s), the send's processes together.")
 @click.option("--workers", type=click.IntRange(1, 32),
               help="Processes that build and send (default: a big send, one per two cores, up to 4).")  # fmt: skip
 @click.option(
@@ -91,7 +91,7 @@ def send(
     if join:
         given = [name for name, on in (("--workers", workers is not None), ("--new-version", new_version),
                  ("--resend-uncertain", resend_uncertain), ("--include-new", include_new), ("--to", test_to),
-                 ("--dry-run", dry_run), ("--at", at is not None)) if on]  # fmt: skip
+                 ("--dry-run", dry_run), ("--at", at is not None), ("--rate", rate is not None)) if on]  # fmt: skip
         if given:
             raise UsageError(
                 f"--join takes part in a send as it was started: drop {', '.join(given)} (the send's own process "

@@ -281,6 +281,7 @@ def _execute(
         # a member and send), and whoever another version of the issue reached stays out.
         _enqueue(plan, store, ledger, send)
     ledger.recover(send.id)
+    ledger.start_pace(send.id, pace.rate)
     if resend_uncertain:
         ledger.requeue_uncertain(send.id)
     left = remaining(ledger, send.id, provider)
@@ -312,8 +313,8 @@ def join(
     """Take part in a send under way on PostgreSQL from another process, on this host or another (`send
     --join`): claim batches from its queue beside its workers until none are left. The send's own process holds
     the send lock and does everything else (plans, queues, repeats uncertain calls, recovers dead workers'
-    claims); this one holds a worker's lock of its own, so that if it dies, only its claims become uncertain.
-    Only a send that has workers claiming can be joined."""
+    claims, sets the rate all of them keep to together); this one holds a worker's lock of its own, so that if it
+    dies, only its claims become uncertain. Only a send that has workers claiming can be joined."""
     from actionmail.delivery import workers as processes
 
     if not processes.claims(ledger.location):
@@ -340,6 +341,8 @@ def join(
             f"send {send.id} of {plan.issue} is sent by one process, which doesn't share its queue: join a send "
             "started with --workers 2 or more, once its workers are sending"
         )
+    # The send's rate, whatever this host's settings say: all its processes keep to it together.
+    pace = replace(pace, rate=ledger.rate(send.id))
     batches = Batches.of(plan, store, ledger, provider, send, pace, secret)
     with own_claims(ledger, send.id) as name:
         outcome = batches.engine.run(batches.claimed(name), progress)

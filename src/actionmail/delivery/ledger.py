@@ -33,6 +33,11 @@ SEND_LOCK = "send-lock"
 WORKER_LOCK = "send-worker"
 
 
+# Seconds of a send's rate that may go at once (Ledger.reserve): a second's worth, as a token bucket of one
+# second's tokens allows.
+BURST = 1.0
+
+
 def owner(number: int) -> str:
     """The name a worker holding lock :data:`WORKER_LOCK` ``number`` claims rows under (``claimed_by``)."""
     return f"{WORKER_LOCK}:{number}"
@@ -143,6 +148,41 @@ class Ledger:
     def finish(self, send_id: int) -> None:
         with self._transaction() as db:
             db.execute("UPDATE sends SET finished_at = ? WHERE id = ? AND finished_at IS NULL", (_now(), send_id))
+
+    # --- pace: the send's rate, kept by every process sending it together -----------------------------------
+    def start_pace(self, send_id: int, rate: float | None) -> None:
+        """The send's own process, as it starts: the send's rate (None: as fast as the provider takes), which a
+        process joining it keeps to as well, and its pace started afresh. Nobody else sends it at this moment (it
+        holds the send lock, and no worker of an earlier run is left), so slots an earlier run reserved and never
+        used are not waited for."""
+        with self._transaction() as db:
+            db.execute("UPDATE sends SET rate = ?, next_slot = NULL WHERE id = ?", (rate, send_id))
+
+    def rate(self, send_id: int) -> float | None:
+        """The rate the send's own process keeps it to (:meth:`start_pace`)."""
+        with self._lock:
+            (rate,) = self._db.execute("SELECT rate FROM sends WHERE id = ?", (send_id,)).fetchone()
+        return None if rate is None else float(rate)
+
+    def reserve(self, send_id: int, seconds: float) -> float:
+        """Reserve ``seconds`` of the send's pace for one call (its messages divided by the rate), shared with every
+        process sending it, on this host or another; returns how long to wait before making the call.
+
+        The call's slot is the pace's next free moment, or now if that has passed; the next free moment moves on
+        by ``seconds``. A call goes once the pace is no more than :data:`BURST` ahead of the clock, so an idle send
+        may make a second's worth of calls at once, and in any stretch of time the send makes no more than the
+        rate allows plus that second's worth: the token bucket each process used to keep on its own (a call
+        larger than a second's worth waits for all of it). One statement on one row, so reservations never
+        interleave (PostgreSQL locks the row; SQLite has one writer), by the database's clock (hosts' clocks
+        differ); the wait is slept on the caller's own."""
+        now = self._db.dialect.clock()
+        with self._lock:
+            rows = self._db.execute(
+                f"UPDATE sends SET next_slot = CASE WHEN next_slot > {now} THEN next_slot ELSE {now} END + ? "
+                f"WHERE id = ? RETURNING next_slot - {now} - ?",
+                (seconds, send_id, BURST),
+            ).fetchall()  # all: sqlite3 commits a statement with RETURNING once its rows are read
+        return max(0.0, float(rows[0][0]))
 
     # --- recipients -----------------------------------------------------------------------------------------
     def enqueue(

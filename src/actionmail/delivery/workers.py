@@ -92,12 +92,9 @@ def how_many(asked: int | None, left: int, batch: int) -> int:
 
 
 def share_pace(pace: Pace, workers: int) -> Pace:
-    """Each worker's part of the send's concurrency and rate, so that together they keep to the send's."""
-    return replace(
-        pace,
-        concurrency=max(1, math.ceil(pace.concurrency / workers)),
-        rate=pace.rate / workers if pace.rate else None,
-    )
+    """Each worker's part of the send's concurrency, so that together they keep to the send's. Not of its rate:
+    that is kept by all of them together, through the database (:class:`actionmail.delivery.engine.Pacer`)."""
+    return replace(pace, concurrency=max(1, math.ceil(pace.concurrency / workers)))
 
 
 def run(
