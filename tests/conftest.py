@@ -77,13 +77,26 @@ NO_DATABASE = [
 ]  # fmt: skip
 
 
+# The modules with the longest tests (whole sends through fakes, killed and run again: up to a minute and a half
+# each) run first, so that a pass on two processes does not end with one of them waiting on such a test.
+FIRST = [
+    "test_send_faults.py", "test_send.py", "test_send_workers.py", "test_send_claims.py", "test_provider_pull.py",
+    "test_provider_http_send.py", "test_provider_send_whole.py", "serve/test_end_to_end.py",
+]  # fmt: skip
+
+
+def _module(item: pytest.Item) -> str:
+    return item.path.relative_to(ROOT / "tests").as_posix()
+
+
 def _opens_no_database(item: pytest.Item) -> bool:
-    name = item.path.relative_to(ROOT / "tests").as_posix()
+    name = _module(item)
     listed = any(name == entry or (entry.endswith("/") and name.startswith(entry)) for entry in NO_DATABASE)
     return listed and not any(item.get_closest_marker(mark) for mark in ("database", "sqlite_only"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: _module(item) not in FIRST)  # stable: each module's tests stay in their order
     if ON_POSTGRES:
         skipped = [item for item in items if _opens_no_database(item)]
         if skipped:
