@@ -422,14 +422,14 @@ def _print_plan(
 
 
 def _another_day(plan: delivery.Plan, ledger: delivery.Ledger) -> None:
-    """A send continued on a later day than it began: the file is the same, the day is not; say what goes out."""
+    """A send continued on another day than it began: the file is the same, the day is not; say what goes out."""
     if plan.started_on is None or plan.resume is None:
         return
-    day, accepted = plan.edition.day, ledger.counts(plan.resume.id)[delivery.State.ACCEPTED]
+    accepted = ledger.counts(plan.resume.id)[delivery.State.ACCEPTED]
     click.echo(
-        f"Continuing send {plan.resume.id} of {plan.issue}, begun on {plan.started_on}: the file has not changed; "
-        f"its emails are rendered for {day}, the day they go out, so their dates and countdowns are right when "
-        f"read (the {accepted:,} already accepted had them as of {plan.started_on})",
+        f"Continuing send {plan.resume.id} of {plan.issue}, begun on {plan.started_on} ({accepted:,} accepted so "
+        f"far): the file has not changed; the emails still to go are rendered for {plan.edition.day}, the day they "
+        "go out, so their dates and countdowns are right when read",
         err=True,
     )
 

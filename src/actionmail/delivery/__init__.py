@@ -76,8 +76,8 @@ class Plan:
 
     @property
     def started_on(self) -> dt.date | None:
-        """For a send continued on a later day than it began (after midnight, or days on): the day its emails
-        were first rendered for, which those it already reached had; this run renders them for its own day
+        """For a send continued on another day than it began (after midnight, or days on): the day its emails
+        were first rendered for (its content hash is of that day's); this run renders them for its own day
         (:attr:`Edition.day`). None for a new send, or one continued on the day it began."""
         if self.resume is None:
             return None
