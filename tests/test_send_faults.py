@@ -138,6 +138,24 @@ def test_a_send_stopped_before_midnight_goes_on_after_it_and_reaches_everyone_on
     assert send.sent_on == "2019-08-04" and send.finished_at is not None
 
 
+def test_a_send_made_before_the_ledger_kept_its_day_goes_on_as_of_the_day_it_was_made(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    """Sends from before schema step 14 have no sent_on: they were rendered for the day they were made on, in the
+    organization's time zone (03:30 UTC on August 5 is 20:30 on August 4 in Seattle)."""
+    mailgun.fail(Fault(), STOP)
+    run_send(project_with_members, batch=100, concurrency=1, day=dt.date(2019, 8, 4))
+    sql.execute(
+        project_with_members / "actionmail.db",
+        "UPDATE sends SET sent_on = NULL, created_at = ?",
+        ("2019-08-05T03:30:00+00:00",),
+    )
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert f"Continuing send 1 of {SEED.stem}, begun on 2019-08-04 (" in result.output
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+
+
 def test_a_file_changed_overnight_still_needs_new_version(project_with_members: Path, mailgun: MailgunFake) -> None:
     mailgun.fail(Fault(), Fault(), STOP)
     _, counts = run_send(project_with_members, batch=100, concurrency=1, day=dt.date(2019, 8, 4))
