@@ -3,11 +3,14 @@
 
 The provider is whatever the project's actionmail.toml says ([send] provider); its batches are BATCH recipients
 (smaller than the provider allows, so a send makes many calls). One call at a time (per worker process, with
-WORKERS), short backoffs, at the project's [send] rate.
+WORKERS), short backoffs, at the project's [send] rate. The send goes out today, in the organization's time zone,
+as the command's does, or on the day ACTIONMAIL_TEST_SEND_DAY gives (2019-08-04): a test crosses midnight without
+waiting for it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -16,14 +19,11 @@ from actionmail import audience, delivery, providers, variants
 
 
 def edition_for_send(path: Path) -> variants.Edition:
-    """The edition as `actionmail send` renders it, so that a send started here and one continued by the command
-    are the same send (the same content hash). Where the code renders a send as of the day it goes out (the check
-    branch's Edition.going_out_on), so does this; until the branches meet, it follows whichever it runs with."""
+    """The edition as `actionmail send` renders it (for the day it goes out), so that a send started here and one
+    continued by the command are the same send."""
     edition = variants.load_edition(path)
-    going_out_on = getattr(edition, "going_out_on", None)
-    if going_out_on is not None:
-        edition = going_out_on(getattr(variants, "send_day")(edition.project, None))  # noqa: B009
-    return edition
+    day = os.environ.get("ACTIONMAIL_TEST_SEND_DAY")
+    return edition.going_out_on(dt.date.fromisoformat(day) if day else variants.send_day(edition.project))
 
 
 def main(project_dir: str, newsletter: str, batch_size: str, workers: str = "1", join: str = "") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.parser
 import email.policy
 from email.message import EmailMessage
@@ -15,6 +16,7 @@ from actionmail import tokens
 from actionmail.audience import Store
 from actionmail.cli import main
 from tests.conftest import KEY, SEED, write
+from tests.test_send_faults import run_send
 
 SEATTLE_TEL = {str(d): f"tel:+120668488{d:02d}" for d in range(1, 8)}
 
@@ -436,6 +438,57 @@ def test_members_who_join_after_a_send_started_are_reported_and_included_when_as
         0,
         f"Nothing to send: send 1 of {SEED.stem} has no one left to send to (accepted 1,005)\n",
     )
+
+
+def test_a_send_finished_on_an_earlier_day_sends_nothing_when_run_again(members: Path) -> None:
+    """The file is the same: only the day it would be rendered for is not. Not "changed since it was partly sent"."""
+    run_send(members, day=dt.date(2019, 8, 4))
+    assert invoke("send", f"newsletters/{SEED.name}", "--yes") == (
+        0,
+        f"Nothing to send: send 1 of {SEED.stem} has no one left to send to (accepted 1,000)\n",
+    )
+    assert len(outbox(members)) == 1000
+
+
+def test_ctrl_c_counts_a_send_begun_on_an_earlier_day(members: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import _thread
+
+    from actionmail.providers.base import ProviderError
+    from actionmail.providers.outbox import Outbox
+
+    calls: list[Any] = []
+    original = Outbox.send
+
+    def refuse_the_third(self: Outbox, batch: Any) -> Any:
+        calls.append(batch)
+        if len(calls) == 3:
+            raise ProviderError("outbox", "refused", status=400)  # stops the send: the rest stays queued
+        return original(self, batch)
+
+    monkeypatch.setattr(Outbox, "send", refuse_the_third)
+    outcome, _ = run_send(members, batch=100, concurrency=1, day=dt.date(2019, 8, 4))
+    before = len(outbox(members))
+    assert outcome.stopped is not None and 0 < before < 1000
+
+    def send_then_interrupt(self: Outbox, batch: Any) -> Any:
+        calls.append(batch)
+        if len(calls) == 6:
+            _thread.interrupt_main()  # Ctrl-C, on the day after: the same send goes on, and is counted
+        return original(self, batch)
+
+    monkeypatch.setattr(Outbox, "send", send_then_interrupt)
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes", "--concurrency", "1")
+    accepted = len(outbox(members))
+    assert code == 130 and before < accepted < 1000
+    assert output.endswith(
+        f"Interrupted: {accepted:,} of 1,000 accepted so far ({accepted - before:,} in this run). Nothing is lost: "
+        f"`actionmail send newsletters/{SEED.name}`, the same command, continues with the rest\n"
+    )
+    assert output.startswith("Continuing send 1 of "), output
+    monkeypatch.setattr(Outbox, "send", original)
+    code, output = invoke("send", f"newsletters/{SEED.name}", "--yes")
+    assert code == 0 and output.endswith(f"Send 1 of {SEED.stem} through outbox: accepted 1,000\n"), output
+    assert len(outbox(members)) == 1000
 
 
 def test_a_dry_run_counts_whom_the_send_will_send_to(members: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from actionmail import audience, delivery, providers
+from actionmail import audience, delivery, providers, variants
 from actionmail import sync as syncing
 from actionmail.cli import main
 from actionmail.config import load_project
@@ -36,9 +36,17 @@ from tests.sent import delivered, everyone, ledger_counts, ledger_rows
 
 
 def run_send(
-    project: Path, batch: int = 50, concurrency: int = 4, **options: bool
+    project: Path,
+    batch: int = 50,
+    concurrency: int = 4,
+    day: dt.date | None = None,
+    workers: int = 1,
+    **options: bool,
 ) -> tuple[delivery.Outcome, dict[delivery.State, int]]:
+    """A send as the command makes it, today (in the organization's time zone) or on ``day``."""
     edition = edition_for_send(project / "newsletters" / SEED.name)  # as the command does: the same send
+    if day is not None:
+        edition = edition.going_out_on(day)
     database = audience.database_location(edition.project)
     provider = providers.build(edition.project)
     provider.max_batch = batch  # type: ignore[misc]
@@ -46,7 +54,9 @@ def run_send(
         ledger = delivery.Ledger(database)
         plan = delivery.prepare(edition, store, ledger, None)
         pace = delivery.Pace(concurrency=concurrency, backoff=0.01, max_wait=0.2)
-        _, outcome, counts = delivery.execute(plan, store, ledger, provider, pace, KEY.encode(), **options)
+        _, outcome, counts = delivery.execute(
+            plan, store, ledger, provider, pace, KEY.encode(), workers=workers, **options
+        )
         ledger.close()
     provider.close()
     return outcome, counts
@@ -80,6 +90,86 @@ def test_a_permanent_error_stops_the_send_and_a_rerun_continues(
     assert counts[delivery.State.QUEUED] == 1000 - counts[delivery.State.ACCEPTED] - counts[delivery.State.FAILED]
     outcome, counts = run_send(project_with_members, batch=100)
     assert counts[delivery.State.ACCEPTED] == 1000
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+
+
+STOP = Fault(status=400, body={"message": "'from' parameter is not a valid address"})  # stops the send
+
+
+def test_a_send_stopped_before_midnight_goes_on_after_it_and_reaches_everyone_once(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    """Every email carries the day it goes out ("in 2 days"), so the content hash changes at midnight though the
+    file does not. A send stopped on one day and continued on the next, and the day after, is still the same
+    send: nobody twice, nobody missed, and each email counts from the day it went out."""
+    mailgun.fail(Fault(), Fault(), STOP)
+    outcome, counts = run_send(project_with_members, batch=100, concurrency=1, day=dt.date(2019, 8, 4))
+    first = counts[delivery.State.ACCEPTED]
+    assert outcome.stopped is not None and 0 < first == len(mailgun.delivered)
+    mailgun.fail(Fault(), Fault(), Fault(), STOP)
+    outcome, counts = run_send(project_with_members, batch=100, concurrency=1, day=dt.date(2019, 8, 5))
+    second = counts[delivery.State.ACCEPTED]
+    assert outcome.stopped is not None and first < second == len(mailgun.delivered) < 1000
+    dry = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would continue send 1 (everyone), started " in dry.output
+    assert "  begun on 2019-08-04, and the file has not changed: the rest would be rendered for " in dry.output
+
+    # Today (2026 or later, in Seattle): the command goes on with the rest, and says how.
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"Continuing send 1 of {SEED.stem}, begun on 2019-08-04 ({second:,} accepted so far): the file has not "
+        "changed; the emails still to go are rendered for "
+        f"{variants.send_day(load_project(project_with_members))}, the day they go out, so their dates and "
+        "countdowns are right when read"
+    ) in result.output
+    assert summary(result.output) == f"Send 1 of {SEED.stem} through mailgun: accepted 1,000"
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))  # each exactly once
+    texts = [d.text for d in mailgun.delivered]
+    assert all("Return your ballot in 2 days: Tuesday, August 6" in text for text in texts[:first])
+    assert all("Return your ballot tomorrow: Tuesday, August 6" in text for text in texts[first:second])
+    assert all("Return your ballot Tuesday, August 6" in text for text in texts[second:])  # passed: no countdown
+    ledger = delivery.Ledger(project_with_members / "actionmail.db")
+    try:
+        [send] = ledger.sends(SEED.stem)  # one send, whose hash is of the day it began
+    finally:
+        ledger.close()
+    assert send.sent_on == "2019-08-04" and send.finished_at is not None
+
+
+def test_a_send_made_before_the_ledger_kept_its_day_goes_on_as_of_the_day_it_was_made(
+    project_with_members: Path, mailgun: MailgunFake
+) -> None:
+    """Sends from before schema step 14 have no sent_on: they were rendered for the day they were made on, in the
+    organization's time zone (03:30 UTC on August 5 is 20:30 on August 4 in Seattle)."""
+    mailgun.fail(Fault(), STOP)
+    run_send(project_with_members, batch=100, concurrency=1, day=dt.date(2019, 8, 4))
+    sql.execute(
+        project_with_members / "actionmail.db",
+        "UPDATE sends SET sent_on = NULL, created_at = ?",
+        ("2019-08-05T03:30:00+00:00",),
+    )
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert f"Continuing send 1 of {SEED.stem}, begun on 2019-08-04 (" in result.output
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+
+
+def test_a_file_changed_overnight_still_needs_new_version(project_with_members: Path, mailgun: MailgunFake) -> None:
+    mailgun.fail(Fault(), Fault(), STOP)
+    _, counts = run_send(project_with_members, batch=100, concurrency=1, day=dt.date(2019, 8, 4))
+    first = counts[delivery.State.ACCEPTED]
+    newsletter = project_with_members / "newsletters" / SEED.name
+    newsletter.write_text(newsletter.read_text().replace("Vote Today!", "Vote by Tuesday!"))
+    before = len(mailgun.requests)
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--no-sync"])
+    assert result.exit_code == 2 and len(mailgun.requests) == before
+    assert f"Error: {SEED.stem} changed since it was partly sent (send 1, " in result.output
+    assert "Continuing" not in result.output
+    result = CliRunner().invoke(main, ["send", f"newsletters/{SEED.name}", "--yes", "--new-version"])
+    assert result.exit_code == 0, result.output
+    assert summary(result.output) == f"Send 2 of {SEED.stem} through mailgun: accepted {1000 - first:,}"
     assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
 
 
@@ -227,7 +317,8 @@ def test_twenty_kills_and_a_third_of_calls_failing_never_send_twice(
     """The issue's test: a provider without idempotency keys, 30% of calls failing every way a call can fail, and
     the sending process SIGKILLed 20 times at any point of a call; rerun until nothing is left to send. Nobody
     gets two copies, and whoever got none is uncertain in the ledger, reported; then Mailgun's events settle them,
-    and one more send reaches everyone exactly once.
+    and one more send reaches everyone exactly once. The first ten runs go out on an earlier day (2019-08-04),
+    the rest today: the send goes on across midnight, as it must when the test really runs across it.
 
     ACTIONMAIL_CHAOS_SEED picks another sequence of faults and kills (the default is fixed, for CI).
     """
@@ -245,7 +336,10 @@ def test_twenty_kills_and_a_third_of_calls_failing_never_send_twice(
     command = [sys.executable, "-m", "tests.sender", str(project_with_members), f"newsletters/{SEED.name}", "10"]
     while runs < 80:
         runs += 1
-        sender = subprocess.Popen(command, cwd=ROOT, env={**os.environ}, stderr=subprocess.PIPE)
+        day = "2019-08-04" if runs <= 10 else ""  # tests.sender: the day it goes out ("": today)
+        sender = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, "ACTIONMAIL_TEST_SEND_DAY": day}, stderr=subprocess.PIPE
+        )
 
         def kill(sender: subprocess.Popen[bytes] = sender) -> None:
             sender.send_signal(signal.SIGKILL)

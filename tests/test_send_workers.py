@@ -28,6 +28,7 @@ from tests.fakes.mailgun import MailgunFake
 from tests.fakes.server import Fault
 from tests.sender import edition_for_send
 from tests.sent import delivered, everyone, ledger_counts, ledger_rows, most_over_rate
+from tests.test_send_faults import STOP, run_send
 
 FILE = f"newsletters/{SEED.name}"
 
@@ -92,6 +93,21 @@ def test_two_workers_keep_together_to_the_sends_rate(project_with_members: Path,
     assert most_over_rate(mailgun, 250) <= 250 * 0.2  # a call's own jitter: 0.2 s
     first, last = min(r.received for r in mailgun.requests), max(r.received for r in mailgun.requests)
     assert last - first >= (1000 - 250) / 250 - 0.5
+
+
+def test_workers_go_on_with_a_send_begun_on_an_earlier_day(project_with_members: Path, mailgun: MailgunFake) -> None:
+    """Each worker renders the newsletter again and checks its content hash: for the day the send goes on, not the
+    day it began (every email carries its day), or it would refuse a file that has not changed."""
+    mailgun.fail(Fault(), Fault(), STOP)
+    _, counts = run_send(project_with_members, batch=100, concurrency=1, day=dt.date(2019, 8, 4))
+    first = counts[delivery.State.ACCEPTED]
+    assert 0 < first < 1000
+    outcome, counts = run_send(project_with_members, batch=25, concurrency=2, workers=2)  # today
+    assert outcome.stopped is None and counts[delivery.State.ACCEPTED] == 1000, outcome.stopped
+    assert delivered(mailgun) == collections.Counter(everyone(project_with_members))
+    texts = [d.text for d in mailgun.delivered]
+    assert all("Return your ballot in 2 days: Tuesday, August 6" in text for text in texts[:first])
+    assert all("Return your ballot Tuesday, August 6" in text for text in texts[first:])  # as of today
 
 
 def test_the_command_takes_a_number_of_workers(project_with_members: Path, mailgun: MailgunFake) -> None:

@@ -182,6 +182,11 @@ class Edition:
         return dataclasses.replace(self, sent_on=day if day != self.date else None)
 
     @property
+    def day(self) -> dt.date:
+        """The day this edition is rendered for: the day it goes out, or the newsletter's date."""
+        return self.sent_on or self.date
+
+    @property
     def date(self) -> dt.date:
         """The newsletter's date (its translations have the same: :func:`load_edition` makes sure)."""
         return self.newsletters[self.default_language].date

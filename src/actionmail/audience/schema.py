@@ -317,6 +317,11 @@ MIGRATIONS: list[Migration] = [
     # process was given (messages a second; NULL: none), which a process joining it keeps to as well; and when the
     # next free moment of that pace is, in seconds since 1970 by the database's clock (one clock for every host).
     ("ALTER TABLE sends ADD COLUMN rate DOUBLE PRECISION", "ALTER TABLE sends ADD COLUMN next_slot DOUBLE PRECISION"),
+    # 15: the day a send's emails were first rendered for (its countdowns count from it: ISO date, in the
+    # organization's time zone), so that a send continued on a later day is recognised as the same send by
+    # rendering the file as of that day again (actionmail.delivery.prepare). NULL: made before this step; the
+    # day it was created on, in the organization's time zone, is taken.
+    ("ALTER TABLE sends ADD COLUMN sent_on TEXT",),
 ]
 
 

@@ -135,6 +135,9 @@ def send(
                         sys.exit(ExitCode.PARTIAL_FAILURE)
                     return
             secret_key = tokens.secret_key()
+            _another_day(plan, ledger)
+            # Who the send had reached before this run: what Ctrl-C's count of "in this run" is taken from.
+            before = ledger.counts(plan.resume.id)[delivery.State.ACCEPTED] if plan.resume else 0
             _confirm(plan, provider.name, ledger, yes, include_new)
             pace = _pace(project, concurrency, rate)
             try:
@@ -151,7 +154,7 @@ def send(
                             workers=workers,
                         )  # fmt: skip
             except KeyboardInterrupt:
-                _interrupted(plan, ledger, file)
+                _interrupted(plan, ledger, file, before)
             summary = _summary(counts) or "nobody left to send to (an earlier version reached everyone)"
             click.echo(f"Send {send_record.id} of {plan.issue} through {provider.name}: {summary}")
             left = _report(plan, provider, ledger, send_record.id, file, include_new=include_new)
@@ -259,11 +262,12 @@ def _report(
     return bool(later or uncertain)
 
 
-def _interrupted(plan: delivery.Plan, ledger: delivery.Ledger, file: Path) -> None:
-    """Ctrl-C: the calls under way were finished and recorded (delivery.Engine.run); say where the send stands."""
-    record = next((s for s in ledger.sends(plan.issue) if s.content_hash == plan.content_hash), None)
+def _interrupted(plan: delivery.Plan, ledger: delivery.Ledger, file: Path, before: int) -> None:
+    """Ctrl-C: the calls under way were finished and recorded (delivery.Engine.run); say where the send stands
+    (``before``: how many it had reached before this run)."""
+    # The send continued (begun on another day, its hash is of that day's emails), or the one this run made.
+    record = plan.resume or next((s for s in ledger.sends(plan.issue) if s.content_hash == plan.content_hash), None)
     counts = ledger.counts(record.id) if record else dict.fromkeys(delivery.State, 0)
-    before = ledger.counts(plan.resume.id)[delivery.State.ACCEPTED] if plan.resume else 0
     accepted = counts[delivery.State.ACCEPTED]
     click.echo(
         f"Interrupted: {accepted:,} of {sum(counts.values()):,} accepted so far ({accepted - before:,} in this run). "
@@ -393,6 +397,11 @@ def _print_plan(
             f"Dry run: {plan.issue} through {provider.name} would continue send {plan.resume.id} ({who}), started "
             f"{local_time(plan.edition.project, plan.resume.created_at)}: {left:,} to send ({_summary(counts)})"
         )
+        if plan.started_on is not None:
+            click.echo(
+                f"  begun on {plan.started_on}, and the file has not changed: the rest would be rendered for "
+                f"{plan.edition.day}, the day they go out"
+            )
         if plan.joined:
             click.echo(
                 f"  {plan.joined:,} members joined since this send started: "
@@ -410,6 +419,19 @@ def _print_plan(
         for name, value in sample.items():
             click.echo(f"  {name}: {value}")
     click.echo("Nothing was sent.")
+
+
+def _another_day(plan: delivery.Plan, ledger: delivery.Ledger) -> None:
+    """A send continued on another day than it began: the file is the same, the day is not; say what goes out."""
+    if plan.started_on is None or plan.resume is None:
+        return
+    accepted = ledger.counts(plan.resume.id)[delivery.State.ACCEPTED]
+    click.echo(
+        f"Continuing send {plan.resume.id} of {plan.issue}, begun on {plan.started_on} ({accepted:,} accepted so "
+        f"far): the file has not changed; the emails still to go are rendered for {plan.edition.day}, the day they "
+        "go out, so their dates and countdowns are right when read",
+        err=True,
+    )
 
 
 def _confirm(plan: delivery.Plan, provider: str, ledger: delivery.Ledger, yes: bool, include_new: bool) -> None:

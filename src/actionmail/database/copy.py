@@ -22,7 +22,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tags", ("tag", "subscriber_id")),
     ("suppressions", ("email_key", "reason", "detail", "at", "source")),
     ("sends", ("id", "issue", "content_hash", "segment", "created_at", "finished_at", "pruned_at", "summary", "rate",
-               "next_slot")),
+               "next_slot", "sent_on")),
     ("deliveries", ("send_id", "subscriber_id", "email", "variant", "state", "batch", "provider", "provider_id",
                     "reason", "attempts", "updated_at", "claimed_by")),
     ("history", ("id", "email_key", "at", "change", "source", "detail")),

@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 
@@ -29,7 +29,7 @@ from actionmail.merge import Merge
 from actionmail.providers import mime
 from actionmail.providers.base import Batch, Envelope, Provider, Recipient, header_text
 from actionmail.render import Rendered
-from actionmail.variants import Edition, ReaderValues, VariantKey, plan_counts
+from actionmail.variants import Edition, ReaderValues, VariantKey, plan_counts, send_day
 
 __all__ = [
     "Batches",
@@ -51,11 +51,13 @@ __all__ = [
 class Plan:
     edition: Edition
     issue: str  # the newsletter's file stem: what the ledger calls this newsletter
+    # Of the emails as this run renders them (for edition.day): a send continued on a later day keeps in the ledger
+    # the hash of the day it began, which matched the file rendered again for that day (see _begun_on_another_day).
     content_hash: str
     rendered: Mapping[VariantKey, Rendered]  # every variant the edition can have (_Variants: more on demand)
     audience: Mapping[VariantKey, int]  # members per variant, as of now
     segment: str | None
-    resume: SendRecord | None  # an earlier run of this very send, to continue
+    resume: SendRecord | None  # an earlier run of this very send, to continue (maybe begun on another day)
     earlier: SendRecord | None  # an earlier version of this issue with recipients in it
     send_at: dt.datetime | None = None
     # Members of the audience who are not in the send: for a new send, whom it will queue (the audience, less
@@ -71,6 +73,16 @@ class Plan:
     def joined(self) -> int:
         """Members who joined since this send started (0 for a new send): --include-new sends to them."""
         return self.unreached if self.resume is not None else 0
+
+    @property
+    def started_on(self) -> dt.date | None:
+        """For a send continued on another day than it began (after midnight, or days on): the day its emails
+        were first rendered for (its content hash is of that day's); this run renders them for its own day
+        (:attr:`Edition.day`). None for a new send, or one continued on the day it began."""
+        if self.resume is None:
+            return None
+        first = first_day(self.edition.project, self.resume)
+        return first if first != self.edition.day else None
 
 
 def _label(key: VariantKey) -> str:
@@ -145,12 +157,40 @@ def prepare(
             f"{pruned[1][:10]} (actionmail prune): sent again, it would reach everyone a second time. To send "
             "this text as a new newsletter, save it under a new file name"
         )
-    resume = next((s for s in sends if s.content_hash == content_hash), None)
-    earlier = next((s for s in reversed(sends) if s.content_hash != content_hash and _touched(ledger, s)), None)
+    resume = next((s for s in sends if s.content_hash == content_hash), None) or _begun_on_another_day(edition, sends)
+    earlier = next(
+        (s for s in reversed(sends) if s != resume and s.content_hash != content_hash and _touched(ledger, s)), None
+    )
     audience = plan_counts(edition, store.count_by_variant(parsed, other_sets=bool(edition.other_sets)))
     members, params = store.send_filter(parsed)
     unreached = ledger.unreached(issue, resume.id if resume else None, members, params)
     return Plan(edition, issue, content_hash, rendered, audience, segment, resume, earlier, send_at, unreached)
+
+
+def first_day(project: Project, send: SendRecord) -> dt.date:
+    """The day ``send``'s emails were first rendered for: what its content hash is of. A send made before the
+    ledger kept it was rendered for the day it was made on, in the organization's time zone (or --at's, which is
+    not known: such a send continued on another day is taken for a changed file)."""
+    if send.sent_on is not None:
+        return dt.date.fromisoformat(send.sent_on)
+    return send_day(project, dt.datetime.fromisoformat(send.created_at))
+
+
+def _begun_on_another_day(edition: Edition, sends: Sequence[SendRecord]) -> SendRecord | None:
+    """The send of this very file begun on another day, if there is one. Every email carries the day it goes out
+    (the date under the headline, "in 5 days"), so its content hash changes at midnight though the file did
+    not: each earlier day's sends are compared with the file rendered again as of that day, once a day."""
+    by_day: dict[dt.date, list[SendRecord]] = {}
+    for send in sends:
+        day = first_day(edition.project, send)
+        if day != edition.day:
+            by_day.setdefault(day, []).append(send)
+    for day, begun in by_day.items():
+        _, then = render_all(edition.going_out_on(day))
+        found = next((s for s in begun if s.content_hash == then), None)
+        if found is not None:
+            return found
+    return None
 
 
 def render_all(edition: Edition) -> tuple[Mapping[VariantKey, Rendered], str]:
@@ -269,7 +309,7 @@ def _execute(
         raise UsageError(f"{provider.name} cannot schedule a send: drop --at, or use a provider that can")
     send = plan.resume
     if send is None:
-        send = ledger.create_send(plan.issue, plan.content_hash, plan.segment)
+        send = ledger.create_send(plan.issue, plan.content_hash, plan.segment, plan.edition.day)
         _enqueue(plan, store, ledger, send)
     elif send.segment != plan.segment:
         raise UsageError(

@@ -66,6 +66,9 @@ class SendRecord:
     created_at: str
     finished_at: str | None
     pruned_at: str | None = None  # when its recipients' rows were dropped (`actionmail prune`); its counts stay
+    # The day its emails were first rendered for (ISO date, the organization's): what its content hash is of.
+    # None for a send made before the ledger kept it.
+    sent_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ class Uncertain:
     called_at: str  # when the call was made (ISO 8601, UTC)
 
 
-_SENDS = "SELECT id, issue, content_hash, segment, created_at, finished_at, pruned_at FROM sends"  # a SendRecord
+# A SendRecord:
+_SENDS = "SELECT id, issue, content_hash, segment, created_at, finished_at, pruned_at, sent_on FROM sends"
 
 
 def _now() -> str:
@@ -137,11 +141,14 @@ class Ledger:
             ).fetchall()
         return [SendRecord(*row) for row in rows]
 
-    def create_send(self, issue: str, content_hash: str, segment: str | None) -> SendRecord:
+    def create_send(
+        self, issue: str, content_hash: str, segment: str | None, sent_on: dt.date | None = None
+    ) -> SendRecord:
+        """A new send of ``issue``, its emails rendered for ``sent_on`` (the day they go out) to ``content_hash``."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO sends (issue, content_hash, segment, created_at) VALUES (?, ?, ?, ?)",
-                (issue, content_hash, segment, _now()),
+                "INSERT INTO sends (issue, content_hash, segment, created_at, sent_on) VALUES (?, ?, ?, ?, ?)",
+                (issue, content_hash, segment, _now(), sent_on.isoformat() if sent_on else None),
             )
         return next(s for s in self.sends(issue) if s.content_hash == content_hash)
 

@@ -59,7 +59,7 @@ class Task:
     database: str
     segment: str | None
     send_id: int
-    content_hash: str
+    content_hash: str  # of the emails as the parent rendered them, for sent_on: what the worker's must be
     provider: str
     max_batch: int
     pace: Pace
