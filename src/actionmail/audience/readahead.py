@@ -1,0 +1,175 @@
+"""A large file's rows read in a process of its own, while this one writes them to the database.
+
+An import's CPU time is about half reading (csv, each row's cells, address, district and language checked, the
+duplicate check of :mod:`firstlines`) and half the database's (SQLite's inserts and lookups, and the Python that
+feeds them). A thread cannot overlap the two (measured: the GIL), a process can. The reading process is forked,
+so it starts in milliseconds with everything already imported, and runs :meth:`CsvMembers.rows` exactly as the
+import would in-process: the same rows, problems and warnings, in the same order. It sends them a chunk at a
+time down a pipe, each member as a plain tuple (pickling the dataclass took four times as long); the pipe holds
+one chunk, so a reader ahead of the writer waits and memory stays flat.
+
+Only a file large enough to fill more than one batch is read so: with one batch there is nothing to overlap (the
+batch is written once all of it is read), and the fork and the pickling would only cost (see
+docs/performance.md). Where fork is not the way processes start (Windows, macOS), the file is read in-process.
+
+What can go wrong: Ctrl-C reaches both processes; the reader ignores it, and this process stops it, the batch in
+progress rolled back as ever. An error the reader raises (a full temporary disk) is raised here as itself; a
+reader that dies or fails unexpectedly is an error naming the file and what happened, never a hang: its end of
+the pipe closes when it dies. A batch is written only once all its rows arrived, so none is half-applied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import operator
+import pickle
+import signal
+import sys
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import fields
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any
+
+from actionmail.audience.importer import BadRow, CsvMembers
+from actionmail.audience.model import Incoming, Suppressed
+from actionmail.errors import ActionmailError, ExitCode, Problem, shown
+
+Item = Incoming | Suppressed | BadRow | Problem
+
+# Files of at least this many bytes are read in a process of their own: a batch (store.BATCH, 20,000 rows) of a
+# Mailchimp export is about 5 MB; below 2 MB, at most one batch unless its rows are under 100 bytes.
+PROCESS_FROM = 2_000_000
+_CHUNK = 5000  # items to a message
+_FIELDS = operator.attrgetter(*(f.name for f in fields(Incoming)))
+
+
+class ReaderFailed(ActionmailError):
+    """The process reading the file stopped, or raised an error of ours (then with that error's exit code)."""
+
+    def __init__(self, message: str, exit_code: int = ExitCode.ERROR) -> None:
+        super().__init__(message, exit_code)
+        self.exit_code = ExitCode(exit_code)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def wanted(members: CsvMembers) -> bool:
+    """Whether ``members`` is worth a process of its own, and this platform forks."""
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    try:
+        return members.path.stat().st_size >= PROCESS_FROM
+    except OSError:  # reported as it is in-process, by rows()
+        return False
+
+
+class Rows:
+    """:meth:`CsvMembers.rows` read in another process; use as a context manager, which stops that process."""
+
+    def __init__(
+        self,
+        members: CsvMembers,
+        known_districts: Sequence[str],
+        source: str,
+        known_sets: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self._file = shown(members.path)
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_read, args=(send, members, known_districts, source, known_sets), name="actionmail import reader"
+        )
+        self._process.daemon = True  # gone with this process, however it ends
+        self._process.start()
+        send.close()  # this process's copy: the reader's end is then the only one, and its death ends the pipe
+
+    def __enter__(self) -> Rows:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._process.close()
+        self._receive.close()
+
+    def __iter__(self) -> Iterator[Item]:
+        while True:
+            try:
+                kind, payload = pickle.loads(self._receive.recv_bytes())
+            except EOFError:
+                self._process.join()
+                raise ReaderFailed(
+                    f"the process reading {self._file} stopped ({_how(self._process.exitcode)}) before the end of "
+                    "the file; whole batches before it were imported: import the file again (rows already imported "
+                    "are not duplicated)"
+                ) from None
+            if kind == "rows":
+                for item in payload:
+                    yield Incoming(*item) if type(item) is tuple else item
+            elif kind == "end":
+                return
+            else:
+                raise payload
+
+
+def _read(
+    send: Connection,
+    members: CsvMembers,
+    known_districts: Sequence[str],
+    source: str,
+    known_sets: Mapping[str, Sequence[str]] | None,
+) -> None:
+    """The reading process: every item of the file, a chunk to a message, then "end"; or what went wrong."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle: it stops this one
+    chunk: list[Any] = []
+    try:
+        for item in members.rows(known_districts, source, known_sets):
+            chunk.append(_FIELDS(item) if type(item) is Incoming else item)
+            if len(chunk) == _CHUNK:
+                send.send_bytes(pickle.dumps(("rows", chunk), pickle.HIGHEST_PROTOCOL))
+                chunk = []
+        send.send_bytes(pickle.dumps(("rows", chunk), pickle.HIGHEST_PROTOCOL))
+        send.send_bytes(pickle.dumps(("end", None)))
+    except (BrokenPipeError, ConnectionResetError):  # the importing process is gone: nobody to tell
+        return
+    except ActionmailError as e:  # raised there as itself, if pickle can carry it
+        try:
+            pickle.loads(pickle.dumps(e))
+        except Exception:
+            _tell(send, ReaderFailed(str(e), e.exit_code))
+        else:
+            _tell(send, e)
+    except Exception as e:  # a bug: said in one line, with where it happened, instead of a traceback
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        _tell(
+            send,
+            ReaderFailed(
+                f"reading {shown(members.path)} failed in the process that reads it ({type(e).__name__}: {e}, at "
+                f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}); whole batches before it were imported: this "
+                "is a bug in actionmail, please report it with that message"
+            ),
+        )
+
+
+def _tell(send: Connection, error: ActionmailError) -> None:
+    with contextlib.suppress(OSError):  # the importing process is gone
+        send.send_bytes(pickle.dumps(("error", error)))
+
+
+def _how(exit_code: int | None) -> str:
+    if exit_code is not None and exit_code < 0:
+        try:
+            return f"killed by {signal.Signals(-exit_code).name}"
+        except ValueError:
+            return f"killed by signal {-exit_code}"
+    return f"exit status {exit_code}"
