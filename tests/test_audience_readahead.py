@@ -55,8 +55,8 @@ def stopping_after(monkeypatch: pytest.MonkeyPatch, rows: int, stop: Any) -> Non
     monkeypatch.setattr(importer.CsvMembers, "rows", rows_then_stop)
 
 
-def test_a_large_file_is_read_in_a_process_and_a_small_one_is_not(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+def test_a_file_of_two_batches_is_read_in_a_process_and_a_smaller_one_is_not(
+    store: Store, batches: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[readahead.Rows] = []
 
@@ -66,10 +66,10 @@ def test_a_large_file_is_read_in_a_process_and_a_small_one_is_not(
             super().__init__(*args)
 
     monkeypatch.setattr(readahead, "Rows", Counted)
-    assert store.import_csv(SAMPLE).summary == "added 1000, updated 0, unchanged 0, skipped 0"
+    monkeypatch.setattr(readahead, "PROCESS_FROM", 2.0)
+    assert store.import_csv(batches).summary == "added 2500, updated 0, unchanged 0, skipped 0"
     assert len(started) == 1
-    monkeypatch.setattr(readahead, "PROCESS_FROM", SAMPLE.stat().st_size + 1)
-    assert store.import_csv(SAMPLE).summary == "added 0, updated 0, unchanged 1000, skipped 0"
+    assert store.import_csv(SAMPLE).summary == "added 1000, updated 0, unchanged 0, skipped 0"  # one batch
     assert len(started) == 1
 
 

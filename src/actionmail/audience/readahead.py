@@ -8,9 +8,9 @@ import would in-process: the same rows, problems and warnings, in the same order
 time down a pipe, each member as a plain tuple (pickling the dataclass took four times as long); the pipe holds
 one chunk, so a reader ahead of the writer waits and memory stays flat.
 
-Only a file large enough to fill more than one batch is read so: with one batch there is nothing to overlap (the
-batch is written once all of it is read), and the fork and the pickling would only cost (see
-docs/performance.md). Where fork is not the way processes start (Windows, macOS), the file is read in-process.
+Only a file of two batches or more is read so: with one batch there is nothing to overlap (the batch is written
+once all of it is read), and the fork and the pickling would only cost (see docs/performance.md). Where fork is
+not the way processes start (Windows, macOS), the file is read in-process.
 
 What can go wrong: Ctrl-C reaches both processes; the reader ignores it, and this process stops it, the batch in
 progress rolled back as ever. An error the reader raises (a full temporary disk) is raised here as itself; a
@@ -39,9 +39,10 @@ from actionmail.errors import ActionmailError, ExitCode, Problem, shown
 
 Item = Incoming | Suppressed | BadRow | Problem
 
-# Files of at least this many bytes are read in a process of their own: a batch (store.BATCH, 20,000 rows) of a
-# Mailchimp export is about 5 MB; below 2 MB, at most one batch unless its rows are under 100 bytes.
-PROCESS_FROM = 2_000_000
+# A file is read in a process of its own when it holds at least this many batches (by the length of its first
+# lines): below two there is nothing to overlap, and the process costs 25-40 ms (measured: docs/performance.md).
+PROCESS_FROM = 2.0
+_SAMPLE = 1 << 18  # bytes read to estimate the rows' length
 _CHUNK = 5000  # items to a message
 _FIELDS = operator.attrgetter(*(f.name for f in fields(Incoming)))
 
@@ -57,14 +58,20 @@ class ReaderFailed(ActionmailError):
         return str(self.args[0])
 
 
-def wanted(members: CsvMembers) -> bool:
-    """Whether ``members`` is worth a process of its own, and this platform forks."""
+def wanted(members: CsvMembers, batch: int) -> bool:
+    """Whether ``members`` holds ``PROCESS_FROM`` batches of ``batch`` rows or more, by the length of its first
+    lines, and this platform forks: then it is worth reading in a process of its own."""
     if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return False
     try:
-        return members.path.stat().st_size >= PROCESS_FROM
+        size = members.path.stat().st_size
+        if size < PROCESS_FROM * batch * 16:  # none of its rows can be shorter than "a@b.cc\n"
+            return False
+        with members.path.open("rb") as f:
+            sample = f.read(_SAMPLE)
     except OSError:  # reported as it is in-process, by rows()
         return False
+    return size * sample.count(b"\n") / max(len(sample), 1) >= PROCESS_FROM * batch
 
 
 class Rows:
