@@ -7,6 +7,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from tests.test_audience_import import SAMPLE
 from tests.test_cli import invoke
 from tests.test_fuzz_import import *  # noqa: F403
 
-ROWS = "".join(f"member{i}@example.org,{i}\n" for i in range(2500))
+MANY_ROWS = "".join(f"member{i}@example.org,{i}\n" for i in range(2500))
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +41,7 @@ def batches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setattr(store_module, "BATCH", 1000)
     monkeypatch.setattr(readahead, "_CHUNK", 100)
     path = tmp_path / "many.csv"
-    path.write_text("email,field.n\n" + ROWS)
+    path.write_text("email,field.n\n" + MANY_ROWS)
     return path
 
 
@@ -120,10 +123,35 @@ def test_an_interrupted_import_stops_its_reader_and_keeps_whole_batches(
 
 def test_the_cli_reports_a_reader_that_dies(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(readahead, "_CHUNK", 100)
-    (project / "many.csv").write_text("email,field.n\n" + ROWS)
+    (project / "many.csv").write_text("email,field.n\n" + MANY_ROWS)
     stopping_after(monkeypatch, 10, lambda: os.kill(os.getpid(), signal.SIGKILL))
     assert invoke("subscribers", "import", "many.csv") == (
         1,
         "Error: the process reading many.csv stopped (killed by SIGKILL) before the end of the file; whole batches "
         "before it were imported: import the file again (rows already imported are not duplicated)\n",
     )
+
+
+def test_ctrl_c_stops_both_processes_and_keeps_whole_batches(project: Path) -> None:
+    # The real thing: SIGINT to the command's process group, as a terminal sends it, once a batch is in.
+    (project / "many.csv").write_text("email\n" + "".join(f"m{i}@example.org\n" for i in range(100_000)))
+    command = [sys.executable, "-m", "actionmail", "subscribers", "import", "many.csv"]
+    importing = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while invoke("subscribers", "count") == (0, "0\n") and importing.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(importing.pid, signal.SIGINT)
+    _, errors = importing.communicate(timeout=60)
+    assert (importing.returncode, errors) == (1, "\nAborted!\n")
+    code, count = invoke("subscribers", "count")
+    assert code == 0 and int(count) in (20_000, 40_000, 60_000, 80_000)
+    # Nothing of the session is left: the reading process went with the importing one.
+    left = [stat for stat in Path("/proc").glob("[0-9]*/stat") if _session(stat) == importing.pid]
+    assert left == []
+
+
+def _session(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[3])
+    except (OSError, IndexError, ValueError):
+        return None
