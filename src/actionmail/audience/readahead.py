@@ -24,8 +24,10 @@ import contextlib
 import multiprocessing
 import operator
 import pickle
+import queue
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
@@ -80,15 +82,19 @@ class Rows:
     def __init__(
         self,
         members: CsvMembers,
+        batch: int,
         known_districts: Sequence[str],
         source: str,
         known_sets: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
+        """``batch``: the rows the importing process writes at a time, which this one reads ahead while it does."""
         self._file = shown(members.path)
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_read, args=(send, members, known_districts, source, known_sets), name="actionmail import reader"
+            target=_read,
+            args=(send, members, batch // _CHUNK + 1, known_districts, source, known_sets),
+            name="actionmail import reader",
         )
         self._process.daemon = True  # gone with this process, however it ends
         self._process.start()
@@ -132,45 +138,80 @@ class Rows:
 def _read(
     send: Connection,
     members: CsvMembers,
+    ahead: int,
     known_districts: Sequence[str],
     source: str,
     known_sets: Mapping[str, Sequence[str]] | None,
 ) -> None:
     """The reading process: every item of the file, a chunk to a message, then "end"; or what went wrong."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle: it stops this one
+    outbox = _Outbox(send, ahead)
     chunk: list[Any] = []
     try:
         for item in members.rows(known_districts, source, known_sets):
             chunk.append(_FIELDS(item) if type(item) is Incoming else item)
             if len(chunk) == _CHUNK:
-                send.send_bytes(pickle.dumps(("rows", chunk), pickle.HIGHEST_PROTOCOL))
+                outbox.post(pickle.dumps(("rows", chunk), pickle.HIGHEST_PROTOCOL))
                 chunk = []
-        send.send_bytes(pickle.dumps(("rows", chunk), pickle.HIGHEST_PROTOCOL))
-        send.send_bytes(pickle.dumps(("end", None)))
-    except (BrokenPipeError, ConnectionResetError):  # the importing process is gone: nobody to tell
+        outbox.post(pickle.dumps(("rows", chunk), pickle.HIGHEST_PROTOCOL))
+        outbox.post(pickle.dumps(("end", None)))
+    except BrokenPipeError:  # the importing process is gone: nobody to tell
         return
     except ActionmailError as e:  # raised there as itself, if pickle can carry it
         try:
             pickle.loads(pickle.dumps(e))
         except Exception:
-            _tell(send, ReaderFailed(str(e), e.exit_code))
+            outbox.tell(ReaderFailed(str(e), e.exit_code))
         else:
-            _tell(send, e)
+            outbox.tell(e)
     except Exception as e:  # a bug: said in one line, with where it happened, instead of a traceback
         where = traceback.extract_tb(e.__traceback__)[-1]
-        _tell(
-            send,
+        outbox.tell(
             ReaderFailed(
                 f"reading {shown(members.path)} failed in the process that reads it ({type(e).__name__}: {e}, at "
                 f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}); whole batches before it were imported: this "
                 "is a bug in actionmail, please report it with that message"
-            ),
+            )
         )
+    finally:
+        outbox.close()
 
 
-def _tell(send: Connection, error: ActionmailError) -> None:
-    with contextlib.suppress(OSError):  # the importing process is gone
-        send.send_bytes(pickle.dumps(("error", error)))
+class _Outbox:
+    """Messages written to the pipe by a thread of their own, up to ``ahead`` of them waiting: a pipe holds 64 KB,
+    a message 0.5 MB, so that without them the reader could not read on while a batch is written (measured: it
+    waited most of the time)."""
+
+    def __init__(self, send: Connection, ahead: int) -> None:
+        self._send = send
+        self._waiting: queue.Queue[bytes | None] = queue.Queue(maxsize=ahead)
+        self._writer = threading.Thread(target=self._write, daemon=True)
+        self._writer.start()
+
+    def post(self, message: bytes) -> None:
+        """Raises BrokenPipeError once the importing process is gone."""
+        while self._writer.is_alive():
+            with contextlib.suppress(queue.Full):
+                self._waiting.put(message, timeout=0.5)
+                return
+        raise BrokenPipeError
+
+    def tell(self, error: ActionmailError) -> None:
+        with contextlib.suppress(BrokenPipeError):
+            self.post(pickle.dumps(("error", error)))
+
+    def close(self) -> None:
+        """Once every message is written: the process ends when this function returns."""
+        with contextlib.suppress(BrokenPipeError):
+            self.post(None)  # type: ignore[arg-type]
+        self._writer.join()
+
+    def _write(self) -> None:
+        while (message := self._waiting.get()) is not None:
+            try:
+                self._send.send_bytes(message)
+            except OSError:  # the importing process is gone
+                return
 
 
 def _how(exit_code: int | None) -> str:

@@ -496,7 +496,7 @@ class Store:
         entries: list[Suppressed] = []
         arguments = (known_districts, source or f"import {path.name}", known_sets)
         # A large file is read in a process of its own while this one writes (see readahead).
-        ahead = readahead.Rows(reader, *arguments) if readahead.wanted(reader, BATCH) else None
+        ahead = readahead.Rows(reader, BATCH, *arguments) if readahead.wanted(reader, BATCH) else None
         with _no_cycle_collection(), ahead if ahead is not None else contextlib.nullcontext():
             for item in ahead if ahead is not None else reader.rows(*arguments):
                 if isinstance(item, importer.BadRow):
