@@ -8,9 +8,10 @@ import would in-process: the same rows, problems and warnings, in the same order
 time down a pipe, each member as a plain tuple (pickling the dataclass took four times as long); the pipe holds
 one chunk, so a reader ahead of the writer waits and memory stays flat.
 
-Only a file of two batches or more is read so: with one batch there is nothing to overlap (the batch is written
-once all of it is read), and the fork and the pickling would only cost (see docs/performance.md). Where fork is
-not the way processes start (Windows, macOS), the file is read in-process.
+Only a file of two batches or more is read so, and only when a core is free for it: with one batch there is
+nothing to overlap (the batch is written once all of it is read), and on a machine whose cores are all busy the
+reader only adds the work of handing the rows over; either way the fork and the pickling would only cost (see
+docs/performance.md). Where fork is not the way processes start (Windows, macOS), the file is read in-process.
 
 What can go wrong: Ctrl-C reaches both processes; the reader ignores it, and this process stops it, the batch in
 progress rolled back as ever. An error the reader raises (a full temporary disk) is raised here as itself; a
@@ -23,11 +24,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import operator
+import os
 import pickle
 import queue
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
@@ -73,7 +76,26 @@ def wanted(members: CsvMembers, batch: int) -> bool:
             sample = f.read(_SAMPLE)
     except OSError:  # reported as it is in-process, by rows()
         return False
-    return size * sample.count(b"\n") / max(len(sample), 1) >= PROCESS_FROM * batch
+    return size * sample.count(b"\n") / max(len(sample), 1) >= PROCESS_FROM * batch and spare_core()
+
+
+def spare_core() -> bool:
+    """Whether a core is free for the reader: this process may use two, and fewer processes are running now than
+    the machine has cores (five looks, 2 ms apart). On a machine whose cores are all busy the reader only adds
+    its own work (measured: 6.1-6.5 s against 4.2-5.9 s in-process, 100,000 rows at load average 5-6)."""
+    if len(os.sched_getaffinity(0)) < 2:
+        return False
+    running: list[int] = []
+    try:
+        for look in range(5):
+            if look:
+                time.sleep(0.002)
+            with open("/proc/stat", "rb") as stat:
+                running.extend(int(line.split()[1]) for line in stat if line.startswith(b"procs_running "))
+    except (OSError, ValueError):
+        return True
+    # This process is one of them.
+    return bool(running) and sum(running) / len(running) <= (os.cpu_count() or 1) - 0.5
 
 
 class Rows:
