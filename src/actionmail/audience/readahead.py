@@ -141,7 +141,7 @@ class Rows:
         while True:
             try:
                 kind, payload = pickle.loads(self._receive.recv_bytes())
-            except EOFError:
+            except (EOFError, OSError):  # the reader died, between messages or in the middle of one
                 self._process.join()
                 raise ReaderFailed(
                     f"the process reading {self._file} stopped ({_how(self._process.exitcode)}) before the end of "
