@@ -5,8 +5,9 @@ duplicate check of :mod:`firstlines`) and half the database's (SQLite's inserts 
 feeds them). A thread cannot overlap the two (measured: the GIL), a process can. The reading process is forked,
 so it starts in milliseconds with everything already imported, and runs :meth:`CsvMembers.rows` exactly as the
 import would in-process: the same rows, problems and warnings, in the same order. It sends them a chunk at a
-time down a pipe, each member as a plain tuple (pickling the dataclass took four times as long); the pipe holds
-one chunk, so a reader ahead of the writer waits and memory stays flat.
+time down a pipe, each member as a plain tuple (pickling the dataclass took 0.37 s for 100,000 members, the tuples
+0.13 s); at most a batch of chunks waits, pickled (about 2.6 MB), so a reader far ahead of the writer waits for it
+and memory stays flat.
 
 Only a file of two batches or more is read so, and only when a core is free for it: with one batch there is
 nothing to overlap (the batch is written once all of it is read), and on a machine whose cores are all busy the
