@@ -486,7 +486,7 @@ class Store:
         one transaction each. A file that cannot be read at all (not UTF-8, no email column, a ``mapping``
         naming a column it lacks) raises before anything is imported.
         """
-        from actionmail.audience import importer
+        from actionmail.audience import importer, readahead
 
         reader = importer.open_csv(path, mapping or {})
         if known_sets is not None:
@@ -494,8 +494,11 @@ class Store:
         report = ImportReport(custom_fields=reader.custom_fields)
         batch: list[Incoming] = []
         entries: list[Suppressed] = []
-        with _no_cycle_collection():
-            for item in reader.rows(known_districts, source or f"import {path.name}", known_sets):
+        arguments = (known_districts, source or f"import {path.name}", known_sets)
+        # A large file is read in a process of its own while this one writes (see readahead).
+        ahead = readahead.Rows(reader, BATCH, *arguments) if readahead.wanted(reader, BATCH) else None
+        with _no_cycle_collection(), ahead if ahead is not None else contextlib.nullcontext():
+            for item in ahead if ahead is not None else reader.rows(*arguments):
                 if isinstance(item, importer.BadRow):
                     report.problems.extend(item.problems)
                     report.skipped += 1
