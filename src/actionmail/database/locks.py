@@ -38,7 +38,12 @@ class Lock:
         if held is None:
             return
         if is_postgres(self.location):
-            held.close()  # the session's advisory lock goes with it
+            # Unlocked before closing: a closed connection's locks go when its server process ends, which may be
+            # after another process asks for them (a send that follows at once found the lock still held).
+            try:
+                held.execute("SELECT pg_advisory_unlock(?, ?)", (_key(self.name), self.number or 0)).fetchone()
+            finally:
+                held.close()
         else:
             held.release()
 
