@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 work=${WORK:-/tmp/bench-pg}
 for count in 100000 1000000; do
   for workers in 1 2 4; do
-    [ "$count" = 1000000 ] && [ "$workers" = 4 ] && continue
     for database in "" "--postgres"; do
       echo "== count=$count workers=$workers ${database:-sqlite}"
       .venv/bin/python bench/send_throughput.py --count "$count" --workers "$workers" --work "$work" $database | tail -1
