@@ -166,7 +166,10 @@ def test_a_worker_killed_mid_send_loses_nobody_and_doubles_nobody(
     counts = ledger_counts(project_with_members)
     assert counts[delivery.State.IN_FLIGHT] == 0  # made uncertain once the workers were done
     if claims(locate(project_with_members / "actionmail.db")):
-        assert counts[delivery.State.QUEUED] == 0  # claims: the other worker sent what the killed one left
+        # Claims: the other worker sent what the killed one left, but for the rows of a claim the kill cut short
+        # (rolled back to queued behind the other worker's place in the queue: left for the rerun below, as
+        # Ledger.claim says), at most a batch.
+        assert counts[delivery.State.QUEUED] <= 10
     else:
         assert counts[delivery.State.QUEUED] > 0  # the killed worker's share, left for the rerun
     assert sum(counts.values()) == 1000
