@@ -135,9 +135,9 @@ def send(
                         sys.exit(ExitCode.PARTIAL_FAILURE)
                     return
             secret_key = tokens.secret_key()
-            _another_day(plan, ledger)
             # Who the send had reached before this run: what Ctrl-C's count of "in this run" is taken from.
             before = ledger.counts(plan.resume.id)[delivery.State.ACCEPTED] if plan.resume else 0
+            _another_day(plan, before)
             _confirm(plan, provider.name, ledger, yes, include_new)
             pace = _pace(project, concurrency, rate)
             try:
@@ -421,11 +421,11 @@ def _print_plan(
     click.echo("Nothing was sent.")
 
 
-def _another_day(plan: delivery.Plan, ledger: delivery.Ledger) -> None:
-    """A send continued on another day than it began: the file is the same, the day is not; say what goes out."""
+def _another_day(plan: delivery.Plan, accepted: int) -> None:
+    """A send continued on another day than it began (``accepted``: those it reached before this run): the file is
+    the same, the day is not; say what goes out."""
     if plan.started_on is None or plan.resume is None:
         return
-    accepted = ledger.counts(plan.resume.id)[delivery.State.ACCEPTED]
     click.echo(
         f"Continuing send {plan.resume.id} of {plan.issue}, begun on {plan.started_on} ({accepted:,} accepted so "
         f"far): the file has not changed; the emails still to go are rendered for {plan.edition.day}, the day they "
